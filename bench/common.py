@@ -1,0 +1,110 @@
+"""Benchmark helpers: percentiles, process statistics, the HTTP load driver."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import statistics
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """The q-th percentile (0-100) by nearest rank; nan for no values."""
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    rank = max(0, min(len(ordered) - 1, round(q / 100 * len(ordered) + 0.5) - 1))
+    return ordered[rank]
+
+
+def summary(name: str, seconds: Sequence[float]) -> str:
+    """`name: p50 … p99 … max … (n=…)` in milliseconds."""
+    ms = [s * 1000 for s in seconds]
+    return (
+        f"{name}: p50 {percentile(ms, 50):.1f} ms, p99 {percentile(ms, 99):.1f} ms, "
+        f"max {max(ms, default=float('nan')):.1f} ms (n={len(ms)})"
+    )
+
+
+def cpu_seconds(pid: int) -> float:
+    """User+system CPU seconds used so far by a process (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def rss_mib(pid: int) -> float:
+    """Resident memory of a process in MiB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def sample_report(n: int) -> dict[str, Any]:
+    """A valid report body; categories rotate so every agency gets work."""
+    categories = [
+        "hijacked_account",
+        "impersonation",
+        "scam_fraud",
+        "false_information",
+        "harmful_content",
+        "confidential_leak",
+        "member_misconduct",
+    ]
+    return {
+        "category": categories[n % len(categories)],
+        "content_urls": [f"https://www.facebook.com/bench/{n}"],
+        "platform": "facebook",
+        "description": f"Benchmark report number {n}: a page promising prizes for a fee.",
+        "province": "Hà Nội",
+        "reporter_kind": "citizen",
+        "anonymous": True,
+    }
+
+
+async def drive(
+    url: str,
+    count: int,
+    *,
+    concurrency: int,
+    rate: float | None = None,
+    on_accepted: Callable[[int, dict[str, Any], float], Awaitable[None]] | None = None,
+) -> tuple[list[float], float, int]:
+    """POST `count` reports at `concurrency` (and at most `rate`/s); return latencies, elapsed, errors."""
+    latencies: list[float] = []
+    errors = 0
+    queue: asyncio.Queue[int] = asyncio.Queue()
+    for n in range(count):
+        queue.put_nowait(n)
+    started = time.monotonic()
+
+    async def worker(session: aiohttp.ClientSession) -> None:
+        nonlocal errors
+        while not queue.empty():
+            n = queue.get_nowait()
+            if rate:
+                await asyncio.sleep(max(0.0, started + n / rate - time.monotonic()))
+            sent = time.monotonic()
+            async with session.post(f"{url}/api/v1/reports", json=sample_report(n)) as response:
+                body = await response.json()
+                if response.status != 201:
+                    errors += 1
+                    continue
+            latencies.append(time.monotonic() - sent)
+            if on_accepted:
+                await on_accepted(n, body, time.time())
+
+    connector = aiohttp.TCPConnector(limit=concurrency)
+    async with aiohttp.ClientSession(connector=connector) as session:
+        await asyncio.gather(*(worker(session) for _ in range(concurrency)))
+    return latencies, time.monotonic() - started, errors
+
+
+def mean(values: Sequence[float]) -> float:
+    """The mean, nan for none."""
+    return statistics.fmean(values) if values else float("nan")

@@ -1,0 +1,346 @@
+"""RabbitMQ in one place: the topology, confirmed persistent publishing, and the consume helper."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import aio_pika
+from aio_pika.abc import (
+    AbstractChannel,
+    AbstractExchange,
+    AbstractIncomingMessage,
+    AbstractQueue,
+    AbstractRobustConnection,
+)
+from aio_pika.exceptions import AMQPError, ChannelInvalidStateError
+from pydantic import ValidationError
+
+from services.common import metrics
+from services.common.contracts import AnyEvent, parse_event
+from services.common.mongo import TRANSIENT_MONGO_ERRORS
+from services.common.runtime import raise_if_cancelling
+
+log = logging.getLogger(__name__)
+
+EXCHANGE = "incidents"
+# A handler receives the event type it is registered for (the dispatch is by `type`).
+Handler = Callable[[Any], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Topology:
+    """Exchange and queue names; a prefix isolates one deployment (or test run) from another."""
+
+    prefix: str = ""
+
+    @property
+    def exchange(self) -> str:
+        """The durable topic exchange every event is published to."""
+        return f"{self.prefix}{EXCHANGE}"
+
+    @property
+    def alternate_exchange(self) -> str:
+        """Where unroutable messages go instead of the void."""
+        return f"{self.prefix}{EXCHANGE}.unroutable"
+
+    @property
+    def unroutable_queue(self) -> str:
+        """The queue that keeps unroutable messages."""
+        return f"{self.prefix}unroutable"
+
+    @property
+    def dead_letter_exchange(self) -> str:
+        """The direct exchange behind every consumer queue."""
+        return f"{self.prefix}{EXCHANGE}.dlx"
+
+    def queue(self, name: str) -> str:
+        """The full name of a queue."""
+        return f"{self.prefix}{name}"
+
+
+@dataclass(frozen=True)
+class QueueSpec:
+    """A consumer queue: its name (without prefix) and the routing keys it binds."""
+
+    name: str
+    bindings: tuple[str, ...]
+
+
+def agency_queue(agency: str) -> QueueSpec:
+    """The queue an agency consumes its cases from."""
+    return QueueSpec(f"agency.{agency}.cases", (f"case.*.{agency}",))
+
+
+def queue_arguments(dead_letter_exchange: str, name: str, delivery_limit: int) -> dict[str, object]:
+    """Quorum queue arguments: delivery limit and at-least-once dead-lettering to `<name>.dead`."""
+    return {
+        "x-queue-type": "quorum",
+        "x-delivery-limit": delivery_limit,
+        "x-dead-letter-exchange": dead_letter_exchange,
+        "x-dead-letter-routing-key": name,
+        "x-dead-letter-strategy": "at-least-once",
+        "x-overflow": "reject-publish",
+    }
+
+
+async def declare_exchanges(channel: AbstractChannel, topology: Topology) -> AbstractExchange:
+    """Declare (idempotently) the main, alternate and dead-letter exchanges; return the main one."""
+    alternate = await channel.declare_exchange(
+        topology.alternate_exchange, aio_pika.ExchangeType.FANOUT, durable=True
+    )
+    unroutable = await channel.declare_queue(
+        topology.unroutable_queue, durable=True, arguments={"x-queue-type": "quorum"}
+    )
+    await unroutable.bind(alternate)
+    await channel.declare_exchange(
+        topology.dead_letter_exchange, aio_pika.ExchangeType.DIRECT, durable=True
+    )
+    return await channel.declare_exchange(
+        topology.exchange,
+        aio_pika.ExchangeType.TOPIC,
+        durable=True,
+        arguments={"alternate-exchange": topology.alternate_exchange},
+    )
+
+
+async def declare_queue(
+    channel: AbstractChannel, topology: Topology, spec: QueueSpec, *, delivery_limit: int
+) -> AbstractQueue:
+    """Declare a consumer queue, its `.dead` queue and its bindings (idempotent)."""
+    name = topology.queue(spec.name)
+    dead = await channel.declare_queue(
+        f"{name}.dead", durable=True, arguments={"x-queue-type": "quorum"}
+    )
+    await dead.bind(topology.dead_letter_exchange, routing_key=name)
+    queue = await channel.declare_queue(
+        name,
+        durable=True,
+        arguments=queue_arguments(topology.dead_letter_exchange, name, delivery_limit),  # type: ignore[arg-type]
+    )
+    for key in spec.bindings:
+        await queue.bind(topology.exchange, routing_key=key)
+    return queue
+
+
+async def connect(url: str, *, max_delay: float = 10.0) -> AbstractRobustConnection:
+    """Connect robustly, retrying the first connection with back-off until the broker answers."""
+    delay = 0.5
+    while True:
+        try:
+            return await aio_pika.connect_robust(url, client_properties={"connection_name": "svc"})
+        except (TimeoutError, OSError, AMQPError) as exc:
+            log.warning(
+                "broker not reachable, retrying",
+                extra={"amqp_error": repr(exc), "retry_in_seconds": delay},
+            )
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, max_delay)
+
+
+def to_message(event_id: str, event_type: str, body: bytes) -> aio_pika.Message:
+    """A persistent JSON message whose `message_id` is the event id."""
+    return aio_pika.Message(
+        body,
+        content_type="application/json",
+        delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+        message_id=event_id,
+        type=event_type,
+        headers={"type": event_type},
+    )
+
+
+@dataclass(frozen=True)
+class OutgoingMessage:
+    """One serialised event ready to publish."""
+
+    event_id: str
+    event_type: str
+    routing_key: str
+    body: bytes
+
+    @classmethod
+    def of(cls, event: AnyEvent) -> OutgoingMessage:
+        """Serialise an event for the wire."""
+        return cls(
+            event.event_id, event.type, event.routing_key(), event.model_dump_json().encode()
+        )
+
+
+class Publisher:
+    """Publishes to the `incidents` exchange with publisher confirms, many messages at once."""
+
+    def __init__(self, channel: AbstractChannel, exchange: AbstractExchange) -> None:
+        self.channel = channel
+        self.exchange = exchange
+
+    @classmethod
+    async def open(cls, connection: AbstractRobustConnection, topology: Topology) -> Publisher:
+        """Open a confirming channel that raises on returned messages and declare the exchanges."""
+        channel = await connection.channel(publisher_confirms=True, on_return_raises=True)
+        exchange = await declare_exchanges(channel, topology)
+        return cls(channel, exchange)
+
+    async def publish_many(
+        self, messages: Iterable[OutgoingMessage], *, timeout: float = 10
+    ) -> None:
+        """Publish all messages and wait for every confirm together; raise if any failed."""
+        await asyncio.gather(
+            *(
+                self.exchange.publish(
+                    to_message(m.event_id, m.event_type, m.body),
+                    routing_key=m.routing_key,
+                    mandatory=True,
+                    timeout=timeout,
+                )
+                for m in messages
+            )
+        )
+
+    async def publish(self, event: AnyEvent) -> None:
+        """Publish one event and wait for its confirm."""
+        await self.publish_many([OutgoingMessage.of(event)])
+
+
+class Consumer:
+    """Consumes a queue: parse, dispatch by type, ack only after the handler stored its effect.
+
+    A message that does not parse, or whose type this queue has no handler for, is rejected
+    without requeue and so dead-lettered. A handler that hits a transient database error is
+    retried in place with back-off; any other failure is returned to the queue after a pause,
+    and past the queue's delivery limit the broker dead-letters it.
+    """
+
+    def __init__(
+        self,
+        queue: AbstractQueue,
+        handlers: Mapping[str, Handler],
+        *,
+        transient_retry_seconds: float = 300.0,
+    ) -> None:
+        self.queue = queue
+        self.handlers = dict(handlers)
+        self.transient_retry_seconds = transient_retry_seconds
+        self._tag: str | None = None
+        self._in_flight: set[asyncio.Task[None]] = set()
+
+    async def start(self) -> None:
+        """Begin consuming (the robust channel re-subscribes after a reconnect)."""
+        self._tag = await self.queue.consume(self._on_message)
+
+    async def stop(self, *, grace_seconds: float = 10.0) -> None:
+        """Stop taking new messages and let the in-flight ones finish."""
+        if self._tag is not None:
+            try:
+                await self.queue.cancel(self._tag)
+            except (AMQPError, ChannelInvalidStateError, RuntimeError) as exc:
+                log.warning("could not cancel consumer cleanly", extra={"error": repr(exc)})
+            self._tag = None
+        if self._in_flight:
+            await asyncio.wait(self._in_flight, timeout=grace_seconds)
+
+    async def _on_message(self, message: AbstractIncomingMessage) -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            self._in_flight.add(task)
+        try:
+            await self._process(message)
+        finally:
+            if task is not None:
+                self._in_flight.discard(task)
+
+    async def _process(self, message: AbstractIncomingMessage) -> None:
+        queue = self.queue.name
+        try:
+            event = parse_event(message.body)
+        except ValidationError as exc:
+            await self._dead_letter(message, f"invalid event: {exc.errors(include_url=False)}")
+            return
+        handler = self.handlers.get(event.type)
+        if handler is None:
+            await self._dead_letter(message, f"no handler for event type {event.type!r}")
+            return
+        try:
+            await self._run_with_retries(handler, event)
+        except Exception:
+            attempt = _delivery_count(message)
+            log.exception(
+                "handler failed; the message goes back to the queue",
+                extra={"queue": queue, "event_id": event.event_id, "delivery_count": attempt},
+            )
+            metrics.MESSAGES_CONSUMED.labels(queue=queue, outcome="failed").inc()
+            await asyncio.sleep(min(0.2 * 2**attempt, 5.0))
+            await _settle(message.nack(requeue=True), message)
+            return
+        metrics.MESSAGES_CONSUMED.labels(queue=queue, outcome="ok").inc()
+        await _settle(message.ack(), message)
+
+    async def _run_with_retries(self, handler: Handler, event: AnyEvent) -> None:
+        loop = asyncio.get_running_loop()
+        give_up_at = loop.time() + self.transient_retry_seconds
+        delay = 0.2
+        while True:
+            try:
+                await handler(event)
+                return
+            except TRANSIENT_MONGO_ERRORS as exc:
+                raise_if_cancelling()
+                if loop.time() + delay > give_up_at:
+                    raise
+                log.warning(
+                    "database unavailable, retrying the handler",
+                    extra={"event_id": event.event_id, "error": repr(exc), "retry_in": delay},
+                )
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+
+    async def _dead_letter(self, message: AbstractIncomingMessage, reason: str) -> None:
+        log.error(
+            "poison message dead-lettered",
+            extra={"queue": self.queue.name, "message_id": message.message_id, "reason": reason},
+        )
+        metrics.MESSAGES_CONSUMED.labels(queue=self.queue.name, outcome="dead_lettered").inc()
+        await _settle(message.reject(requeue=False), message)
+
+
+def _delivery_count(message: AbstractIncomingMessage) -> int:
+    value = (message.headers or {}).get("x-delivery-count", 0)
+    return value if isinstance(value, int) else 0
+
+
+async def _settle(outcome: Awaitable[None], message: AbstractIncomingMessage) -> None:
+    """Ack/nack/reject; on a channel lost since delivery, the broker redelivers: say so, go on."""
+    try:
+        await outcome
+    except (ChannelInvalidStateError, AMQPError, RuntimeError) as exc:
+        log.warning(
+            "could not settle message; the broker will redeliver it",
+            extra={"message_id": message.message_id, "error": repr(exc)},
+        )
+
+
+@dataclass
+class ConsumerChannel:
+    """A channel with bounded prefetch for consuming, and the queue it serves."""
+
+    channel: AbstractChannel
+    queue: AbstractQueue
+
+
+async def open_consumer_channel(
+    connection: AbstractRobustConnection,
+    topology: Topology,
+    spec: QueueSpec,
+    *,
+    prefetch: int,
+    delivery_limit: int,
+) -> ConsumerChannel:
+    """Open a channel with `prefetch`, declare the exchanges and the queue `spec`."""
+    channel = await connection.channel()
+    await channel.set_qos(prefetch_count=prefetch)
+    await declare_exchanges(channel, topology)
+    queue = await declare_queue(channel, topology, spec, delivery_limit=delivery_limit)
+    return ConsumerChannel(channel, queue)

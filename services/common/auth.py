@@ -1,0 +1,36 @@
+"""Bearer tokens: random secrets handed to agencies, stored only as SHA-256 hashes in settings."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+
+from aiohttp import web
+
+
+def new_token() -> str:
+    """A fresh random bearer token (256 bits)."""
+    return secrets.token_urlsafe(32)
+
+
+def hash_token(token: str) -> str:
+    """The SHA-256 hex digest stored in settings (tokens are random, so a fast hash is enough)."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def bearer_token(request: web.Request) -> str | None:
+    """The token from `Authorization: Bearer ...`, or None."""
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    return token.strip() or None if scheme.lower() == "bearer" else None
+
+
+def principal_for(token: str | None, hashes: dict[str, str]) -> str | None:
+    """The principal whose stored hash matches `token` (compared in constant time), or None."""
+    if not token:
+        return None
+    digest = hash_token(token)
+    for stored, principal in hashes.items():
+        if hmac.compare_digest(stored, digest):
+            return principal
+    return None

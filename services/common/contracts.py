@@ -1,0 +1,204 @@
+"""Event contracts: the one wire format shared by every service (pydantic, JSON on RabbitMQ)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter
+
+AGENCY_ID_PATTERN = r"^[a-z][a-z0-9_]{1,39}$"
+AgencyId = Annotated[str, Field(pattern=AGENCY_ID_PATTERN)]
+TRIAGE = "triage"
+
+
+class Category(StrEnum):
+    """What kind of harm a report is about."""
+
+    HIJACKED_ACCOUNT = "hijacked_account"
+    IMPERSONATION = "impersonation"
+    SCAM_FRAUD = "scam_fraud"
+    FALSE_INFORMATION = "false_information"
+    HARMFUL_CONTENT = "harmful_content"
+    CONFIDENTIAL_LEAK = "confidential_leak"
+    MEMBER_MISCONDUCT = "member_misconduct"
+
+
+class Platform(StrEnum):
+    """Where the reported content or account lives."""
+
+    FACEBOOK = "facebook"
+    ZALO = "zalo"
+    TIKTOK = "tiktok"
+    YOUTUBE = "youtube"
+    OTHER = "other"
+
+
+class ReporterKind(StrEnum):
+    """Who is reporting."""
+
+    CITIZEN = "citizen"
+    OFFICIAL = "official"
+
+
+class CaseStatus(StrEnum):
+    """The lifecycle states of a case."""
+
+    TRIAGE = "triage"
+    ASSIGNED = "assigned"
+    ACKNOWLEDGED = "acknowledged"
+    IN_PROGRESS = "in_progress"
+    RESOLVED = "resolved"
+    REJECTED = "rejected"
+
+
+CLOSED_STATUSES = frozenset({CaseStatus.RESOLVED, CaseStatus.REJECTED})
+
+
+class Priority(StrEnum):
+    """How urgent a case is; escalation may differ by priority."""
+
+    LOW = "low"
+    NORMAL = "normal"
+    HIGH = "high"
+    URGENT = "urgent"
+
+
+class Contact(BaseModel):
+    """The reporter's contact details; only the agency holding the case may see them."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str | None = Field(default=None, max_length=200)
+    phone: str | None = Field(default=None, max_length=40)
+    email: str | None = Field(default=None, max_length=254)
+
+
+def new_event_id() -> str:
+    """Return a fresh, random event id."""
+    return str(uuid.uuid4())
+
+
+class Event(BaseModel):
+    """Fields every event carries."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    event_id: str = Field(min_length=1, max_length=64)
+    occurred_at: AwareDatetime
+    schema_version: int = 1
+
+    def routing_key(self) -> str:
+        """The topic routing key this event is published under."""
+        raise NotImplementedError
+
+
+class ReportSubmitted(Event):
+    """A reporter's submission was accepted and stored by intake."""
+
+    type: Literal["report.submitted"] = "report.submitted"
+    report_id: str
+    tracking_code: str
+    category: Category
+    content_urls: list[str] = Field(min_length=1, max_length=10)
+    platform: Platform
+    description: str = Field(max_length=5000)
+    seen_at: AwareDatetime | None = None
+    province: str | None = Field(default=None, max_length=100)
+    district: str | None = Field(default=None, max_length=100)
+    evidence_links: list[str] = Field(default_factory=list, max_length=10)
+    reporter_kind: ReporterKind
+    anonymous: bool
+    contact: Contact | None = None
+    language: Literal["vi", "en"] = "vi"
+
+    def routing_key(self) -> str:
+        """`report.submitted`."""
+        return self.type
+
+
+class CaseEvent(Event):
+    """Fields shared by the events that announce a case's state."""
+
+    case_id: str
+    report_id: str
+    tracking_code: str
+    agency: AgencyId
+    category: Category
+    priority: Priority
+    status: CaseStatus
+    version: int = Field(ge=1)
+    due_at: AwareDatetime | None
+    province: str | None = None
+    district: str | None = None
+
+
+class CaseAssigned(CaseEvent):
+    """A case was assigned to an agency (on creation, or on reassignment)."""
+
+    type: Literal["case.assigned"] = "case.assigned"
+    policy_version: str
+    rule_id: str | None
+    previous_agency: AgencyId | None = None
+    reason: str | None = None
+
+    def routing_key(self) -> str:
+        """`case.assigned.<agency>`."""
+        return f"{self.type}.{self.agency}"
+
+
+class CaseUpdated(CaseEvent):
+    """A case changed state (an action by an agency or supervisor); intake never shows `note`."""
+
+    type: Literal["case.updated"] = "case.updated"
+    action: str
+    from_status: CaseStatus
+    actor: str
+    note: str | None = Field(default=None, max_length=5000)
+    outcome: str | None = None
+    reassigned_to: AgencyId | None = None
+
+    def routing_key(self) -> str:
+        """`case.updated.<agency>`."""
+        return f"{self.type}.{self.agency}"
+
+
+class CaseEscalated(Event):
+    """An open case passed a deadline level and was escalated to a supervisor target."""
+
+    type: Literal["case.escalated"] = "case.escalated"
+    case_id: str
+    report_id: str
+    tracking_code: str
+    agency: AgencyId
+    category: Category
+    priority: Priority
+    status: CaseStatus
+    level: int = Field(ge=1)
+    due_at: AwareDatetime
+    escalated_at: AwareDatetime
+    overdue_by_seconds: float = Field(ge=0)
+    targets: list[str]
+
+    def routing_key(self) -> str:
+        """`case.escalated.<agency>.<level>`."""
+        return f"{self.type}.{self.agency}.{self.level}"
+
+
+AnyEvent = Annotated[
+    ReportSubmitted | CaseAssigned | CaseUpdated | CaseEscalated,
+    Field(discriminator="type"),
+]
+EVENT_ADAPTER: TypeAdapter[AnyEvent] = TypeAdapter(AnyEvent)
+
+
+def parse_event(body: bytes | str) -> AnyEvent:
+    """Parse one event from its JSON wire form; raises pydantic.ValidationError."""
+    return EVENT_ADAPTER.validate_json(body)
+
+
+def event_occurred(now: datetime) -> dict[str, object]:
+    """The common constructor fields of a new event at `now`."""
+    return {"event_id": new_event_id(), "occurred_at": now}

@@ -1,0 +1,90 @@
+"""SecantusDB, a MongoDB wire-protocol server, as a subprocess: used when MONGO_URL is unset."""
+
+from __future__ import annotations
+
+import logging
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that is free right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def wait_for_port(
+    host: str, port: int, *, timeout: float, process: subprocess.Popen[bytes] | None = None
+) -> None:
+    """Wait until `host:port` accepts connections; raise on time-out or if the process died."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"server exited with code {process.returncode} before listening")
+        try:
+            with socket.create_connection((host, port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise TimeoutError(f"nothing listening on {host}:{port} after {timeout:.0f}s")
+
+
+class EmbeddedMongo:
+    """A SecantusDB server on a local port; `storage` is a directory or ':memory:'."""
+
+    def __init__(
+        self, storage: str | Path, *, port: int | None = None, log_path: Path | None = None
+    ) -> None:
+        self.storage = str(storage)
+        self.port = port or free_port()
+        self.log_path = log_path
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        """The connection string for the driver."""
+        return f"mongodb://127.0.0.1:{self.port}/"
+
+    def start(self, *, timeout: float = 30.0) -> EmbeddedMongo:
+        """Start the server and wait until it listens."""
+        if self.storage != ":memory:":
+            Path(self.storage).mkdir(parents=True, exist_ok=True)
+        out = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "secantus",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--storage-path",
+                self.storage,
+                "--log-level",
+                "WARNING",
+            ],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+        wait_for_port("127.0.0.1", self.port, timeout=timeout, process=self.process)
+        log.info("embedded database started", extra={"url": self.url, "storage": self.storage})
+        return self
+
+    def stop(self, *, timeout: float = 15.0) -> None:
+        """Stop the server (SIGTERM, then SIGKILL if it does not exit in time)."""
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()

@@ -1,0 +1,127 @@
+"""HTTP plumbing every service shares: JSON errors, health, readiness and metrics endpoints."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import BaseModel, ValidationError
+
+from services.common.mongo import TRANSIENT_MONGO_ERRORS
+
+log = logging.getLogger(__name__)
+
+ReadinessCheck = Callable[[], Awaitable[Mapping[str, bool]]]
+READINESS: web.AppKey[ReadinessCheck] = web.AppKey("readiness", ReadinessCheck)  # type: ignore[arg-type]
+
+
+class FieldError(BaseModel):
+    """One bad field: its dotted path, a message and the error type."""
+
+    field: str
+    message: str
+    type: str
+
+
+class ErrorDetail(BaseModel):
+    """The body of every error response."""
+
+    status: int
+    message: str
+    errors: list[FieldError] | None = None
+
+
+class ErrorResponse(BaseModel):
+    """`{"error": {...}}`: the shape of every 4xx/5xx JSON answer."""
+
+    error: ErrorDetail
+
+
+def error_body(
+    status: int, message: str, errors: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    """The one JSON error shape: `{"error": {"status", "message", "errors": [...]}}`."""
+    body: dict[str, Any] = {"status": status, "message": message}
+    if errors:
+        body["errors"] = errors
+    return {"error": body}
+
+
+def json_error(
+    status: int, message: str, errors: list[dict[str, Any]] | None = None, **kwargs: Any
+) -> web.Response:
+    """A JSON error response."""
+    return web.json_response(error_body(status, message, errors), status=status, **kwargs)
+
+
+def field_errors(exc: ValidationError) -> list[dict[str, Any]]:
+    """pydantic errors as `{field, message, type}` items, the field a dotted path."""
+    return [
+        {
+            "field": ".".join(str(p) for p in err["loc"]) or "body",
+            "message": err["msg"],
+            "type": err["type"],
+        }
+        for err in exc.errors(include_url=False)
+    ]
+
+
+@web.middleware
+async def json_errors(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    """Turn errors on the JSON API into JSON bodies; a database outage is a 503, not a hang."""
+    try:
+        return await handler(request)
+    except web.HTTPException as exc:
+        if not _is_api(request) or exc.status < 400 or exc.content_type == "application/json":
+            raise
+        return json_error(exc.status, exc.reason, headers=_kept_headers(exc))
+    except TRANSIENT_MONGO_ERRORS as exc:
+        log.warning("database unavailable", extra={"path": request.path, "error": repr(exc)})
+        return json_error(
+            503, "database unavailable, try again shortly", headers={"Retry-After": "5"}
+        )
+
+
+def _is_api(request: web.Request) -> bool:
+    return request.path.startswith("/api/")
+
+
+def _kept_headers(exc: web.HTTPException) -> dict[str, str]:
+    return {
+        k: v for k, v in exc.headers.items() if k in ("Retry-After", "Allow", "WWW-Authenticate")
+    }
+
+
+async def healthz(_: web.Request) -> web.Response:
+    """Alive: the process answers."""
+    return web.json_response({"status": "ok"})
+
+
+async def readyz(request: web.Request) -> web.Response:
+    """Ready: every dependency check passes (broker, database, ...)."""
+    checks = dict(await request.app[READINESS]())
+    ready = all(checks.values())
+    return web.json_response(
+        {"status": "ready" if ready else "unavailable", "checks": checks},
+        status=200 if ready else 503,
+    )
+
+
+async def metrics_endpoint(_: web.Request) -> web.Response:
+    """Prometheus text exposition."""
+    response = web.Response(body=generate_latest())
+    response.content_type = CONTENT_TYPE_LATEST.split(";")[0]
+    return response
+
+
+def add_operational_routes(app: web.Application, readiness: ReadinessCheck) -> None:
+    """Register `/healthz`, `/readyz` and `/metrics`."""
+    app[READINESS] = readiness
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
+    app.router.add_get("/metrics", metrics_endpoint)

@@ -1,0 +1,72 @@
+"""MongoDB client lifespan: one `AsyncMongoClient` per event loop, a time limit on every call."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from pymongo import AsyncMongoClient
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import (
+    AutoReconnect,
+    ConnectionFailure,
+    ExecutionTimeout,
+    NetworkTimeout,
+    PyMongoError,
+    ServerSelectionTimeoutError,
+    WTimeoutError,
+)
+
+log = logging.getLogger(__name__)
+
+Document = dict[str, Any]
+MongoDatabase = AsyncDatabase[Document]
+
+TRANSIENT_MONGO_ERRORS: tuple[type[PyMongoError], ...] = (
+    AutoReconnect,
+    ConnectionFailure,
+    ExecutionTimeout,
+    NetworkTimeout,
+    ServerSelectionTimeoutError,
+    WTimeoutError,
+)
+
+
+def make_client(url: str, *, timeout_ms: int) -> AsyncMongoClient[Document]:
+    """A client whose every operation gives up after `timeout_ms` (so an outage is a 503)."""
+    return AsyncMongoClient(url, timeoutMS=timeout_ms, tz_aware=True, connect=False)
+
+
+@asynccontextmanager
+async def mongo_database(url: str, name: str, *, timeout_ms: int) -> AsyncIterator[MongoDatabase]:
+    """Open a client, yield the named database, close the client on exit."""
+    client = make_client(url, timeout_ms=timeout_ms)
+    try:
+        yield client[name]
+    finally:
+        await close_client(client, timeout=timeout_ms / 1000 + 1)
+
+
+async def close_client(client: AsyncMongoClient[Document], *, timeout: float) -> None:
+    """Close the client in a task of its own, giving up after `timeout` seconds.
+
+    At shutdown aiohttp runs cleanup inside a task already being cancelled; there, with the
+    server unreachable, `close()` (which tries to end server sessions) was seen to hang.
+    """
+    try:
+        await asyncio.wait_for(client.close(), timeout=timeout)
+    except TimeoutError:
+        log.warning("database client did not close in time; abandoning it")
+
+
+async def ping(db: MongoDatabase) -> bool:
+    """True when the database answers."""
+    try:
+        await db.command("ping")
+    except PyMongoError as exc:
+        log.warning("database ping failed", extra={"error": str(exc)})
+        return False
+    return True

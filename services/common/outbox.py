@@ -1,0 +1,159 @@
+"""Transactional outbox kept inside each document: the state and its events are one atomic write.
+
+A document with events to announce carries `outbox: [entries]` and `outbox_since: <time>`
+(sparse-indexed). The relay publishes pending entries with confirms, in batches, then pulls
+them; a crash between the publish and the pull publishes them again (consumers are idempotent).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from datetime import datetime
+from typing import Any
+
+from pymongo import UpdateMany
+from pymongo.asynchronous.collection import AsyncCollection
+
+from services.common import metrics
+from services.common.amqp import OutgoingMessage, Publisher
+from services.common.clock import Clock, utcnow
+from services.common.contracts import AnyEvent
+from services.common.runtime import raise_if_cancelling
+
+log = logging.getLogger(__name__)
+
+OUTBOX = "outbox"
+OUTBOX_SINCE = "outbox_since"
+
+
+def outbox_entry(event: AnyEvent) -> dict[str, Any]:
+    """The stored form of one pending event."""
+    message = OutgoingMessage.of(event)
+    return {
+        "event_id": message.event_id,
+        "type": message.event_type,
+        "routing_key": message.routing_key,
+        "body": message.body.decode(),
+        "occurred_at": event.occurred_at,
+    }
+
+
+def outbox_fields(events: list[AnyEvent], now: datetime) -> dict[str, Any]:
+    """Fields to put on a new document so its events get published."""
+    return {OUTBOX: [outbox_entry(e) for e in events], OUTBOX_SINCE: now}
+
+
+def outbox_update(events: list[AnyEvent], now: datetime) -> dict[str, Any]:
+    """Update operators appending events to an existing document's outbox."""
+    return {
+        "$push": {OUTBOX: {"$each": [outbox_entry(e) for e in events]}},
+        "$min": {OUTBOX_SINCE: now},
+    }
+
+
+async def ensure_outbox_index(collection: AsyncCollection[dict[str, Any]]) -> None:
+    """The sparse index the relay finds pending documents through."""
+    await collection.create_index(OUTBOX_SINCE, sparse=True, name="outbox_pending")
+
+
+class OutboxRelay:
+    """Publishes pending outbox entries of one collection, woken on write or by a poll."""
+
+    def __init__(
+        self,
+        collection: AsyncCollection[dict[str, Any]],
+        publisher: Publisher,
+        *,
+        batch: int = 200,
+        poll_seconds: float = 0.5,
+        clock: Clock = utcnow,
+    ) -> None:
+        self.collection = collection
+        self.publisher = publisher
+        self.batch = batch
+        self.poll_seconds = poll_seconds
+        self.clock = clock
+        self._wake = asyncio.Event()
+        self._label = collection.name
+
+    def wake(self) -> None:
+        """Tell the relay new events were stored."""
+        self._wake.set()
+
+    async def run(self) -> None:
+        """Publish until cancelled; back off while the broker or database is down."""
+        failures = 0
+        while True:
+            try:
+                published = await self.publish_pending()
+                failures = 0
+            except Exception as exc:  # broker or database down: the events stay stored
+                raise_if_cancelling()
+                failures += 1
+                metrics.PUBLISH_FAILURES.labels(collection=self._label).inc()
+                delay = min(0.25 * 2**failures, 10.0)
+                log.warning(
+                    "outbox relay could not publish; will retry",
+                    extra={"collection": self._label, "error": repr(exc), "retry_in": delay},
+                )
+                await asyncio.sleep(delay)
+                continue
+            if published < self.batch:
+                await self._idle()
+
+    async def _idle(self) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), timeout=self.poll_seconds)
+        self._wake.clear()
+
+    async def publish_pending(self) -> int:
+        """Publish one batch of pending events and mark them sent; return how many."""
+        self._wake.clear()
+        docs = (
+            await self.collection.find({OUTBOX_SINCE: {"$exists": True}}, {OUTBOX: 1})
+            .sort(OUTBOX_SINCE, 1)
+            .limit(self.batch)
+            .to_list()
+        )
+        entries = [entry for doc in docs for entry in doc.get(OUTBOX, [])]
+        if entries:
+            await self.publisher.publish_many([_message(entry) for entry in entries])
+        await self._mark_sent([doc["_id"] for doc in docs], [e["event_id"] for e in entries])
+        self._observe([entry["occurred_at"] for entry in entries])
+        return len(entries)
+
+    async def _mark_sent(self, doc_ids: list[Any], event_ids: list[str]) -> None:
+        """Pull the published entries (events added since stay), then clear emptied outboxes."""
+        if not doc_ids:
+            return
+        published = {"$pull": {OUTBOX: {"event_id": {"$in": event_ids}}}}
+        emptied = {"_id": {"$in": doc_ids}, OUTBOX: {"$size": 0}}
+        await self.collection.bulk_write(
+            [
+                UpdateMany({"_id": {"$in": doc_ids}}, published),
+                UpdateMany(emptied, {"$unset": {OUTBOX_SINCE: ""}}),
+            ],
+            ordered=True,
+        )
+
+    def _observe(self, occurred: list[datetime]) -> None:
+        now = self.clock()
+        metrics.OUTBOX_PUBLISHED.labels(collection=self._label).inc(len(occurred))
+        for at in occurred:
+            metrics.PUBLISH_LATENCY.labels(collection=self._label).observe(
+                max((now - at).total_seconds(), 0.0)
+            )
+
+    async def backlog(self) -> int:
+        """How many documents still have events to publish (also exported as a gauge)."""
+        count = await self.collection.count_documents({OUTBOX_SINCE: {"$exists": True}})
+        metrics.OUTBOX_BACKLOG.labels(collection=self._label).set(count)
+        return count
+
+
+def _message(entry: dict[str, Any]) -> OutgoingMessage:
+    return OutgoingMessage(
+        entry["event_id"], entry["type"], entry["routing_key"], entry["body"].encode()
+    )

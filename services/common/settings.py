@@ -1,0 +1,33 @@
+"""Settings shared by every service; each service subclasses with its own env prefix."""
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class CommonSettings(BaseSettings):
+    """Broker, database, topology and logging settings with defaults that work on localhost."""
+
+    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
+
+    amqp_url: str = Field(
+        default="amqp://guest:guest@127.0.0.1:5672/",
+        validation_alias=AliasChoices("AMQP_URL", "amqp_url"),
+    )
+    mongo_url: str = Field(
+        default="mongodb://127.0.0.1:27017/",
+        validation_alias=AliasChoices("MONGO_URL", "mongo_url"),
+    )
+    mongo_timeout_ms: int = Field(default=5000, ge=100)
+    topology_prefix: str = Field(
+        default="",
+        pattern=r"^[a-z0-9_.-]*$",
+        validation_alias=AliasChoices("TOPOLOGY_PREFIX", "topology_prefix"),
+        description="Prefix for every exchange and queue name (isolates test runs).",
+    )
+    log_level: str = Field(default="INFO", validation_alias=AliasChoices("LOG_LEVEL", "log_level"))
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=0, le=65535)
+    prefetch: int = Field(default=32, ge=1, le=1000)
+    delivery_limit: int = Field(default=5, ge=1, le=100)
+    outbox_batch: int = Field(default=200, ge=1, le=5000)
+    outbox_poll_seconds: float = Field(default=0.5, gt=0)

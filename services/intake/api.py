@@ -1,0 +1,137 @@
+"""The JSON API: submit a report, look up its status, list categories, the OpenAPI document."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from aiohttp import web
+from pydantic import ValidationError
+
+from services.common.http import field_errors, json_error
+from services.common.mongo import Document
+from services.intake.context import INTAKE, IntakeContext
+from services.intake.labels import CATEGORIES, Language, agency_label, status_label
+from services.intake.models import (
+    CategoryInfo,
+    CategoryList,
+    Links,
+    ReportCreated,
+    ReportStatus,
+    StatusChange,
+)
+from services.intake.repository import IdempotencyConflict
+from services.intake.submission import REPORTS_REJECTED
+
+IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,200}$")
+TRACKING_CODE = re.compile(r"^[A-Z0-9]{4}-[A-Z0-9]{4}-[A-Z0-9]{4}$")
+
+
+def _reject(status: int, message: str, reason: str, **kwargs: Any) -> web.Response:
+    REPORTS_REJECTED.labels(channel="api", reason=reason).inc()
+    return json_error(status, message, **kwargs)
+
+
+def _decode_json(body: bytes) -> Any:
+    """Parse a UTF-8 JSON body; raise ValueError with a message a client can act on."""
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"body is not valid UTF-8 (byte {exc.start})") from exc
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(
+            f"body is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+        ) from exc
+
+
+async def create_report(request: web.Request) -> web.Response:
+    """POST /api/v1/reports: 201 with the tracking code once the report is stored."""
+    ctx = request.app[INTAKE]
+    if request.content_type != "application/json":
+        return _reject(415, "Content-Type must be application/json", "content_type")
+    key = request.headers.get("Idempotency-Key")
+    if key is not None and not IDEMPOTENCY_KEY.match(key):
+        return _reject(
+            400, "Idempotency-Key must be 1-200 visible ASCII characters", "idempotency_key"
+        )
+    try:
+        data = _decode_json(await request.read())
+    except ValueError as exc:
+        return _reject(400, str(exc), "malformed")
+    try:
+        report = ctx.submission.validate(data, channel="api")
+    except ValidationError as exc:
+        return json_error(422, "the report has invalid fields", field_errors(exc))
+    try:
+        stored = await ctx.submission.submit(report, channel="api", idempotency_key=key)
+    except IdempotencyConflict:
+        return _reject(
+            409, "this Idempotency-Key was used with a different report", "idempotency_conflict"
+        )
+    body = created_body(ctx, stored.document["tracking_code"])
+    headers = {} if stored.created else {"Idempotent-Replayed": "true"}
+    return web.json_response(body.model_dump(mode="json"), status=201, headers=headers)
+
+
+def created_body(ctx: IntakeContext, code: str) -> ReportCreated:
+    """The answer to an accepted report."""
+    base = ctx.settings.public_url.rstrip("/")
+    return ReportCreated(
+        tracking_code=code,
+        status="received",
+        links=Links(status=f"{base}/api/v1/reports/{code}", status_page=f"{base}/status/{code}"),
+    )
+
+
+async def report_status(request: web.Request) -> web.Response:
+    """GET /api/v1/reports/{tracking_code}: the reporter-visible status, or 404."""
+    ctx = request.app[INTAKE]
+    code = request.match_info["tracking_code"].upper()
+    document = await ctx.repository.by_tracking_code(code) if TRACKING_CODE.match(code) else None
+    if document is None:
+        return json_error(404, "no report with this tracking code")
+    language: Language = "en" if request.query.get("lang") == "en" else "vi"
+    return web.json_response(status_view(document, language).model_dump(mode="json"))
+
+
+def status_view(document: Document, language: Language) -> ReportStatus:
+    """A report document as the reporter may see it."""
+    agency = (document.get("case") or {}).get("agency")
+    return ReportStatus(
+        tracking_code=document["tracking_code"],
+        status=document["status"],
+        status_label=status_label(document["status"], language),
+        category=document["report"]["category"],
+        agency=agency,
+        agency_name=agency_label(agency, language),
+        submitted_at=document["submitted_at"],
+        updated_at=document["updated_at"],
+        history=[StatusChange(**step) for step in document["history"]],
+    )
+
+
+async def categories(_: web.Request) -> web.Response:
+    """GET /api/v1/categories: every category with its labels in both languages."""
+    listed = CategoryList(
+        categories=[
+            CategoryInfo(
+                code=code,
+                name_vi=labels["vi"][0],
+                name_en=labels["en"][0],
+                description_vi=labels["vi"][1],
+                description_en=labels["en"][1],
+            )
+            for code, labels in CATEGORIES.items()
+        ]
+    )
+    return web.json_response(listed.model_dump(mode="json"))
+
+
+def add_api_routes(app: web.Application) -> None:
+    """Register the JSON API."""
+    app.router.add_post("/api/v1/reports", create_report)
+    app.router.add_get("/api/v1/reports/{tracking_code}", report_status)
+    app.router.add_get("/api/v1/categories", categories)

@@ -1,0 +1,26 @@
+"""What intake's request handlers need, behind one typed app key."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aiohttp import web
+
+from services.intake.repository import ReportRepository
+from services.intake.security import CsrfTokens, RateLimiter
+from services.intake.settings import IntakeSettings
+from services.intake.submission import Submission
+
+
+@dataclass
+class IntakeContext:
+    """The resources of a running intake app."""
+
+    settings: IntakeSettings
+    repository: ReportRepository
+    submission: Submission
+    rate_limiter: RateLimiter
+    csrf: CsrfTokens
+
+
+INTAKE: web.AppKey[IntakeContext] = web.AppKey("intake", IntakeContext)

@@ -1,0 +1,168 @@
+"""HTTP request and response models of intake; `to_event` is the one place they become an event."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Annotated, Literal
+
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    EmailStr,
+    Field,
+    HttpUrl,
+    PlainSerializer,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+)
+from pydantic_core import PydanticCustomError
+
+from services.common.contracts import (
+    Category,
+    Contact,
+    Platform,
+    ReporterKind,
+    ReportSubmitted,
+    new_event_id,
+)
+
+MAX_URLS = 5
+MAX_EVIDENCE_LINKS = 10
+MAX_URL_LENGTH = 2000
+CLOCK_SKEW = timedelta(minutes=5)
+
+
+def _as_text(url: HttpUrl) -> str:
+    if len(str(url)) > MAX_URL_LENGTH:
+        raise ValueError(f"URL longer than {MAX_URL_LENGTH} characters")
+    return str(url)
+
+
+# Validated as an http(s) URL, then kept as its text.
+WebUrl = Annotated[HttpUrl, AfterValidator(_as_text), PlainSerializer(str, return_type=str)]
+Text = Annotated[str, StringConstraints(strip_whitespace=True)]
+Phone = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^\+?[0-9 ().-]{6,20}$")]
+
+
+class ContactIn(BaseModel):
+    """How the reporter may be reached; only the agency holding the case sees it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: Annotated[Text, Field(max_length=200)] | None = None
+    phone: Phone | None = None
+    email: EmailStr | None = None
+
+
+class ReportIn(BaseModel):
+    """A report as submitted through the API or the form."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    category: Category
+    content_urls: list[WebUrl] = Field(min_length=1, max_length=MAX_URLS)
+    platform: Platform
+    description: Annotated[Text, Field(min_length=10, max_length=5000)]
+    seen_at: AwareDatetime | None = None
+    province: Annotated[Text, Field(max_length=100)] | None = None
+    district: Annotated[Text, Field(max_length=100)] | None = None
+    evidence_links: list[WebUrl] = Field(default_factory=list, max_length=MAX_EVIDENCE_LINKS)
+    reporter_kind: ReporterKind = ReporterKind.CITIZEN
+    anonymous: bool
+    contact: ContactIn | None = Field(default=None, validate_default=True)
+    language: Literal["vi", "en"] = "vi"
+
+    @field_validator("seen_at")
+    @classmethod
+    def _not_in_future(cls, seen_at: datetime | None, info: ValidationInfo) -> datetime | None:
+        now = (info.context or {}).get("now")
+        if seen_at is not None and now is not None and seen_at > now + CLOCK_SKEW:
+            raise PydanticCustomError("seen_at_future", "the time seen is in the future")
+        return seen_at
+
+    @field_validator("contact")
+    @classmethod
+    def _contact_matches_anonymity(
+        cls, contact: ContactIn | None, info: ValidationInfo
+    ) -> ContactIn | None:
+        anonymous = info.data.get("anonymous")
+        given = contact is not None and (contact.name or contact.phone or contact.email)
+        if anonymous and given:
+            raise PydanticCustomError(
+                "contact_not_allowed", "an anonymous report carries no contact details"
+            )
+        if anonymous is False and not (contact and (contact.phone or contact.email)):
+            raise PydanticCustomError(
+                "contact_required", "a report that is not anonymous needs a phone or an e-mail"
+            )
+        return contact
+
+    def to_event(self, *, report_id: str, tracking_code: str, now: datetime) -> ReportSubmitted:
+        """The `report.submitted` event announcing this report."""
+        fields = self.model_dump(exclude={"contact"})
+        contact = (
+            None if self.anonymous or self.contact is None else Contact(**self.contact.model_dump())
+        )
+        return ReportSubmitted(
+            event_id=new_event_id(),
+            occurred_at=now,
+            report_id=report_id,
+            tracking_code=tracking_code,
+            contact=contact,
+            **fields,
+        )
+
+
+class Links(BaseModel):
+    """Where to look a report up."""
+
+    status: str
+    status_page: str
+
+
+class ReportCreated(BaseModel):
+    """The answer to an accepted report."""
+
+    tracking_code: str
+    status: str
+    links: Links
+
+
+class StatusChange(BaseModel):
+    """One reporter-visible step."""
+
+    status: str
+    at: datetime
+
+
+class ReportStatus(BaseModel):
+    """What a reporter may see about a report: never contact data or agency notes."""
+
+    tracking_code: str
+    status: str
+    status_label: str
+    category: Category
+    agency: str | None
+    agency_name: str | None
+    submitted_at: datetime
+    updated_at: datetime
+    history: list[StatusChange]
+
+
+class CategoryInfo(BaseModel):
+    """A category with its labels (like an Open311 service)."""
+
+    code: Category
+    name_vi: str
+    name_en: str
+    description_vi: str
+    description_en: str
+
+
+class CategoryList(BaseModel):
+    """All categories."""
+
+    categories: list[CategoryInfo]

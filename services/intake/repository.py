@@ -1,0 +1,120 @@
+"""Reports in MongoDB: each report and its `report.submitted` event are stored in one write."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from pymongo import ASCENDING
+from pymongo.errors import DuplicateKeyError
+
+from services.common.contracts import ReportSubmitted
+from services.common.mongo import Document, MongoDatabase
+from services.common.outbox import ensure_outbox_index, outbox_fields
+
+log = logging.getLogger(__name__)
+
+TRACKING_ALPHABET = "ABCDEFGHJKMNPQRSTVWXYZ23456789"  # no look-alikes (0/O, 1/I/L, U/V)
+
+
+def new_tracking_code() -> str:
+    """A random, unguessable code (about 59 bits) like `K7QX-3MPA-WZ9D`."""
+    chars = "".join(secrets.choice(TRACKING_ALPHABET) for _ in range(12))
+    return "-".join(chars[i : i + 4] for i in range(0, 12, 4))
+
+
+def new_report_id() -> str:
+    """A random report id."""
+    return uuid.uuid4().hex
+
+
+def request_fingerprint(body: dict[str, Any]) -> str:
+    """A stable hash of a validated request body, to compare idempotent retries."""
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+class IdempotencyConflict(Exception):
+    """The Idempotency-Key was used before with a different request body."""
+
+
+@dataclass(frozen=True)
+class StoredReport:
+    """The outcome of `save`: the report document and whether this call created it."""
+
+    document: Document
+    created: bool
+
+
+class ReportRepository:
+    """Reports collection: create (idempotently), look up, and follow case status."""
+
+    def __init__(self, db: MongoDatabase) -> None:
+        self.reports = db.reports
+
+    async def ensure_indexes(self) -> None:
+        """Unique tracking codes and idempotency keys; the outbox index."""
+        await self.reports.create_index([("tracking_code", ASCENDING)], unique=True)
+        await self.reports.create_index([("idempotency_key", ASCENDING)], unique=True, sparse=True)
+        await ensure_outbox_index(self.reports)
+
+    async def save(
+        self,
+        event: ReportSubmitted,
+        *,
+        now: datetime,
+        idempotency_key: str | None,
+        fingerprint: str,
+    ) -> StoredReport:
+        """Store the report with its event; a repeated Idempotency-Key returns the first one."""
+        if idempotency_key and (earlier := await self._by_key(idempotency_key, fingerprint)):
+            return StoredReport(earlier, created=False)
+        document = self._document(event, now, idempotency_key, fingerprint)
+        try:
+            await self.reports.insert_one(document)
+        except DuplicateKeyError:
+            if idempotency_key and (earlier := await self._by_key(idempotency_key, fingerprint)):
+                return StoredReport(earlier, created=False)
+            raise
+        log.info("report stored", extra={"report_id": event.report_id})
+        return StoredReport(document, created=True)
+
+    async def _by_key(self, key: str, fingerprint: str) -> Document | None:
+        earlier = await self.reports.find_one({"idempotency_key": key})
+        if earlier is not None and earlier["request_hash"] != fingerprint:
+            raise IdempotencyConflict(key)
+        return earlier
+
+    @staticmethod
+    def _document(
+        event: ReportSubmitted, now: datetime, key: str | None, fingerprint: str
+    ) -> Document:
+        report = event.model_dump(
+            mode="python", exclude={"event_id", "occurred_at", "schema_version", "type"}
+        )
+        document: Document = {
+            "_id": event.report_id,
+            "tracking_code": event.tracking_code,
+            "report": report,
+            "request_hash": fingerprint,
+            "submitted_at": now,
+            "updated_at": now,
+            "status": "received",
+            "history": [{"status": "received", "at": now}],
+            **outbox_fields([event], now),
+        }
+        if key:
+            document["idempotency_key"] = key
+        return document
+
+    async def by_tracking_code(self, code: str) -> Document | None:
+        """The report with this tracking code, without contact data or outbox."""
+        return await self.reports.find_one(
+            {"tracking_code": code}, {"report.contact": 0, "outbox": 0, "request_hash": 0}
+        )

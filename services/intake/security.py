@@ -1,0 +1,79 @@
+"""Protections of the public endpoints: a per-client rate limit and CSRF tokens for the form."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import math
+import secrets
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+
+CSRF_COOKIE = "csrf_nonce"
+
+
+@dataclass
+class _Bucket:
+    tokens: float
+    updated: float
+
+
+class RateLimiter:
+    """A token bucket per client: `burst` requests at once, refilled at `per_minute`."""
+
+    def __init__(
+        self,
+        *,
+        per_minute: float,
+        burst: int,
+        monotonic: Callable[[], float] = time.monotonic,
+        max_clients: int = 100_000,
+    ) -> None:
+        self.rate = per_minute / 60.0
+        self.burst = burst
+        self.monotonic = monotonic
+        self.max_clients = max_clients
+        self._buckets: OrderedDict[str, _Bucket] = OrderedDict()
+
+    def check(self, client: str) -> float:
+        """Take one request for `client`; return 0 if allowed, else seconds until allowed."""
+        now = self.monotonic()
+        bucket = self._buckets.pop(client, None) or _Bucket(float(self.burst), now)
+        bucket.tokens = min(self.burst, bucket.tokens + (now - bucket.updated) * self.rate)
+        bucket.updated = now
+        self._buckets[client] = bucket
+        if len(self._buckets) > self.max_clients:
+            self._buckets.popitem(last=False)
+        if bucket.tokens >= 1:
+            bucket.tokens -= 1
+            return 0.0
+        return (1 - bucket.tokens) / self.rate
+
+    @staticmethod
+    def retry_after_header(wait_seconds: float) -> str:
+        """Whole seconds for the Retry-After header (at least 1)."""
+        return str(max(1, math.ceil(wait_seconds)))
+
+
+class CsrfTokens:
+    """Double-submit tokens: a random nonce in an HttpOnly cookie, its HMAC in the form."""
+
+    def __init__(self, secret: str | None) -> None:
+        self.key = (secret or secrets.token_hex(32)).encode()
+
+    @staticmethod
+    def new_nonce() -> str:
+        """A fresh cookie value."""
+        return secrets.token_urlsafe(24)
+
+    def token_for(self, nonce: str) -> str:
+        """The form token that goes with a cookie nonce."""
+        return hmac.new(self.key, nonce.encode(), hashlib.sha256).hexdigest()
+
+    def valid(self, nonce: str | None, token: str | None) -> bool:
+        """True when the form token matches the cookie's nonce."""
+        if not nonce or not token:
+            return False
+        return hmac.compare_digest(self.token_for(nonce), token)

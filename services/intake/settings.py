@@ -1,0 +1,25 @@
+"""Intake settings (environment prefix `INTAKE_`)."""
+
+from pydantic import Field
+from pydantic_settings import SettingsConfigDict
+
+from services.common.settings import CommonSettings
+
+
+class IntakeSettings(CommonSettings):
+    """Everything intake reads from the environment, with defaults that work on localhost."""
+
+    model_config = SettingsConfigDict(env_prefix="INTAKE_", extra="ignore")
+
+    port: int = Field(default=8080, ge=0, le=65535)
+    mongo_db: str = "intake"
+    public_url: str = "http://127.0.0.1:8080"
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    rate_limit_per_minute: float = Field(default=30.0, gt=0)
+    rate_limit_burst: int = Field(default=10, ge=1)
+    trust_forwarded_for: bool = False
+    csrf_secret: str | None = Field(
+        default=None,
+        min_length=16,
+        description="Signs CSRF tokens; set the same value on every replica (random if unset).",
+    )

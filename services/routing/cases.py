@@ -1,0 +1,238 @@
+"""Cases in MongoDB: one per report, each change and its events written in one conditional write."""
+
+from __future__ import annotations
+
+import base64
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from pymongo import ASCENDING, DESCENDING
+from pymongo.errors import DuplicateKeyError
+
+from services.common.contracts import (
+    AnyEvent,
+    CaseAssigned,
+    CaseEscalated,
+    CaseStatus,
+    ReportSubmitted,
+    new_event_id,
+)
+from services.common.mongo import Document, MongoDatabase
+from services.common.outbox import ensure_outbox_index, outbox_fields, outbox_update
+from services.routing.policy import Assignment
+
+log = logging.getLogger(__name__)
+
+REPORT_FIELDS_EXCLUDED = {
+    "event_id",
+    "occurred_at",
+    "schema_version",
+    "type",
+    "report_id",
+    "tracking_code",
+}
+
+
+def case_event_fields(case: Document, now: datetime) -> dict[str, Any]:
+    """The fields every case event takes from the stored case."""
+    return {
+        "event_id": new_event_id(),
+        "occurred_at": now,
+        "case_id": case["_id"],
+        "report_id": case["report_id"],
+        "tracking_code": case["tracking_code"],
+        "agency": case["agency"],
+        "category": case["category"],
+        "priority": case["priority"],
+        "status": case["status"],
+        "version": case["version"],
+        "due_at": case["due_at"],
+        "province": case["report"].get("province"),
+        "district": case["report"].get("district"),
+    }
+
+
+def new_case(
+    report: ReportSubmitted, assignment: Assignment, policy_version: str, now: datetime
+) -> Document:
+    """A case document for a report, as routed."""
+    status = CaseStatus.TRIAGE if assignment.rule_id is None else CaseStatus.ASSIGNED
+    return {
+        "_id": uuid.uuid4().hex,
+        "report_id": report.report_id,
+        "tracking_code": report.tracking_code,
+        "report": report.model_dump(mode="python", exclude=REPORT_FIELDS_EXCLUDED),
+        "reported_at": report.occurred_at,
+        "agency": assignment.agency,
+        "category": report.category.value,
+        "priority": assignment.priority.value,
+        "status": status.value,
+        "version": 1,
+        "due_at": now + assignment.deadline,
+        "acknowledge_within_s": assignment.deadline.total_seconds(),
+        "resolve_within_s": assignment.resolve_within.total_seconds()
+        if assignment.resolve_within
+        else None,
+        "policy_version": policy_version,
+        "rule_id": assignment.rule_id,
+        "created_at": now,
+        "updated_at": now,
+        "audit": [
+            {
+                "at": now,
+                "actor": "routing",
+                "action": "assign",
+                "from": None,
+                "to": status.value,
+                "note": f"rule {assignment.rule_id or '(none: triage)'}",
+                "agency": assignment.agency,
+            }
+        ],
+        "notes": [],
+        "escalations": [],
+    }
+
+
+def assigned_event(case: Document, now: datetime, **extra: Any) -> CaseAssigned:
+    """`case.assigned.<agency>` for the case as it now stands."""
+    return CaseAssigned(
+        **case_event_fields(case, now),
+        policy_version=case["policy_version"],
+        rule_id=case["rule_id"],
+        **extra,
+    )
+
+
+@dataclass(frozen=True)
+class CaseQuery:
+    """Filters of the case list."""
+
+    agency: str | None = None
+    status: str | None = None
+    category: str | None = None
+    overdue: bool | None = None
+    created_from: datetime | None = None
+    created_to: datetime | None = None
+    cursor: str | None = None
+    limit: int = 50
+
+
+class BadCursor(ValueError):
+    """The pagination cursor cannot be decoded."""
+
+
+def encode_cursor(case: Document) -> str:
+    """An opaque cursor pointing after `case` in newest-first order."""
+    raw = f"{case['created_at'].isoformat()}|{case['_id']}"
+    return base64.urlsafe_b64encode(raw.encode()).decode()
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, str]:
+    """The (created_at, id) a cursor points after."""
+    try:
+        created, _, case_id = base64.urlsafe_b64decode(cursor.encode()).decode().partition("|")
+        return datetime.fromisoformat(created), case_id
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise BadCursor("invalid cursor") from exc
+
+
+class CaseRepository:
+    """The cases collection."""
+
+    def __init__(self, db: MongoDatabase) -> None:
+        self.cases = db.cases
+
+    async def ensure_indexes(self) -> None:
+        """One case per report; list and overdue queries by agency; the outbox."""
+        await self.cases.create_index([("report_id", ASCENDING)], unique=True)
+        await self.cases.create_index(
+            [("agency", ASCENDING), ("created_at", DESCENDING), ("_id", DESCENDING)]
+        )
+        await self.cases.create_index([("created_at", DESCENDING), ("_id", DESCENDING)])
+        await self.cases.create_index([("status", ASCENDING), ("due_at", ASCENDING)])
+        await ensure_outbox_index(self.cases)
+
+    async def create(self, case: Document, events: list[AnyEvent], now: datetime) -> bool:
+        """Insert the case with its events; False when the report already has a case."""
+        try:
+            await self.cases.insert_one({**case, **outbox_fields(events, now)})
+        except DuplicateKeyError:
+            return False
+        return True
+
+    async def get(self, case_id: str) -> Document | None:
+        """A case by id, without its outbox."""
+        return await self.cases.find_one({"_id": case_id}, {"outbox": 0})
+
+    async def write_change(
+        self,
+        case: Document,
+        changes: dict[str, Any],
+        audit: dict[str, Any],
+        events: list[AnyEvent],
+        now: datetime,
+    ) -> bool:
+        """Apply `changes` if nobody changed the case since it was read (same version)."""
+        update = outbox_update(events, now)
+        update["$set"] = {**changes, "updated_at": now}
+        update["$push"]["audit"] = audit
+        result = await self.cases.update_one(
+            {"_id": case["_id"], "version": case["version"]}, update
+        )
+        return result.modified_count == 1
+
+    async def record_escalation(self, event: CaseEscalated) -> bool:
+        """Note an escalation in the case's audit log, once per event."""
+        entry = {
+            "at": event.escalated_at,
+            "actor": "notify",
+            "action": "escalated",
+            "from": event.status.value,
+            "to": event.status.value,
+            "note": f"level {event.level}: {', '.join(event.targets)}",
+            "event_id": event.event_id,
+        }
+        result = await self.cases.update_one(
+            {"_id": event.case_id, "escalations": {"$ne": event.event_id}},
+            {"$push": {"audit": entry, "escalations": event.event_id}},
+        )
+        return result.modified_count == 1
+
+    async def find(self, query: CaseQuery, now: datetime) -> tuple[list[Document], str | None]:
+        """One page of cases, newest first, and the cursor of the next page."""
+        criteria: dict[str, Any] = {}
+        for name in ("agency", "status", "category"):
+            if (value := getattr(query, name)) is not None:
+                criteria[name] = value
+        created: dict[str, datetime] = {}
+        if query.created_from:
+            created["$gte"] = query.created_from
+        if query.created_to:
+            created["$lt"] = query.created_to
+        if created:
+            criteria["created_at"] = created
+        if query.overdue is not None:
+            open_statuses = [
+                s.value for s in CaseStatus if s not in (CaseStatus.RESOLVED, CaseStatus.REJECTED)
+            ]
+            criteria["$and"] = (
+                [{"status": {"$in": open_statuses}, "due_at": {"$lt": now}}]
+                if query.overdue
+                else [{"$or": [{"due_at": None}, {"due_at": {"$gte": now}}]}]
+            )
+        if query.cursor:
+            at, case_id = decode_cursor(query.cursor)
+            criteria.setdefault("$and", []).append(
+                {"$or": [{"created_at": {"$lt": at}}, {"created_at": at, "_id": {"$lt": case_id}}]}
+            )
+        docs = (
+            await self.cases.find(criteria, {"outbox": 0})
+            .sort([("created_at", DESCENDING), ("_id", DESCENDING)])
+            .limit(query.limit + 1)
+            .to_list()
+        )
+        next_cursor = encode_cursor(docs[query.limit - 1]) if len(docs) > query.limit else None
+        return docs[: query.limit], next_cursor

@@ -1,0 +1,160 @@
+"""The system as separate processes, on the real broker and database, isolated by prefix."""
+
+from __future__ import annotations
+
+import importlib.util
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+
+from services.common.amqp import Topology
+from services.common.auth import hash_token
+from services.common.mongo import MongoDatabase, mongo_database
+from tests.processes import ServiceProcess
+
+TOKENS = {
+    "police": "e2e-police",
+    "culture_office": "e2e-culture",
+    "party_committee": "e2e-party",
+    "supervisor": "e2e-super",
+}
+
+# Short deadlines so escalation is observable within seconds.
+E2E_POLICY = """
+version = "e2e-1"
+[[agencies]]
+id = "police"
+name_vi = "Công an"
+name_en = "Police"
+default_deadline = "4s"
+[[agencies]]
+id = "culture_office"
+name_vi = "Sở VHTT"
+name_en = "Culture office"
+default_deadline = "4s"
+[[agencies]]
+id = "party_committee"
+name_vi = "UBKT"
+name_en = "Party committee"
+default_deadline = "4s"
+[[rules]]
+id = "scam"
+category = "scam_fraud"
+agency = "police"
+priority = "high"
+deadline = "4s"
+resolve_within = "1h"
+[[rules]]
+id = "false-information"
+category = "false_information"
+agency = "culture_office"
+deadline = "4s"
+resolve_within = "1h"
+[[rules]]
+id = "misconduct"
+category = "member_misconduct"
+agency = "party_committee"
+deadline = "4s"
+"""
+
+
+def auth(principal: str) -> dict[str, str]:
+    """The Authorization header of a principal."""
+    return {"Authorization": f"Bearer {TOKENS[principal]}"}
+
+
+def has_service(name: str) -> bool:
+    """Whether `services.<name>` can be run."""
+    return importlib.util.find_spec(f"services.{name}.__main__") is not None
+
+
+@dataclass
+class System:
+    """The running services and how to reach their databases."""
+
+    services: dict[str, ServiceProcess]
+    mongo_url: str
+    databases: dict[str, str]
+    topology: Topology
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def url(self, name: str) -> str:
+        """A service's base URL."""
+        return self.services[name].url
+
+    def database(self, name: str) -> Any:
+        """An async context manager yielding the service's database."""
+        return mongo_database(self.mongo_url, self.databases[name], timeout_ms=5000)
+
+
+def system_env(
+    amqp_url: str, mongo_url: str, topology: Topology, db_prefix: str, policy: Path
+) -> dict[str, str]:
+    """The environment every service process gets."""
+    return {
+        "AMQP_URL": amqp_url,
+        "MONGO_URL": mongo_url,
+        "TOPOLOGY_PREFIX": topology.prefix,
+        "LOG_LEVEL": "INFO",
+        "INTAKE_MONGO_DB": f"{db_prefix}_intake",
+        "ROUTING_MONGO_DB": f"{db_prefix}_routing",
+        "NOTIFY_MONGO_DB": f"{db_prefix}_notify",
+        "INTAKE_RATE_LIMIT_PER_MINUTE": "100000",
+        "INTAKE_RATE_LIMIT_BURST": "10000",
+        "INTAKE_OUTBOX_POLL_SECONDS": "0.2",
+        "ROUTING_OUTBOX_POLL_SECONDS": "0.2",
+        "ROUTING_POLICY_PATH": str(policy),
+        "ROUTING_TOKENS": "{"
+        + ", ".join(f'"{hash_token(t)}": "{p}"' for p, t in TOKENS.items())
+        + "}",
+    }
+
+
+@pytest.fixture
+async def system(
+    amqp_url: str, mongo_url: str, topology: Topology, db_name: str, tmp_path: Path
+) -> AsyncIterator[System]:
+    """intake and routing (and notify, once it exists) running as processes."""
+    policy = tmp_path / "policy.toml"
+    policy.write_text(E2E_POLICY)
+    env = system_env(amqp_url, mongo_url, topology, db_name, policy)
+    names = [n for n in ("intake", "routing", "notify") if has_service(n)]
+    services = {n: ServiceProcess(n, env, tmp_path) for n in names}
+    try:
+        for service in services.values():
+            service.start()
+        for service in services.values():
+            await service.ready()
+        yield System(
+            services, mongo_url, {n: f"{db_name}_{n}" for n in names}, topology, {"env": env}
+        )
+    finally:
+        codes = {name: service.stop() for name, service in services.items()}
+        assert all(code in (0, None, -9) for code in codes.values()), f"unclean exits: {codes}"
+
+
+async def submit_json(session: aiohttp.ClientSession, system: System, body: dict[str, Any]) -> str:
+    """Submit a report over the JSON API; return its tracking code."""
+    async with session.post(f"{system.url('intake')}/api/v1/reports", json=body) as response:
+        assert response.status == 201, await response.text()
+        return str((await response.json())["tracking_code"])
+
+
+async def reporter_status(
+    session: aiohttp.ClientSession, system: System, code: str
+) -> dict[str, Any]:
+    """What the reporter sees."""
+    async with session.get(f"{system.url('intake')}/api/v1/reports/{code}?lang=en") as response:
+        body: dict[str, Any] = await response.json()
+        return body
+
+
+async def case_for(system: System, code: str) -> dict[str, Any] | None:
+    """The routing case of a tracking code, if stored."""
+    db: MongoDatabase
+    async with system.database("routing") as db:
+        return await db.cases.find_one({"tracking_code": code})

@@ -1,0 +1,103 @@
+"""A report through the form and one through the API, followed to the agency queue and back."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import aiohttp
+import pytest
+from aio_pika.abc import AbstractRobustConnection
+
+from services.common.contracts import CaseAssigned
+from tests.e2e.conftest import System, auth, reporter_status, submit_json
+from tests.helpers import get_all, wait_until
+
+pytestmark = pytest.mark.e2e
+
+API_REPORT = {
+    "category": "scam_fraud",
+    "content_urls": ["https://www.facebook.com/fake.bank.support"],
+    "platform": "facebook",
+    "description": "Trang giả danh ngân hàng yêu cầu cung cấp mã OTP.",
+    "province": "Hà Nội",
+    "reporter_kind": "citizen",
+    "anonymous": False,
+    "contact": {"email": "nguoi.dan@example.vn"},
+}
+
+
+async def submit_form(session: aiohttp.ClientSession, system: System) -> str:
+    """Fill and submit the HTML form as a browser would (cookie + CSRF token)."""
+    async with session.get(f"{system.url('intake')}/") as page:
+        token = re.search(r'name="csrf_token" value="([0-9a-f]+)"', await page.text())
+    assert token
+    form = {
+        "csrf_token": token.group(1),
+        "category": "false_information",
+        "content_urls": "https://tiktok.com/@tin.gia/video/42",
+        "platform": "tiktok",
+        "description": "Video bịa đặt về việc đóng cửa trường học.",
+        "province": "Huế",
+        "reporter_kind": "citizen",
+        "anonymous": "yes",
+    }
+    async with session.post(f"{system.url('intake')}/", data=form) as response:
+        assert response.status == 201
+        code = re.search(r'id="tracking-code">([A-Z0-9-]+)<', await response.text())
+    assert code
+    return code.group(1)
+
+
+async def test_reports_from_form_and_api_reach_their_agencies_and_the_reporter_sees_each_step(
+    system: System, amqp_connection: AbstractRobustConnection
+) -> None:
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as session:
+        api_code = await submit_json(session, system, API_REPORT)
+        form_code = await submit_form(session, system)
+
+        received: dict[str, list[Any]] = {"police": [], "culture_office": []}
+
+        async def both_delivered() -> bool:
+            for agency, messages in received.items():
+                messages.extend(
+                    await get_all(amqp_connection, system.topology.queue(f"agency.{agency}.cases"))
+                )
+            return bool(received["police"] and received["culture_office"])
+
+        await wait_until(both_delivered, timeout=30, what="both cases on their agency queues")
+        police = CaseAssigned.model_validate_json(received["police"][0].body)
+        culture = CaseAssigned.model_validate_json(received["culture_office"][0].body)
+        assert (police.tracking_code, police.agency) == (api_code, "police")
+        assert (culture.tracking_code, culture.agency) == (form_code, "culture_office")
+
+        async def assigned() -> bool:
+            status = await reporter_status(session, system, api_code)
+            return bool(status["status"] == "assigned" and status["agency_name"])
+
+        await wait_until(assigned, timeout=30, what="the reporter seeing the assignment")
+
+        async with session.post(
+            f"{system.url('routing')}/api/v1/cases/{police.case_id}/acknowledge",
+            headers=auth("police"),
+        ) as response:
+            assert response.status == 200
+        async with session.get(
+            f"{system.url('routing')}/api/v1/cases/{police.case_id}", headers=auth("police")
+        ) as response:
+            case = await response.json()
+            assert case["report"]["contact"]["email"] == "nguoi.dan@example.vn"
+
+        async def acknowledged() -> dict[str, Any] | None:
+            status = await reporter_status(session, system, api_code)
+            return status if status["status"] == "acknowledged" else None
+
+        status = await wait_until(
+            acknowledged, timeout=30, what="the reporter seeing the acknowledgement"
+        )
+        assert [step["status"] for step in status["history"]] == [
+            "received",
+            "assigned",
+            "acknowledged",
+        ]
+        assert (await reporter_status(session, system, form_code))["status"] == "assigned"

@@ -1,0 +1,134 @@
+"""Test helpers: wait on a condition (never a fixed sleep); probe queues bound to the exchange."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+import aio_pika
+from aio_pika.abc import AbstractIncomingMessage, AbstractRobustConnection
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
+
+from services.common.amqp import Topology, declare_exchanges
+from services.common.contracts import (
+    AnyEvent,
+    Category,
+    Platform,
+    ReporterKind,
+    ReportSubmitted,
+    new_event_id,
+    parse_event,
+)
+
+T = TypeVar("T")
+
+
+async def wait_until(
+    probe: Callable[[], Awaitable[T | None]],
+    *,
+    timeout: float = 15.0,
+    interval: float = 0.05,
+    what: str = "condition",
+) -> T:
+    """Poll `probe` until it returns something truthy; fail with `what` after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = await probe()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        await asyncio.sleep(interval)
+
+
+class QueueProbe:
+    """An exclusive queue bound to the exchange that collects every event it receives."""
+
+    def __init__(self) -> None:
+        self.messages: list[AbstractIncomingMessage] = []
+        self.events: list[AnyEvent] = []
+
+    @classmethod
+    async def bind(
+        cls, connection: AbstractRobustConnection, topology: Topology, *keys: str
+    ) -> QueueProbe:
+        """Declare the exchanges, an exclusive auto-delete queue bound to `keys`, and consume it."""
+        probe = cls()
+        channel = await connection.channel()
+        exchange = await declare_exchanges(channel, topology)
+        queue = await channel.declare_queue(exclusive=True, auto_delete=True)
+        for key in keys:
+            await queue.bind(exchange, routing_key=key)
+        await queue.consume(probe._on_message, no_ack=True)
+        return probe
+
+    async def _on_message(self, message: AbstractIncomingMessage) -> None:
+        self.messages.append(message)
+        self.events.append(parse_event(message.body))
+
+    async def wait_for(self, count: int, *, timeout: float = 15.0) -> list[AnyEvent]:
+        """Wait until at least `count` events arrived; return them."""
+
+        async def enough() -> bool:
+            return len(self.events) >= count
+
+        await wait_until(enough, timeout=timeout, what=f"{count} events (have {len(self.events)})")
+        return self.events
+
+
+async def get_all(
+    connection: AbstractRobustConnection, queue_name: str
+) -> list[AbstractIncomingMessage]:
+    """Drain a durable queue with basic.get, acking each message; return what was there."""
+    channel = await connection.channel()
+    queue = await channel.get_queue(queue_name, ensure=True)
+    drained: list[AbstractIncomingMessage] = []
+    while (message := await queue.get(fail=False, no_ack=True)) is not None:
+        drained.append(message)
+    await channel.close()
+    return drained
+
+
+def publish_raw(body: bytes, *, message_id: str = "poison") -> aio_pika.Message:
+    """A persistent message with an arbitrary body (for poison-message tests)."""
+    return aio_pika.Message(
+        body, delivery_mode=aio_pika.DeliveryMode.PERSISTENT, message_id=message_id
+    )
+
+
+async def start_client(app: web.Application, *, what: str) -> TestClient[Any, Any]:
+    """Serve `app` on a free port and wait until its /readyz answers 200."""
+    client: TestClient[Any, Any] = TestClient(TestServer(app))
+    await client.start_server()
+
+    async def ready() -> bool:
+        return (await client.get("/readyz")).status == 200
+
+    await wait_until(ready, what=f"{what} ready")
+    return client
+
+
+def report_event(
+    n: int, category: Category = Category.SCAM_FRAUD, **fields: Any
+) -> ReportSubmitted:
+    """A `report.submitted` event as intake would publish it (fields overridable)."""
+    values: dict[str, Any] = {
+        "event_id": new_event_id(),
+        "occurred_at": datetime.now(UTC),
+        "report_id": f"report-{n}-{new_event_id()[:8]}",
+        "tracking_code": f"TC{n:04d}-AAAA-BBBB",
+        "category": category,
+        "content_urls": [f"https://facebook.com/page/{n}"],
+        "platform": Platform.FACEBOOK,
+        "description": "Trang giả mạo đòi chuyển tiền.",
+        "province": "Đà Nẵng",
+        "reporter_kind": ReporterKind.CITIZEN,
+        "anonymous": False,
+        "contact": {"name": "Trần Thị B", "phone": "0905123456"},
+    }
+    values.update(fields)
+    return ReportSubmitted(**values)

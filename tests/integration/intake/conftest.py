@@ -1,0 +1,72 @@
+"""Fixtures running the intake app in-process against the real broker and database."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient
+
+from services.common.amqp import Topology
+from services.common.mongo import MongoDatabase, mongo_database
+from services.intake.app import create_app
+from services.intake.security import RateLimiter
+from services.intake.settings import IntakeSettings
+from tests.helpers import start_client
+
+
+@pytest.fixture
+def intake_settings(
+    amqp_url: str, mongo_url: str, topology: Topology, db_name: str
+) -> IntakeSettings:
+    return IntakeSettings(
+        amqp_url=amqp_url,
+        mongo_url=mongo_url,
+        mongo_db=db_name,
+        topology_prefix=topology.prefix,
+        mongo_timeout_ms=3000,
+        outbox_poll_seconds=0.2,
+        csrf_secret="test-secret-0123456789",
+    )
+
+
+async def start_intake(settings: IntakeSettings, **kwargs: Any) -> TestClient[Any, Any]:
+    """Start intake on a free port and wait until it is ready (broker connected)."""
+    return await start_client(create_app(settings, **kwargs), what="intake")
+
+
+@pytest.fixture
+async def intake(intake_settings: IntakeSettings) -> AsyncIterator[TestClient[Any, Any]]:
+    """A running intake with a generous rate limit."""
+    client = await start_intake(
+        intake_settings, rate_limiter=RateLimiter(per_minute=100_000, burst=10_000)
+    )
+    yield client
+    await client.close()
+
+
+@pytest.fixture
+async def intake_db(intake_settings: IntakeSettings) -> AsyncIterator[MongoDatabase]:
+    """The intake database, for assertions."""
+    async with mongo_database(
+        intake_settings.mongo_url, intake_settings.mongo_db, timeout_ms=5000
+    ) as db:
+        yield db
+
+
+def valid_report(**overrides: Any) -> dict[str, Any]:
+    """A JSON body that intake accepts."""
+    body: dict[str, Any] = {
+        "category": "scam_fraud",
+        "content_urls": ["https://www.facebook.com/fake.lottery.page"],
+        "platform": "facebook",
+        "description": "Trang này hứa trúng thưởng xe máy và đòi phí nhận thưởng.",
+        "province": "Hà Nội",
+        "district": "Cầu Giấy",
+        "reporter_kind": "citizen",
+        "anonymous": False,
+        "contact": {"name": "Nguyễn Văn A", "phone": "+84 912 345 678"},
+    }
+    body.update(overrides)
+    return body

@@ -1,0 +1,164 @@
+"""Intake's status lookup follows the case events routing publishes."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from aio_pika.abc import AbstractRobustConnection
+from aiohttp.test_utils import TestClient
+
+from services.common.amqp import Publisher, Topology
+from services.common.contracts import (
+    CaseAssigned,
+    CaseStatus,
+    CaseUpdated,
+    Category,
+    Priority,
+    new_event_id,
+)
+from services.common.mongo import MongoDatabase
+from tests.helpers import get_all, publish_raw, wait_until
+from tests.integration.intake.conftest import valid_report
+
+pytestmark = pytest.mark.integration
+
+Client = TestClient[Any, Any]
+
+
+def _case_fields(
+    report: dict[str, Any], version: int, status: CaseStatus, agency: str
+) -> dict[str, Any]:
+    return {
+        "event_id": new_event_id(),
+        "occurred_at": datetime.now(UTC),
+        "case_id": "case-1",
+        "report_id": report["_id"],
+        "tracking_code": report["tracking_code"],
+        "agency": agency,
+        "category": Category.SCAM_FRAUD,
+        "priority": Priority.HIGH,
+        "status": status,
+        "version": version,
+        "due_at": datetime.now(UTC) + timedelta(hours=24),
+    }
+
+
+def assigned(report: dict[str, Any], version: int = 1, agency: str = "police") -> CaseAssigned:
+    return CaseAssigned(
+        **_case_fields(report, version, CaseStatus.ASSIGNED, agency),
+        policy_version="test",
+        rule_id="scam",
+    )
+
+
+def updated(report: dict[str, Any], version: int, status: CaseStatus, action: str) -> CaseUpdated:
+    return CaseUpdated(
+        **_case_fields(report, version, status, "police"),
+        action=action,
+        from_status=CaseStatus.ASSIGNED,
+        actor="police",
+        note="internal: suspect known to us",
+    )
+
+
+async def _report(intake: Client, db: MongoDatabase) -> dict[str, Any]:
+    code = (await (await intake.post("/api/v1/reports", json=valid_report())).json())[
+        "tracking_code"
+    ]
+    report = await db.reports.find_one({"tracking_code": code})
+    assert report is not None
+    return report
+
+
+async def _status_is(intake: Client, code: str, status: str) -> dict[str, Any]:
+    async def probe() -> dict[str, Any] | None:
+        body: dict[str, Any] = await (await intake.get(f"/api/v1/reports/{code}?lang=en")).json()
+        return body if body["status"] == status else None
+
+    return await wait_until(probe, what=f"status {status}")
+
+
+async def test_status_lookup_follows_assignment_and_progress_without_internal_notes(
+    intake: Client,
+    intake_db: MongoDatabase,
+    amqp_connection: AbstractRobustConnection,
+    topology: Topology,
+) -> None:
+    report = await _report(intake, intake_db)
+    publisher = await Publisher.open(amqp_connection, topology)
+    await publisher.publish(assigned(report))
+    body = await _status_is(intake, report["tracking_code"], "assigned")
+    assert body["agency"] == "police"
+    assert body["agency_name"] == "Police (cyber security unit)"
+    await publisher.publish(updated(report, 2, CaseStatus.ACKNOWLEDGED, "acknowledge"))
+    await _status_is(intake, report["tracking_code"], "acknowledged")
+    await publisher.publish(updated(report, 3, CaseStatus.RESOLVED, "resolve"))
+    body = await _status_is(intake, report["tracking_code"], "resolved")
+    assert [step["status"] for step in body["history"]] == [
+        "received",
+        "assigned",
+        "acknowledged",
+        "resolved",
+    ]
+    assert "suspect" not in str(body)
+
+
+async def test_older_or_repeated_case_events_do_not_move_the_status_back(
+    intake: Client,
+    intake_db: MongoDatabase,
+    amqp_connection: AbstractRobustConnection,
+    topology: Topology,
+) -> None:
+    report = await _report(intake, intake_db)
+    publisher = await Publisher.open(amqp_connection, topology)
+    first = assigned(report)
+    await publisher.publish(updated(report, 2, CaseStatus.IN_PROGRESS, "start"))
+    await _status_is(intake, report["tracking_code"], "in_progress")
+    await publisher.publish(first)
+    await publisher.publish(first)
+    await publisher.publish(updated(report, 3, CaseStatus.RESOLVED, "resolve"))
+    body = await _status_is(intake, report["tracking_code"], "resolved")
+    assert [step["status"] for step in body["history"]] == ["received", "in_progress", "resolved"]
+
+
+async def test_reassignment_shows_the_new_agency(
+    intake: Client,
+    intake_db: MongoDatabase,
+    amqp_connection: AbstractRobustConnection,
+    topology: Topology,
+) -> None:
+    report = await _report(intake, intake_db)
+    publisher = await Publisher.open(amqp_connection, topology)
+    await publisher.publish(assigned(report))
+    await _status_is(intake, report["tracking_code"], "assigned")
+    moved_away = updated(report, 2, CaseStatus.ASSIGNED, "reassign")
+    await publisher.publish(assigned(report, version=2, agency="culture_office"))
+    await publisher.publish(moved_away)
+
+    async def new_agency() -> bool:
+        body = await (await intake.get(f"/api/v1/reports/{report['tracking_code']}")).json()
+        return bool(body["agency"] == "culture_office")
+
+    await wait_until(new_agency, what="the new agency shown")
+
+
+async def test_a_poison_case_event_is_dead_lettered(
+    intake: Client,
+    intake_db: MongoDatabase,
+    amqp_connection: AbstractRobustConnection,
+    topology: Topology,
+) -> None:
+    publisher = await Publisher.open(amqp_connection, topology)
+    await publisher.exchange.publish(
+        publish_raw(b'{"type": "case.assigned"}'), routing_key="case.assigned.police"
+    )
+    report = await _report(intake, intake_db)
+    await publisher.publish(assigned(report))
+    await _status_is(intake, report["tracking_code"], "assigned")
+
+    async def dead() -> list[Any]:
+        return await get_all(amqp_connection, topology.queue("intake.case-status.dead"))
+
+    await wait_until(dead, what="the poison event dead-lettered")

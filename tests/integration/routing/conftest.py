@@ -1,0 +1,99 @@
+"""Fixtures running routing in-process against the real broker and database."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from aio_pika.abc import AbstractRobustConnection
+from aiohttp.test_utils import TestClient
+
+from services.common.amqp import Publisher, Topology
+from services.common.auth import hash_token
+from services.common.contracts import Category, ReportSubmitted
+from services.common.mongo import MongoDatabase, mongo_database
+from services.routing.app import create_app
+from services.routing.settings import RoutingSettings
+from tests.helpers import report_event, start_client, wait_until
+
+TOKENS = {
+    "police": "tok-police",
+    "culture_office": "tok-culture",
+    "party_committee": "tok-party",
+    "supervisor": "tok-super",
+}
+
+
+def auth(principal: str) -> dict[str, str]:
+    """The Authorization header of a principal."""
+    return {"Authorization": f"Bearer {TOKENS[principal]}"}
+
+
+@pytest.fixture
+def routing_settings(
+    amqp_url: str, mongo_url: str, topology: Topology, db_name: str
+) -> RoutingSettings:
+    return RoutingSettings(
+        amqp_url=amqp_url,
+        mongo_url=mongo_url,
+        mongo_db=db_name,
+        topology_prefix=topology.prefix,
+        outbox_poll_seconds=0.2,
+        delivery_limit=3,
+        tokens={hash_token(token): principal for principal, token in TOKENS.items()},
+    )
+
+
+async def start_routing(settings: RoutingSettings) -> TestClient[Any, Any]:
+    """A routing app in-process, ready."""
+    return await start_client(create_app(settings), what="routing")
+
+
+@pytest.fixture
+async def routing(routing_settings: RoutingSettings) -> AsyncIterator[TestClient[Any, Any]]:
+    client = await start_routing(routing_settings)
+    yield client
+    await client.close()
+
+
+@pytest.fixture
+async def routing_db(routing_settings: RoutingSettings) -> AsyncIterator[MongoDatabase]:
+    async with mongo_database(
+        routing_settings.mongo_url, routing_settings.mongo_db, timeout_ms=5000
+    ) as db:
+        yield db
+
+
+@dataclass
+class Reporter:
+    """Publishes `report.submitted` events as intake would."""
+
+    publisher: Publisher
+    count: int = 0
+
+    async def submit(
+        self, category: Category = Category.SCAM_FRAUD, **fields: Any
+    ) -> ReportSubmitted:
+        self.count += 1
+        event = report_event(self.count, category, **fields)
+        await self.publisher.publish(event)
+        return event
+
+
+@pytest.fixture
+async def reporter(amqp_connection: AbstractRobustConnection, topology: Topology) -> Reporter:
+    return Reporter(await Publisher.open(amqp_connection, topology))
+
+
+async def case_of(db: MongoDatabase, report: ReportSubmitted) -> dict[str, Any]:
+    """Wait for the report's case to be stored; return it."""
+
+    async def stored() -> dict[str, Any] | None:
+        return await db.cases.find_one({"report_id": report.report_id})
+
+    return await wait_until(stored, what=f"the case of {report.report_id}")
+
+
+__all__ = ["Reporter", "auth", "case_of", "report_event", "start_routing"]

@@ -1,0 +1,156 @@
+"""The routing policy: matching, specificity, the default table, and validation errors."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from services.common.contracts import TRIAGE, Category, Priority, ReporterKind
+from services.routing.policy import PolicyError, load_policy, parse_duration, parse_policy
+
+pytestmark = pytest.mark.unit
+
+AGENCIES = """
+version = "t1"
+[[agencies]]
+id = "police"
+name_vi = "Công an"
+name_en = "Police"
+default_deadline = "24h"
+[[agencies]]
+id = "culture_office"
+name_vi = "Sở VHTT"
+name_en = "Culture office"
+default_deadline = "48h"
+"""
+
+
+def policy_with(rules: str) -> str:
+    return AGENCIES + rules
+
+
+@pytest.mark.parametrize(
+    ("category", "agency", "deadline"),
+    [
+        (Category.HIJACKED_ACCOUNT, "police", timedelta(hours=24)),
+        (Category.IMPERSONATION, "police", timedelta(hours=24)),
+        (Category.SCAM_FRAUD, "police", timedelta(hours=24)),
+        (Category.FALSE_INFORMATION, "culture_office", timedelta(hours=24)),
+        (Category.HARMFUL_CONTENT, "culture_office", timedelta(hours=48)),
+        (Category.CONFIDENTIAL_LEAK, "police", timedelta(hours=12)),
+        (Category.MEMBER_MISCONDUCT, "party_committee", timedelta(hours=72)),
+    ],
+)
+def test_default_policy_follows_the_design_table(
+    category: Category, agency: str, deadline: timedelta
+) -> None:
+    assignment = load_policy().route(category)
+    assert (assignment.agency, assignment.deadline) == (agency, deadline)
+    assert assignment.rule_id is not None
+
+
+def test_most_specific_rule_wins_and_matching_ignores_case_and_spaces() -> None:
+    policy = load_policy()
+    hanoi = policy.route(Category.FALSE_INFORMATION, province=" hà nội ")
+    assert hanoi.rule_id == "false-information-hanoi"
+    assert hanoi.deadline == timedelta(hours=12) and hanoi.priority is Priority.HIGH
+    assert policy.route(Category.FALSE_INFORMATION, province="Huế").rule_id == "false-information"
+
+
+def test_reporter_kind_rule_applies_only_to_that_kind() -> None:
+    policy = parse_policy(
+        policy_with("""
+[[rules]]
+id = "scam"
+category = "scam_fraud"
+agency = "police"
+deadline = "24h"
+[[rules]]
+id = "scam-official"
+category = "scam_fraud"
+reporter_kind = "official"
+agency = "police"
+priority = "urgent"
+deadline = "2h"
+""")
+    )
+    assert (
+        policy.route(Category.SCAM_FRAUD, reporter_kind=ReporterKind.OFFICIAL).rule_id
+        == "scam-official"
+    )
+    assert policy.route(Category.SCAM_FRAUD, reporter_kind=ReporterKind.CITIZEN).rule_id == "scam"
+
+
+def test_no_matching_rule_means_triage() -> None:
+    policy = parse_policy(policy_with(""))
+    assignment = policy.route(Category.SCAM_FRAUD)
+    assert assignment.agency == TRIAGE and assignment.rule_id is None
+
+
+def test_reassignment_takes_the_target_agencys_rule_or_its_default_deadline() -> None:
+    policy = load_policy()
+    to_culture = policy.route_to("culture_office", Category.FALSE_INFORMATION)
+    assert to_culture.rule_id == "false-information"
+    to_police = policy.route_to("police", Category.FALSE_INFORMATION)
+    assert to_police.rule_id is None and to_police.deadline == timedelta(hours=24)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("30s", timedelta(seconds=30)),
+        ("90m", timedelta(minutes=90)),
+        ("7d", timedelta(days=7)),
+        ("1h30m", timedelta(minutes=90)),
+    ],
+)
+def test_durations_parse(value: str, expected: timedelta) -> None:
+    assert parse_duration(value) == expected
+
+
+@pytest.mark.parametrize("value", ["", "24", "h", "-1h", "0s", "1.5h", 24])
+def test_bad_durations_are_refused(value: object) -> None:
+    with pytest.raises(ValueError):
+        parse_duration(value)
+
+
+@pytest.mark.parametrize(
+    ("rules", "message"),
+    [
+        (
+            '[[rules]]\nid = "a"\ncategory = "scam_fraud"\nagency = "army"\ndeadline = "1h"\n',
+            "rule 'a' (line 14): unknown agency 'army'",
+        ),
+        (
+            '[[rules]]\nid = "a"\ncategory = "scam_fraud"\nagency = "police"\ndeadline = "soon"\n',
+            "rule 'a' (line 14), field deadline",
+        ),
+        (
+            '[[rules]]\nid = "a"\ncategory = "gossip"\nagency = "police"\ndeadline = "1h"\n',
+            "rule 'a' (line 14), field category",
+        ),
+        (
+            '[[rules]]\nid = "a"\ncategory = "scam_fraud"\nagency = "police"\ndeadline = "1h"\n'
+            '[[rules]]\nid = "a"\ncategory = "impersonation"\nagency = "police"\ndeadline = "1h"\n',
+            "duplicate rule id",
+        ),
+        (
+            '[[rules]]\nid = "a"\ncategory = "scam_fraud"\nagency = "police"\ndeadline = "1h"\n'
+            '[[rules]]\nid = "b"\ncategory = "scam_fraud"\nagency = "culture_office"\ndeadline = "2h"\n',
+            "rule 'b' (line 19): matches exactly the same reports as rule 'a'",
+        ),
+        (
+            '[[rules]]\nid = "a"\ncategory = "scam_fraud"\nagency = "police"\ndeadline = "1h"\ncolour = "red"\n',
+            "field colour: Extra inputs are not permitted",
+        ),
+        ('[[rules]\nid = "a"\n', "not valid TOML"),
+    ],
+)
+def test_invalid_policy_is_refused_naming_the_rule_line_and_problem(
+    rules: str, message: str
+) -> None:
+    with pytest.raises(PolicyError) as error:
+        parse_policy(policy_with(rules), "test.toml")
+    assert message in str(error.value)
+    assert str(error.value).startswith("test.toml")
