@@ -41,6 +41,7 @@ QUEUES = [
     "routing.reports",
     "routing.escalations",
     "notify.cases",
+    "notify.alerts",
     "plumbing.reports",
     "plumbing.failing",
     "plumbing.reconnect",
@@ -66,7 +67,11 @@ async def _delete_topology(url: str, topology: Topology) -> None:
         names = [topology.queue(q) for q in QUEUES]
         for name in [*names, *(f"{n}.dead" for n in names)]:
             await channel.queue_delete(name)
-        for exchange in (topology.exchange, topology.alternate_exchange, topology.dead_letter_exchange):
+        for exchange in (
+            topology.exchange,
+            topology.alternate_exchange,
+            topology.dead_letter_exchange,
+        ):
             await channel.exchange_delete(exchange)
 
 

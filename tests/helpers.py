@@ -25,6 +25,7 @@ from services.common.contracts import (
 )
 
 T = TypeVar("T")
+FLUSH = "probe.flush"
 
 
 async def wait_until(
@@ -51,6 +52,9 @@ class QueueProbe:
     def __init__(self) -> None:
         self.messages: list[AbstractIncomingMessage] = []
         self.events: list[AnyEvent] = []
+        self._flushed: set[str] = set()
+        self._channel: aio_pika.abc.AbstractChannel | None = None
+        self._queue_name = ""
 
     @classmethod
     async def bind(
@@ -64,9 +68,31 @@ class QueueProbe:
         for key in keys:
             await queue.bind(exchange, routing_key=key)
         await queue.consume(probe._on_message, no_ack=True)
+        probe._channel, probe._queue_name = channel, queue.name
         return probe
 
+    async def flush(self, *, timeout: float = 15.0) -> list[AnyEvent]:
+        """Wait until every message routed to the probe so far has arrived; return the events.
+
+        A marker published after them lands behind them in the queue (FIFO), so once it
+        arrives nothing routed earlier is still on its way.
+        """
+        assert self._channel is not None
+        marker = new_event_id()
+        await self._channel.default_exchange.publish(
+            aio_pika.Message(b"", message_id=marker, type=FLUSH), routing_key=self._queue_name
+        )
+
+        async def arrived() -> bool:
+            return marker in self._flushed
+
+        await wait_until(arrived, timeout=timeout, what="the probe's flush marker")
+        return self.events
+
     async def _on_message(self, message: AbstractIncomingMessage) -> None:
+        if message.type == FLUSH:
+            self._flushed.add(str(message.message_id))
+            return
         self.messages.append(message)
         self.events.append(parse_event(message.body))
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import secrets
 
 from aiohttp import web
@@ -34,3 +35,17 @@ def principal_for(token: str | None, hashes: dict[str, str]) -> str | None:
         if hmac.compare_digest(stored, digest):
             return principal
     return None
+
+
+def require_principal(request: web.Request, hashes: dict[str, str], *, realm: str) -> str:
+    """The caller's principal; a JSON 401 with a Bearer challenge without a valid token."""
+    principal = principal_for(bearer_token(request), hashes)
+    if principal is None:
+        raise web.HTTPUnauthorized(
+            text=json.dumps(
+                {"error": {"status": 401, "message": "a valid bearer token is required"}}
+            ),
+            content_type="application/json",
+            headers={"WWW-Authenticate": f'Bearer realm="{realm}"'},
+        )
+    return principal

@@ -177,7 +177,11 @@ class CaseEscalated(Event):
     priority: Priority
     status: CaseStatus
     level: int = Field(ge=1)
-    due_at: AwareDatetime
+    repeat: int = Field(default=0, ge=0, description="0 for a level's first alert, then 1, 2 ...")
+    due_at: AwareDatetime = Field(description="The case's deadline that was missed.")
+    scheduled_at: AwareDatetime | None = Field(
+        default=None, description="When this level fell due (due_at plus the level's offset)."
+    )
     escalated_at: AwareDatetime
     overdue_by_seconds: float = Field(ge=0)
     targets: list[str]

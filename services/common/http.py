@@ -125,3 +125,20 @@ def add_operational_routes(app: web.Application, readiness: ReadinessCheck) -> N
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", metrics_endpoint)
+
+
+Probes = dict[str, Callable[[], Awaitable[bool]]]
+
+
+def readiness_of(probes: Probes) -> ReadinessCheck:
+    """A readiness check running each named probe (filled in once the resources exist)."""
+
+    async def check() -> Mapping[str, bool]:
+        return {name: await probe() for name, probe in probes.items()} or {"started": False}
+
+    return check
+
+
+async def connection_open(connection: object) -> bool:
+    """True while an AMQP connection is open."""
+    return not getattr(connection, "is_closed", True)

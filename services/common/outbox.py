@@ -1,8 +1,10 @@
 """Transactional outbox kept inside each document: the state and its events are one atomic write.
 
 A document with events to announce carries `outbox: [entries]` and `outbox_since: <time>`
-(sparse-indexed). The relay publishes pending entries with confirms, in batches, then pulls
-them; a crash between the publish and the pull publishes them again (consumers are idempotent).
+(sparse-indexed). The relay leases a batch of pending documents (so that relays of several
+replicas never publish the same events at once), publishes their entries with confirms, then
+pulls them; a crash between the publish and the pull publishes them again once the lease has
+run out (consumers are idempotent, and the message id is the event id).
 """
 
 from __future__ import annotations
@@ -10,7 +12,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from datetime import datetime
+import uuid
+from datetime import datetime, timedelta
 from typing import Any
 
 from pymongo import UpdateMany
@@ -26,6 +29,9 @@ log = logging.getLogger(__name__)
 
 OUTBOX = "outbox"
 OUTBOX_SINCE = "outbox_since"
+LEASE = "outbox_lease"
+LEASE_UNTIL = "outbox_lease_until"
+LEASE_SECONDS = 30.0
 
 
 def outbox_entry(event: AnyEvent) -> dict[str, Any]:
@@ -111,12 +117,7 @@ class OutboxRelay:
     async def publish_pending(self) -> int:
         """Publish one batch of pending events and mark them sent; return how many."""
         self._wake.clear()
-        docs = (
-            await self.collection.find({OUTBOX_SINCE: {"$exists": True}}, {OUTBOX: 1})
-            .sort(OUTBOX_SINCE, 1)
-            .limit(self.batch)
-            .to_list()
-        )
+        docs = await self._lease_batch()
         entries = [entry for doc in docs for entry in doc.get(OUTBOX, [])]
         if entries:
             await self.publisher.publish_many([_message(entry) for entry in entries])
@@ -124,11 +125,36 @@ class OutboxRelay:
         self._observe([entry["occurred_at"] for entry in entries])
         return len(entries)
 
+    async def _lease_batch(self) -> list[dict[str, Any]]:
+        """Pending documents no other relay holds, leased to this one; their outboxes."""
+        now = self.clock()
+        free = {"$or": [{LEASE_UNTIL: {"$exists": False}}, {LEASE_UNTIL: {"$lt": now}}]}
+        docs = (
+            await self.collection.find({OUTBOX_SINCE: {"$exists": True}, **free}, {OUTBOX: 1})
+            .sort(OUTBOX_SINCE, 1)
+            .limit(self.batch)
+            .to_list()
+        )
+        if not docs:
+            return []
+        ids, token = [doc["_id"] for doc in docs], uuid.uuid4().hex
+        leased = await self.collection.update_many(
+            {"_id": {"$in": ids}, **free},
+            {"$set": {LEASE: token, LEASE_UNTIL: now + timedelta(seconds=LEASE_SECONDS)}},
+        )
+        if leased.modified_count == len(ids):
+            return docs
+        # Another relay took some of them: publish only what this one holds.
+        return await self.collection.find({LEASE: token}, {OUTBOX: 1}).to_list()
+
     async def _mark_sent(self, doc_ids: list[Any], event_ids: list[str]) -> None:
         """Pull the published entries (events added since stay), then clear emptied outboxes."""
         if not doc_ids:
             return
-        published = {"$pull": {OUTBOX: {"event_id": {"$in": event_ids}}}}
+        published = {
+            "$pull": {OUTBOX: {"event_id": {"$in": event_ids}}},
+            "$unset": {LEASE: "", LEASE_UNTIL: ""},
+        }
         emptied = {"_id": {"$in": doc_ids}, OUTBOX: {"$size": 0}}
         await self.collection.bulk_write(
             [

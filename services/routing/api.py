@@ -10,7 +10,7 @@ from typing import Any
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
-from services.common.auth import bearer_token, principal_for
+from services.common.auth import require_principal
 from services.common.clock import Clock
 from services.common.contracts import CaseStatus, Category
 from services.common.http import field_errors, json_error
@@ -63,16 +63,7 @@ ACTION_BODIES: dict[str, tuple[Action, type[BaseModel]]] = {
 
 def authenticate(request: web.Request) -> str:
     """The caller's principal (agency id or 'supervisor'); 401 without a valid token."""
-    principal = principal_for(bearer_token(request), request.app[ROUTING].settings.tokens)
-    if principal is None:
-        raise web.HTTPUnauthorized(
-            text=json.dumps(
-                {"error": {"status": 401, "message": "a valid bearer token is required"}}
-            ),
-            content_type="application/json",
-            headers={"WWW-Authenticate": 'Bearer realm="agency-api"'},
-        )
-    return principal
+    return require_principal(request, request.app[ROUTING].settings.tokens, realm="agency-api")
 
 
 def _query(request: web.Request, principal: str) -> CaseQuery:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Callable
 
 from aiohttp import web
 
@@ -19,7 +19,13 @@ from services.common.amqp import (
 )
 from services.common.clock import Clock, utcnow
 from services.common.contracts import TRIAGE
-from services.common.http import add_operational_routes, json_errors
+from services.common.http import (
+    Probes,
+    add_operational_routes,
+    connection_open,
+    json_errors,
+    readiness_of,
+)
 from services.common.mongo import mongo_database, ping
 from services.common.outbox import OutboxRelay
 from services.common.runtime import background
@@ -36,8 +42,6 @@ log = logging.getLogger(__name__)
 REPORTS_QUEUE = QueueSpec("routing.reports", ("report.submitted",))
 ESCALATIONS_QUEUE = QueueSpec("routing.escalations", ("case.escalated.#",))
 
-ReadinessCheck = Callable[[], Awaitable[Mapping[str, bool]]]
-
 
 def create_app(
     settings: RoutingSettings, *, clock: Clock = utcnow, policy: Policy | None = None
@@ -46,11 +50,11 @@ def create_app(
     policy = policy or load_policy(settings.policy_path)
     _check_tokens(settings, policy)
     app = web.Application(middlewares=[json_errors], client_max_size=256 * 1024)
-    state: dict[str, Callable[[], Awaitable[bool]]] = {}
+    state: Probes = {}
     app.cleanup_ctx.append(_resources(settings, policy, clock, state))
     add_api_routes(app)
     add_openapi_route(app)
-    add_operational_routes(app, _readiness(state))
+    add_operational_routes(app, readiness_of(state))
     return app
 
 
@@ -67,7 +71,7 @@ def _resources(
     settings: RoutingSettings,
     policy: Policy,
     clock: Clock,
-    state: dict[str, Callable[[], Awaitable[bool]]],
+    state: Probes,
 ) -> Callable[[web.Application], AsyncIterator[None]]:
     async def resources(app: web.Application) -> AsyncIterator[None]:
         topology = Topology(settings.topology_prefix)
@@ -116,7 +120,7 @@ def _resources(
                     )
                 ]
                 state["database"] = lambda: ping(db)
-                state["broker"] = lambda: _connected(connection)
+                state["broker"] = lambda: connection_open(connection)
                 async with background("outbox-relay", relay.run()):
                     for consumer in consumers:
                         await consumer.start()
@@ -128,14 +132,3 @@ def _resources(
                 await connection.close()
 
     return resources
-
-
-async def _connected(connection: object) -> bool:
-    return not getattr(connection, "is_closed", True)
-
-
-def _readiness(state: dict[str, Callable[[], Awaitable[bool]]]) -> ReadinessCheck:
-    async def check() -> Mapping[str, bool]:
-        return {name: await probe() for name, probe in state.items()} or {"started": False}
-
-    return check

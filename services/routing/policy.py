@@ -2,40 +2,22 @@
 
 from __future__ import annotations
 
-import re
-import tomllib
 from dataclasses import dataclass
 from datetime import timedelta
-from importlib import resources
 from pathlib import Path
-from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from services.common.contracts import AGENCY_ID_PATTERN, TRIAGE, Category, Priority, ReporterKind
-
-DURATION = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
-
-
-class PolicyError(ValueError):
-    """The policy file is invalid; the message names the rule, the line and the problem."""
-
-
-def parse_duration(value: Any) -> timedelta:
-    """`90m`, `24h`, `7d`, `1h30m`, `30s` -> timedelta (positive)."""
-    if isinstance(value, timedelta):
-        return value
-    match = DURATION.match(str(value).strip()) if isinstance(value, str) else None
-    if not match or not any(match.groups()):
-        raise ValueError(f"bad duration {value!r}: use e.g. 30s, 90m, 24h, 7d, 1h30m")
-    days, hours, minutes, seconds = (int(g or 0) for g in match.groups())
-    duration = timedelta(days=days, hours=hours, minutes=minutes, seconds=seconds)
-    if duration <= timedelta(0):
-        raise ValueError(f"duration {value!r} must be positive")
-    return duration
-
-
-Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
+from services.common.policyfile import (
+    Duration,
+    PolicyError,
+    describe_errors,
+    invalid,
+    line_of,
+    load_toml,
+    read_policy_text,
+)
 
 
 class Agency(BaseModel):
@@ -162,55 +144,20 @@ class Policy:
 
 def load_policy(path: Path | None = None) -> Policy:
     """Load and validate a policy file (the packaged default when `path` is None)."""
-    if path is None:
-        text = (
-            resources.files("services.routing").joinpath("default_policy.toml").read_text("utf-8")
-        )
-        name = "default_policy.toml"
-    else:
-        try:
-            text = path.read_text("utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise PolicyError(f"{path}: cannot read the policy file: {exc}") from exc
-        name = str(path)
+    text, name = read_policy_text(path, "services.routing", "default_policy.toml")
     return parse_policy(text, name)
 
 
 def parse_policy(text: str, name: str = "policy") -> Policy:
     """Parse and validate policy text; raise PolicyError naming the rule, line and problem."""
-    try:
-        raw = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise PolicyError(f"{name}: not valid TOML: {exc}") from exc
+    raw = load_toml(text, name)
     try:
         parsed = _PolicyFile.model_validate(raw)
     except ValidationError as exc:
-        raise PolicyError(_describe(exc, raw, text, name)) from exc
+        raise PolicyError(
+            describe_errors(exc, raw, text, name, {"rules": "rule", "agencies": "agency"})
+        ) from exc
     return _checked(parsed, text, name)
-
-
-def _describe(exc: ValidationError, raw: dict[str, Any], text: str, name: str) -> str:
-    problems = []
-    for error in exc.errors(include_url=False):
-        loc = error["loc"]
-        where = ".".join(str(p) for p in loc)
-        if len(loc) >= 2 and loc[0] in ("rules", "agencies") and isinstance(loc[1], int):
-            entry = (raw.get(str(loc[0])) or [{}])[loc[1]]
-            ident = entry.get("id") if isinstance(entry, dict) else None
-            kind = {"rules": "rule", "agencies": "agency"}[str(loc[0])]
-            where = f"{kind} {ident!r}" if ident else f"{loc[0]}[{loc[1]}]"
-            where += f"{_line(text, ident)}, field {'.'.join(str(p) for p in loc[2:]) or '-'}"
-        problems.append(f"{where}: {error['msg']}")
-    return f"{name}: invalid policy:\n  " + "\n  ".join(problems)
-
-
-def _line(text: str, ident: object) -> str:
-    if not isinstance(ident, str):
-        return ""
-    for number, line in enumerate(text.splitlines(), start=1):
-        if re.match(rf'^\s*id\s*=\s*"{re.escape(ident)}"', line):
-            return f" (line {number})"
-    return ""
 
 
 def _checked(parsed: _PolicyFile, text: str, name: str) -> Policy:
@@ -219,13 +166,13 @@ def _checked(parsed: _PolicyFile, text: str, name: str) -> Policy:
     for agency in parsed.agencies:
         if agency.id in agencies or agency.id == TRIAGE:
             problems.append(
-                f"agency {agency.id!r}{_line(text, agency.id)}: defined twice or reserved"
+                f"agency {agency.id!r}{line_of(text, agency.id)}: defined twice or reserved"
             )
         agencies[agency.id] = agency
     seen_ids: set[str] = set()
     seen_criteria: dict[tuple[object, ...], str] = {}
     for rule in parsed.rules:
-        where = f"rule {rule.id!r}{_line(text, rule.id)}"
+        where = f"rule {rule.id!r}{line_of(text, rule.id)}"
         if rule.id in seen_ids:
             problems.append(f"{where}: duplicate rule id")
         seen_ids.add(rule.id)
@@ -237,5 +184,5 @@ def _checked(parsed: _PolicyFile, text: str, name: str) -> Policy:
             problems.append(f"{where}: matches exactly the same reports as rule {other!r}")
         seen_criteria.setdefault(rule.criteria(), rule.id)
     if problems:
-        raise PolicyError(f"{name}: invalid policy:\n  " + "\n  ".join(problems))
+        raise PolicyError(invalid(name, problems))
     return Policy(parsed.version, agencies, tuple(parsed.rules))

@@ -7,7 +7,8 @@ from datetime import timedelta
 import pytest
 
 from services.common.contracts import TRIAGE, Category, Priority, ReporterKind
-from services.routing.policy import PolicyError, load_policy, parse_duration, parse_policy
+from services.common.policyfile import parse_duration
+from services.routing.policy import PolicyError, load_policy, parse_policy
 
 pytestmark = pytest.mark.unit
 

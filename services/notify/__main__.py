@@ -1,0 +1,32 @@
+"""Run notify: `python -m services.notify`."""
+
+from __future__ import annotations
+
+import sys
+
+from aiohttp import web
+
+from services.common.log import configure_logging
+from services.common.policyfile import PolicyError
+from services.notify.app import create_app
+from services.notify.settings import NotifySettings
+
+
+def main(argv: list[str]) -> int:
+    """Serve until SIGTERM/SIGINT."""
+    if argv:
+        print("usage: python -m services.notify", file=sys.stderr)
+        return 2
+    settings = NotifySettings()
+    configure_logging(settings.log_level, service="notify")
+    try:
+        app = create_app(settings)
+    except (PolicyError, ValueError) as exc:
+        print(f"notify: cannot start: {exc}", file=sys.stderr)
+        return 1
+    web.run_app(app, host=settings.host, port=settings.port, print=None)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,168 @@
+"""The alert log: one document per escalation, with the outcome of each delivery to each target.
+
+Alerts are recorded from `case.escalated` events (idempotently: the event id is the document
+id). Each pending delivery carries its next attempt time; the document's `next_attempt_at`
+is the earliest of them (sparse-indexed, absent when nothing is pending), and a worker leases
+a document by pushing that time forward before it attempts anything, so replicas never send
+the same delivery at the same time.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from pymongo import ASCENDING, DESCENDING, ReturnDocument
+from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.errors import DuplicateKeyError
+
+from services.common.contracts import CaseEscalated
+from services.common.mongo import MongoDatabase
+from services.notify.escalation import EscalationPolicy
+
+NEXT_ATTEMPT = "next_attempt_at"
+PENDING, DELIVERED, FAILED, SKIPPED = "pending", "delivered", "failed", "skipped"
+
+
+def deliveries_for(
+    event: CaseEscalated, policy: EscalationPolicy, now: datetime, *, email_enabled: bool
+) -> list[dict[str, Any]]:
+    """One delivery per channel of each target of the event's level, plus the broker's."""
+    wanted = set(event.targets)
+    deliveries = [_delivery("amqp", "broker", event.routing_key(), DELIVERED, now)]
+    for target in policy.targets:
+        if target.id not in wanted:
+            continue
+        if target.webhook is not None:
+            deliveries.append(_delivery(target.id, "webhook", str(target.webhook), PENDING, now))
+        if target.email:
+            status = PENDING if email_enabled else SKIPPED
+            delivery = _delivery(target.id, "email", ", ".join(target.email), status, now)
+            if not email_enabled:
+                delivery["last_error"] = "e-mail is off: NOTIFY_SMTP_HOST is not set"
+            deliveries.append(delivery)
+    return deliveries
+
+
+def _delivery(
+    target: str, channel: str, address: str, status: str, now: datetime
+) -> dict[str, Any]:
+    return {
+        "target": target,
+        "channel": channel,
+        "address": address,
+        "status": status,
+        "attempts": 0,
+        "last_error": None,
+        "delivered_at": now if status == DELIVERED else None,
+        NEXT_ATTEMPT: now if status == PENDING else None,
+    }
+
+
+@dataclass
+class AlertLog:
+    """Stored alerts and their deliveries."""
+
+    db: MongoDatabase
+
+    @property
+    def collection(self) -> AsyncCollection[dict[str, Any]]:
+        """The `alerts` collection."""
+        return self.db.alerts
+
+    async def ensure_indexes(self) -> None:
+        """Indexes for the delivery worker and for the alert log API."""
+        await self.collection.create_index([(NEXT_ATTEMPT, ASCENDING)], sparse=True)
+        await self.collection.create_index([("recorded_at", DESCENDING), ("_id", DESCENDING)])
+        await self.collection.create_index([("case_id", ASCENDING)])
+
+    async def record(
+        self, event: CaseEscalated, deliveries: list[dict[str, Any]], now: datetime
+    ) -> bool:
+        """Store the alert once; False when this event was already recorded."""
+        doc: dict[str, Any] = {
+            "_id": event.event_id,
+            "case_id": event.case_id,
+            "tracking_code": event.tracking_code,
+            "agency": event.agency,
+            "category": event.category.value,
+            "priority": event.priority.value,
+            "level": event.level,
+            "repeat": event.repeat,
+            "due_at": event.due_at,
+            "scheduled_at": event.scheduled_at,
+            "escalated_at": event.escalated_at,
+            "recorded_at": now,
+            "targets": event.targets,
+            "event": event.model_dump_json(),
+            "deliveries": deliveries,
+        }
+        pending = [d[NEXT_ATTEMPT] for d in deliveries if d["status"] == PENDING]
+        if pending:
+            doc[NEXT_ATTEMPT] = min(pending)
+        try:
+            await self.collection.insert_one(doc)
+        except DuplicateKeyError:
+            return False
+        return True
+
+    async def lease(self, now: datetime, lease: timedelta) -> dict[str, Any] | None:
+        """Take the alert whose delivery is most overdue, hiding it from others for `lease`."""
+        return await self.collection.find_one_and_update(
+            {NEXT_ATTEMPT: {"$lte": now}},
+            {"$set": {NEXT_ATTEMPT: now + lease}},
+            sort=[(NEXT_ATTEMPT, ASCENDING)],
+            return_document=ReturnDocument.AFTER,
+        )
+
+    async def save_deliveries(
+        self, alert: dict[str, Any], deliveries: list[dict[str, Any]]
+    ) -> None:
+        """Store attempt outcomes and when the next pending delivery is due (if any)."""
+        pending = [d[NEXT_ATTEMPT] for d in deliveries if d["status"] == PENDING]
+        update: dict[str, Any] = {"$set": {"deliveries": deliveries}}
+        if pending:
+            update["$set"][NEXT_ATTEMPT] = min(pending)
+        else:
+            update["$unset"] = {NEXT_ATTEMPT: ""}
+        await self.collection.update_one({"_id": alert["_id"]}, update)
+
+    async def page(
+        self, filters: dict[str, Any], limit: int, cursor: str | None
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """Alerts newest first, `limit` at a time; returns the page and the next cursor."""
+        query = dict(filters)
+        if cursor is not None:
+            recorded_at, alert_id = decode_cursor(cursor)
+            query["$or"] = [
+                {"recorded_at": {"$lt": recorded_at}},
+                {"recorded_at": recorded_at, "_id": {"$lt": alert_id}},
+            ]
+        docs = (
+            await self.collection.find(query, {"event": 0})
+            .sort([("recorded_at", DESCENDING), ("_id", DESCENDING)])
+            .limit(limit + 1)
+            .to_list()
+        )
+        more = len(docs) > limit
+        docs = docs[:limit]
+        return docs, encode_cursor(docs[-1]) if more else None
+
+
+def encode_cursor(doc: dict[str, Any]) -> str:
+    """An opaque cursor pointing after `doc`."""
+    raw = json.dumps([doc["recorded_at"].isoformat(), doc["_id"]])
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, str]:
+    """The position a cursor points after; ValueError when it is not one of ours."""
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        recorded_at, alert_id = json.loads(base64.urlsafe_b64decode(padded))
+        return datetime.fromisoformat(recorded_at), str(alert_id)
+    except (ValueError, TypeError) as exc:
+        raise ValueError("not a valid cursor") from exc

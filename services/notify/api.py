@@ -1,0 +1,103 @@
+"""The alert log API: `GET /api/v1/alerts` for supervisors."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from aiohttp import web
+from pydantic import BaseModel
+
+from services.common.auth import require_principal
+from services.common.http import json_error
+from services.notify.alerts import DELIVERED, FAILED, PENDING, SKIPPED, AlertLog
+
+ALERTS: web.AppKey[AlertLog] = web.AppKey("alerts", AlertLog)
+SUPERVISOR_TOKENS: web.AppKey[dict[str, str]] = web.AppKey("supervisor_tokens", dict)
+DELIVERY_STATUSES = (PENDING, DELIVERED, FAILED, SKIPPED)
+
+
+class Delivery(BaseModel):
+    """One channel's delivery of an alert to one target."""
+
+    target: str
+    channel: str
+    address: str
+    status: str
+    attempts: int
+    last_error: str | None
+    delivered_at: datetime | None
+    next_attempt_at: datetime | None
+
+
+class Alert(BaseModel):
+    """One escalation and what became of each of its deliveries."""
+
+    alert_id: str
+    case_id: str
+    tracking_code: str
+    agency: str
+    category: str
+    priority: str
+    level: int
+    repeat: int
+    due_at: datetime
+    scheduled_at: datetime | None
+    escalated_at: datetime
+    recorded_at: datetime
+    targets: list[str]
+    deliveries: list[Delivery]
+
+
+class AlertList(BaseModel):
+    """A page of the alert log, newest first."""
+
+    alerts: list[Alert]
+    next_cursor: str | None
+
+
+def _filters(request: web.Request) -> tuple[dict[str, Any], int, list[dict[str, str]]]:
+    query, errors = request.query, []
+    filters: dict[str, Any] = {
+        key: query[key] for key in ("agency", "case_id", "tracking_code") if query.get(key)
+    }
+    if level := query.get("level"):
+        if level.isdigit():
+            filters["level"] = int(level)
+        else:
+            errors.append({"field": "level", "message": "a whole number", "type": "int"})
+    if status := query.get("status"):
+        if status in DELIVERY_STATUSES:
+            filters["deliveries.status"] = status
+        else:
+            errors.append(
+                {
+                    "field": "status",
+                    "message": f"one of {', '.join(DELIVERY_STATUSES)}",
+                    "type": "enum",
+                }
+            )
+    limit = query.get("limit", "50")
+    if not (limit.isdigit() and 1 <= int(limit) <= 200):
+        errors.append({"field": "limit", "message": "a whole number from 1 to 200", "type": "int"})
+        limit = "50"
+    return filters, int(limit), errors
+
+
+async def list_alerts(request: web.Request) -> web.Response:
+    """GET /api/v1/alerts: filters agency, case_id, tracking_code, level, status; cursor paging."""
+    require_principal(request, request.app[SUPERVISOR_TOKENS], realm="alert-log")
+    filters, limit, errors = _filters(request)
+    if errors:
+        return json_error(422, "invalid query parameters", errors)
+    try:
+        docs, cursor = await request.app[ALERTS].page(filters, limit, request.query.get("cursor"))
+    except ValueError:
+        return json_error(400, "invalid cursor")
+    page = AlertList(alerts=[Alert(alert_id=d["_id"], **d) for d in docs], next_cursor=cursor)
+    return web.json_response(text=page.model_dump_json())
+
+
+def add_api_routes(app: web.Application) -> None:
+    """Register the alert log route."""
+    app.router.add_get("/api/v1/alerts", list_alerts)

@@ -1,0 +1,53 @@
+"""Event handlers: case events feed the deadline store; escalations feed the alert log."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from services.common.clock import Clock
+from services.common.contracts import CaseAssigned, CaseEscalated, CaseUpdated
+from services.notify import telemetry
+from services.notify.alerts import AlertLog, deliveries_for
+from services.notify.deadlines import DeadlineStore
+from services.notify.escalation import EscalationPolicy
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class NotifyHandlers:
+    """What the notifier does with each event it consumes (idempotent, order-tolerant)."""
+
+    store: DeadlineStore
+    alerts: AlertLog
+    policy: EscalationPolicy
+    clock: Clock
+    email_enabled: bool
+    deadline_changed: Callable[[], None]
+    alert_recorded: Callable[[], None]
+
+    async def on_case_event(self, event: CaseAssigned | CaseUpdated) -> None:
+        """Keep the case's deadline current; older or repeated events change nothing."""
+        if await self.store.apply(event):
+            self.deadline_changed()
+            log.info(
+                "deadline updated",
+                extra={"case_id": event.case_id, "version": event.version, "status": event.status},
+            )
+
+    async def on_escalation(self, event: CaseEscalated) -> None:
+        """Record the alert (once per event) so its webhooks and e-mails get delivered."""
+        now = self.clock()
+        deliveries = deliveries_for(event, self.policy, now, email_enabled=self.email_enabled)
+        if not await self.alerts.record(event, deliveries, now):
+            return
+        telemetry.ESCALATIONS.labels(str(event.level)).inc()
+        if event.scheduled_at is not None:
+            telemetry.LATENESS.observe(max((now - event.scheduled_at).total_seconds(), 0.0))
+        self.alert_recorded()
+        log.info(
+            "escalation recorded",
+            extra={"case_id": event.case_id, "level": event.level, "targets": event.targets},
+        )

@@ -1,0 +1,168 @@
+"""Delivers recorded alerts to their webhook and e-mail targets, retrying with back-off."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from services.common.clock import Clock
+from services.common.contracts import CaseEscalated
+from services.common.mongo import TRANSIENT_MONGO_ERRORS
+from services.common.runtime import raise_if_cancelling
+from services.notify import telemetry
+from services.notify.alerts import DELIVERED, FAILED, NEXT_ATTEMPT, PENDING, AlertLog
+from services.notify.channels import (
+    DeliveryError,
+    SmtpSettings,
+    WebhookSender,
+    alert_email,
+    send_email,
+    webhook_body,
+)
+
+log = logging.getLogger(__name__)
+
+LEASE = timedelta(minutes=2)
+CONCURRENCY = 8
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Exponential back-off with jitter, given up `give_up_after` the alert was recorded."""
+
+    base_seconds: float
+    max_seconds: float
+    give_up_after: timedelta
+
+    def next_attempt(self, attempts: int, now: datetime) -> datetime:
+        """When to try again after `attempts` failed attempts (full jitter on the upper half)."""
+        ceiling = min(self.base_seconds * 2 ** (attempts - 1), self.max_seconds)
+        return now + timedelta(seconds=random.uniform(ceiling / 2, ceiling))
+
+
+@dataclass
+class Deliverer:
+    """Leases due alerts and attempts their pending deliveries."""
+
+    alerts: AlertLog
+    webhooks: WebhookSender | None
+    smtp: SmtpSettings | None
+    retry: RetryPolicy
+    case_url: str
+    clock: Clock
+    poll_seconds: float = 0.5
+
+    def __post_init__(self) -> None:
+        self._wake = asyncio.Event()
+
+    def wake(self) -> None:
+        """New alerts were recorded."""
+        self._wake.set()
+
+    async def run(self) -> None:
+        """Deliver until cancelled."""
+        while True:
+            try:
+                handled = await self.deliver_due()
+            except TRANSIENT_MONGO_ERRORS as exc:
+                raise_if_cancelling()
+                log.warning("alert delivery paused", extra={"error": repr(exc)})
+                handled = 0
+            if handled < CONCURRENCY:
+                self._wake.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), timeout=self.poll_seconds)
+
+    async def deliver_due(self) -> int:
+        """Lease up to CONCURRENCY due alerts and attempt them together; return how many."""
+        leased = []
+        for _ in range(CONCURRENCY):
+            alert = await self.alerts.lease(self.clock(), LEASE)
+            if alert is None:
+                break
+            leased.append(alert)
+        outcomes = await asyncio.gather(
+            *(self._deliver(alert) for alert in leased), return_exceptions=True
+        )
+        for alert, outcome in zip(leased, outcomes, strict=True):
+            if isinstance(outcome, Exception):  # retried once the lease runs out
+                log.error(
+                    "alert delivery crashed",
+                    extra={"case_id": alert["case_id"]},
+                    exc_info=outcome,
+                )
+        return len(leased)
+
+    async def _deliver(self, alert: dict[str, Any]) -> None:
+        event = CaseEscalated.model_validate_json(alert["event"])
+        deliveries = [
+            await self._attempt(event, alert, d) if _due(d, self.clock()) else d
+            for d in alert["deliveries"]
+        ]
+        await self.alerts.save_deliveries(alert, deliveries)
+
+    async def _attempt(
+        self, event: CaseEscalated, alert: dict[str, Any], delivery: dict[str, Any]
+    ) -> dict[str, Any]:
+        updated = {**delivery, "attempts": delivery["attempts"] + 1}
+        url = self.case_url.format(case_id=event.case_id)
+        try:
+            await self._send(event, delivery, url)
+        except DeliveryError as exc:
+            return self._failed(alert, updated, exc)
+        telemetry.DELIVERIES.labels(delivery["channel"], "delivered").inc()
+        log.info(
+            "alert delivered",
+            extra={
+                "case_id": event.case_id,
+                "channel": delivery["channel"],
+                "target": delivery["target"],
+            },
+        )
+        return {**updated, "status": DELIVERED, "delivered_at": self.clock(), NEXT_ATTEMPT: None}
+
+    async def _send(self, event: CaseEscalated, delivery: dict[str, Any], url: str) -> None:
+        if delivery["channel"] == "webhook":
+            if self.webhooks is None:
+                raise DeliveryError(
+                    "webhooks are off: NOTIFY_WEBHOOK_SECRET is not set", permanent=True
+                )
+            body = webhook_body(event, delivery["target"], url)
+            await self.webhooks.send(
+                delivery["address"], event.event_id, body, now=self.clock().timestamp()
+            )
+        elif delivery["channel"] == "email":
+            if self.smtp is None:
+                raise DeliveryError("e-mail is off: NOTIFY_SMTP_HOST is not set", permanent=True)
+            recipients = [a.strip() for a in delivery["address"].split(",")]
+            await send_email(self.smtp, alert_email(event, recipients, self.smtp.sender, url))
+        else:
+            raise DeliveryError(f"unknown channel {delivery['channel']!r}", permanent=True)
+
+    def _failed(
+        self, alert: dict[str, Any], delivery: dict[str, Any], error: DeliveryError
+    ) -> dict[str, Any]:
+        now = self.clock()
+        channel = delivery["channel"]
+        retry_at = self.retry.next_attempt(delivery["attempts"], now)
+        expired = retry_at - alert["recorded_at"] > self.retry.give_up_after
+        extra = {"case_id": alert["case_id"], "channel": channel, "error": str(error)}
+        telemetry.DELIVERIES.labels(channel, "failed").inc()
+        if error.permanent or expired:
+            telemetry.DELIVERY_FAILURES.labels(channel).inc()
+            log.error("alert delivery given up", extra={**extra, "attempts": delivery["attempts"]})
+            return {**delivery, "status": FAILED, "last_error": str(error), NEXT_ATTEMPT: None}
+        log.warning(
+            "alert delivery failed; will retry", extra={**extra, "retry_at": retry_at.isoformat()}
+        )
+        return {**delivery, "status": PENDING, "last_error": str(error), NEXT_ATTEMPT: retry_at}
+
+
+def _due(delivery: dict[str, Any], now: datetime) -> bool:
+    at = delivery.get(NEXT_ATTEMPT)
+    return delivery["status"] == PENDING and at is not None and at <= now

@@ -1,0 +1,238 @@
+"""The escalation policy: who is alerted, when, about an open case past its deadline.
+
+Everything here is a pure function of (case state, policy, alerts already sent, now), so the
+schedule can be tested with an injected clock and no I/O.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, HttpUrl, ValidationError
+
+from services.common.contracts import (
+    AGENCY_ID_PATTERN,
+    CLOSED_STATUSES,
+    CaseStatus,
+    Priority,
+)
+from services.common.policyfile import (
+    Duration,
+    Offset,
+    PolicyError,
+    describe_errors,
+    invalid,
+    line_of,
+    load_toml,
+    read_policy_text,
+)
+
+
+class Target(BaseModel):
+    """Someone who receives alerts for a role, optionally only for one agency or province."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(min_length=1, max_length=80, pattern=r"^[A-Za-z0-9_.-]+$")
+    role: str = Field(min_length=1, max_length=80)
+    agency: str | None = Field(default=None, pattern=AGENCY_ID_PATTERN)
+    province: str | None = None
+    email: list[EmailStr] = Field(default_factory=list, max_length=20)
+    webhook: HttpUrl | None = None
+
+    def serves(self, case: CaseState) -> bool:
+        """True when this target covers the case's agency and province."""
+        return (self.agency is None or self.agency == case.agency) and (
+            self.province is None or self.province == case.province
+        )
+
+
+class Level(BaseModel):
+    """Level `level` fires `after` the deadline and alerts every target of its `roles`."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    level: int = Field(ge=1, le=20)
+    after: Offset
+    roles: list[str] = Field(min_length=1)
+
+
+class Override(BaseModel):
+    """Different offsets (one per level) and repeat interval for one priority."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    priority: Priority
+    after: list[Offset] = Field(min_length=1)
+    repeat_every: Duration | None = None
+
+
+class _PolicyFile(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    version: str = Field(min_length=1, max_length=80)
+    repeat_every: Duration | None = None
+    levels: list[Level] = Field(min_length=1)
+    targets: list[Target] = Field(default_factory=list)
+    overrides: list[Override] = Field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class CaseState:
+    """What escalation needs to know about a case."""
+
+    agency: str
+    priority: Priority
+    status: CaseStatus
+    due_at: datetime | None
+    province: str | None = None
+
+    @property
+    def open(self) -> bool:
+        """True while the case has a deadline it can miss."""
+        return self.due_at is not None and self.status not in CLOSED_STATUSES
+
+
+@dataclass(frozen=True)
+class Step:
+    """The `index`-th alert (0-based) about one deadline: a level, or a repeat of the last one."""
+
+    index: int
+    level: int
+    repeat: int
+    due: datetime
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """Offsets from the deadline, one per level, and how often the last level repeats."""
+
+    offsets: tuple[timedelta, ...]
+    repeat_every: timedelta | None
+
+
+@dataclass(frozen=True)
+class EscalationPolicy:
+    """A validated escalation policy."""
+
+    version: str
+    levels: tuple[Level, ...]
+    targets: tuple[Target, ...]
+    default: Schedule
+    by_priority: dict[Priority, Schedule]
+
+    def schedule(self, priority: Priority) -> Schedule:
+        """The offsets that apply to a case of this priority."""
+        return self.by_priority.get(priority, self.default)
+
+    def step(self, case: CaseState, index: int) -> Step | None:
+        """The `index`-th alert about the case's current deadline, or None if there is none."""
+        if not case.open or case.due_at is None:
+            return None
+        schedule = self.schedule(case.priority)
+        last = len(schedule.offsets) - 1
+        if index <= last:
+            return Step(index, index + 1, 0, case.due_at + schedule.offsets[index])
+        if schedule.repeat_every is None:
+            return None
+        repeat = index - last
+        due = case.due_at + schedule.offsets[last] + repeat * schedule.repeat_every
+        return Step(index, last + 1, repeat, due)
+
+    def next_step(self, case: CaseState, sent: int, now: datetime) -> Step | None:
+        """The next alert after `sent` alerts; missed repeats collapse into the latest one."""
+        step = self.step(case, sent)
+        schedule = self.schedule(case.priority)
+        if step is None or step.repeat == 0 or schedule.repeat_every is None:
+            return step
+        missed = int((now - step.due) / schedule.repeat_every)
+        return self.step(case, sent + missed) if missed > 0 else step
+
+    def due_steps(self, case: CaseState, sent: int, now: datetime) -> list[Step]:
+        """Every alert due at `now` after `sent` were sent, in order."""
+        steps = []
+        step = self.next_step(case, sent, now)
+        while step is not None and step.due <= now:
+            steps.append(step)
+            step = self.next_step(case, step.index + 1, now)
+        return steps
+
+    def targets_for(self, case: CaseState, level: int) -> list[Target]:
+        """The targets alerted at `level` about this case."""
+        roles = self.levels[level - 1].roles
+        return [t for t in self.targets if t.role in roles and t.serves(case)]
+
+
+def load_escalation_policy(path: Path | None = None) -> EscalationPolicy:
+    """Load and validate an escalation policy (the packaged default when `path` is None)."""
+    text, name = read_policy_text(path, "services.notify", "default_escalation.toml")
+    return parse_escalation_policy(text, name)
+
+
+def parse_escalation_policy(text: str, name: str = "escalation policy") -> EscalationPolicy:
+    """Parse and validate policy text; raise PolicyError naming the entry, line and problem."""
+    raw = load_toml(text, name)
+    try:
+        parsed = _PolicyFile.model_validate(raw)
+    except ValidationError as exc:
+        raise PolicyError(
+            describe_errors(exc, raw, text, name, {"targets": "target", "levels": "level"})
+        ) from exc
+    return _checked(parsed, text, name)
+
+
+def _checked(parsed: _PolicyFile, text: str, name: str) -> EscalationPolicy:
+    problems: list[str] = []
+    numbers = [level.level for level in parsed.levels]
+    if numbers != list(range(1, len(numbers) + 1)):
+        problems.append(f"levels must be numbered 1, 2, 3 ... in order; found {numbers}")
+    offsets = tuple(level.after for level in parsed.levels)
+    problems += _order_problems("levels", offsets)
+    roles = {target.role for target in parsed.targets}
+    for level in parsed.levels:
+        problems += [
+            f"level {level.level}: no target has role {role!r} (known: {sorted(roles)})"
+            for role in level.roles
+            if role not in roles
+        ]
+    seen: set[str] = set()
+    for target in parsed.targets:
+        if target.id in seen:
+            problems.append(f"target {target.id!r}{line_of(text, target.id)}: duplicate id")
+        seen.add(target.id)
+    by_priority = _overrides(parsed, problems)
+    if problems:
+        raise PolicyError(invalid(name, problems))
+    return EscalationPolicy(
+        parsed.version,
+        tuple(parsed.levels),
+        tuple(parsed.targets),
+        Schedule(offsets, parsed.repeat_every),
+        by_priority,
+    )
+
+
+def _overrides(parsed: _PolicyFile, problems: list[str]) -> dict[Priority, Schedule]:
+    by_priority: dict[Priority, Schedule] = {}
+    for override in parsed.overrides:
+        where = f"override for priority {override.priority.value!r}"
+        if override.priority in by_priority:
+            problems.append(f"{where}: given twice")
+        if len(override.after) != len(parsed.levels):
+            problems.append(
+                f"{where}: {len(override.after)} offsets for {len(parsed.levels)} levels"
+            )
+        problems += _order_problems(where, tuple(override.after))
+        by_priority[override.priority] = Schedule(
+            tuple(override.after), override.repeat_every or parsed.repeat_every
+        )
+    return by_priority
+
+
+def _order_problems(where: str, offsets: tuple[timedelta, ...]) -> list[str]:
+    if any(later <= earlier for earlier, later in itertools.pairwise(offsets)):
+        return [f"{where}: each level must come after the one before it"]
+    return []

@@ -1,0 +1,87 @@
+"""The deadline scanner: wakes at least every interval, claims what is due, sleeps until next."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+
+from services.common.clock import Clock
+from services.common.mongo import TRANSIENT_MONGO_ERRORS
+from services.common.runtime import raise_if_cancelling
+from services.notify import telemetry
+from services.notify.deadlines import DeadlineStore
+
+log = logging.getLogger(__name__)
+
+GAUGE_EVERY_SECONDS = 10.0
+
+
+class Scanner:
+    """Claims due escalations; several scanners (replicas) may run against one store."""
+
+    def __init__(
+        self,
+        store: DeadlineStore,
+        *,
+        clock: Clock,
+        interval: float,
+        batch: int,
+        on_claimed: Callable[[], None],
+    ) -> None:
+        self.store = store
+        self.clock = clock
+        self.interval = interval
+        self.batch = batch
+        self.on_claimed = on_claimed
+        self._wake = asyncio.Event()
+        self._gauge_at = 0.0
+
+    def wake(self) -> None:
+        """A deadline changed: look again now rather than at the next planned time."""
+        self._wake.set()
+
+    async def run(self) -> None:
+        """Scan until cancelled; a database outage pauses the scanner, it never stops it."""
+        while True:
+            try:
+                _claimed, found = await self.scan_once()
+                if found < self.batch:
+                    await self._sleep(await self._pause())
+                await self._update_gauge()
+            except TRANSIENT_MONGO_ERRORS as exc:
+                raise_if_cancelling()
+                log.warning("deadline scan failed; retrying", extra={"error": repr(exc)})
+                await asyncio.sleep(self.interval)
+
+    async def scan_once(self) -> tuple[int, int]:
+        """Claim every due alert (up to a batch); return (claimed, found due)."""
+        started = time.perf_counter()
+        now = self.clock()
+        due = await self.store.due(now, self.batch)
+        claimed = await self.store.claim(due, now) if due else 0
+        telemetry.SCAN_DURATION.observe(time.perf_counter() - started)
+        if claimed:
+            log.info("escalations claimed", extra={"count": claimed})
+            self.on_claimed()
+        return claimed, len(due)
+
+    async def _pause(self) -> float:
+        """Seconds until the next alert falls due, never more than the interval."""
+        upcoming = await self.store.next_due_at()
+        if upcoming is None:
+            return self.interval
+        return min(max((upcoming - self.clock()).total_seconds(), 0.0), self.interval)
+
+    async def _sleep(self, seconds: float) -> None:
+        self._wake.clear()
+        if seconds > 0:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=seconds)
+
+    async def _update_gauge(self) -> None:
+        if time.monotonic() - self._gauge_at >= GAUGE_EVERY_SECONDS:
+            self._gauge_at = time.monotonic()
+            telemetry.OPEN_DEADLINES.set(await self.store.open_deadlines())

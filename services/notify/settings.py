@@ -1,0 +1,48 @@
+"""Notify settings (environment prefix `NOTIFY_`)."""
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import SettingsConfigDict
+
+from services.common.settings import CommonSettings
+
+
+class NotifySettings(CommonSettings):
+    """Everything notify reads from the environment, with defaults that work on localhost."""
+
+    model_config = SettingsConfigDict(env_prefix="NOTIFY_", extra="ignore")
+
+    port: int = Field(default=8082, ge=0, le=65535)
+    mongo_db: str = "notify"
+    policy_path: Path | None = Field(
+        default=None, description="Escalation policy TOML file (the packaged default when unset)."
+    )
+    scan_interval_seconds: float = Field(
+        default=1.0, gt=0, le=1.0, description="Longest pause between two deadline scans."
+    )
+    scan_batch: int = Field(default=500, ge=1, le=10000)
+    supervisor_tokens: list[str] = Field(
+        default_factory=list,
+        description="JSON list: SHA-256 hex of each bearer token allowed to read the alert log.",
+    )
+    webhook_secret: SecretStr | None = Field(
+        default=None, description="HMAC-SHA256 key signing webhook alerts (needed for webhooks)."
+    )
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0)
+    delivery_give_up_seconds: float = Field(
+        default=3600.0, gt=0, description="Retry a failing webhook or e-mail for this long."
+    )
+    retry_base_seconds: float = Field(default=2.0, gt=0)
+    retry_max_seconds: float = Field(default=300.0, gt=0)
+    smtp_host: str = Field(default="", description="SMTP server; e-mail alerts are off when empty.")
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    smtp_starttls: bool = False
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_sender: str = "canh-bao@example.gov.vn"
+    smtp_timeout_seconds: float = Field(default=20.0, gt=0)
+    case_url: str = Field(
+        default="http://127.0.0.1:8081/console/cases/{case_id}",
+        description="Link to a case put in alerts; `{case_id}` is replaced.",
+    )
