@@ -32,7 +32,7 @@ def deliveries_for(
 ) -> list[dict[str, Any]]:
     """One delivery per channel of each target of the event's level, plus the broker's."""
     wanted = set(event.targets)
-    deliveries = [_delivery("amqp", "broker", event.routing_key(), DELIVERED, now)]
+    deliveries = [_delivery("broker", "amqp", event.routing_key(), DELIVERED, now)]
     for target in policy.targets:
         if target.id not in wanted:
             continue

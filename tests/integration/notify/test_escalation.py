@@ -13,7 +13,7 @@ from services.common.amqp import Topology
 from services.common.contracts import CaseEscalated, CaseStatus
 from services.common.mongo import MongoDatabase
 from services.notify.settings import NotifySettings
-from tests.helpers import QueueProbe, wait_until
+from tests.helpers import QueueProbe, get_all, publish_raw, wait_until
 from tests.integration.notify.conftest import Cases, start_notify
 
 pytestmark = pytest.mark.integration
@@ -206,3 +206,23 @@ async def test_many_due_at_once_are_all_claimed(
     cursor = await notify_db.alerts.aggregate([{"$group": {"_id": "$level", "n": {"$sum": 1}}}])
     by_level = await cursor.to_list()
     assert {row["_id"]: row["n"] for row in by_level} == {1: 100, 2: 100, 3: 100}
+
+
+async def test_a_poison_case_event_is_dead_lettered_and_the_next_still_applied(
+    notify: Any,
+    cases: Cases,
+    notify_db: MongoDatabase,
+    amqp_connection: AbstractRobustConnection,
+    topology: Topology,
+) -> None:
+    await cases.publisher.exchange.publish(
+        publish_raw(b'{"type": "case.assigned", "case_id": 7}'), routing_key="case.assigned.police"
+    )
+    good = await cases.assign(due_in=3600)
+    await wait_until(lambda: notify_db.deadlines.find_one({"_id": good.case_id}), what="good case")
+
+    async def dead() -> list[Any]:
+        return await get_all(amqp_connection, topology.queue("notify.cases.dead"))
+
+    [message] = await wait_until(dead, what="the poison message dead-lettered")
+    assert b'"case_id": 7' in message.body
