@@ -148,7 +148,7 @@ class SmtpInbox:
             self.refusals -= 1
             return "451 4.3.0 try again later"
         parsed = email.message_from_bytes(envelope.content, policy=email.policy.default)
-        self.messages.append(parsed)  # type: ignore[arg-type]
+        self.messages.append(parsed)
         self.recipients.append(list(envelope.rcpt_tos))
         return "250 OK"
 
