@@ -11,6 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+from pymongo import AsyncMongoClient
+
+from services.common.amqp import Topology
 
 
 def percentile(values: Sequence[float], q: float) -> float:
@@ -108,3 +111,34 @@ async def drive(
 def mean(values: Sequence[float]) -> float:
     """The mean, nan for none."""
     return statistics.fmean(values) if values else float("nan")
+
+
+async def opcounters(url: str) -> dict[str, int]:
+    """The database server's operation counters."""
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(url)
+    try:
+        status = await client.admin.command("serverStatus")
+    finally:
+        await client.close()
+    return dict(status["opcounters"])
+
+
+async def delete_topology(connection: Any, topology: Topology) -> None:
+    """Remove the benchmark's queues and exchanges."""
+    channel = await connection.channel()
+    names = [
+        "unroutable",
+        "intake.case-status",
+        "routing.reports",
+        "routing.escalations",
+        "notify.cases",
+        "notify.alerts",
+    ]
+    names += [
+        f"agency.{a}.cases" for a in ("police", "culture_office", "party_committee", "triage")
+    ]
+    for name in names:
+        for full in (topology.queue(name), topology.queue(name) + ".dead"):
+            await channel.queue_delete(full)
+    for name in (topology.exchange, topology.alternate_exchange, topology.dead_letter_exchange):
+        await channel.exchange_delete(name)

@@ -18,9 +18,8 @@ from pathlib import Path
 from typing import Any
 
 import aio_pika
-from pymongo import AsyncMongoClient
 
-from bench.common import cpu_seconds, drive, rss_mib, summary
+from bench.common import cpu_seconds, delete_topology, drive, opcounters, rss_mib, summary
 from services.common.amqp import Topology, declare_exchanges
 from services.common.contracts import CaseAssigned, parse_event
 from services.common.embedded import EmbeddedMongo
@@ -105,30 +104,6 @@ async def run(
     for name, pid in pids.items():
         used = cpu_seconds(pid) - cpu_before[name]
         print(f"{name}: CPU {used / elapsed * 100:.0f}% of one core, RSS {rss_mib(pid):.0f} MiB")
-
-
-async def opcounters(url: str) -> dict[str, int]:
-    """The database server's operation counters."""
-    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(url)
-    try:
-        status = await client.admin.command("serverStatus")
-    finally:
-        await client.close()
-    return dict(status["opcounters"])
-
-
-async def delete_topology(connection: Any, topology: Topology) -> None:
-    """Remove the benchmark's queues and exchanges."""
-    channel = await connection.channel()
-    names = ["unroutable", "intake.case-status", "routing.reports", "routing.escalations"]
-    names += [
-        f"agency.{a}.cases" for a in ("police", "culture_office", "party_committee", "triage")
-    ]
-    for name in names:
-        for full in (topology.queue(name), topology.queue(name) + ".dead"):
-            await channel.queue_delete(full)
-    for name in (topology.exchange, topology.alternate_exchange, topology.dead_letter_exchange):
-        await channel.exchange_delete(name)
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pymongo import UpdateMany
@@ -32,6 +32,11 @@ OUTBOX_SINCE = "outbox_since"
 LEASE = "outbox_lease"
 LEASE_UNTIL = "outbox_lease_until"
 LEASE_SECONDS = 30.0
+# Pending documents are found by a bounded range on `outbox_since` and leases compared with a
+# plain `$lt`: `$exists` and `$or` make some servers (SecantusDB) scan the whole collection.
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+FAR_FUTURE = datetime(9999, 1, 1, tzinfo=UTC)
+PENDING = {OUTBOX_SINCE: {"$gte": EPOCH, "$lt": FAR_FUTURE}}
 
 
 def outbox_entry(event: AnyEvent) -> dict[str, Any]:
@@ -48,7 +53,7 @@ def outbox_entry(event: AnyEvent) -> dict[str, Any]:
 
 def outbox_fields(events: list[AnyEvent], now: datetime) -> dict[str, Any]:
     """Fields to put on a new document so its events get published."""
-    return {OUTBOX: [outbox_entry(e) for e in events], OUTBOX_SINCE: now}
+    return {OUTBOX: [outbox_entry(e) for e in events], OUTBOX_SINCE: now, LEASE_UNTIL: EPOCH}
 
 
 def outbox_update(events: list[AnyEvent], now: datetime) -> dict[str, Any]:
@@ -56,6 +61,7 @@ def outbox_update(events: list[AnyEvent], now: datetime) -> dict[str, Any]:
     return {
         "$push": {OUTBOX: {"$each": [outbox_entry(e) for e in events]}},
         "$min": {OUTBOX_SINCE: now},
+        "$max": {LEASE_UNTIL: EPOCH},  # adds a free lease; leaves a held one alone
     }
 
 
@@ -117,35 +123,49 @@ class OutboxRelay:
     async def publish_pending(self) -> int:
         """Publish one batch of pending events and mark them sent; return how many."""
         self._wake.clear()
-        docs = await self._lease_batch()
+        docs, token = await self._lease_batch()
         entries = [entry for doc in docs for entry in doc.get(OUTBOX, [])]
         if entries:
-            await self.publisher.publish_many([_message(entry) for entry in entries])
+            try:
+                await self.publisher.publish_many([_message(entry) for entry in entries])
+            except Exception:
+                await self._release([doc["_id"] for doc in docs], token)
+                raise
         await self._mark_sent([doc["_id"] for doc in docs], [e["event_id"] for e in entries])
         self._observe([entry["occurred_at"] for entry in entries])
         return len(entries)
 
-    async def _lease_batch(self) -> list[dict[str, Any]]:
+    async def _lease_batch(self) -> tuple[list[dict[str, Any]], str]:
         """Pending documents no other relay holds, leased to this one; their outboxes."""
         now = self.clock()
-        free = {"$or": [{LEASE_UNTIL: {"$exists": False}}, {LEASE_UNTIL: {"$lt": now}}]}
-        docs = (
-            await self.collection.find({OUTBOX_SINCE: {"$exists": True}, **free}, {OUTBOX: 1})
+        pending = (
+            await self.collection.find(PENDING, {OUTBOX: 1, LEASE_UNTIL: 1})
             .sort(OUTBOX_SINCE, 1)
             .limit(self.batch)
             .to_list()
         )
+        docs = [doc for doc in pending if doc.get(LEASE_UNTIL, EPOCH) < now]
+        token = uuid.uuid4().hex
         if not docs:
-            return []
-        ids, token = [doc["_id"] for doc in docs], uuid.uuid4().hex
+            return [], token
+        ids = [doc["_id"] for doc in docs]
         leased = await self.collection.update_many(
-            {"_id": {"$in": ids}, **free},
+            {"_id": {"$in": ids}, LEASE_UNTIL: {"$lt": now}},
             {"$set": {LEASE: token, LEASE_UNTIL: now + timedelta(seconds=LEASE_SECONDS)}},
         )
         if leased.modified_count == len(ids):
-            return docs
+            return docs, token
         # Another relay took some of them: publish only what this one holds.
-        return await self.collection.find({LEASE: token}, {OUTBOX: 1}).to_list()
+        held = self.collection.find({"_id": {"$in": ids}, LEASE: token}, {OUTBOX: 1})
+        return await held.to_list(), token
+
+    async def _release(self, doc_ids: list[Any], token: str) -> None:
+        """Give up a lease after a failed publish so the retry need not wait for it to expire."""
+        with contextlib.suppress(Exception):  # the database may be down too: the lease expires
+            await self.collection.update_many(
+                {"_id": {"$in": doc_ids}, LEASE: token},
+                {"$set": {LEASE_UNTIL: EPOCH}, "$unset": {LEASE: ""}},
+            )
 
     async def _mark_sent(self, doc_ids: list[Any], event_ids: list[str]) -> None:
         """Pull the published entries (events added since stay), then clear emptied outboxes."""
@@ -153,7 +173,8 @@ class OutboxRelay:
             return
         published = {
             "$pull": {OUTBOX: {"event_id": {"$in": event_ids}}},
-            "$unset": {LEASE: "", LEASE_UNTIL: ""},
+            "$set": {LEASE_UNTIL: EPOCH},
+            "$unset": {LEASE: ""},
         }
         emptied = {"_id": {"$in": doc_ids}, OUTBOX: {"$size": 0}}
         await self.collection.bulk_write(
@@ -174,7 +195,7 @@ class OutboxRelay:
 
     async def backlog(self) -> int:
         """How many documents still have events to publish (also exported as a gauge)."""
-        count = await self.collection.count_documents({OUTBOX_SINCE: {"$exists": True}})
+        count = await self.collection.count_documents(PENDING)
         metrics.OUTBOX_BACKLOG.labels(collection=self._label).set(count)
         return count
 

@@ -145,6 +145,7 @@ def _resources(
                 ("outbox-relay", relay.run()),
                 ("deadline-scanner", scanner.run()),
                 ("alert-delivery", deliverer.run()),
+                ("open-deadlines-gauge", scanner.track_open_deadlines()),
             ):
                 await stack.enter_async_context(background(name, task))
             for consumer in consumers:

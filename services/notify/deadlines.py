@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from pymongo import ASCENDING, UpdateOne
@@ -35,6 +35,7 @@ from services.notify.escalation import CaseState, EscalationPolicy, Step
 log = logging.getLogger(__name__)
 
 NEXT_DUE = "next_due_at"
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 EVENT_NAMESPACE = uuid.UUID("5b0f3c56-4c8e-4e8f-9a57-0c7f2f3a9e11")
 WRITE_ATTEMPTS = 20
 
@@ -133,16 +134,20 @@ class DeadlineStore:
             .to_list()
         )
 
-    async def next_due_at(self) -> datetime | None:
-        """When the earliest pending alert falls due."""
+    async def next_due_before(self, horizon: datetime) -> datetime | None:
+        """When the earliest pending alert falls due, if that is before `horizon`.
+
+        The bounded range keeps the look-up to the few alerts due soon; an open-ended one
+        would read every pending deadline on servers that sort before they limit.
+        """
         doc = await self.collection.find_one(
-            {NEXT_DUE: {"$exists": True}}, {NEXT_DUE: 1}, sort=[(NEXT_DUE, ASCENDING)]
+            {NEXT_DUE: {"$lte": horizon}}, {NEXT_DUE: 1}, sort=[(NEXT_DUE, ASCENDING)]
         )
         return doc[NEXT_DUE] if doc else None
 
     async def open_deadlines(self) -> int:
-        """How many cases have an alert pending."""
-        return await self.collection.count_documents({NEXT_DUE: {"$exists": True}})
+        """How many cases have an alert pending (reads the whole index: call it rarely)."""
+        return await self.collection.count_documents({NEXT_DUE: {"$gte": EPOCH}})
 
     async def claim(self, docs: list[dict[str, Any]], now: datetime) -> int:
         """Atomically advance each due document by one alert and store its event; return claims.

@@ -7,6 +7,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable
+from datetime import timedelta
 
 from services.common.clock import Clock
 from services.common.mongo import TRANSIENT_MONGO_ERRORS
@@ -16,7 +17,7 @@ from services.notify.deadlines import DeadlineStore
 
 log = logging.getLogger(__name__)
 
-GAUGE_EVERY_SECONDS = 10.0
+GAUGE_EVERY_SECONDS = 30.0
 
 
 class Scanner:
@@ -37,7 +38,6 @@ class Scanner:
         self.batch = batch
         self.on_claimed = on_claimed
         self._wake = asyncio.Event()
-        self._gauge_at = 0.0
 
     def wake(self) -> None:
         """A deadline changed: look again now rather than at the next planned time."""
@@ -50,7 +50,6 @@ class Scanner:
                 _claimed, found = await self.scan_once()
                 if found < self.batch:
                     await self._sleep(await self._pause())
-                await self._update_gauge()
             except TRANSIENT_MONGO_ERRORS as exc:
                 raise_if_cancelling()
                 log.warning("deadline scan failed; retrying", extra={"error": repr(exc)})
@@ -70,10 +69,11 @@ class Scanner:
 
     async def _pause(self) -> float:
         """Seconds until the next alert falls due, never more than the interval."""
-        upcoming = await self.store.next_due_at()
+        now = self.clock()
+        upcoming = await self.store.next_due_before(now + timedelta(seconds=self.interval))
         if upcoming is None:
             return self.interval
-        return min(max((upcoming - self.clock()).total_seconds(), 0.0), self.interval)
+        return min(max((upcoming - now).total_seconds(), 0.0), self.interval)
 
     async def _sleep(self, seconds: float) -> None:
         self._wake.clear()
@@ -81,7 +81,12 @@ class Scanner:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=seconds)
 
-    async def _update_gauge(self) -> None:
-        if time.monotonic() - self._gauge_at >= GAUGE_EVERY_SECONDS:
-            self._gauge_at = time.monotonic()
-            telemetry.OPEN_DEADLINES.set(await self.store.open_deadlines())
+    async def track_open_deadlines(self, every_seconds: float = GAUGE_EVERY_SECONDS) -> None:
+        """Keep the open-deadlines gauge current (a count over the whole index, so rarely)."""
+        while True:
+            try:
+                telemetry.OPEN_DEADLINES.set(await self.store.open_deadlines())
+            except TRANSIENT_MONGO_ERRORS as exc:
+                raise_if_cancelling()
+                log.warning("could not count open deadlines", extra={"error": repr(exc)})
+            await asyncio.sleep(every_seconds)
