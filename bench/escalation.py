@@ -24,16 +24,16 @@ from typing import Any
 
 import aio_pika
 
-from bench.common import cpu_seconds, delete_topology, percentile, rss_mib, summary
+from bench.common import cpu_seconds, delete_topology, rss_mib, summary
 from services.common.amqp import OutgoingMessage, Publisher, Topology, declare_exchanges
 from services.common.clock import utcnow
 from services.common.contracts import CaseAssigned, CaseEscalated, CaseStatus, Category, Priority
 from services.common.embedded import EmbeddedMongo
 from services.common.mongo import mongo_database
+from services.common.processes import ServiceProcess
 from services.notify.deadlines import DeadlineStore
 from services.notify.escalation import parse_escalation_policy
 from services.notify.scanner import Scanner
-from tests.processes import ServiceProcess
 
 AMQP_URL = "amqp://guest:guest@127.0.0.1:5672/"
 ONE_LEVEL = """
@@ -159,7 +159,6 @@ async def scan_cost(args: argparse.Namespace, mongo_url: str) -> None:
             print(
                 summary(f"  scan pass (find due + claim + next due), {args.passes} passes", passes)
             )
-            print(f"  max {max(passes) * 1000:.1f} ms; p99 {percentile(passes, 99) * 1000:.1f} ms")
 
 
 def _not_due(n: int) -> dict[str, Any]:

@@ -24,7 +24,7 @@ from bench.floor import floor_rate
 from services.common.amqp import Topology, declare_exchanges
 from services.common.contracts import parse_event
 from services.common.embedded import EmbeddedMongo
-from tests.processes import ServiceProcess
+from services.common.processes import ServiceProcess
 
 AMQP_URL = "amqp://guest:guest@127.0.0.1:5672/"
 

@@ -23,7 +23,7 @@ from bench.common import cpu_seconds, delete_topology, drive, opcounters, rss_mi
 from services.common.amqp import Topology, declare_exchanges
 from services.common.contracts import CaseAssigned, parse_event
 from services.common.embedded import EmbeddedMongo
-from tests.processes import ServiceProcess
+from services.common.processes import ServiceProcess
 
 AMQP_URL = "amqp://guest:guest@127.0.0.1:5672/"
 

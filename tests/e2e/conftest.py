@@ -14,7 +14,7 @@ import pytest
 from services.common.amqp import Topology
 from services.common.auth import hash_token
 from services.common.mongo import MongoDatabase, mongo_database
-from tests.processes import ServiceProcess
+from services.common.processes import ServiceProcess
 
 TOKENS = {
     "police": "e2e-police",

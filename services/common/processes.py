@@ -1,4 +1,4 @@
-"""Services as real processes (`python -m services.<name>`), for end-to-end tests and benchmarks."""
+"""Services as real processes (`python -m services.<name>`) for the launcher, tests, benches."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ import aiohttp
 
 from services.common.embedded import free_port, wait_for_port
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]  # the directory holding the `services` package
 
 
 @dataclass
