@@ -42,6 +42,7 @@ QUEUES = [
     "routing.escalations",
     "notify.cases",
     "notify.alerts",
+    "supervisor.alerts",
     "plumbing.reports",
     "plumbing.failing",
     "plumbing.reconnect",

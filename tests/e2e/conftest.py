@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import importlib.util
+import json
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -10,11 +11,14 @@ from typing import Any
 
 import aiohttp
 import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
 
 from services.common.amqp import Topology
 from services.common.auth import hash_token
 from services.common.mongo import MongoDatabase, mongo_database
 from services.common.processes import ServiceProcess
+from services.notify.channels import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify_signature
 
 TOKENS = {
     "police": "e2e-police",
@@ -46,7 +50,7 @@ id = "scam"
 category = "scam_fraud"
 agency = "police"
 priority = "high"
-deadline = "4s"
+deadline = "8s"
 resolve_within = "1h"
 [[rules]]
 id = "false-information"
@@ -62,14 +66,73 @@ deadline = "4s"
 """
 
 
+WEBHOOK_SECRET = "e2e-webhook-secret"
+
+# Levels three seconds apart; the culture office's supervisor and the national supervisor
+# also get signed webhooks (the receiver URL is appended by the fixture).
+E2E_ESCALATION = """
+version = "e2e-1"
+
+[[levels]]
+level = 1
+after = "0s"
+roles = ["agency_supervisor"]
+
+[[levels]]
+level = 2
+after = "3s"
+roles = ["agency_supervisor"]
+
+[[levels]]
+level = 3
+after = "6s"
+roles = ["national_supervisor"]
+
+[[targets]]
+id = "police-supervisor"
+role = "agency_supervisor"
+agency = "police"
+
+[[targets]]
+id = "party-supervisor"
+role = "agency_supervisor"
+agency = "party_committee"
+
+[[targets]]
+id = "culture-supervisor"
+role = "agency_supervisor"
+agency = "culture_office"
+webhook = "{hook}"
+
+[[targets]]
+id = "national-supervisor"
+role = "national_supervisor"
+webhook = "{hook}"
+"""
+
+
+@dataclass
+class WebhookReceiver:
+    """A supervisor's webhook endpoint: keeps every alert and whether its signature held."""
+
+    alerts: list[tuple[dict[str, Any], bool]] = field(default_factory=list)
+
+    async def receive(self, request: web.Request) -> web.Response:
+        body = await request.read()
+        valid = verify_signature(
+            WEBHOOK_SECRET.encode(),
+            request.headers.get(TIMESTAMP_HEADER, ""),
+            body,
+            request.headers.get(SIGNATURE_HEADER, ""),
+            now=time.time(),
+        )
+        self.alerts.append((json.loads(body), valid))
+        return web.Response(status=204 if valid else 401)
+
+
 def auth(principal: str) -> dict[str, str]:
     """The Authorization header of a principal."""
     return {"Authorization": f"Bearer {TOKENS[principal]}"}
-
-
-def has_service(name: str) -> bool:
-    """Whether `services.<name>` can be run."""
-    return importlib.util.find_spec(f"services.{name}.__main__") is not None
 
 
 @dataclass
@@ -80,6 +143,7 @@ class System:
     mongo_url: str
     databases: dict[str, str]
     topology: Topology
+    webhooks: WebhookReceiver
     extra: dict[str, Any] = field(default_factory=dict)
 
     def url(self, name: str) -> str:
@@ -92,7 +156,12 @@ class System:
 
 
 def system_env(
-    amqp_url: str, mongo_url: str, topology: Topology, db_prefix: str, policy: Path
+    amqp_url: str,
+    mongo_url: str,
+    topology: Topology,
+    db_prefix: str,
+    policy: Path,
+    escalation: Path,
 ) -> dict[str, str]:
     """The environment every service process gets."""
     return {
@@ -108,6 +177,11 @@ def system_env(
         "INTAKE_OUTBOX_POLL_SECONDS": "0.2",
         "ROUTING_OUTBOX_POLL_SECONDS": "0.2",
         "ROUTING_POLICY_PATH": str(policy),
+        "NOTIFY_OUTBOX_POLL_SECONDS": "0.2",
+        "NOTIFY_POLICY_PATH": str(escalation),
+        "NOTIFY_WEBHOOK_SECRET": WEBHOOK_SECRET,
+        "NOTIFY_SUPERVISOR_TOKENS": json.dumps([hash_token(TOKENS["supervisor"])]),
+        "NOTIFY_RETRY_BASE_SECONDS": "0.2",
         "ROUTING_TOKENS": "{"
         + ", ".join(f'"{hash_token(t)}": "{p}"' for p, t in TOKENS.items())
         + "}",
@@ -118,11 +192,18 @@ def system_env(
 async def system(
     amqp_url: str, mongo_url: str, topology: Topology, db_name: str, tmp_path: Path
 ) -> AsyncIterator[System]:
-    """intake and routing (and notify, once it exists) running as processes."""
+    """intake, routing and notify running as processes, and a supervisor's webhook receiver."""
+    receiver = WebhookReceiver()
+    hooks = web.Application()
+    hooks.router.add_post("/alerts", receiver.receive)
+    hook_server = TestServer(hooks, host="127.0.0.1")
+    await hook_server.start_server()
     policy = tmp_path / "policy.toml"
     policy.write_text(E2E_POLICY)
-    env = system_env(amqp_url, mongo_url, topology, db_name, policy)
-    names = [n for n in ("intake", "routing", "notify") if has_service(n)]
+    escalation = tmp_path / "escalation.toml"
+    escalation.write_text(E2E_ESCALATION.format(hook=hook_server.make_url("/alerts")))
+    env = system_env(amqp_url, mongo_url, topology, db_name, policy, escalation)
+    names = ["intake", "routing", "notify"]
     services = {n: ServiceProcess(n, env, tmp_path) for n in names}
     try:
         for service in services.values():
@@ -130,9 +211,15 @@ async def system(
         for service in services.values():
             await service.ready()
         yield System(
-            services, mongo_url, {n: f"{db_name}_{n}" for n in names}, topology, {"env": env}
+            services,
+            mongo_url,
+            {n: f"{db_name}_{n}" for n in names},
+            topology,
+            receiver,
+            {"env": env},
         )
     finally:
+        await hook_server.close()
         codes = {name: service.stop() for name, service in services.items()}
         assert all(code in (0, None, -9) for code in codes.values()), f"unclean exits: {codes}"
 

@@ -1,10 +1,12 @@
 """Faults during a steady stream of reports: nothing lost, nothing doubled.
 
 Over 500 reports: RabbitMQ is stopped and started (`rabbitmqctl stop_app` / `start_app`),
-routing is killed with SIGKILL and restarted, `report.submitted` messages are delivered again
-(duplicates) and a poison message is injected. Afterwards the databases and queues must show:
-every accepted report has exactly one case, every case exactly one `case.assigned` event, the
-poison message in the dead-letter queue.
+routing is killed with SIGKILL and restarted, the notifier is killed between escalation levels
+and restarted, `report.submitted` messages are delivered again (duplicates) and a poison
+message is injected. Nobody acknowledges, so every case goes overdue (seconds, from the test
+policies). Afterwards the databases and queues must show: every accepted report has exactly one
+case, every case exactly one `case.assigned` event, every case exactly one escalation per level,
+the poison message in the dead-letter queue.
 """
 
 from __future__ import annotations
@@ -20,8 +22,8 @@ import aiohttp
 import pytest
 from aio_pika.abc import AbstractRobustConnection
 
-from services.common.amqp import declare_exchanges
-from services.common.contracts import CaseAssigned, parse_event
+from services.common.amqp import QueueSpec, declare_exchanges, declare_queue
+from services.common.contracts import CaseAssigned, CaseEscalated, parse_event
 from tests.e2e.conftest import System
 from tests.helpers import get_all, publish_raw, wait_until
 
@@ -31,6 +33,7 @@ REPORTS = 500
 RATE = 25.0  # reports per second
 CATEGORIES = ["scam_fraud", "false_information", "member_misconduct"]
 AGENCIES = ["police", "culture_office", "party_committee"]
+SUPERVISOR_QUEUE = QueueSpec("supervisor.alerts", ("case.escalated.#",))
 
 
 def rabbitmqctl(*args: str) -> None:
@@ -89,6 +92,8 @@ async def test_nothing_lost_nothing_doubled_through_broker_restart_crash_duplica
     exchange = await declare_exchanges(channel, topology)
     copies = await channel.declare_queue(exclusive=True)
     await copies.bind(exchange, "report.submitted")  # keeps raw copies to deliver again later
+    # A supervisor's own durable queue for every escalation.
+    await declare_queue(channel, topology, SUPERVISOR_QUEUE, delivery_limit=5)
 
     accepted: dict[int, str] = {}
     progress = [0]
@@ -115,6 +120,11 @@ async def test_nothing_lost_nothing_doubled_through_broker_restart_crash_duplica
     system.services["routing"].kill()
     await asyncio.sleep(1)
     system.services["routing"].start()
+
+    await wait_progress(progress, 300)  # early cases are between levels 1 and 3 now
+    system.services["notify"].kill()
+    await asyncio.sleep(2)
+    system.services["notify"].start()
 
     await wait_progress(progress, 350)
     redelivered = 0
@@ -172,7 +182,43 @@ async def test_nothing_lost_nothing_doubled_through_broker_restart_crash_duplica
     # The faults really happened: intake held reports while the broker was away, routing restarted.
     assert "outbox relay could not publish; will retry" in system.services["intake"].log_messages()
     assert system.services["routing"].log_messages().count("routing started") == 2
+    assert system.services["notify"].log_messages().count("notify started") == 2
+
+    await check_one_escalation_per_level(system, amqp_connection, cases)
 
     dead = await get_all(amqp_connection, topology.queue("routing.reports.dead"))
     assert [m.body for m in dead] == [b'{"type": "report.submitted", "poison": true}']
     await channel.close()
+
+
+async def check_one_escalation_per_level(
+    system: System, amqp_connection: AbstractRobustConnection, cases: list[dict[str, Any]]
+) -> None:
+    """Every case escalated at levels 1, 2 and 3, each by exactly one event."""
+    async with system.database("notify") as db:
+
+        async def all_escalated() -> bool:
+            done = await db.deadlines.count_documents({"sent": 3})
+            pending = await db.deadlines.count_documents({"outbox_since": {"$exists": True}})
+            return done == REPORTS and pending == 0
+
+        await wait_until(all_escalated, timeout=120, what="every case escalated three times")
+    events: dict[tuple[str, int], set[str]] = defaultdict(set)
+    messages: list[Any] = []
+
+    async def drained() -> bool:
+        messages.extend(
+            await get_all(amqp_connection, system.topology.queue(SUPERVISOR_QUEUE.name))
+        )
+        return len({parse_event(m.body).event_id for m in messages}) >= 3 * REPORTS
+
+    await wait_until(drained, timeout=60, what="every escalation on the supervisor queue")
+    for message in messages:
+        event = parse_event(message.body)
+        assert isinstance(event, CaseEscalated)
+        events[(event.case_id, event.level)].add(event.event_id)
+    expected = {(c["_id"], level) for c in cases for level in (1, 2, 3)}
+    assert set(events) == expected, "every case escalated at every level"
+    assert all(len(ids) == 1 for ids in events.values()), "one escalation event per level"
+    # At least once: an event published just before the notifier's crash may arrive twice.
+    assert len(messages) <= 3 * REPORTS + 50

@@ -1,4 +1,4 @@
-"""A report through the form and one through the API, followed to the agency queue and back."""
+"""A report through the form and one through the API: agency queues, acknowledgement, escalation."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ import aiohttp
 import pytest
 from aio_pika.abc import AbstractRobustConnection
 
-from services.common.contracts import CaseAssigned
+from services.common.contracts import CaseAssigned, CaseEscalated
 from tests.e2e.conftest import System, auth, reporter_status, submit_json
-from tests.helpers import get_all, wait_until
+from tests.helpers import QueueProbe, get_all, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -49,9 +49,10 @@ async def submit_form(session: aiohttp.ClientSession, system: System) -> str:
     return code.group(1)
 
 
-async def test_reports_from_form_and_api_reach_their_agencies_and_the_reporter_sees_each_step(
+async def test_reports_from_form_and_api_reach_their_agencies_and_the_unacknowledged_escalates(
     system: System, amqp_connection: AbstractRobustConnection
 ) -> None:
+    supervisor = await QueueProbe.bind(amqp_connection, system.topology, "case.escalated.#")
     async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as session:
         api_code = await submit_json(session, system, API_REPORT)
         form_code = await submit_form(session, system)
@@ -101,3 +102,45 @@ async def test_reports_from_form_and_api_reach_their_agencies_and_the_reporter_s
             "acknowledged",
         ]
         assert (await reporter_status(session, system, form_code))["status"] == "assigned"
+
+        # The culture office never acknowledges: its case climbs all three levels.
+        events = await supervisor.wait_for(3, timeout=60)
+        escalations = [e for e in events if isinstance(e, CaseEscalated)]
+        assert [(e.case_id, e.level) for e in escalations] == [
+            (culture.case_id, 1),
+            (culture.case_id, 2),
+            (culture.case_id, 3),
+        ]
+        assert [m.routing_key for m in supervisor.messages] == [
+            f"case.escalated.culture_office.{n}" for n in (1, 2, 3)
+        ]
+
+        async def webhooks_arrived() -> bool:
+            return len(system.webhooks.alerts) >= 3
+
+        await wait_until(webhooks_arrived, timeout=30, what="three signed webhook alerts")
+        assert [(a["level"], a["target"], valid) for a, valid in system.webhooks.alerts] == [
+            (1, "culture-supervisor", True),
+            (2, "culture-supervisor", True),
+            (3, "national-supervisor", True),
+        ]
+        async with session.get(
+            f"{system.url('notify')}/api/v1/alerts",
+            params={"case_id": culture.case_id},
+            headers=auth("supervisor"),
+        ) as response:
+            log = await response.json()
+        assert sorted(a["level"] for a in log["alerts"]) == [1, 2, 3]
+
+        async def audit_has_escalations() -> bool:
+            async with session.get(
+                f"{system.url('routing')}/api/v1/cases/{culture.case_id}",
+                headers=auth("culture_office"),
+            ) as response:
+                audit = (await response.json())["audit"]
+            return sum(entry["action"] == "escalated" for entry in audit) == 3
+
+        await wait_until(audit_has_escalations, timeout=30, what="escalations in the audit log")
+        # The acknowledged police case has a resolution deadline an hour away: no alert.
+        remaining = await supervisor.flush()
+        assert police.case_id not in {e.case_id for e in remaining if isinstance(e, CaseEscalated)}
