@@ -142,3 +142,12 @@ async def delete_topology(connection: Any, topology: Topology) -> None:
             await channel.queue_delete(full)
     for name in (topology.exchange, topology.alternate_exchange, topology.dead_letter_exchange):
         await channel.exchange_delete(name)
+
+
+async def settle(condition: Callable[[], bool], *, timeout: float, every: float = 0.2) -> bool:
+    """Poll `condition` until it holds or `timeout` passes; return whether it held."""
+    for _ in range(max(1, int(timeout / every))):
+        if condition():
+            return True
+        await asyncio.sleep(every)
+    return condition()

@@ -77,3 +77,58 @@ async def floor_rate(
         await db.client.drop_database(db.name)
     await publisher.channel.close()
     return count / elapsed
+
+
+async def system_floor_rate(
+    mongo_url: str,
+    connection: AbstractRobustConnection,
+    topology: Topology,
+    *,
+    count: int,
+    concurrency: int,
+) -> float:
+    """Reports/s when each gets, directly, the writes and confirmed publishes the system makes.
+
+    Per report: intake's insert, publish and mark-sent; routing's case insert, publish and
+    mark-sent; intake's status update; notify's deadline insert. One at a time, no batching.
+    """
+    publisher = await Publisher.open(connection, topology)
+    body = '{"type": "report.submitted", "floor": true}' + " " * 700
+    async with mongo_database(mongo_url, f"floor_{uuid.uuid4().hex[:8]}", timeout_ms=10_000) as db:
+        for key, options in INDEXES:
+            await db.reports.create_index(key, **options)
+            await db.cases.create_index(key, **options)
+        await db.deadlines.create_index("next_due_at", sparse=True)
+        queue: asyncio.Queue[int] = asyncio.Queue()
+        for n in range(count):
+            queue.put_nowait(n)
+
+        async def announce(collection: Any, document: dict[str, Any]) -> None:
+            await collection.insert_one(document)
+            await publisher.publish_many(
+                [OutgoingMessage(uuid.uuid4().hex, "floor", "floor.nobody", body.encode())]
+            )
+            await collection.update_one(
+                {"_id": document["_id"]},
+                {"$set": {"outbox": []}, "$unset": {"outbox_since": ""}},
+            )
+
+        async def worker() -> None:
+            while not queue.empty():
+                n = queue.get_nowait()
+                report = report_like(n, body)
+                await announce(db.reports, report)
+                await announce(db.cases, report_like(n, body))
+                await db.reports.update_one(
+                    {"_id": report["_id"]}, {"$set": {"case": {"status": "assigned"}}}
+                )
+                await db.deadlines.insert_one(
+                    {"_id": uuid.uuid4().hex, "next_due_at": datetime.now(UTC), "sent": 0}
+                )
+
+        started = time.monotonic()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        elapsed = time.monotonic() - started
+        await db.client.drop_database(db.name)
+    await publisher.channel.close()
+    return count / elapsed

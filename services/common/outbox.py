@@ -139,7 +139,7 @@ class OutboxRelay:
         """Pending documents no other relay holds, leased to this one; their outboxes."""
         now = self.clock()
         pending = (
-            await self.collection.find(PENDING, {OUTBOX: 1, LEASE_UNTIL: 1})
+            await self.collection.find(PENDING, {LEASE_UNTIL: 1})
             .sort(OUTBOX_SINCE, 1)
             .limit(self.batch)
             .to_list()
@@ -153,9 +153,10 @@ class OutboxRelay:
             {"_id": {"$in": ids}, LEASE_UNTIL: {"$lt": now}},
             {"$set": {LEASE: token, LEASE_UNTIL: now + timedelta(seconds=LEASE_SECONDS)}},
         )
-        if leased.modified_count == len(ids):
-            return docs, token
-        # Another relay took some of them: publish only what this one holds.
+        if leased.modified_count == 0:
+            return [], token
+        # Read again what this relay now holds: the first read may predate another relay's
+        # publish of the same entries, and publishing from it would send them twice.
         held = self.collection.find({"_id": {"$in": ids}, LEASE: token}, {OUTBOX: 1})
         return await held.to_list(), token
 
