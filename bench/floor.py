@@ -90,7 +90,9 @@ async def system_floor_rate(
     """Reports/s when each gets, directly, the writes and confirmed publishes the system makes.
 
     Per report: intake's insert, publish and mark-sent; routing's case insert, publish and
-    mark-sent; intake's status update; notify's deadline insert. One at a time, no batching.
+    mark-sent; intake's status update; notify's deadline insert; and, as the report's case goes
+    overdue, notify's claim, publish and mark-sent, its alert insert and routing's audit
+    update. One at a time, no batching.
     """
     publisher = await Publisher.open(connection, topology)
     body = '{"type": "report.submitted", "floor": true}' + " " * 700
@@ -122,8 +124,19 @@ async def system_floor_rate(
                 await db.reports.update_one(
                     {"_id": report["_id"]}, {"$set": {"case": {"status": "assigned"}}}
                 )
-                await db.deadlines.insert_one(
-                    {"_id": uuid.uuid4().hex, "next_due_at": datetime.now(UTC), "sent": 0}
+                deadline = {"_id": uuid.uuid4().hex, "next_due_at": datetime.now(UTC), "sent": 0}
+                await db.deadlines.insert_one(deadline)
+                await db.deadlines.update_one(
+                    {"_id": deadline["_id"]}, {"$set": {"sent": 1}, "$unset": {"next_due_at": ""}}
+                )
+                await publisher.publish_many(
+                    [OutgoingMessage(uuid.uuid4().hex, "floor", "floor.nobody", body.encode())]
+                )
+                await db.deadlines.update_one({"_id": deadline["_id"]}, {"$set": {"outbox": []}})
+                await db.alerts.insert_one({"_id": uuid.uuid4().hex, "event": body})
+                await db.cases.update_one(
+                    {"tracking_code": report["tracking_code"]},
+                    {"$push": {"audit": {"action": "escalated"}}},
                 )
 
         started = time.monotonic()
