@@ -20,6 +20,7 @@ from services.common.amqp import (
     open_consumer_channel,
 )
 from services.common.clock import Clock, utcnow
+from services.common.csrf import CsrfTokens
 from services.common.http import add_operational_routes, json_errors
 from services.common.mongo import MongoDatabase, mongo_database, ping
 from services.common.outbox import OutboxRelay
@@ -28,7 +29,7 @@ from services.intake.api import add_api_routes
 from services.intake.context import INTAKE, IntakeContext
 from services.intake.openapi_doc import add_openapi_route
 from services.intake.repository import ReportRepository
-from services.intake.security import CsrfTokens, RateLimiter
+from services.intake.security import RateLimiter
 from services.intake.settings import IntakeSettings
 from services.intake.status import StatusFollower
 from services.intake.submission import Submission

@@ -6,8 +6,9 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
+from services.common.csrf import CsrfTokens
 from services.intake.repository import ReportRepository
-from services.intake.security import CsrfTokens, RateLimiter
+from services.intake.security import RateLimiter
 from services.intake.settings import IntakeSettings
 from services.intake.submission import Submission
 

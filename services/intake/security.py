@@ -1,17 +1,12 @@
-"""Protections of the public endpoints: a per-client rate limit and CSRF tokens for the form."""
+"""Protection of the public endpoints: a per-client rate limit."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import math
-import secrets
 import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
-
-CSRF_COOKIE = "csrf_nonce"
 
 
 @dataclass
@@ -55,25 +50,3 @@ class RateLimiter:
     def retry_after_header(wait_seconds: float) -> str:
         """Whole seconds for the Retry-After header (at least 1)."""
         return str(max(1, math.ceil(wait_seconds)))
-
-
-class CsrfTokens:
-    """Double-submit tokens: a random nonce in an HttpOnly cookie, its HMAC in the form."""
-
-    def __init__(self, secret: str | None) -> None:
-        self.key = (secret or secrets.token_hex(32)).encode()
-
-    @staticmethod
-    def new_nonce() -> str:
-        """A fresh cookie value."""
-        return secrets.token_urlsafe(24)
-
-    def token_for(self, nonce: str) -> str:
-        """The form token that goes with a cookie nonce."""
-        return hmac.new(self.key, nonce.encode(), hashlib.sha256).hexdigest()
-
-    def valid(self, nonce: str | None, token: str | None) -> bool:
-        """True when the form token matches the cookie's nonce."""
-        if not nonce or not token:
-            return False
-        return hmac.compare_digest(self.token_for(nonce), token)

@@ -10,10 +10,10 @@ from multidict import MultiDictProxy
 from pydantic import ValidationError
 
 from services.common.contracts import Platform, ReporterKind
+from services.common.csrf import CSRF_COOKIE
 from services.intake.api import TRACKING_CODE, created_body, status_view
 from services.intake.context import INTAKE
 from services.intake.labels import CATEGORIES, PLATFORMS, REPORTER_KINDS, Language
-from services.intake.security import CSRF_COOKIE
 from services.intake.texts import UI, error_message
 
 TEMPLATES = jinja2.Environment(

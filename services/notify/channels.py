@@ -20,6 +20,7 @@ import aiohttp
 import aiosmtplib
 
 from services.common.contracts import CaseEscalated
+from services.common.labels import category_name
 
 SIGNATURE_HEADER = "X-Incidents-Signature"
 TIMESTAMP_HEADER = "X-Incidents-Timestamp"
@@ -94,17 +95,6 @@ class SmtpSettings:
     timeout_seconds: float
 
 
-CATEGORY_VI = {
-    "hijacked_account": "Tài khoản bị chiếm đoạt",
-    "impersonation": "Giả mạo cơ quan, cán bộ hoặc cá nhân",
-    "scam_fraud": "Lừa đảo",
-    "false_information": "Thông tin sai sự thật",
-    "harmful_content": "Nội dung độc hại",
-    "confidential_leak": "Lộ lọt thông tin bí mật",
-    "member_misconduct": "Vi phạm của đảng viên trên mạng",
-}
-
-
 def alert_email(
     event: CaseEscalated, recipients: list[str], sender: str, case_url: str
 ) -> EmailMessage:
@@ -117,7 +107,7 @@ def alert_email(
         f" / Level {event.level} escalation: case {event.tracking_code} overdue"
     )
     hours = event.overdue_by_seconds / 3600
-    category_vi = CATEGORY_VI.get(event.category.value, event.category.value)
+    category_vi = category_name(event.category.value, "vi")
     message["X-Incidents-Event-Id"] = event.event_id
     message.set_content(
         "\n".join(

@@ -10,9 +10,10 @@ from multidict import MultiDict, MultiDictProxy
 from pydantic import ValidationError
 
 from services.common.contracts import CaseStatus, ReportSubmitted
+from services.common.csrf import CsrfTokens
 from services.intake.models import ReportIn
 from services.intake.repository import TRACKING_ALPHABET, new_tracking_code, request_fingerprint
-from services.intake.security import CsrfTokens, RateLimiter
+from services.intake.security import RateLimiter
 from services.intake.status import REPORTER_STATUS
 from services.intake.views import form_data, form_errors
 
