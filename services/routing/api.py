@@ -139,7 +139,7 @@ async def act(request: web.Request) -> web.Response:
     body = await _body(request, model)
     try:
         case = await ctx.actions.perform(
-            request.match_info["case_id"], principal, _request(action, principal, body)
+            request.match_info["case_id"], principal, action_request(action, principal, body)
         )
     except CaseNotFound:
         return json_error(404, "no such case")
@@ -197,7 +197,8 @@ def _error(status: int, exc: ValidationError) -> web.HTTPException:
     )
 
 
-def _request(action: Action, principal: str, body: BaseModel) -> ActionRequest:
+def action_request(action: Action, principal: str, body: BaseModel) -> ActionRequest:
+    """The action request a validated body stands for."""
     fields = body.model_dump()
     return ActionRequest(
         action=action,

@@ -32,9 +32,11 @@ from services.common.runtime import background
 from services.routing.actions import SUPERVISOR, CaseActions
 from services.routing.api import ROUTING, RoutingContext, add_api_routes
 from services.routing.cases import CaseRepository
+from services.routing.console import add_console_routes
 from services.routing.openapi_doc import add_openapi_route
 from services.routing.policy import Policy, load_policy
 from services.routing.router import Router
+from services.routing.sessions import Sessions
 from services.routing.settings import RoutingSettings
 
 log = logging.getLogger(__name__)
@@ -53,6 +55,15 @@ def create_app(
     state: Probes = {}
     app.cleanup_ctx.append(_resources(settings, policy, clock, state))
     add_api_routes(app)
+    add_console_routes(
+        app,
+        Sessions(
+            settings.session_secret.get_secret_value() if settings.session_secret else None,
+            settings.tokens,
+            settings.session_hours * 3600,
+        ),
+        settings.session_secret.get_secret_value() if settings.session_secret else None,
+    )
     add_openapi_route(app)
     add_operational_routes(app, readiness_of(state))
     return app

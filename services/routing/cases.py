@@ -193,6 +193,7 @@ class CaseRepository:
             "from": event.status.value,
             "to": event.status.value,
             "note": f"level {event.level}: {', '.join(event.targets)}",
+            "level": event.level,
             "event_id": event.event_id,
         }
         result = await self.cases.update_one(
@@ -200,6 +201,47 @@ class CaseRepository:
             {"$push": {"audit": entry, "escalations": event.event_id}},
         )
         return result.modified_count == 1
+
+    async def created_between(
+        self, start: datetime, end: datetime, *, limit: int = 50_000
+    ) -> list[Document]:
+        """Cases created in [start, end), with the fields the dashboard needs."""
+        fields = [
+            "category",
+            "agency",
+            "status",
+            "created_at",
+            "acknowledged_at",
+            "closed_at",
+            "acknowledge_within_s",
+            "resolve_within_s",
+        ]
+        cursor = self.cases.find({"created_at": {"$gte": start, "$lt": end}}, fields)
+        return await cursor.limit(limit).to_list()
+
+    async def recent_escalations(self, *, limit: int) -> list[dict[str, Any]]:
+        """The latest escalations recorded on cases, newest first (the console's alert log)."""
+        cases = (
+            await self.cases.find(
+                {"escalations.0": {"$exists": True}},
+                {"audit": 1, "tracking_code": 1, "agency": 1, "updated_at": 1},
+            )
+            .sort("updated_at", DESCENDING)
+            .limit(limit)
+            .to_list()
+        )
+        entries = [
+            {
+                **entry,
+                "case_id": case["_id"],
+                "tracking_code": case["tracking_code"],
+                "agency": case["agency"],
+            }
+            for case in cases
+            for entry in case["audit"]
+            if entry.get("action") == "escalated"
+        ]
+        return sorted(entries, key=lambda e: e["at"], reverse=True)[:limit]
 
     async def find(self, query: CaseQuery, now: datetime) -> tuple[list[Document], str | None]:
         """One page of cases, newest first, and the cursor of the next page."""

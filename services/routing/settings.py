@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from services.common.settings import CommonSettings
@@ -21,4 +21,12 @@ class RoutingSettings(CommonSettings):
     tokens: dict[str, str] = Field(
         default_factory=dict,
         description="JSON object: SHA-256 hex of a bearer token -> agency id or 'supervisor'.",
+    )
+    session_secret: SecretStr | None = Field(
+        default=None,
+        description="Signs console sessions; random per process when unset (restarts sign out).",
+    )
+    session_hours: float = Field(default=12.0, gt=0, le=24 * 30)
+    cookie_secure: bool = Field(
+        default=False, description="Mark console cookies Secure (set it behind HTTPS)."
     )

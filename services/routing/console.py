@@ -1,0 +1,390 @@
+"""The web console for agencies and supervisors: server-rendered pages over the same actions.
+
+Sign-in takes the agency's (or a supervisor's) bearer token and sets a signed session cookie
+(HttpOnly, SameSite=Strict); every form carries a CSRF token bound to the session.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import urlencode
+
+import jinja2
+from aiohttp import web
+from multidict import MultiDictProxy
+from pydantic import BaseModel, ValidationError
+
+from services.common.contracts import CLOSED_STATUSES, CaseStatus, Category
+from services.common.csrf import CSRF_COOKIE, CsrfTokens
+from services.common.labels import CATEGORIES, Language, category_name
+from services.routing import console_texts as texts
+from services.routing.actions import SUPERVISOR, ConcurrentChange, InvalidReassignment, in_scope
+from services.routing.api import ACTION_BODIES, ROUTING, RoutingContext, action_request
+from services.routing.cases import BadCursor, CaseQuery
+from services.routing.dashboard import (
+    bar_chart,
+    duration_text,
+    escalation_level,
+    figures,
+    overdue_by_level,
+)
+from services.routing.lifecycle import IllegalTransition, allowed_actions
+from services.routing.models import case_view
+from services.routing.sessions import SESSION_COOKIE, Session, Sessions
+
+SESSIONS: web.AppKey[Sessions] = web.AppKey("console_sessions", Sessions)
+LOGIN_CSRF: web.AppKey[CsrfTokens] = web.AppKey("console_login_csrf", CsrfTokens)
+LANG_COOKIE = "console_lang"
+TEMPLATES = jinja2.Environment(
+    loader=jinja2.PackageLoader("services.routing", "templates"),
+    autoescape=jinja2.select_autoescape(["html"]),
+    undefined=jinja2.StrictUndefined,
+)
+PRIORITY_RANK = {"urgent": 0, "high": 1, "normal": 2, "low": 3}
+
+
+def language(request: web.Request) -> Language:
+    """`?lang=`, then the language cookie, then Accept-Language; Vietnamese by default."""
+    chosen = request.query.get("lang") or request.cookies.get(LANG_COOKIE)
+    if chosen in ("vi", "en"):
+        return "en" if chosen == "en" else "vi"
+    accept = request.headers.get("Accept-Language", "").lower()
+    return "en" if accept.startswith("en") else "vi"
+
+
+def render(
+    request: web.Request, template: str, *, status: int = 200, **context: Any
+) -> web.Response:
+    """A console page in the reader's language."""
+    lang = language(request)
+    ctx = request.app[ROUTING]
+    html = TEMPLATES.get_template(template).render(
+        lang=lang,
+        t=texts.words(texts.UI, lang),
+        statuses=texts.words(texts.STATUS, lang),
+        action_names=texts.words(texts.ACTIONS, lang),
+        priorities=texts.words(texts.PRIORITY, lang),
+        agency_names={
+            a.id: (a.name_vi if lang == "vi" else a.name_en)
+            for a in ctx.actions.policy.agencies.values()
+        }
+        | {
+            "triage": "Phân loại" if lang == "vi" else "Triage",
+            SUPERVISOR: "Giám sát" if lang == "vi" else "Supervisor",
+        },
+        category_name=lambda c: category_name(c, lang),
+        **context,
+    )
+    response = web.Response(text=html, status=status, content_type="text/html", charset="utf-8")
+    if request.query.get("lang") in ("vi", "en"):
+        response.set_cookie(LANG_COOKIE, lang, path="/console", samesite="Strict", httponly=True)
+    response.headers["Content-Security-Policy"] = (
+        "default-src 'none'; style-src 'self' 'unsafe-inline'; script-src 'self'; "
+        "connect-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'"
+    )
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+def current(request: web.Request) -> Session:
+    """The signed-in session, or a redirect to the sign-in page."""
+    session = request.app[SESSIONS].check(request.cookies.get(SESSION_COOKIE))
+    if session is None:
+        raise web.HTTPSeeOther(f"/console/login?{urlencode({'next': request.path_qs})}")
+    return session
+
+
+async def login_page(request: web.Request, *, error: str | None = None) -> web.Response:
+    """GET /console/login: the token form."""
+    csrf = request.app[LOGIN_CSRF]
+    nonce = request.cookies.get(CSRF_COOKIE) or csrf.new_nonce()
+    page = render(
+        request,
+        "console_login.html",
+        status=401 if error else 200,
+        csrf_token=csrf.token_for(nonce),
+        error=error,
+        next_path=_safe_next(request.query.get("next")),
+    )
+    page.set_cookie(CSRF_COOKIE, nonce, httponly=True, samesite="Strict", path="/console")
+    return page
+
+
+async def login(request: web.Request) -> web.Response:
+    """POST /console/login: check the token, start a session."""
+    form = await request.post()
+    t = texts.words(texts.UI, language(request))
+    if not request.app[LOGIN_CSRF].valid(
+        request.cookies.get(CSRF_COOKIE), _text(form, "csrf_token")
+    ):
+        return await login_page(request, error=t["expired_form"])
+    signed = request.app[SESSIONS].sign_in(_text(form, "token") or "")
+    if signed is None:
+        return await login_page(request, error=t["bad_token"])
+    principal, cookie = signed
+    landing = "/console/overview" if principal == SUPERVISOR else "/console/cases"
+    response = web.HTTPSeeOther(_safe_next(_text(form, "next")) or landing)
+    response.set_cookie(
+        SESSION_COOKIE,
+        cookie,
+        httponly=True,
+        samesite="Strict",
+        path="/console",
+        secure=request.app[ROUTING].settings.cookie_secure,
+        max_age=int(request.app[ROUTING].settings.session_hours * 3600),
+    )
+    raise response
+
+
+async def logout(request: web.Request) -> web.Response:
+    """POST /console/logout."""
+    session = current(request)
+    form = await request.post()
+    if not request.app[SESSIONS].csrf_valid(session, _text(form, "csrf_token")):
+        raise web.HTTPForbidden(text="invalid form token")
+    response = web.HTTPSeeOther("/console/login")
+    response.del_cookie(SESSION_COOKIE, path="/console")
+    raise response
+
+
+async def case_list(request: web.Request) -> web.Response:
+    """GET /console/cases: the caller's cases, most urgent and newest first, with filters."""
+    session = current(request)
+    ctx = request.app[ROUTING]
+    filters = _filters(request, session.principal)
+    try:
+        docs, next_cursor = await ctx.repository.find(filters, ctx.clock())
+    except BadCursor:
+        raise web.HTTPSeeOther("/console/cases") from None
+    now = ctx.clock()
+    rows = sorted((_row(d, now) for d in docs), key=lambda r: (not r["overdue"], r["rank"]))
+    template = "console_table.html" if request.query.get("partial") else "console_cases.html"
+    kept = {k: v for k, v in request.query.items() if k not in ("cursor", "partial", "lang")}
+    return render(
+        request,
+        template,
+        session=session,
+        csrf_token=request.app[SESSIONS].csrf_token(session),
+        rows=rows,
+        filters=filters,
+        query=kept,
+        next_url=f"/console/cases?{urlencode({**kept, 'cursor': next_cursor})}"
+        if next_cursor
+        else None,
+        refresh_url=f"/console/cases?{urlencode({**kept, 'partial': '1'})}",
+        categories=[c.value for c in Category],
+        status_values=[s.value for s in CaseStatus],
+    )
+
+
+def _filters(request: web.Request, principal: str) -> CaseQuery:
+    q = request.query
+    status = q.get("status") if q.get("status") in {s.value for s in CaseStatus} else None
+    category = q.get("category") if q.get("category") in {c.value for c in Category} else None
+    agency = principal if principal != SUPERVISOR else (q.get("agency") or None)
+    return CaseQuery(
+        agency=agency,
+        status=status,
+        category=category,
+        overdue=True if q.get("overdue") == "1" else None,
+        cursor=q.get("cursor") or None,
+        limit=50,
+    )
+
+
+def _row(case: dict[str, Any], now: datetime) -> dict[str, Any]:
+    left, css = time_left(case, now)
+    return {
+        "case": case,
+        "left": left,
+        "css": css,
+        "overdue": css == "late",
+        "rank": (PRIORITY_RANK.get(case["priority"], 9), -case["created_at"].timestamp()),
+    }
+
+
+def time_left(case: dict[str, Any], now: datetime) -> tuple[timedelta | None, str]:
+    """Time to the deadline (negative when overdue) and its colour class."""
+    due = case.get("due_at")
+    if due is None or CaseStatus(case["status"]) in CLOSED_STATUSES:
+        return None, "none"
+    left = due - now
+    if left < timedelta(0):
+        return left, "late"
+    window = timedelta(seconds=case.get("acknowledge_within_s") or 86400)
+    return left, "soon" if left < window / 4 else "ok"
+
+
+async def case_page(
+    request: web.Request, *, error: str | None = None, status: int = 200
+) -> web.Response:
+    """GET /console/cases/{case_id}: report, links as text, contact if allowed, audit, actions."""
+    session = current(request)
+    ctx = request.app[ROUTING]
+    case = await ctx.repository.get(request.match_info["case_id"])
+    if not in_scope(case, session.principal):
+        raise web.HTTPNotFound(text="no such case")
+    assert case is not None
+    now = ctx.clock()
+    left, css = time_left(case, now)
+    return render(
+        request,
+        "console_case.html",
+        status=status,
+        session=session,
+        csrf_token=request.app[SESSIONS].csrf_token(session),
+        case=case_view(case, session.principal, now),
+        left=left,
+        css=css,
+        duration=duration_text,
+        level=escalation_level(case),
+        actions=[a.value for a in allowed_actions(CaseStatus(case["status"]))],
+        outcomes=texts.words(texts.OUTCOMES, language(request)),
+        agencies=[a for a in ctx.actions.policy.agencies if a != case["agency"]],
+        done=request.query.get("done"),
+        error=error,
+    )
+
+
+async def act(request: web.Request) -> web.Response:
+    """POST /console/cases/{case_id}/{action}: one lifecycle action from a form."""
+    session = current(request)
+    form = await request.post()
+    if not request.app[SESSIONS].csrf_valid(session, _text(form, "csrf_token")):
+        raise web.HTTPForbidden(text="invalid form token")
+    ctx = request.app[ROUTING]
+    name = request.match_info["action"]
+    action, model = ACTION_BODIES[name]
+    fields = {k: v for k in model.model_fields if (v := (_text(form, k) or "").strip())}
+    try:
+        body: BaseModel = model.model_validate(fields)
+        case_id = request.match_info["case_id"]
+        await ctx.actions.perform(
+            case_id, session.principal, action_request(action, session.principal, body)
+        )
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        return await case_page(request, error=problems, status=422)
+    except (IllegalTransition, InvalidReassignment, ConcurrentChange) as exc:
+        return await case_page(request, error=str(exc) or type(exc).__name__, status=409)
+    back = request.query.get("back") == "overview" and session.principal == SUPERVISOR
+    target = "/console/overview" if back else f"/console/cases/{case_id}?done={name}"
+    raise web.HTTPSeeOther(target)
+
+
+async def overview(request: web.Request) -> web.Response:
+    """GET /console/overview: triage queue, overdue by agency and level, alerts, dashboard."""
+    session = current(request)
+    if session.principal != SUPERVISOR:
+        raise web.HTTPSeeOther("/console/cases")
+    ctx = request.app[ROUTING]
+    now = ctx.clock()
+    start, end = _period(request, now)
+    triage, _ = await ctx.repository.find(CaseQuery(status="triage", limit=100), now)
+    overdue, _ = await ctx.repository.find(CaseQuery(overdue=True, limit=500), now)
+    period = await ctx.repository.created_between(start, end)
+    numbers = figures(period)
+    lang = language(request)
+    t = texts.words(texts.UI, lang)
+    return render(
+        request,
+        "console_overview.html",
+        session=session,
+        csrf_token=request.app[SESSIONS].csrf_token(session),
+        triage=triage,
+        agencies=list(ctx.actions.policy.agencies),
+        overdue=[
+            (agency, levels[0], levels[1], levels[2], sum(n for lv, n in levels.items() if lv >= 3))
+            for agency, levels in sorted(overdue_by_level(overdue, now).items())
+        ],
+        alerts=await ctx.repository.recent_escalations(limit=30),
+        numbers=numbers,
+        duration=duration_text,
+        start=start.date().isoformat(),
+        end=(end - timedelta(days=1)).date().isoformat(),
+        category_chart=bar_chart(
+            [(category_name(c.value, lang), numbers.by_category[c.value]) for c in CATEGORIES],
+            title=t["by_category"],
+        ),
+    )
+
+
+def _period(request: web.Request, now: datetime) -> tuple[datetime, datetime]:
+    """The chosen [from, to] days (inclusive), the last 30 days by default."""
+    today = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    try:
+        start = datetime.fromisoformat(request.query["from"]).replace(tzinfo=now.tzinfo)
+    except (KeyError, ValueError):
+        start = today - timedelta(days=29)
+    try:
+        end = datetime.fromisoformat(request.query["to"]).replace(tzinfo=now.tzinfo)
+    except (KeyError, ValueError):
+        end = today
+    return start, end + timedelta(days=1)
+
+
+def _text(form: MultiDictProxy[Any], name: str) -> str | None:
+    value = form.get(name)
+    return value if isinstance(value, str) else None
+
+
+def _safe_next(path: str | None) -> str | None:
+    """Only a path inside the console (never another site) is followed after sign-in."""
+    if path and path.startswith("/console/") and not path.startswith("//"):
+        return path
+    return None
+
+
+async def root(request: web.Request) -> web.Response:
+    """GET /console: to the cases (or the sign-in page)."""
+    raise web.HTTPSeeOther("/console/cases")
+
+
+async def script(_: web.Request) -> web.Response:
+    """The console's only script: refresh the case list when it changes."""
+    return web.Response(text=REFRESH_JS, content_type="application/javascript")
+
+
+REFRESH_JS = """
+(function () {
+  var table = document.getElementById('case-table');
+  var notice = document.getElementById('live-notice');
+  if (!table) { return; }
+  var url = table.getAttribute('data-refresh');
+  function refresh() {
+    fetch(url, {credentials: 'same-origin'}).then(function (reply) {
+      if (!reply.ok) { return null; }
+      return reply.text();
+    }).then(function (html) {
+      if (html === null || html === table.innerHTML) { return; }
+      var before = table.querySelectorAll('tbody tr[data-case]').length;
+      table.innerHTML = html;
+      if (table.querySelectorAll('tbody tr[data-case]').length > before && notice) {
+        notice.textContent = notice.getAttribute('data-new');
+      }
+    }).catch(function () {});
+  }
+  setInterval(refresh, 3000);
+})();
+"""
+
+
+def add_console_routes(app: web.Application, sessions: Sessions, csrf_secret: str | None) -> None:
+    """Register the console pages."""
+    app[SESSIONS] = sessions
+    app[LOGIN_CSRF] = CsrfTokens(csrf_secret)
+    app.router.add_get("/console", root)
+    app.router.add_get("/console/", root)
+    app.router.add_get("/console/login", login_page)
+    app.router.add_post("/console/login", login)
+    app.router.add_post("/console/logout", logout)
+    app.router.add_get("/console/cases", case_list)
+    app.router.add_get("/console/cases/{case_id}", case_page)
+    actions = "|".join(ACTION_BODIES)
+    app.router.add_post(f"/console/cases/{{case_id}}/{{action:{actions}}}", act)
+    app.router.add_get("/console/overview", overview)
+    app.router.add_get("/console/console.js", script)
+
+
+__all__ = ["RoutingContext", "add_console_routes"]
