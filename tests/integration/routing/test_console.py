@@ -40,9 +40,7 @@ async def test_pages_need_a_session_and_a_valid_token(routing: Client) -> None:
     assert reply.headers["Location"].startswith("/console/login?next=")
     page = await (await routing.get("/console/login")).text()
     assert 'lang="vi"' in page and "Mã truy cập" in page
-    bad = await routing.post(
-        "/console/login", data={"csrf_token": csrf_of(page), "token": "wrong"}
-    )
+    bad = await routing.post("/console/login", data={"csrf_token": csrf_of(page), "token": "wrong"})
     assert bad.status == 401 and "không đúng" in await bad.text()
     no_csrf = await routing.post("/console/login", data={"token": TOKENS["police"]})
     assert no_csrf.status == 401
