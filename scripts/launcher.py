@@ -108,7 +108,7 @@ def service_env(
         "MONGO_URL": mongo_url,
         "ROUTING_TOKENS": json.dumps({hash_token(t): p for p, t in tokens.items()}),
         "NOTIFY_SUPERVISOR_TOKENS": json.dumps([hash_token(tokens["supervisor"])]),
-        "NOTIFY_CASE_URL": "http://127.0.0.1:8081/api/v1/cases/{case_id}",
+        "NOTIFY_CASE_URL": "http://127.0.0.1:8081/console/cases/{case_id}",
         "INTAKE_PUBLIC_URL": "http://127.0.0.1:8080",
     }
     if args.demo:
@@ -251,6 +251,7 @@ def print_banner(services: list[ServiceProcess], args: argparse.Namespace) -> No
         "The incident reporting system is running:",
         f"  report form (vi)    {urls['intake']}/          (English: {urls['intake']}/?lang=en)",
         f"  intake API          {urls['intake']}/api/v1/openapi.json",
+        f"  agency console      {urls['routing']}/console/   (sign in with a token below)",
         f"  agency API          {urls['routing']}/api/v1/openapi.json",
         f"  alert log           {urls['notify']}/api/v1/alerts",
         f"  metrics             {urls['intake']}/metrics  {urls['routing']}/metrics  "
