@@ -37,6 +37,19 @@ def report_like(n: int, body: str) -> dict[str, Any]:
     }
 
 
+async def announce(
+    collection: Any, document: dict[str, Any], publisher: Publisher, body: str
+) -> None:
+    """Insert a document, publish its event with a confirm, mark it sent: one at a time."""
+    await collection.insert_one(document)
+    await publisher.publish_many(
+        [OutgoingMessage(uuid.uuid4().hex, "floor", "floor.nobody", body.encode())]
+    )
+    await collection.update_one(
+        {"_id": document["_id"]}, {"$set": {"outbox": []}, "$unset": {"outbox_since": ""}}
+    )
+
+
 async def floor_rate(
     mongo_url: str,
     connection: AbstractRobustConnection,
@@ -61,15 +74,7 @@ async def floor_rate(
 
         async def worker() -> None:
             while not queue.empty():
-                document = report_like(queue.get_nowait(), body)
-                await db.reports.insert_one(document)
-                await publisher.publish_many(
-                    [OutgoingMessage(uuid.uuid4().hex, "floor", "floor.nobody", body.encode())]
-                )
-                await db.reports.update_one(
-                    {"_id": document["_id"]},
-                    {"$set": {"outbox": []}, "$unset": {"outbox_since": ""}},
-                )
+                await announce(db.reports, report_like(queue.get_nowait(), body), publisher, body)
 
         started = time.monotonic()
         await asyncio.gather(*(worker() for _ in range(concurrency)))
@@ -105,22 +110,12 @@ async def system_floor_rate(
         for n in range(count):
             queue.put_nowait(n)
 
-        async def announce(collection: Any, document: dict[str, Any]) -> None:
-            await collection.insert_one(document)
-            await publisher.publish_many(
-                [OutgoingMessage(uuid.uuid4().hex, "floor", "floor.nobody", body.encode())]
-            )
-            await collection.update_one(
-                {"_id": document["_id"]},
-                {"$set": {"outbox": []}, "$unset": {"outbox_since": ""}},
-            )
-
         async def worker() -> None:
             while not queue.empty():
                 n = queue.get_nowait()
                 report = report_like(n, body)
-                await announce(db.reports, report)
-                await announce(db.cases, report_like(n, body))
+                await announce(db.reports, report, publisher, body)
+                await announce(db.cases, report_like(n, body), publisher, body)
                 await db.reports.update_one(
                     {"_id": report["_id"]}, {"$set": {"case": {"status": "assigned"}}}
                 )

@@ -7,9 +7,9 @@ import tomllib
 from datetime import timedelta
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
-from pydantic import BeforeValidator, ValidationError
+from pydantic import BaseModel, BeforeValidator, ValidationError
 
 DURATION = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
 
@@ -57,6 +57,18 @@ def load_toml(text: str, name: str) -> dict[str, Any]:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise PolicyError(f"{name}: not valid TOML: {exc}") from exc
+
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
+
+def parse_model(text: str, name: str, model: type[ModelT], kinds: dict[str, str]) -> ModelT:
+    """TOML text validated into `model`; PolicyError naming each bad entry (of `kinds`) and line."""
+    raw = load_toml(text, name)
+    try:
+        return model.model_validate(raw)
+    except ValidationError as exc:
+        raise PolicyError(describe_errors(exc, raw, text, name, kinds)) from exc
 
 
 def describe_errors(

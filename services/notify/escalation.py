@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, HttpUrl, ValidationError
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, HttpUrl
 
 from services.common.contracts import (
     AGENCY_ID_PATTERN,
@@ -23,10 +23,9 @@ from services.common.policyfile import (
     Duration,
     Offset,
     PolicyError,
-    describe_errors,
     invalid,
     line_of,
-    load_toml,
+    parse_model,
     read_policy_text,
 )
 
@@ -174,13 +173,7 @@ def load_escalation_policy(path: Path | None = None) -> EscalationPolicy:
 
 def parse_escalation_policy(text: str, name: str = "escalation policy") -> EscalationPolicy:
     """Parse and validate policy text; raise PolicyError naming the entry, line and problem."""
-    raw = load_toml(text, name)
-    try:
-        parsed = _PolicyFile.model_validate(raw)
-    except ValidationError as exc:
-        raise PolicyError(
-            describe_errors(exc, raw, text, name, {"targets": "target", "levels": "level"})
-        ) from exc
+    parsed = parse_model(text, name, _PolicyFile, {"targets": "target", "levels": "level"})
     return _checked(parsed, text, name)
 
 

@@ -6,16 +6,15 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from services.common.contracts import AGENCY_ID_PATTERN, TRIAGE, Category, Priority, ReporterKind
 from services.common.policyfile import (
     Duration,
     PolicyError,
-    describe_errors,
     invalid,
     line_of,
-    load_toml,
+    parse_model,
     read_policy_text,
 )
 
@@ -150,13 +149,7 @@ def load_policy(path: Path | None = None) -> Policy:
 
 def parse_policy(text: str, name: str = "policy") -> Policy:
     """Parse and validate policy text; raise PolicyError naming the rule, line and problem."""
-    raw = load_toml(text, name)
-    try:
-        parsed = _PolicyFile.model_validate(raw)
-    except ValidationError as exc:
-        raise PolicyError(
-            describe_errors(exc, raw, text, name, {"rules": "rule", "agencies": "agency"})
-        ) from exc
+    parsed = parse_model(text, name, _PolicyFile, {"rules": "rule", "agencies": "agency"})
     return _checked(parsed, text, name)
 
 

@@ -185,6 +185,10 @@ async def test_reassignment_restarts_the_clock_for_the_new_agency(
     await probe.wait_for(1)
     await cases.update(case, CaseStatus.ASSIGNED, due_in=None, action="reassign", agency="police")
     await cases.assign(due_in=0.5, agency="culture_office", case_id=case.case_id)
+    await wait_until(
+        lambda: notify_db.deadlines.find_one({"_id": case.case_id, "version": 3}),
+        what="the reassignment applied",
+    )
     await settled(notify_db, 1)
     events = [e for e in await probe.flush() if isinstance(e, CaseEscalated)]
     culture = [e.level for e in events if e.agency == "culture_office"]
