@@ -31,3 +31,6 @@ class CommonSettings(BaseSettings):
     delivery_limit: int = Field(default=5, ge=1, le=100)
     outbox_batch: int = Field(default=200, ge=1, le=5000)
     outbox_poll_seconds: float = Field(default=0.5, gt=0)
+    outbox_linger_seconds: float = Field(
+        default=0.02, ge=0, le=1, description="After a wake-up, wait this long to batch more."
+    )

@@ -130,6 +130,7 @@ async def _run_broker_side(
         publisher,
         batch=settings.outbox_batch,
         poll_seconds=settings.outbox_poll_seconds,
+        linger_seconds=settings.outbox_linger_seconds,
         clock=clock,
     )
     link.ready.set()

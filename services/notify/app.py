@@ -102,6 +102,7 @@ def _resources(
                 await Publisher.open(connection, topology),
                 batch=settings.outbox_batch,
                 poll_seconds=settings.outbox_poll_seconds,
+                linger_seconds=settings.outbox_linger_seconds,
                 clock=clock,
             )
             scanner = Scanner(

@@ -99,6 +99,7 @@ def _resources(
                     publisher,
                     batch=settings.outbox_batch,
                     poll_seconds=settings.outbox_poll_seconds,
+                    linger_seconds=settings.outbox_linger_seconds,
                     clock=clock,
                 )
                 for agency in [*policy.agencies, TRIAGE]:
