@@ -1,0 +1,145 @@
+"""Console sessions and dashboard figures, without a server."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from services.common.auth import hash_token
+from services.routing.dashboard import (
+    bar_chart,
+    duration_text,
+    escalation_level,
+    figures,
+    overdue_by_level,
+)
+from services.routing.sessions import Sessions
+
+pytestmark = pytest.mark.unit
+TOKENS = {hash_token("tok-police"): "police", hash_token("tok-super"): "supervisor"}
+NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+
+
+def sessions(tokens: dict[str, str] | None = None) -> Sessions:
+    return Sessions("session-secret", dict(tokens or TOKENS), lifetime_seconds=3600)
+
+
+def test_a_valid_token_signs_in_and_the_cookie_names_its_principal() -> None:
+    signed = sessions().sign_in("tok-police", now=1000.0)
+    assert signed is not None
+    principal, cookie = signed
+    session = sessions().check(cookie, now=1500.0)
+    assert principal == "police" and session is not None and session.principal == "police"
+    assert "tok-police" not in cookie
+
+
+def test_a_wrong_token_does_not_sign_in() -> None:
+    assert sessions().sign_in("tok-nobody") is None
+
+
+@pytest.mark.parametrize(
+    "tamper",
+    [
+        lambda c: c[:-1] + ("0" if c[-1] != "0" else "1"),  # signature changed
+        lambda c: "c3VwZXJ2aXNvcnx4fDk5OTk5OTk5OTk." + c.split(".")[1],  # payload swapped
+        lambda c: c.split(".")[0],  # no signature
+        lambda c: "",
+    ],
+)
+def test_a_tampered_cookie_is_refused(tamper: object) -> None:
+    signed = sessions().sign_in("tok-police", now=1000.0)
+    assert signed is not None
+    assert sessions().check(tamper(signed[1]), now=1001.0) is None  # type: ignore[operator]
+
+
+def test_a_session_ends_at_its_expiry_and_when_its_token_is_withdrawn() -> None:
+    signed = sessions().sign_in("tok-police", now=1000.0)
+    assert signed is not None
+    assert sessions().check(signed[1], now=1000.0 + 3601) is None
+    withdrawn = {hash_token("tok-super"): "supervisor"}
+    assert sessions(withdrawn).check(signed[1], now=1001.0) is None
+
+
+def test_csrf_tokens_belong_to_one_session() -> None:
+    store = sessions()
+    first = store.check(store.sign_in("tok-police", now=1.0)[1], now=2.0)  # type: ignore[index]
+    second = store.check(store.sign_in("tok-super", now=1.0)[1], now=2.0)  # type: ignore[index]
+    assert first is not None and second is not None
+    assert store.csrf_valid(first, store.csrf_token(first))
+    assert not store.csrf_valid(first, store.csrf_token(second))
+    assert not store.csrf_valid(first, None)
+
+
+def case(**fields: object) -> dict[str, object]:
+    base: dict[str, object] = {
+        "category": "scam_fraud",
+        "agency": "police",
+        "status": "assigned",
+        "created_at": NOW - timedelta(hours=10),
+        "acknowledge_within_s": 4 * 3600,
+        "resolve_within_s": 24 * 3600,
+        "due_at": NOW + timedelta(hours=1),
+        "audit": [],
+    }
+    base.update(fields)
+    return base
+
+
+def test_figures_count_and_time_cases_and_judge_deadlines() -> None:
+    created = NOW - timedelta(hours=10)
+    on_time = case(
+        status="resolved",
+        acknowledged_at=created + timedelta(hours=1),
+        closed_at=created + timedelta(hours=5),
+    )
+    late_ack = case(
+        status="resolved",
+        agency="culture_office",
+        category="false_information",
+        acknowledged_at=created + timedelta(hours=6),
+        closed_at=created + timedelta(hours=7),
+    )
+    still_open = case()
+    numbers = figures([on_time, late_ack, still_open])
+    assert numbers.total == 3
+    assert numbers.by_category == {"scam_fraud": 2, "false_information": 1}
+    assert numbers.by_agency == {"police": 2, "culture_office": 1}
+    assert numbers.median_ack == timedelta(hours=3, minutes=30)
+    assert numbers.median_resolve == timedelta(hours=6)
+    assert numbers.on_time_share == 0.5
+
+
+def test_overdue_cases_are_grouped_by_agency_and_reached_level() -> None:
+    escalated = case(
+        due_at=NOW - timedelta(hours=5),
+        audit=[
+            {"action": "escalated", "note": "level 1: police-supervisor"},
+            {"action": "escalated", "level": 2, "note": "level 2: x"},
+        ],
+    )
+    not_yet = case(due_at=NOW - timedelta(minutes=1))
+    closed = case(due_at=NOW - timedelta(hours=1), status="resolved")
+    table = overdue_by_level([escalated, not_yet, closed, case()], NOW)
+    assert table == {"police": {2: 1, 0: 1}}
+    assert escalation_level(escalated) == 2
+
+
+def test_the_chart_is_self_contained_accessible_svg() -> None:
+    svg = bar_chart([("Lừa đảo", 3), ("<script>", 1)], title="Theo loại")
+    assert svg.startswith("<svg") and 'role="img"' in svg and 'aria-label="Theo loại"' in svg
+    assert "<script>" not in svg and "&lt;script&gt;" in svg
+    assert "http" not in svg.replace("http://www.w3.org/2000/svg", "")
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (None, "–"),
+        (timedelta(seconds=40), "40 s"),
+        (timedelta(minutes=12), "12 min"),
+        (timedelta(hours=2, minutes=5), "2 h 05 min"),
+    ],
+)
+def test_durations_read_naturally(value: timedelta | None, text: str) -> None:
+    assert duration_text(value) == text
