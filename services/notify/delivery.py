@@ -109,6 +109,11 @@ class Deliverer:
     async def _attempt(
         self, event: CaseEscalated, alert: dict[str, Any], delivery: dict[str, Any]
     ) -> dict[str, Any]:
+        age = self.clock() - alert["recorded_at"]
+        if age > self.retry.give_up_after:  # e.g. the notifier was down: too late to alert
+            last = f" (last error: {delivery['last_error']})" if delivery.get("last_error") else ""
+            expired = DeliveryError(f"expired: not delivered within {age}{last}", permanent=True)
+            return self._failed(alert, delivery, expired)
         updated = {**delivery, "attempts": delivery["attempts"] + 1}
         url = self.case_url.format(case_id=event.case_id)
         try:

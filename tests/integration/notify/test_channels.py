@@ -8,6 +8,7 @@ import json
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -15,7 +16,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 from aiosmtpd.controller import Controller
 
-from services.common.contracts import CaseEscalated
+from services.common.contracts import CaseEscalated, CaseStatus, Category, Priority
 from services.common.embedded import free_port
 from services.common.mongo import MongoDatabase
 from services.notify.channels import (
@@ -209,3 +210,69 @@ async def test_without_an_smtp_server_email_deliveries_are_recorded_as_skipped(
         ("email", "skipped"),
     ]
     assert "NOTIFY_SMTP_HOST" in delivery(alert, "email")["last_error"]
+
+
+def stale_escalation() -> CaseEscalated:
+    due = datetime.now(UTC) - timedelta(hours=3)
+    return CaseEscalated(
+        event_id="old-alert",
+        occurred_at=due + timedelta(hours=1),
+        case_id="old-case",
+        report_id="old-report",
+        tracking_code="OLD-CASE",
+        agency="police",
+        category=Category.SCAM_FRAUD,
+        priority=Priority.HIGH,
+        status=CaseStatus.ASSIGNED,
+        level=1,
+        due_at=due,
+        scheduled_at=due,
+        escalated_at=due + timedelta(hours=1),
+        overdue_by_seconds=3600,
+        targets=["police-supervisor"],
+    )
+
+
+async def test_an_alert_older_than_the_give_up_time_is_never_sent_late(
+    notify_settings: NotifySettings,
+    notify_db: MongoDatabase,
+    receiver: tuple[FlakyReceiver, str],
+) -> None:
+    flaky, url = receiver
+    flaky.failures = 0
+    settings = notify_settings.model_copy(update={"delivery_give_up_seconds": 60.0})
+    client = await start_notify(settings, short_policy(f'webhook = "{url}"'))
+    try:
+        # As if recorded long ago and never delivered (the notifier was down meanwhile).
+        await notify_db.alerts.insert_one(
+            {
+                "_id": "old-alert",
+                "case_id": "old-case",
+                "recorded_at": datetime.now(UTC) - timedelta(hours=2),
+                "next_attempt_at": datetime.now(UTC),
+                "event": stale_escalation().model_dump_json(),
+                "deliveries": [
+                    {
+                        "target": "police-supervisor",
+                        "channel": "webhook",
+                        "address": url,
+                        "status": "pending",
+                        "attempts": 0,
+                        "last_error": None,
+                        "delivered_at": None,
+                        "next_attempt_at": datetime.now(UTC),
+                    }
+                ],
+            }
+        )
+
+        async def given_up() -> dict[str, Any] | None:
+            alert = await notify_db.alerts.find_one({"_id": "old-alert"})
+            return alert if alert and delivery(alert, "webhook")["status"] == "failed" else None
+
+        alert = await wait_until(given_up, what="the stale alert given up")
+    finally:
+        await client.close()
+    assert delivery(alert, "webhook")["last_error"].startswith("expired")
+    assert delivery(alert, "webhook")["attempts"] == 0
+    assert flaky.requests == []
