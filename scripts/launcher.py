@@ -128,7 +128,7 @@ def service_env(
             "NOTIFY_POLICY_PATH": str(policy),
             "NOTIFY_WEBHOOK_SECRET": secrets.token_urlsafe(24),
         }
-    return {**env, **{k: v for k, v in os.environ.items() if k in env and k != "MONGO_URL"}}
+    return {**env, **{k: v for k, v in os.environ.items() if k in env}}
 
 
 async def watch(amqp_url: str, topology: Topology, stop: asyncio.Event) -> None:

@@ -21,7 +21,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 
 from services.common import metrics
 from services.common.amqp import OutgoingMessage, Publisher
-from services.common.clock import Clock, utcnow
+from services.common.clock import EPOCH, Clock, utcnow
 from services.common.contracts import AnyEvent
 from services.common.runtime import raise_if_cancelling
 
@@ -34,7 +34,6 @@ LEASE_UNTIL = "outbox_lease_until"
 LEASE_SECONDS = 30.0
 # Pending documents are found by a bounded range on `outbox_since` and leases compared with a
 # plain `$lt`: `$exists` and `$or` make some servers (SecantusDB) scan the whole collection.
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 FAR_FUTURE = datetime(9999, 1, 1, tzinfo=UTC)
 PENDING = {OUTBOX_SINCE: {"$gte": EPOCH, "$lt": FAR_FUTURE}}
 

@@ -12,14 +12,14 @@ from __future__ import annotations
 import logging
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from pymongo import ASCENDING, UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
-from services.common.clock import Clock
+from services.common.clock import EPOCH, Clock
 from services.common.contracts import (
     CaseAssigned,
     CaseEscalated,
@@ -35,7 +35,6 @@ from services.notify.escalation import CaseState, EscalationPolicy, Step
 log = logging.getLogger(__name__)
 
 NEXT_DUE = "next_due_at"
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 EVENT_NAMESPACE = uuid.UUID("5b0f3c56-4c8e-4e8f-9a57-0c7f2f3a9e11")
 WRITE_ATTEMPTS = 20
 
@@ -90,7 +89,7 @@ class DeadlineStore:
         )
 
     def _fields(self, event: CaseEvent, doc: dict[str, Any] | None) -> dict[str, Any]:
-        key = deadline_key(event)
+        key, now = deadline_key(event), self.clock()
         sent = doc["sent"] if doc is not None and doc.get("deadline_key") == key else 0
         fields: dict[str, Any] = {
             "version": event.version,
@@ -105,9 +104,9 @@ class DeadlineStore:
             "tracking_code": event.tracking_code,
             "province": event.province,
             "rev": (doc["rev"] + 1) if doc is not None else 1,
-            "updated_at": self.clock(),
+            "updated_at": now,
         }
-        step = self.policy.next_step(case_state(fields), sent, self.clock())
+        step = self.policy.next_step(case_state(fields), sent, now)
         fields[NEXT_DUE] = step.due if step else None
         return fields
 

@@ -55,14 +55,9 @@ def create_app(
     state: Probes = {}
     app.cleanup_ctx.append(_resources(settings, policy, clock, state))
     add_api_routes(app)
+    secret = settings.session_secret.get_secret_value() if settings.session_secret else None
     add_console_routes(
-        app,
-        Sessions(
-            settings.session_secret.get_secret_value() if settings.session_secret else None,
-            settings.tokens,
-            settings.session_hours * 3600,
-        ),
-        settings.session_secret.get_secret_value() if settings.session_secret else None,
+        app, Sessions(secret, settings.tokens, settings.session_hours * 3600), secret
     )
     add_openapi_route(app)
     add_operational_routes(app, readiness_of(state))

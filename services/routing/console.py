@@ -20,7 +20,7 @@ from services.common.csrf import CSRF_COOKIE, CsrfTokens
 from services.common.labels import CATEGORIES, Language, category_name
 from services.routing import console_texts as texts
 from services.routing.actions import SUPERVISOR, ConcurrentChange, InvalidReassignment, in_scope
-from services.routing.api import ACTION_BODIES, ROUTING, RoutingContext, action_request
+from services.routing.api import ACTION_BODIES, ROUTING, action_request
 from services.routing.cases import BadCursor, CaseQuery
 from services.routing.dashboard import (
     bar_chart,
@@ -237,7 +237,6 @@ async def case_page(
         case=case_view(case, session.principal, now),
         left=left,
         css=css,
-        duration=duration_text,
         level=escalation_level(case),
         actions=[a.value for a in allowed_actions(CaseStatus(case["status"]))],
         outcomes=texts.words(texts.OUTCOMES, language(request)),
@@ -385,6 +384,3 @@ def add_console_routes(app: web.Application, sessions: Sessions, csrf_secret: st
     app.router.add_post(f"/console/cases/{{case_id}}/{{action:{actions}}}", act)
     app.router.add_get("/console/overview", overview)
     app.router.add_get("/console/console.js", script)
-
-
-__all__ = ["RoutingContext", "add_console_routes"]
