@@ -27,6 +27,13 @@ from services.common.runtime import raise_if_cancelling
 log = logging.getLogger(__name__)
 
 EXCHANGE = "incidents"
+# What a broker outage raises; a loop waits these out instead of failing.
+TRANSIENT_BROKER_ERRORS: tuple[type[BaseException], ...] = (
+    AMQPError,
+    ChannelInvalidStateError,
+    ConnectionError,
+    TimeoutError,
+)
 # A handler receives the event type it is registered for (the dispatch is by `type`).
 Handler = Callable[[Any], Awaitable[None]]
 
@@ -231,16 +238,25 @@ class Consumer:
         """Begin consuming (the robust channel re-subscribes after a reconnect)."""
         self._tag = await self.queue.consume(self._on_message)
 
+    async def cancel(self) -> None:
+        """Stop taking new messages (may wait for a reconnect: bound it at shutdown)."""
+        tag, self._tag = self._tag, None
+        if tag is None:
+            return
+        try:
+            await self.queue.cancel(tag)
+        except (AMQPError, ChannelInvalidStateError, RuntimeError) as exc:
+            log.warning("could not cancel consumer cleanly", extra={"error": repr(exc)})
+
+    async def drain(self, *, seconds: float) -> None:
+        """Wait at most `seconds` for the in-flight messages; the rest the broker redelivers."""
+        if self._in_flight:
+            await asyncio.wait(self._in_flight, timeout=seconds)
+
     async def stop(self, *, grace_seconds: float = 10.0) -> None:
         """Stop taking new messages and let the in-flight ones finish."""
-        if self._tag is not None:
-            try:
-                await self.queue.cancel(self._tag)
-            except (AMQPError, ChannelInvalidStateError, RuntimeError) as exc:
-                log.warning("could not cancel consumer cleanly", extra={"error": repr(exc)})
-            self._tag = None
-        if self._in_flight:
-            await asyncio.wait(self._in_flight, timeout=grace_seconds)
+        await self.cancel()
+        await self.drain(seconds=grace_seconds)
 
     async def _on_message(self, message: AbstractIncomingMessage) -> None:
         task = asyncio.current_task()

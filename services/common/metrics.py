@@ -20,3 +20,11 @@ PUBLISH_LATENCY = Histogram(
 PUBLISH_FAILURES = Counter(
     "outbox_publish_failures_total", "Relay batches that failed to publish", ["collection"]
 )
+LOOP_RESTARTS = Counter(
+    "background_loop_restarts_total", "Background loops restarted after an error", ["loop"]
+)
+QUARANTINED = Counter(
+    "quarantined_documents_total",
+    "Documents (or outbox entries) a loop could not process, moved aside",
+    ["collection"],
+)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -20,6 +19,8 @@ from pymongo.errors import (
     WTimeoutError,
 )
 
+from services.common.runtime import bounded
+
 log = logging.getLogger(__name__)
 
 Document = dict[str, Any]
@@ -36,8 +37,13 @@ TRANSIENT_MONGO_ERRORS: tuple[type[PyMongoError], ...] = (
 
 
 def make_client(url: str, *, timeout_ms: int) -> AsyncMongoClient[Document]:
-    """A client whose every operation gives up after `timeout_ms` (so an outage is a 503)."""
-    return AsyncMongoClient(url, timeoutMS=timeout_ms, tz_aware=True, connect=False)
+    """A client whose every operation gives up after `timeout_ms` (so an outage is a 503).
+
+    Every write is journaled (`j: true`): an acknowledged write survives a crash of the
+    database process. The URL adds what depends on the deployment: `w=majority` on a replica
+    set, `retryWrites=false` on the embedded standalone server (see services.common.embedded).
+    """
+    return AsyncMongoClient(url, timeoutMS=timeout_ms, tz_aware=True, connect=False, journal=True)
 
 
 @asynccontextmanager
@@ -56,9 +62,7 @@ async def close_client(client: AsyncMongoClient[Document], *, timeout: float) ->
     At shutdown aiohttp runs cleanup inside a task already being cancelled; there, with the
     server unreachable, `close()` (which tries to end server sessions) was seen to hang.
     """
-    try:
-        await asyncio.wait_for(client.close(), timeout=timeout)
-    except TimeoutError:
+    if not await bounded(client.close(), seconds=timeout, what="close the database client"):
         log.warning("database client did not close in time; abandoning it")
 
 

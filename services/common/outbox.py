@@ -10,28 +10,33 @@ run out (consumers are idempotent, and the message id is the event id).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import uuid
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from pymongo import UpdateMany
+from pymongo import UpdateMany, UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
 
 from services.common import metrics
-from services.common.amqp import OutgoingMessage, Publisher
+from services.common.amqp import TRANSIENT_BROKER_ERRORS, OutgoingMessage, Publisher
 from services.common.clock import EPOCH, Clock, utcnow
 from services.common.contracts import AnyEvent
-from services.common.runtime import raise_if_cancelling
+from services.common.mongo import TRANSIENT_MONGO_ERRORS
+from services.common.runtime import bounded, raise_if_cancelling
 
 log = logging.getLogger(__name__)
+
+TRANSIENT_ERRORS = (*TRANSIENT_BROKER_ERRORS, *TRANSIENT_MONGO_ERRORS)
 
 OUTBOX = "outbox"
 OUTBOX_SINCE = "outbox_since"
 LEASE = "outbox_lease"
 LEASE_UNTIL = "outbox_lease_until"
 LEASE_SECONDS = 30.0
+QUARANTINE = "outbox_quarantine"
+MAX_ROUTING_KEY_BYTES = 255
 # Pending documents are found by a bounded range on `outbox_since` and leases compared with a
 # plain `$lt`: `$exists` and `$or` make some servers (SecantusDB) scan the whole collection.
 FAR_FUTURE = datetime(9999, 1, 1, tzinfo=UTC)
@@ -70,12 +75,15 @@ async def ensure_outbox_index(collection: AsyncCollection[dict[str, Any]]) -> No
 
 
 class OutboxRelay:
-    """Publishes pending outbox entries of one collection, woken on write or by a poll."""
+    """Publishes pending outbox entries of one collection, woken on write or by a poll.
+
+    The publisher is set once the broker is connected; until then the relay is not run.
+    """
 
     def __init__(
         self,
         collection: AsyncCollection[dict[str, Any]],
-        publisher: Publisher,
+        publisher: Publisher | None = None,
         *,
         batch: int = 200,
         poll_seconds: float = 0.5,
@@ -96,13 +104,16 @@ class OutboxRelay:
         self._wake.set()
 
     async def run(self) -> None:
-        """Publish until cancelled; back off while the broker or database is down."""
+        """Publish until cancelled; back off while the broker or database is down.
+
+        Only outages are retried here; any other error escapes to the supervisor.
+        """
         failures = 0
         while True:
             try:
                 published = await self.publish_pending()
                 failures = 0
-            except Exception as exc:  # broker or database down: the events stay stored
+            except TRANSIENT_ERRORS as exc:  # the events stay stored and go out later
                 raise_if_cancelling()
                 failures += 1
                 metrics.PUBLISH_FAILURES.labels(collection=self._label).inc()
@@ -117,8 +128,12 @@ class OutboxRelay:
                 await self._idle()
 
     async def _idle(self) -> None:
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wake.wait(), timeout=self.poll_seconds)
+        try:
+            async with asyncio.timeout(self.poll_seconds):
+                await self._wake.wait()
+        except TimeoutError:
+            pass
+        else:
             # Woken by a write: let the writes arriving right behind it join the batch, since
             # each batch costs the same few database round trips however many events it holds.
             await asyncio.sleep(self.linger_seconds)
@@ -126,18 +141,33 @@ class OutboxRelay:
 
     async def publish_pending(self) -> int:
         """Publish one batch of pending events and mark them sent; return how many."""
+        if self.publisher is None:
+            raise RuntimeError("the outbox relay has no publisher yet")
         self._wake.clear()
         docs, token = await self._lease_batch()
-        entries = [entry for doc in docs for entry in doc.get(OUTBOX, [])]
-        if entries:
+        if not docs:
+            return 0
+        try:
+            batch = sort_entries(docs)
+            if batch.messages:
+                await self.publisher.publish_many(batch.messages)
+            await self._mark_sent(docs, batch)
+        except BaseException:
+            # Whatever failed after the lease was taken, give it back at once so the retry
+            # (this relay's or another replica's) need not wait for the lease to expire.
+            await self._release([doc["_id"] for doc in docs], token)
+            raise
+        self._observe(batch.occurred)
+        return len(batch.messages)
+
+    async def track_backlog(self, every_seconds: float = 5.0) -> None:
+        """Keep the outbox backlog gauge current (it keeps its value while the database is away)."""
+        while True:
             try:
-                await self.publisher.publish_many([_message(entry) for entry in entries])
-            except Exception:
-                await self._release([doc["_id"] for doc in docs], token)
-                raise
-        await self._mark_sent([doc["_id"] for doc in docs], [e["event_id"] for e in entries])
-        self._observe([entry["occurred_at"] for entry in entries])
-        return len(entries)
+                await self.backlog()
+            except TRANSIENT_MONGO_ERRORS:
+                raise_if_cancelling()
+            await asyncio.sleep(every_seconds)
 
     async def _lease_batch(self) -> tuple[list[dict[str, Any]], str]:
         """Pending documents no other relay holds, leased to this one; their outboxes."""
@@ -165,29 +195,49 @@ class OutboxRelay:
         return await held.to_list(), token
 
     async def _release(self, doc_ids: list[Any], token: str) -> None:
-        """Give up a lease after a failed publish so the retry need not wait for it to expire."""
-        with contextlib.suppress(Exception):  # the database may be down too: the lease expires
-            await self.collection.update_many(
-                {"_id": {"$in": doc_ids}, LEASE: token},
-                {"$set": {LEASE_UNTIL: EPOCH}, "$unset": {LEASE: ""}},
-            )
+        """Give up a lease (the database may be down too: then the lease expires)."""
+        release = self.collection.update_many(
+            {"_id": {"$in": doc_ids}, LEASE: token},
+            {"$set": {LEASE_UNTIL: EPOCH}, "$unset": {LEASE: ""}},
+        )
+        await bounded(release, seconds=2.0, what="release the outbox lease")
 
-    async def _mark_sent(self, doc_ids: list[Any], event_ids: list[str]) -> None:
-        """Pull the published entries (events added since stay), then clear emptied outboxes."""
-        if not doc_ids:
-            return
-        published = {
-            "$pull": {OUTBOX: {"event_id": {"$in": event_ids}}},
+    async def _mark_sent(self, docs: list[dict[str, Any]], batch: Batch) -> None:
+        """Pull the published entries (events added since stay), move poison entries aside,
+        then clear emptied outboxes; one command."""
+        doc_ids = [doc["_id"] for doc in docs]
+        published: dict[str, Any] = {
+            "$pull": {OUTBOX: {"event_id": {"$in": [m.event_id for m in batch.messages]}}},
             "$set": {LEASE_UNTIL: EPOCH},
             "$unset": {LEASE: ""},
         }
+        writes: list[Any] = [UpdateMany({"_id": {"$in": doc_ids}}, published)]
+        writes += [self._quarantine(doc_id, bad) for doc_id, bad in batch.poisoned.items()]
         emptied = {"_id": {"$in": doc_ids}, OUTBOX: {"$size": 0}}
-        await self.collection.bulk_write(
-            [
-                UpdateMany({"_id": {"$in": doc_ids}}, published),
-                UpdateMany(emptied, {"$unset": {OUTBOX_SINCE: ""}}),
-            ],
-            ordered=True,
+        writes.append(UpdateMany(emptied, {"$unset": {OUTBOX_SINCE: ""}}))
+        await self.collection.bulk_write(writes, ordered=True)
+
+    def _quarantine(self, doc_id: Any, bad: list[Poisoned]) -> UpdateOne:
+        """Move entries that cannot be published to `outbox_quarantine`, with their error."""
+        now = self.clock()
+        for item in bad:
+            log.error(
+                "outbox entry cannot be published; quarantined",
+                extra={"collection": self._label, "document_id": str(doc_id), "error": item.error},
+            )
+        metrics.QUARANTINED.labels(collection=f"{self._label}.outbox").inc(len(bad))
+        kept = [{"entry": item.entry, "error": item.error, "at": now} for item in bad]
+        if any(item.whole_outbox for item in bad):
+            return UpdateOne(
+                {"_id": doc_id},
+                {"$push": {QUARANTINE: {"$each": kept}}, "$set": {OUTBOX: []}},
+            )
+        return UpdateOne(
+            {"_id": doc_id},
+            {
+                "$push": {QUARANTINE: {"$each": kept}},
+                "$pull": {OUTBOX: {"$in": [item.entry for item in bad]}},
+            },
         )
 
     def _observe(self, occurred: list[datetime]) -> None:
@@ -205,7 +255,53 @@ class OutboxRelay:
         return count
 
 
-def _message(entry: dict[str, Any]) -> OutgoingMessage:
-    return OutgoingMessage(
-        entry["event_id"], entry["type"], entry["routing_key"], entry["body"].encode()
-    )
+@dataclass(frozen=True)
+class Poisoned:
+    """An outbox entry that cannot be published, and why."""
+
+    entry: Any
+    error: str
+    whole_outbox: bool = False
+
+
+@dataclass
+class Batch:
+    """A leased batch sorted into messages to publish and poison entries to move aside."""
+
+    messages: list[OutgoingMessage] = field(default_factory=list)
+    occurred: list[datetime] = field(default_factory=list)
+    poisoned: dict[Any, list[Poisoned]] = field(default_factory=dict)
+
+
+def sort_entries(docs: list[dict[str, Any]]) -> Batch:
+    """Each document's outbox entries as messages, or as poison when malformed."""
+    batch = Batch()
+    for doc in docs:
+        entries = doc.get(OUTBOX, [])
+        if not isinstance(entries, list):
+            bad = Poisoned(entries, "the outbox is not a list", whole_outbox=True)
+            batch.poisoned[doc["_id"]] = [bad]
+            continue
+        for entry in entries:
+            try:
+                message, occurred = _message(entry)
+            except (KeyError, TypeError, ValueError, AttributeError) as exc:
+                batch.poisoned.setdefault(doc["_id"], []).append(Poisoned(entry, repr(exc)))
+                continue
+            batch.messages.append(message)
+            batch.occurred.append(occurred)
+    return batch
+
+
+def _message(entry: Any) -> tuple[OutgoingMessage, datetime]:
+    """The message an entry holds; raises on a malformed one."""
+    fields = [entry["event_id"], entry["type"], entry["routing_key"], entry["body"]]
+    if not all(isinstance(value, str) and value for value in fields):
+        raise ValueError("event_id, type, routing_key and body must be non-empty strings")
+    if len(entry["routing_key"].encode()) > MAX_ROUTING_KEY_BYTES:
+        raise ValueError("routing key longer than AMQP allows")
+    occurred = entry["occurred_at"]
+    if not isinstance(occurred, datetime):
+        raise TypeError("occurred_at is not a date")
+    message = OutgoingMessage(fields[0], fields[1], fields[2], fields[3].encode())
+    return message, occurred

@@ -17,6 +17,7 @@ class CommonSettings(BaseSettings):
         default="mongodb://127.0.0.1:27017/",
         validation_alias=AliasChoices("MONGO_URL", "mongo_url"),
     )
+    mongo_db: str = "incidents"
     mongo_timeout_ms: int = Field(default=5000, ge=100)
     topology_prefix: str = Field(
         default="",

@@ -1,8 +1,8 @@
 """Run intake: `python -m services.intake`."""
 
-from aiohttp import web
 
 from services.common.log import configure_logging
+from services.common.service import serve
 from services.intake.app import create_app
 from services.intake.settings import IntakeSettings
 
@@ -11,7 +11,7 @@ def main() -> None:
     """Read settings from the environment and serve until SIGTERM/SIGINT."""
     settings = IntakeSettings()
     configure_logging(settings.log_level, service="intake")
-    web.run_app(create_app(settings), host=settings.host, port=settings.port, print=None)
+    serve(create_app(settings), settings)
 
 
 if __name__ == "__main__":

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import sys
 
-from aiohttp import web
-
 from services.common.log import configure_logging
 from services.common.policyfile import PolicyError
+from services.common.service import serve
 from services.notify.app import create_app
 from services.notify.settings import NotifySettings
 
@@ -24,7 +23,7 @@ def main(argv: list[str]) -> int:
     except (PolicyError, ValueError) as exc:
         print(f"notify: cannot start: {exc}", file=sys.stderr)
         return 1
-    web.run_app(app, host=settings.host, port=settings.port, print=None)
+    serve(app, settings)
     return 0
 
 

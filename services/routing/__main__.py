@@ -5,10 +5,9 @@ from __future__ import annotations
 import json
 import sys
 
-from aiohttp import web
-
 from services.common.auth import hash_token, new_token
 from services.common.log import configure_logging
+from services.common.service import serve
 from services.routing.app import create_app
 from services.routing.policy import PolicyError
 from services.routing.settings import RoutingSettings
@@ -42,7 +41,7 @@ def main(argv: list[str]) -> int:
     except (PolicyError, ValueError) as exc:
         print(f"routing: cannot start: {exc}", file=sys.stderr)
         return 1
-    web.run_app(app, host=settings.host, port=settings.port, print=None)
+    serve(app, settings)
     return 0
 
 

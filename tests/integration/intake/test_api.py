@@ -148,7 +148,12 @@ async def test_openapi_document_describes_the_api_from_the_models(intake: Client
 async def test_health_ready_and_metrics(intake: Client) -> None:
     assert (await intake.get("/healthz")).status == 200
     ready = await (await intake.get("/readyz")).json()
-    assert ready["checks"] == {"database": True, "broker": True}
+    assert ready["checks"] == {
+        "database": True,
+        "broker": True,
+        "loop:outbox-relay": True,
+        "loop:outbox-relay-backlog": True,
+    }
     await intake.post("/api/v1/reports", json=valid_report())
     metrics = await (await intake.get("/metrics")).text()
     assert "intake_reports_accepted_total" in metrics

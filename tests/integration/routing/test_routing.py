@@ -178,7 +178,12 @@ async def test_openapi_health_and_readiness(routing: Client) -> None:
     assert "/api/v1/cases/{case_id}/reassign" in document["paths"]
     assert "ReassignBody" in document["components"]["schemas"]
     ready = await (await routing.get("/readyz")).json()
-    assert ready["checks"] == {"database": True, "broker": True}
+    assert ready["checks"] == {
+        "database": True,
+        "broker": True,
+        "loop:outbox-relay": True,
+        "loop:outbox-relay-backlog": True,
+    }
 
 
 async def test_escalations_are_recorded_once_in_the_audit_log(

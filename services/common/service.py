@@ -1,0 +1,255 @@
+"""The one service runtime: every service's app is built, run and stopped here.
+
+A service hands over its settings and a `wire` function; the runtime opens the database,
+lets `wire` build the service's objects and register its outbox relays, queues, consumers,
+loops and readiness probes, then connects to the broker in the background (HTTP is served
+meanwhile; `/readyz` says the broker is not there yet) and runs every loop under one
+supervisor. Shutdown is bounded at every step, so a service exits within a few seconds of
+SIGTERM whether the broker and the database are up, down or unreachable.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from aio_pika.abc import AbstractRobustConnection
+from aiohttp import web
+from pymongo.asynchronous.collection import AsyncCollection
+
+from services.common.amqp import (
+    Consumer,
+    Handler,
+    Publisher,
+    QueueSpec,
+    Topology,
+    connect,
+    declare_queue,
+    open_consumer_channel,
+)
+from services.common.clock import Clock, utcnow
+from services.common.http import add_operational_routes, json_errors
+from services.common.mongo import MongoDatabase, close_client, make_client, ping
+from services.common.outbox import OutboxRelay
+from services.common.runtime import Supervisor, bounded
+from services.common.settings import CommonSettings
+
+log = logging.getLogger(__name__)
+
+Probe = Callable[[], Awaitable[bool]]
+Middleware = Callable[..., Awaitable[web.StreamResponse]]
+BROKER_LOOP = "broker-connect"
+# Shutdown budget per step, in seconds; their sum stays well under the 5 s a service has.
+STOP_CONSUMING, FINISH_IN_FLIGHT, STOP_LOOPS, CLOSE_BROKER, CLOSE_DATABASE = 0.5, 1.5, 1.0, 0.5, 0.5
+# How long aiohttp lets in-flight HTTP requests finish after SIGTERM.
+HTTP_SHUTDOWN_SECONDS = 1.0
+
+
+@dataclass
+class _Loop:
+    name: str
+    factory: Callable[[], Awaitable[None]]
+    needs_broker: bool
+
+
+@dataclass
+class Runtime:
+    """What a service's `wire` function gets: the app, settings, database, clock, and the
+    means to register outbox relays, queues to declare, consumers, loops and probes."""
+
+    app: web.Application
+    settings: CommonSettings
+    db: MongoDatabase
+    clock: Clock
+    supervisor: Supervisor = field(default_factory=Supervisor)
+    relays: list[OutboxRelay] = field(default_factory=list)
+    queues: list[QueueSpec] = field(default_factory=list)
+    handlers: list[tuple[QueueSpec, Mapping[str, Handler]]] = field(default_factory=list)
+    loops: list[_Loop] = field(default_factory=list)
+    probes: dict[str, Probe] = field(default_factory=dict)
+    closers: list[Callable[[], Awaitable[Any]]] = field(default_factory=list)
+    connection: AbstractRobustConnection | None = None
+    consumers: list[Consumer] = field(default_factory=list)
+
+    @property
+    def topology(self) -> Topology:
+        """Exchange and queue names of this deployment."""
+        return Topology(self.settings.topology_prefix)
+
+    def outbox(self, collection: AsyncCollection[dict[str, Any]]) -> OutboxRelay:
+        """A relay for `collection`'s outbox, run once the broker is connected."""
+        relay = OutboxRelay(
+            collection,
+            batch=self.settings.outbox_batch,
+            poll_seconds=self.settings.outbox_poll_seconds,
+            linger_seconds=self.settings.outbox_linger_seconds,
+            clock=self.clock,
+        )
+        self.relays.append(relay)
+        name = "outbox-relay" if len(self.relays) == 1 else f"outbox-relay-{collection.name}"
+        self.loop(name, relay.run, needs_broker=True)
+        self.loop(f"{name}-backlog", relay.track_backlog)
+        return relay
+
+    def declare(self, specs: Iterable[QueueSpec]) -> None:
+        """Queues to declare at start that this service does not consume (e.g. agencies')."""
+        self.queues.extend(specs)
+
+    def consume(self, spec: QueueSpec, handlers: Mapping[str, Handler]) -> None:
+        """Consume `spec` once connected, dispatching events by type to `handlers`."""
+        self.handlers.append((spec, handlers))
+
+    def loop(
+        self, name: str, factory: Callable[[], Awaitable[None]], *, needs_broker: bool = False
+    ) -> None:
+        """Run `factory()` under the supervisor (after the broker connects if `needs_broker`)."""
+        self.loops.append(_Loop(name, factory, needs_broker))
+
+    def on_stop(self, close: Callable[[], Awaitable[Any]]) -> None:
+        """Something to close once the loops have stopped (e.g. an HTTP client session)."""
+        self.closers.append(close)
+
+    def probe(self, name: str, check: Probe) -> None:
+        """An extra readiness check shown in `/readyz` under `name`."""
+        self.probes[name] = check
+
+    async def readiness(self) -> dict[str, bool]:
+        """Database, broker, every loop, and the service's own probes."""
+        broker = (
+            self.supervisor.finished(BROKER_LOOP)
+            and self.connection is not None
+            and not self.connection.is_closed
+        )
+        checks = {"database": await ping(self.db), "broker": broker}
+        loops = self.supervisor.status()
+        loops.pop(BROKER_LOOP, None)
+        checks.update({f"loop:{name}": running for name, running in loops.items()})
+        for name, check in self.probes.items():
+            checks[name] = await check()
+        return checks
+
+    def start(self) -> None:
+        """Start the loops that need no broker, and the broker connection in the background."""
+        for item in self.loops:
+            if not item.needs_broker:
+                self.supervisor.spawn(item.name, item.factory)
+        self.supervisor.spawn(BROKER_LOOP, self._connect_broker, once=True)
+
+    async def _connect_broker(self) -> None:
+        """Connect (retrying), declare, start relays and consumers; on failure start over."""
+        try:
+            self.connection = await connect(self.settings.amqp_url)
+            publisher = await Publisher.open(self.connection, self.topology)
+            for spec in self.queues:
+                await declare_queue(
+                    publisher.channel,
+                    self.topology,
+                    spec,
+                    delivery_limit=self.settings.delivery_limit,
+                )
+            for relay in self.relays:
+                relay.publisher = publisher
+            await self._start_consumers(self.connection)
+        except Exception:
+            await self._disconnect()
+            raise
+        for item in self.loops:
+            if item.needs_broker:
+                self.supervisor.spawn(item.name, item.factory)
+        log.info("connected to the broker", extra={"queues": [s.name for s, _ in self.handlers]})
+
+    async def _start_consumers(self, connection: AbstractRobustConnection) -> None:
+        for spec, handlers in self.handlers:
+            consuming = await open_consumer_channel(
+                connection,
+                self.topology,
+                spec,
+                prefetch=self.settings.prefetch,
+                delivery_limit=self.settings.delivery_limit,
+            )
+            consumer = Consumer(consuming.queue, handlers)
+            await consumer.start()
+            self.consumers.append(consumer)
+
+    async def stop(self) -> None:
+        """Stop consuming, let in-flight messages finish, stop loops, close; each step bounded."""
+        for consumer in self.consumers:
+            await bounded(consumer.cancel(), seconds=STOP_CONSUMING, what="stop consuming")
+        for consumer in self.consumers:
+            await consumer.drain(seconds=FINISH_IN_FLIGHT)
+        await self.supervisor.stop(seconds=STOP_LOOPS)
+        for close in self.closers:
+            await bounded(close(), seconds=CLOSE_BROKER, what="close a client")
+        await self._disconnect()
+
+    async def _disconnect(self) -> None:
+        self.consumers.clear()
+        if self.connection is not None:
+            await bounded(self.connection.close(), seconds=CLOSE_BROKER, what="close the broker")
+            self.connection = None
+
+
+Wire = Callable[[Runtime], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Service:
+    """What a service declares: its name, settings, how to wire it, and its HTTP shape."""
+
+    name: str
+    settings: CommonSettings
+    wire: Wire
+    clock: Clock = utcnow
+    middlewares: Sequence[Middleware] = ()
+    client_max_size: int = 1024**2
+
+
+RUNTIME: web.AppKey[Runtime] = web.AppKey("runtime", Runtime)
+
+
+def create_service_app(service: Service) -> web.Application:
+    """An aiohttp app whose lifespan is the runtime; the caller adds its routes."""
+    app = web.Application(
+        middlewares=[json_errors, *service.middlewares], client_max_size=service.client_max_size
+    )
+    app.cleanup_ctx.append(_lifespan(service))
+
+    async def readiness() -> Mapping[str, bool]:
+        runtime = app.get(RUNTIME)
+        return await runtime.readiness() if runtime else {"started": False}
+
+    add_operational_routes(app, readiness)
+    return app
+
+
+def _lifespan(service: Service) -> Callable[[web.Application], AsyncIterator[None]]:
+    async def lifespan(app: web.Application) -> AsyncIterator[None]:
+        settings = service.settings
+        client = make_client(settings.mongo_url, timeout_ms=settings.mongo_timeout_ms)
+        try:
+            runtime = Runtime(app, settings, client[settings.mongo_db], service.clock)
+            await service.wire(runtime)
+            app[RUNTIME] = runtime
+            runtime.start()
+            log.info("service started", extra={"service": service.name})
+            try:
+                yield
+            finally:
+                await runtime.stop()
+        finally:
+            await close_client(client, timeout=CLOSE_DATABASE)
+
+    return lifespan
+
+
+def serve(app: web.Application, settings: CommonSettings) -> None:
+    """Serve until SIGTERM/SIGINT, then shut down within the runtime's bounds."""
+    web.run_app(
+        app,
+        host=settings.host,
+        port=settings.port,
+        print=None,
+        shutdown_timeout=HTTP_SHUTDOWN_SECONDS,
+    )
