@@ -144,10 +144,11 @@ class OutboxRelay:
         if self.publisher is None:
             raise RuntimeError("the outbox relay has no publisher yet")
         self._wake.clear()
-        docs, token = await self._lease_batch()
-        if not docs:
+        leased, token = await self._lease()
+        if not leased:
             return 0
         try:
+            docs = await self._held(leased, token)
             batch = sort_entries(docs)
             if batch.messages:
                 await self.publisher.publish_many(batch.messages)
@@ -155,7 +156,7 @@ class OutboxRelay:
         except BaseException:
             # Whatever failed after the lease was taken, give it back at once so the retry
             # (this relay's or another replica's) need not wait for the lease to expire.
-            await self._release([doc["_id"] for doc in docs], token)
+            await self._release(leased, token)
             raise
         self._observe(batch.occurred)
         return len(batch.messages)
@@ -169,8 +170,8 @@ class OutboxRelay:
                 raise_if_cancelling()
             await asyncio.sleep(every_seconds)
 
-    async def _lease_batch(self) -> tuple[list[dict[str, Any]], str]:
-        """Pending documents no other relay holds, leased to this one; their outboxes."""
+    async def _lease(self) -> tuple[list[Any], str]:
+        """Lease pending documents no other relay holds; their ids and the lease token."""
         now = self.clock()
         pending = (
             await self.collection.find(PENDING, {LEASE_UNTIL: 1})
@@ -178,21 +179,22 @@ class OutboxRelay:
             .limit(self.batch)
             .to_list()
         )
-        docs = [doc for doc in pending if doc.get(LEASE_UNTIL, EPOCH) < now]
+        ids = [doc["_id"] for doc in pending if doc.get(LEASE_UNTIL, EPOCH) < now]
         token = uuid.uuid4().hex
-        if not docs:
+        if not ids:
             return [], token
-        ids = [doc["_id"] for doc in docs]
         leased = await self.collection.update_many(
             {"_id": {"$in": ids}, LEASE_UNTIL: {"$lt": now}},
             {"$set": {LEASE: token, LEASE_UNTIL: now + timedelta(seconds=LEASE_SECONDS)}},
         )
-        if leased.modified_count == 0:
-            return [], token
-        # Read again what this relay now holds: the first read may predate another relay's
-        # publish of the same entries, and publishing from it would send them twice.
-        held = self.collection.find({"_id": {"$in": ids}, LEASE: token}, {OUTBOX: 1})
-        return await held.to_list(), token
+        return (ids if leased.modified_count else []), token
+
+    async def _held(self, ids: list[Any], token: str) -> list[dict[str, Any]]:
+        """Read again what this relay now holds: the first read may predate another relay's
+        publish of the same entries, and publishing from it would send them twice."""
+        return await self.collection.find(
+            {"_id": {"$in": ids}, LEASE: token}, {OUTBOX: 1}
+        ).to_list()
 
     async def _release(self, doc_ids: list[Any], token: str) -> None:
         """Give up a lease (the database may be down too: then the lease expires)."""
@@ -211,8 +213,11 @@ class OutboxRelay:
             "$set": {LEASE_UNTIL: EPOCH},
             "$unset": {LEASE: ""},
         }
-        writes: list[Any] = [UpdateMany({"_id": {"$in": doc_ids}}, published)]
-        writes += [self._quarantine(doc_id, bad) for doc_id, bad in batch.poisoned.items()]
+        # Poison first: a non-list outbox must be replaced before `$pull` can apply to it.
+        writes: list[Any] = [
+            self._quarantine(doc_id, bad) for doc_id, bad in batch.poisoned.items()
+        ]
+        writes.append(UpdateMany({"_id": {"$in": doc_ids}}, published))
         emptied = {"_id": {"$in": doc_ids}, OUTBOX: {"$size": 0}}
         writes.append(UpdateMany(emptied, {"$unset": {OUTBOX_SINCE: ""}}))
         await self.collection.bulk_write(writes, ordered=True)

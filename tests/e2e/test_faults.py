@@ -181,8 +181,8 @@ async def test_nothing_lost_nothing_doubled_through_broker_restart_crash_duplica
 
     # The faults really happened: intake held reports while the broker was away, routing restarted.
     assert "outbox relay could not publish; will retry" in system.services["intake"].log_messages()
-    assert system.services["routing"].log_messages().count("routing started") == 2
-    assert system.services["notify"].log_messages().count("notify started") == 2
+    assert system.services["routing"].log_messages().count("service started") == 2
+    assert system.services["notify"].log_messages().count("service started") == 2
 
     await check_one_escalation_per_level(system, amqp_connection, cases)
 

@@ -1,0 +1,65 @@
+"""Acknowledged writes survive a SIGKILL of the embedded database (journaled, synced commits)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from pathlib import Path
+
+import pytest
+from pymongo.errors import PyMongoError
+
+from services.common.embedded import EmbeddedMongo
+from services.common.mongo import make_client
+
+pytestmark = pytest.mark.integration
+
+WRITERS = 4
+
+
+async def _write_until_refused(url: str, writer: int, acknowledged: list[str]) -> None:
+    """Insert one document at a time, recording each id the server acknowledged."""
+    client = make_client(url, timeout_ms=2000)
+    try:
+        for n in range(100_000):
+            doc_id = f"{writer}-{n}"
+            try:
+                await client.durability.docs.insert_one({"_id": doc_id})
+            except PyMongoError:
+                return
+            acknowledged.append(doc_id)
+    finally:
+        with contextlib.suppress(PyMongoError):
+            await client.close()
+
+
+async def test_every_acknowledged_insert_survives_a_sigkill_of_the_database(
+    tmp_path: Path,
+) -> None:
+    server = EmbeddedMongo(tmp_path / "db").start()
+    acknowledged: list[str] = []
+    try:
+        writers = [
+            asyncio.create_task(_write_until_refused(server.url, w, acknowledged))
+            for w in range(WRITERS)
+        ]
+        async with asyncio.timeout(60):
+            while len(acknowledged) < 1000:
+                await asyncio.sleep(0.05)
+        assert server.process is not None
+        server.process.kill()  # SIGKILL in the middle of the stream
+        server.process.wait()
+        async with asyncio.timeout(60):
+            await asyncio.gather(*writers)
+    finally:
+        server.stop()
+    restarted = EmbeddedMongo(tmp_path / "db", port=server.port).start()
+    try:
+        client = make_client(restarted.url, timeout_ms=5000)
+        stored = {d["_id"] for d in await client.durability.docs.find({}, {"_id": 1}).to_list()}
+        await client.close()
+    finally:
+        restarted.stop()
+    lost = sorted(set(acknowledged) - stored)
+    assert len(acknowledged) >= 1000
+    assert lost == [], f"{len(lost)} of {len(acknowledged)} acknowledged inserts lost"
