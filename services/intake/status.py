@@ -35,6 +35,29 @@ def is_newer(case: Document | None, event: CaseAssigned | CaseUpdated) -> bool:
     )
 
 
+def plan_status_update(report: Document, event: CaseAssigned | CaseUpdated) -> Document | None:
+    """The update that brings `report` up to `event`, or None when it already knows better."""
+    if not is_newer(report.get("case"), event):
+        return None
+    status = REPORTER_STATUS[event.status]
+    update: Document = {
+        "$set": {
+            "case": {
+                "case_id": event.case_id,
+                "agency": event.agency,
+                "status": event.status.value,
+                "version": event.version,
+                "event_type": event.type,
+            },
+            "status": status,
+            "updated_at": event.occurred_at,
+        }
+    }
+    if status != report.get("status"):
+        update["$push"] = {"history": {"status": status, "at": event.occurred_at}}
+    return update
+
+
 class StatusFollower:
     """Applies case events to the report documents; idempotent and tolerant of reordering."""
 
@@ -49,34 +72,20 @@ class StatusFollower:
             if report is None:
                 log.warning("case event for an unknown report", extra=_ids(event))
                 return
-            if not is_newer(report.get("case"), event):
+            update = plan_status_update(report, event)
+            if update is None:
                 return
-            if await self._write(report, event):
+            if await self._write(report, update):
                 log.info("reporter status updated", extra={**_ids(event), "status": event.status})
                 return
         raise RuntimeError(f"status of report {event.report_id} kept changing under us")
 
-    async def _write(self, report: Document, event: CaseAssigned | CaseUpdated) -> bool:
-        status = REPORTER_STATUS[event.status]
+    async def _write(self, report: Document, update: Document) -> bool:
+        """Apply `update` only if the report's case version is still the one planned from."""
         previous = report.get("case")
         expected: Any = previous["version"] if previous else {"$exists": False}
-        update: Document = {
-            "$set": {
-                "case": {
-                    "case_id": event.case_id,
-                    "agency": event.agency,
-                    "status": event.status.value,
-                    "version": event.version,
-                    "event_type": event.type,
-                },
-                "status": status,
-                "updated_at": event.occurred_at,
-            }
-        }
-        if status != report.get("status"):
-            update["$push"] = {"history": {"status": status, "at": event.occurred_at}}
         result = await self.reports.update_one(
-            {"_id": event.report_id, "case.version": expected}, update
+            {"_id": report["_id"], "case.version": expected}, update
         )
         return result.modified_count == 1
 
