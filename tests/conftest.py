@@ -8,11 +8,13 @@ import shutil
 import subprocess
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import aio_pika
 import pytest
 
 from services.common.amqp import Topology
+from services.common.embedded import EmbeddedMongo
 from tests.servers import amqp_server, mongo_server
 
 RUN_ID = uuid.uuid4().hex[:8]
@@ -74,6 +76,14 @@ async def _delete_topology(url: str, topology: Topology) -> None:
             topology.dead_letter_exchange,
         ):
             await channel.exchange_delete(exchange)
+
+
+@pytest.fixture
+def own_database(tmp_path: Path) -> Iterator[EmbeddedMongo]:
+    """A database server of the test's own (on disk, durable), so the test can stop or kill it."""
+    server = EmbeddedMongo(tmp_path / "db").start()
+    yield server
+    server.stop()
 
 
 @pytest.fixture

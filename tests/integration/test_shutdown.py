@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import aiohttp
@@ -21,14 +20,6 @@ pytestmark = pytest.mark.integration
 
 SERVICES = ["intake", "routing", "notify"]
 EXIT_WITHIN_SECONDS = 5.0
-
-
-@pytest.fixture
-def own_database(tmp_path: Path) -> Iterator[EmbeddedMongo]:
-    """A database server of this test's own, so the test can kill it."""
-    server = EmbeddedMongo(tmp_path / "db").start()
-    yield server
-    server.stop()
 
 
 def service(

@@ -8,7 +8,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,14 +19,6 @@ from services.common.embedded import EmbeddedMongo, free_port, wait_for_port
 from tests.integration.intake.conftest import valid_report
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def own_database(tmp_path: Path) -> Iterator[EmbeddedMongo]:
-    """A database server of this test's own, so the test can stop it."""
-    server = EmbeddedMongo(tmp_path / "db").start()
-    yield server
-    server.stop()
 
 
 def run_intake_process(
