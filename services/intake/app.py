@@ -34,7 +34,11 @@ def create_app(
     )
 
     async def wire(runtime: Runtime) -> None:
-        repository = ReportRepository(runtime.db)
+        repository = ReportRepository(
+            runtime.db,
+            commit_batch=settings.commit_batch,
+            commit_linger_seconds=settings.commit_linger_seconds,
+        )
         await repository.ensure_indexes()
         relay = runtime.outbox(runtime.db.reports)
         submission = Submission(repository, clock, relay.wake)

@@ -15,6 +15,7 @@ from pymongo import ASCENDING
 from pymongo.errors import DuplicateKeyError
 
 from services.common.contracts import ReportSubmitted
+from services.common.groupcommit import GroupInsert
 from services.common.mongo import Document, MongoDatabase
 from services.common.outbox import ensure_outbox_index, outbox_fields
 
@@ -55,8 +56,14 @@ class StoredReport:
 class ReportRepository:
     """Reports collection: create (idempotently), look up, and follow case status."""
 
-    def __init__(self, db: MongoDatabase) -> None:
+    def __init__(
+        self, db: MongoDatabase, *, commit_batch: int = 200, commit_linger_seconds: float = 0.002
+    ) -> None:
         self.reports = db.reports
+        # Concurrent submissions share one insert_many (group commit).
+        self.inserts = GroupInsert(
+            db.reports, max_batch=commit_batch, linger_seconds=commit_linger_seconds
+        )
 
     async def ensure_indexes(self) -> None:
         """Unique tracking codes and idempotency keys; the outbox index."""
@@ -77,7 +84,7 @@ class ReportRepository:
             return StoredReport(earlier, created=False)
         document = self._document(event, now, idempotency_key, fingerprint)
         try:
-            await self.reports.insert_one(document)
+            await self.inserts.insert(document)
         except DuplicateKeyError:
             if idempotency_key and (earlier := await self._by_key(idempotency_key, fingerprint)):
                 return StoredReport(earlier, created=False)

@@ -18,6 +18,12 @@ class IntakeSettings(CommonSettings):
     rate_limit_per_minute: float = Field(default=30.0, gt=0)
     rate_limit_burst: int = Field(default=10, ge=1)
     trust_forwarded_for: bool = False
+    commit_batch: int = Field(
+        default=200, ge=1, le=1000, description="Most reports stored by one insert command."
+    )
+    commit_linger_seconds: float = Field(
+        default=0.002, ge=0, le=0.1, description="How long a report waits for others to join."
+    )
     csrf_secret: str | None = Field(
         default=None,
         min_length=16,
