@@ -16,6 +16,8 @@ pytestmark = pytest.mark.unit
 class FakeCollection:
     """Records each insert_many and answers with the given outcome."""
 
+    name = "fake"
+
     def __init__(self, error: Exception | None = None) -> None:
         self.batches: list[list[dict[str, Any]]] = []
         self.error = error
