@@ -48,6 +48,7 @@ QUEUES = [
     "plumbing.reports",
     "plumbing.failing",
     "plumbing.reconnect",
+    "plumbing.batched",
     *(f"agency.{a}.cases" for a in ("police", "culture_office", "party_committee", "triage")),
 ]
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from functools import partial
+from typing import Any, TypeVar
 
 import aio_pika
 from aio_pika.abc import (
@@ -20,11 +21,14 @@ from aio_pika.exceptions import AMQPError, ChannelInvalidStateError
 from pydantic import ValidationError
 
 from services.common import metrics
+from services.common.batching import Coalescer
 from services.common.contracts import AnyEvent, parse_event
 from services.common.mongo import TRANSIENT_MONGO_ERRORS
 from services.common.runtime import raise_if_cancelling
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 EXCHANGE = "incidents"
 # What a broker outage raises; a loop waits these out instead of failing.
@@ -36,6 +40,19 @@ TRANSIENT_BROKER_ERRORS: tuple[type[BaseException], ...] = (
 )
 # A handler receives the event type it is registered for (the dispatch is by `type`).
 Handler = Callable[[Any], Awaitable[None]]
+# A batch handler receives several events of its type; it returns, per event in order, None
+# (its effect is stored) or the error that event alone gets.
+BatchHandler = Callable[[list[Any]], Awaitable[Sequence[BaseException | None]]]
+
+
+@dataclass(frozen=True)
+class Batched:
+    """Registers a batch handler: up to `max_batch` events are handled by one call (and so,
+    typically, one database command), each message acked only once its effect is stored."""
+
+    handle: BatchHandler
+    max_batch: int = 64
+    linger_seconds: float = 0.005
 
 
 @dataclass(frozen=True)
@@ -224,15 +241,27 @@ class Consumer:
     def __init__(
         self,
         queue: AbstractQueue,
-        handlers: Mapping[str, Handler],
+        handlers: Mapping[str, Handler | Batched],
         *,
         transient_retry_seconds: float = 300.0,
     ) -> None:
         self.queue = queue
-        self.handlers = dict(handlers)
         self.transient_retry_seconds = transient_retry_seconds
+        self._dispatch = {kind: self._route(kind, handler) for kind, handler in handlers.items()}
         self._tag: str | None = None
         self._in_flight: set[asyncio.Task[None]] = set()
+
+    def _route(self, kind: str, handler: Handler | Batched) -> Handler:
+        """How one event of type `kind` is handled: alone, or through its batch."""
+        if not isinstance(handler, Batched):
+            return partial(self._alone, handler)
+        batches = Coalescer(
+            partial(self._batch, handler),
+            max_batch=handler.max_batch,
+            linger_seconds=handler.linger_seconds,
+            name=f"consume-{self.queue.name}-{kind}",
+        )
+        return batches.submit
 
     async def start(self) -> None:
         """Begin consuming (the robust channel re-subscribes after a reconnect)."""
@@ -275,12 +304,12 @@ class Consumer:
         except ValidationError as exc:
             await self._dead_letter(message, f"invalid event: {exc.errors(include_url=False)}")
             return
-        handler = self.handlers.get(event.type)
+        handler = self._dispatch.get(event.type)
         if handler is None:
             await self._dead_letter(message, f"no handler for event type {event.type!r}")
             return
         try:
-            await self._run_with_retries(handler, event)
+            await handler(event)
         except Exception:
             attempt = _delivery_count(message)
             log.exception(
@@ -294,21 +323,51 @@ class Consumer:
         metrics.MESSAGES_CONSUMED.labels(queue=queue, outcome="ok").inc()
         await _settle(message.ack(), message)
 
-    async def _run_with_retries(self, handler: Handler, event: AnyEvent) -> None:
+    async def _alone(self, handler: Handler, event: AnyEvent) -> None:
+        await self._with_retries(lambda: handler(event), [event])
+
+    async def _batch(
+        self, batched: Batched, events: list[AnyEvent]
+    ) -> Sequence[BaseException | None]:
+        """The batch in one call; if it fails as a whole, each event alone, so one poison
+        event gets its own error (and its own dead-lettering) and the others go through."""
+        try:
+            return await self._with_retries(lambda: batched.handle(events), events)
+        except Exception as exc:
+            if len(events) == 1:
+                return [exc]
+            log.warning(
+                "batch failed; handling its events one by one",
+                extra={"queue": self.queue.name, "events": len(events), "error": repr(exc)},
+            )
+        return [await self._one_of_batch(batched, event) for event in events]
+
+    async def _one_of_batch(self, batched: Batched, event: AnyEvent) -> BaseException | None:
+        try:
+            (outcome,) = await self._with_retries(lambda: batched.handle([event]), [event])
+        except Exception as exc:
+            return exc
+        return outcome
+
+    async def _with_retries(self, call: Callable[[], Awaitable[T]], events: list[AnyEvent]) -> T:
+        """`call()`, retried in place with back-off while the database is unavailable."""
         loop = asyncio.get_running_loop()
         give_up_at = loop.time() + self.transient_retry_seconds
         delay = 0.2
         while True:
             try:
-                await handler(event)
-                return
+                return await call()
             except TRANSIENT_MONGO_ERRORS as exc:
                 raise_if_cancelling()
                 if loop.time() + delay > give_up_at:
                     raise
                 log.warning(
                     "database unavailable, retrying the handler",
-                    extra={"event_id": event.event_id, "error": repr(exc), "retry_in": delay},
+                    extra={
+                        "event_ids": [e.event_id for e in events[:10]],
+                        "error": repr(exc),
+                        "retry_in": delay,
+                    },
                 )
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)

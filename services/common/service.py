@@ -20,6 +20,7 @@ from aiohttp import web
 from pymongo.asynchronous.collection import AsyncCollection
 
 from services.common.amqp import (
+    Batched,
     Consumer,
     Handler,
     Publisher,
@@ -66,7 +67,7 @@ class Runtime:
     supervisor: Supervisor = field(default_factory=Supervisor)
     relays: list[OutboxRelay] = field(default_factory=list)
     queues: list[QueueSpec] = field(default_factory=list)
-    handlers: list[tuple[QueueSpec, Mapping[str, Handler]]] = field(default_factory=list)
+    handlers: list[tuple[QueueSpec, Mapping[str, Handler | Batched]]] = field(default_factory=list)
     loops: list[_Loop] = field(default_factory=list)
     probes: dict[str, Probe] = field(default_factory=dict)
     closers: list[Callable[[], Awaitable[Any]]] = field(default_factory=list)
@@ -97,7 +98,7 @@ class Runtime:
         """Queues to declare at start that this service does not consume (e.g. agencies')."""
         self.queues.extend(specs)
 
-    def consume(self, spec: QueueSpec, handlers: Mapping[str, Handler]) -> None:
+    def consume(self, spec: QueueSpec, handlers: Mapping[str, Handler | Batched]) -> None:
         """Consume `spec` once connected, dispatching events by type to `handlers`."""
         self.handlers.append((spec, handlers))
 
