@@ -247,21 +247,24 @@ class Consumer:
     ) -> None:
         self.queue = queue
         self.transient_retry_seconds = transient_retry_seconds
+        self._batches: dict[int, Coalescer[AnyEvent]] = {}
         self._dispatch = {kind: self._route(kind, handler) for kind, handler in handlers.items()}
         self._tag: str | None = None
         self._in_flight: set[asyncio.Task[None]] = set()
 
     def _route(self, kind: str, handler: Handler | Batched) -> Handler:
-        """How one event of type `kind` is handled: alone, or through its batch."""
+        """How one event of type `kind` is handled: alone, or through its batch (one batch per
+        `Batched`, so types registered with the same one share their batches)."""
         if not isinstance(handler, Batched):
             return partial(self._alone, handler)
-        batches = Coalescer(
-            partial(self._batch, handler),
-            max_batch=handler.max_batch,
-            linger_seconds=handler.linger_seconds,
-            name=f"consume-{self.queue.name}-{kind}",
-        )
-        return batches.submit
+        if id(handler) not in self._batches:
+            self._batches[id(handler)] = Coalescer(
+                partial(self._batch, handler),
+                max_batch=handler.max_batch,
+                linger_seconds=handler.linger_seconds,
+                name=f"consume-{self.queue.name}-{kind}",
+            )
+        return self._batches[id(handler)].submit
 
     async def start(self) -> None:
         """Begin consuming (the robust channel re-subscribes after a reconnect)."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from services.common.amqp import QueueSpec
+from services.common.amqp import Batched, QueueSpec
 from services.common.clock import Clock, utcnow
 from services.common.csrf import CsrfTokens
 from services.common.service import Runtime, Service, create_service_app
@@ -46,9 +46,8 @@ def create_app(
             settings, repository, submission, limiter, CsrfTokens(settings.csrf_secret)
         )
         follower = StatusFollower(runtime.db)
-        runtime.consume(
-            STATUS_QUEUE, {"case.assigned": follower.apply, "case.updated": follower.apply}
-        )
+        follow = Batched(follower.apply_many)
+        runtime.consume(STATUS_QUEUE, {"case.assigned": follow, "case.updated": follow})
 
     app = create_service_app(
         Service(

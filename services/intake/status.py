@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import Any
+
+from pymongo import UpdateOne
 
 from services.common.contracts import CaseAssigned, CaseStatus, CaseUpdated
 from services.common.mongo import Document, MongoDatabase
@@ -59,35 +62,90 @@ def plan_status_update(report: Document, event: CaseAssigned | CaseUpdated) -> D
 
 
 class StatusFollower:
-    """Applies case events to the report documents; idempotent and tolerant of reordering."""
+    """Applies case events to the report documents; idempotent and tolerant of reordering.
 
-    def __init__(self, db: MongoDatabase, *, max_races: int = 5) -> None:
+    A batch of events costs one read and one write per round: each round takes the oldest
+    pending event of every report, plans its update from the stored state, and writes them
+    all in one `bulk_write`, each conditional on the case version it was planned from.
+    """
+
+    def __init__(self, db: MongoDatabase, *, max_rounds: int = 20) -> None:
         self.reports = db.reports
-        self.max_races = max_races
+        self.max_rounds = max_rounds
 
     async def apply(self, event: CaseAssigned | CaseUpdated) -> None:
-        """Record the case's agency and status on its report, unless already newer."""
-        for _ in range(self.max_races):
-            report = await self.reports.find_one({"_id": event.report_id}, {"case": 1, "status": 1})
+        """Record one event (the batch of one)."""
+        (outcome,) = await self.apply_many([event])
+        if outcome is not None:
+            raise outcome
+
+    async def apply_many(
+        self, events: Sequence[CaseAssigned | CaseUpdated]
+    ) -> list[BaseException | None]:
+        """Record every event on its report; per event, None or its own error."""
+        pending = sorted(events, key=lambda e: e.version)
+        for _ in range(self.max_rounds):
+            if not pending:
+                return [None] * len(events)
+            round_events = _first_per_report(pending)
+            reports = await self._reports({e.report_id for e in round_events})
+            if await self._write_round(round_events, reports):
+                done = {id(e) for e in round_events}
+                pending = [e for e in pending if id(e) not in done]
+        unfinished = {id(e) for e in pending}
+        return [
+            RuntimeError(f"status of report {e.report_id} kept changing under us")
+            if id(e) in unfinished
+            else None
+            for e in events
+        ]
+
+    async def _reports(self, report_ids: set[str]) -> dict[str, Document]:
+        found = self.reports.find({"_id": {"$in": list(report_ids)}}, {"case": 1, "status": 1})
+        return {doc["_id"]: doc async for doc in found}
+
+    async def _write_round(
+        self, events: list[CaseAssigned | CaseUpdated], reports: dict[str, Document]
+    ) -> bool:
+        """Write this round's updates; False when one lost a race (the round is planned again)."""
+        writes, applied = [], []
+        for event in events:
+            report = reports.get(event.report_id)
             if report is None:
                 log.warning("case event for an unknown report", extra=_ids(event))
-                return
+                continue
             update = plan_status_update(report, event)
-            if update is None:
-                return
-            if await self._write(report, update):
-                log.info("reporter status updated", extra={**_ids(event), "status": event.status})
-                return
-        raise RuntimeError(f"status of report {event.report_id} kept changing under us")
+            if update is not None:
+                writes.append(UpdateOne(_unchanged(report), update))
+                applied.append(event)
+        if not writes:
+            return True
+        result = await self.reports.bulk_write(writes, ordered=False)
+        if result.matched_count != len(writes):
+            return False
+        for event in applied:
+            log.info("reporter status updated", extra={**_ids(event), "status": event.status})
+        return True
 
-    async def _write(self, report: Document, update: Document) -> bool:
-        """Apply `update` only if the report's case version is still the one planned from."""
-        previous = report.get("case")
-        expected: Any = previous["version"] if previous else {"$exists": False}
-        result = await self.reports.update_one(
-            {"_id": report["_id"], "case.version": expected}, update
-        )
-        return result.modified_count == 1
+
+def _unchanged(report: Document) -> Document:
+    """A filter matching the report only while its case version is the one planned from."""
+    previous = report.get("case")
+    expected: Any = previous["version"] if previous else {"$exists": False}
+    return {"_id": report["_id"], "case.version": expected}
+
+
+def _first_per_report(
+    events: list[CaseAssigned | CaseUpdated],
+) -> list[CaseAssigned | CaseUpdated]:
+    """The first (oldest) event of each report, so one round writes each report once."""
+    seen: set[str] = set()
+    first = []
+    for event in events:
+        if event.report_id not in seen:
+            seen.add(event.report_id)
+            first.append(event)
+    return first
 
 
 def _ids(event: CaseAssigned | CaseUpdated) -> dict[str, str]:

@@ -19,6 +19,7 @@ from services.common.contracts import (
     new_event_id,
 )
 from services.common.mongo import MongoDatabase
+from services.intake.status import StatusFollower
 from tests.helpers import get_all, publish_raw, wait_until
 from tests.integration.intake.conftest import valid_report
 
@@ -162,3 +163,29 @@ async def test_a_poison_case_event_is_dead_lettered(
         return await get_all(amqp_connection, topology.queue("intake.case-status.dead"))
 
     await wait_until(dead, what="the poison event dead-lettered")
+
+
+async def test_a_batch_of_events_for_several_reports_is_applied_in_order(
+    intake: Client, intake_db: MongoDatabase
+) -> None:
+    first, second = await _report(intake, intake_db), await _report(intake, intake_db)
+    follower = StatusFollower(intake_db)
+    unknown = {"_id": "no-such-report", "tracking_code": "NONE-NONE-NONE"}
+    batch: list[CaseAssigned | CaseUpdated] = [
+        updated(first, 2, CaseStatus.ACKNOWLEDGED, "acknowledge"),
+        assigned(second),
+        assigned(first),
+        assigned(unknown),
+        updated(first, 3, CaseStatus.IN_PROGRESS, "start"),
+        assigned(second),  # a redelivery inside the same batch
+    ]
+    assert await follower.apply_many(batch) == [None] * len(batch)
+    stored = {d["_id"]: d async for d in intake_db.reports.find({})}
+    assert [h["status"] for h in stored[first["_id"]]["history"]] == [
+        "received",
+        "assigned",
+        "acknowledged",
+        "in_progress",
+    ]
+    assert [h["status"] for h in stored[second["_id"]]["history"]] == ["received", "assigned"]
+    assert stored[first["_id"]]["case"]["version"] == 3
