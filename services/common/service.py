@@ -30,7 +30,9 @@ from services.common.amqp import (
     declare_queue,
     open_consumer_channel,
 )
+from services.common.asyncapi import asyncapi_document
 from services.common.clock import Clock, utcnow
+from services.common.contracts import Event
 from services.common.http import add_operational_routes, json_errors
 from services.common.mongo import MongoDatabase, close_client, make_client, ping
 from services.common.outbox import OutboxRelay
@@ -115,6 +117,16 @@ class Runtime:
     def probe(self, name: str, check: Probe) -> None:
         """An extra readiness check shown in `/readyz` under `name`."""
         self.probes[name] = check
+
+    def asyncapi(self, service: Service) -> dict[str, Any]:
+        """The AsyncAPI document of what this service publishes, consumes and declares."""
+        return asyncapi_document(
+            service=service.name,
+            topology=self.topology,
+            publishes=service.publishes,
+            consumes=[(spec, handlers.keys()) for spec, handlers in self.handlers],
+            declares=self.queues,
+        )
 
     async def readiness(self) -> dict[str, bool]:
         """Database, broker, every loop, and the service's own probes."""
@@ -205,6 +217,7 @@ class Service:
     clock: Clock = utcnow
     middlewares: Sequence[Middleware] = ()
     client_max_size: int = 1024**2
+    publishes: Sequence[type[Event]] = ()
 
 
 RUNTIME: web.AppKey[Runtime] = web.AppKey("runtime", Runtime)
@@ -222,6 +235,12 @@ def create_service_app(service: Service) -> web.Application:
         return await runtime.readiness() if runtime else {"started": False}
 
     add_operational_routes(app, readiness)
+
+    async def asyncapi(request: web.Request) -> web.Response:
+        """GET /api/v1/asyncapi.json: the events this service publishes and consumes."""
+        return web.json_response(app[RUNTIME].asyncapi(service))
+
+    app.router.add_get("/api/v1/asyncapi.json", asyncapi)
     return app
 
 

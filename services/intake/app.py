@@ -6,6 +6,7 @@ from aiohttp import web
 
 from services.common.amqp import Batched, QueueSpec
 from services.common.clock import Clock, utcnow
+from services.common.contracts import ReportSubmitted
 from services.common.csrf import CsrfTokens
 from services.common.service import Runtime, Service, create_service_app
 from services.intake.api import add_api_routes
@@ -57,6 +58,7 @@ def create_app(
             clock=clock,
             middlewares=[rate_limit],
             client_max_size=settings.max_body_bytes,
+            publishes=[ReportSubmitted],
         )
     )
     add_api_routes(app)

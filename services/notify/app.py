@@ -10,6 +10,7 @@ from aiohttp import web
 
 from services.common.amqp import QueueSpec
 from services.common.clock import Clock, utcnow
+from services.common.contracts import CaseEscalated
 from services.common.service import Runtime, Service, create_service_app
 from services.notify.alerts import AlertLog
 from services.notify.api import ALERTS, SUPERVISOR_TOKENS, add_api_routes
@@ -35,7 +36,13 @@ def create_app(
             "the escalation policy has webhook targets but NOTIFY_WEBHOOK_SECRET is not set"
         )
     app = create_service_app(
-        Service("notify", settings, _wiring(settings, policy, clock), clock=clock)
+        Service(
+            "notify",
+            settings,
+            _wiring(settings, policy, clock),
+            clock=clock,
+            publishes=[CaseEscalated],
+        )
     )
     app[SUPERVISOR_TOKENS] = {digest: "supervisor" for digest in settings.supervisor_tokens}
     add_api_routes(app)

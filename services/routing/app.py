@@ -6,7 +6,7 @@ from aiohttp import web
 
 from services.common.amqp import QueueSpec, agency_queue
 from services.common.clock import Clock, utcnow
-from services.common.contracts import TRIAGE
+from services.common.contracts import TRIAGE, CaseAssigned, CaseUpdated
 from services.common.service import Runtime, Service, create_service_app
 from services.routing.actions import SUPERVISOR, CaseActions
 from services.routing.api import ROUTING, RoutingContext, add_api_routes
@@ -42,7 +42,14 @@ def create_app(
         runtime.consume(ESCALATIONS_QUEUE, {"case.escalated": router.on_escalation})
 
     app = create_service_app(
-        Service("routing", settings, wire, clock=clock, client_max_size=256 * 1024)
+        Service(
+            "routing",
+            settings,
+            wire,
+            clock=clock,
+            client_max_size=256 * 1024,
+            publishes=[CaseAssigned, CaseUpdated],
+        )
     )
     add_api_routes(app)
     secret = settings.session_secret.get_secret_value() if settings.session_secret else None
