@@ -12,14 +12,14 @@ from __future__ import annotations
 import logging
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from pymongo import ASCENDING, UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
-from services.common.clock import EPOCH, Clock
+from services.common.clock import EPOCH, Clock, to_millis
 from services.common.contracts import (
     CaseAssigned,
     CaseEscalated,
@@ -53,8 +53,14 @@ def case_state(doc: dict[str, Any]) -> CaseState:
 
 
 def deadline_key(event: CaseEvent) -> str | None:
-    """Identifies the deadline an event sets (agency and exact time); alerts restart on change."""
-    return f"{event.agency}@{event.due_at.isoformat()}" if event.due_at else None
+    """Identifies the deadline an event sets (agency and time); alerts restart on change.
+
+    The time is taken in UTC to the millisecond, as the database stores it, so an event that
+    carries a deadline read back from storage names the same deadline as the event that set it.
+    """
+    if event.due_at is None:
+        return None
+    return f"{event.agency}@{to_millis(event.due_at.astimezone(UTC)).isoformat()}"
 
 
 @dataclass
