@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -19,9 +20,12 @@ from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
+from services.common import metrics
 from services.common.contracts import CaseEscalated
 from services.common.mongo import MongoDatabase
 from services.notify.escalation import EscalationPolicy
+
+log = logging.getLogger(__name__)
 
 NEXT_ATTEMPT = "next_attempt_at"
 PENDING, DELIVERED, FAILED, SKIPPED = "pending", "delivered", "failed", "skipped"
@@ -116,6 +120,19 @@ class AlertLog:
             {"$set": {NEXT_ATTEMPT: now + lease}},
             sort=[(NEXT_ATTEMPT, ASCENDING)],
             return_document=ReturnDocument.AFTER,
+        )
+
+    async def quarantine(self, alert: dict[str, Any], error: BaseException, now: datetime) -> None:
+        """Move an alert that cannot be delivered out of the delivery index, with its error."""
+        log.error(
+            "alert cannot be processed; quarantined",
+            extra={"alert_id": str(alert.get("_id")), "error": repr(error)},
+            exc_info=error,
+        )
+        metrics.QUARANTINED.labels(collection="alerts").inc()
+        await self.collection.update_one(
+            {"_id": alert["_id"]},
+            {"$set": {"poisoned": {"error": repr(error), "at": now}}, "$unset": {NEXT_ATTEMPT: ""}},
         )
 
     async def save_deliveries(

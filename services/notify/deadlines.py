@@ -19,6 +19,7 @@ from pymongo import ASCENDING, UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
+from services.common import metrics
 from services.common.clock import EPOCH, Clock, to_millis
 from services.common.contracts import (
     CaseAssigned,
@@ -35,6 +36,7 @@ from services.notify.escalation import CaseState, EscalationPolicy, Step
 log = logging.getLogger(__name__)
 
 NEXT_DUE = "next_due_at"
+POISONED = "poisoned"
 EVENT_NAMESPACE = uuid.UUID("5b0f3c56-4c8e-4e8f-9a57-0c7f2f3a9e11")
 WRITE_ATTEMPTS = 20
 
@@ -160,13 +162,27 @@ class DeadlineStore:
         The filter on `rev` makes the claim exclusive: of several scanners (or a scanner and
         the consumer) reading the same revision, exactly one write matches.
         """
-        operations = [op for doc in docs if (op := self._claim_operation(doc, now)) is not None]
-        if not operations:
-            return 0
+        operations = [self._claim_or_quarantine(doc, now) for doc in docs]
         result = await self.collection.bulk_write(operations, ordered=False)
         return result.modified_count
 
-    def _claim_operation(self, doc: dict[str, Any], now: datetime) -> UpdateOne | None:
+    def _claim_or_quarantine(self, doc: dict[str, Any], now: datetime) -> UpdateOne:
+        """The claim of a due document, or, for one that cannot be read, its quarantine: the
+        error is kept on it and it leaves the due index, so the scanner goes on with the rest."""
+        try:
+            return self._claim_operation(doc, now)
+        except (KeyError, TypeError, ValueError, AttributeError, AssertionError) as exc:
+            log.error(
+                "deadline cannot be processed; quarantined",
+                extra={"case_id": str(doc.get("_id")), "error": repr(exc)},
+            )
+            metrics.QUARANTINED.labels(collection="deadlines").inc()
+            return UpdateOne(
+                {"_id": doc["_id"], NEXT_DUE: doc.get(NEXT_DUE)},
+                {"$set": {POISONED: {"error": repr(exc), "at": now}}, "$unset": {NEXT_DUE: ""}},
+            )
+
+    def _claim_operation(self, doc: dict[str, Any], now: datetime) -> UpdateOne:
         state = case_state(doc)
         step = self.policy.next_step(state, doc["sent"], now)
         if step is None or step.due > now:  # the policy changed since the write: reschedule

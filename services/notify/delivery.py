@@ -90,12 +90,13 @@ class Deliverer:
             *(self._deliver(alert) for alert in leased), return_exceptions=True
         )
         for alert, outcome in zip(leased, outcomes, strict=True):
-            if isinstance(outcome, Exception):  # retried once the lease runs out
-                log.error(
-                    "alert delivery crashed",
-                    extra={"case_id": alert["case_id"]},
-                    exc_info=outcome,
+            if isinstance(outcome, TRANSIENT_MONGO_ERRORS):  # retried once the lease runs out
+                log.warning(
+                    "alert outcome not saved; retried after the lease",
+                    extra={"alert_id": str(alert.get("_id")), "error": repr(outcome)},
                 )
+            elif isinstance(outcome, Exception):
+                await self.alerts.quarantine(alert, outcome, self.clock())
         return len(leased)
 
     async def _deliver(self, alert: dict[str, Any]) -> None:
