@@ -17,13 +17,15 @@ def new_token() -> str:
 
 def hash_token(token: str) -> str:
     """The SHA-256 hex digest stored in settings (tokens are random, so a fast hash is enough)."""
-    return hashlib.sha256(token.encode()).hexdigest()
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def bearer_token(request: web.Request) -> str | None:
     """The token from `Authorization: Bearer ...`, or None."""
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-    return token.strip() or None if scheme.lower() == "bearer" else None
+    token = token.strip()
+    # Tokens are URL-safe base64; a header with other characters carries no valid token.
+    return token if scheme.lower() == "bearer" and token and token.isascii() else None
 
 
 def principal_for(token: str | None, hashes: dict[str, str]) -> str | None:

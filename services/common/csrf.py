@@ -26,6 +26,14 @@ class CsrfTokens:
 
     def valid(self, nonce: str | None, token: str | None) -> bool:
         """True when the form token matches the cookie's nonce."""
-        if not nonce or not token:
+        if not nonce or not token or not nonce.isascii():
             return False
-        return hmac.compare_digest(self.token_for(nonce), token)
+        return equal_secrets(self.token_for(nonce), token)
+
+
+def equal_secrets(expected: str, given: str | None) -> bool:
+    """Constant-time comparison of a secret with what a client sent; anything not ASCII (which
+    `hmac.compare_digest` refuses to compare as text) is simply not equal."""
+    if not given or not given.isascii():
+        return False
+    return hmac.compare_digest(expected.encode(), given.encode())

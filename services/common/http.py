@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import html
+import json
 import logging
+import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
@@ -11,6 +14,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, ValidationError
 
 from services.common.mongo import TRANSIENT_MONGO_ERRORS
+from services.common.params import ParamError
 
 log = logging.getLogger(__name__)
 
@@ -73,18 +77,63 @@ def field_errors(exc: ValidationError) -> list[dict[str, Any]]:
 async def json_errors(
     request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
 ) -> web.StreamResponse:
-    """Turn errors on the JSON API into JSON bodies; a database outage is a 503, not a hang."""
+    """Errors as JSON bodies on the API: a bad parameter is a 422 naming it, a database outage
+    a 503, and anything unexpected a 500 carrying an error id that is also in the log."""
     try:
         return await handler(request)
     except web.HTTPException as exc:
         if not _is_api(request) or exc.status < 400 or exc.content_type == "application/json":
             raise
         return json_error(exc.status, exc.reason, headers=_kept_headers(exc))
+    except ParamError as exc:
+        if not _is_api(request):
+            return _html_error(400, f"{exc.field}: {exc.message}")
+        return json_error(422, "invalid parameters", [exc.detail()])
     except TRANSIENT_MONGO_ERRORS as exc:
         log.warning("database unavailable", extra={"path": request.path, "error": repr(exc)})
+        if not _is_api(request):
+            return _html_error(503, "database unavailable, try again shortly")
         return json_error(
             503, "database unavailable, try again shortly", headers={"Retry-After": "5"}
         )
+    except Exception:
+        error_id = uuid.uuid4().hex
+        log.exception("unexpected error", extra={"error_id": error_id, "path": request.path})
+        message = f"unexpected error; quote error id {error_id}"
+        if not _is_api(request):
+            return _html_error(500, message)
+        body = error_body(500, message)
+        body["error"]["error_id"] = error_id
+        return web.json_response(body, status=500)
+
+
+def _html_error(status: int, message: str) -> web.Response:
+    """A minimal error page for the HTML side (forms, console)."""
+    text = html.escape(message)
+    page = (
+        f"<!doctype html><html lang=vi><meta charset=utf-8><title>{status}</title>"
+        f"<h1>{status}</h1><p>{text}</p></html>"
+    )
+    return web.Response(status=status, text=page, content_type="text/html")
+
+
+def decode_json_body(body: bytes) -> Any:
+    """Parse a UTF-8 JSON body; raise ValueError with a message a client can act on (also for
+    bodies nested too deep or numbers too long to convert)."""
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"body is not valid UTF-8 (byte {exc.start})") from exc
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(
+            f"body is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+        ) from exc
+    except RecursionError:
+        raise ValueError("body is nested too deeply") from None
+    except ValueError:
+        raise ValueError("body holds a number too long to read") from None
 
 
 def _is_api(request: web.Request) -> bool:

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 
 from aiohttp import web
 from pydantic import ValidationError
 
-from services.common.http import field_errors, json_error
+from services.common.http import decode_json_body, field_errors, json_error
 from services.common.mongo import Document
 from services.intake.context import INTAKE, IntakeContext
 from services.intake.labels import CATEGORIES, Language, agency_label, status_label
@@ -33,20 +32,6 @@ def _reject(status: int, message: str, reason: str, **kwargs: Any) -> web.Respon
     return json_error(status, message, **kwargs)
 
 
-def _decode_json(body: bytes) -> Any:
-    """Parse a UTF-8 JSON body; raise ValueError with a message a client can act on."""
-    try:
-        text = body.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise ValueError(f"body is not valid UTF-8 (byte {exc.start})") from exc
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ValueError(
-            f"body is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
-        ) from exc
-
-
 async def create_report(request: web.Request) -> web.Response:
     """POST /api/v1/reports: 201 with the tracking code once the report is stored."""
     ctx = request.app[INTAKE]
@@ -58,7 +43,7 @@ async def create_report(request: web.Request) -> web.Response:
             400, "Idempotency-Key must be 1-200 visible ASCII characters", "idempotency_key"
         )
     try:
-        data = _decode_json(await request.read())
+        data = decode_json_body(await request.read())
     except ValueError as exc:
         return _reject(400, str(exc), "malformed")
     try:

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
+from services.common import params
 from services.common.auth import require_principal
 from services.common.clock import Clock
-from services.common.contracts import CaseStatus, Category
-from services.common.http import field_errors, json_error
+from services.common.contracts import TRIAGE, CaseStatus, Category
+from services.common.http import error_body, field_errors, json_error
 from services.routing.actions import (
     SUPERVISOR,
     ActionRequest,
@@ -23,7 +23,7 @@ from services.routing.actions import (
     InvalidReassignment,
     in_scope,
 )
-from services.routing.cases import BadCursor, CaseQuery, CaseRepository
+from services.routing.cases import CaseQuery, CaseRepository
 from services.routing.lifecycle import Action, IllegalTransition
 from services.routing.models import (
     CaseList,
@@ -48,6 +48,11 @@ class RoutingContext:
     actions: CaseActions
     clock: Clock
 
+    @property
+    def agencies(self) -> frozenset[str]:
+        """Every agency a case can be with: the policy's and triage."""
+        return frozenset([*self.actions.policy.agencies, TRIAGE])
+
 
 ROUTING: web.AppKey[RoutingContext] = web.AppKey("routing", RoutingContext)
 
@@ -66,54 +71,47 @@ def authenticate(request: web.Request) -> str:
     return require_principal(request, request.app[ROUTING].settings.tokens, realm="agency-api")
 
 
-def _query(request: web.Request, principal: str) -> CaseQuery:
-    q = request.query
-    errors = []
+def _query(request: web.Request, principal: str, agencies: frozenset[str]) -> CaseQuery:
+    """The case-list filters of a request; a bad one is a 422 naming it (every one at once)."""
+    q, errors = request.query, []
     values: dict[str, Any] = {}
     for name, parse in (("status", CaseStatus), ("category", Category)):
         if name in q:
             try:
                 values[name] = parse(q[name]).value
             except ValueError:
-                errors.append(
-                    {"field": name, "message": f"unknown {name} {q[name]!r}", "type": "enum"}
-                )
+                errors.append(params.ParamError(name, f"unknown {name} {q[name]!r}"))
     for name in ("created_from", "created_to"):
-        if name in q:
-            try:
-                parsed = datetime.fromisoformat(q[name])
-                if parsed.tzinfo is None:
-                    raise ValueError
-                values[name] = parsed
-            except ValueError:
-                errors.append(
-                    {"field": name, "message": "an ISO 8601 time with a zone", "type": "datetime"}
-                )
+        try:
+            values[name] = params.parse_datetime(q.get(name), field=name)
+        except params.ParamError as exc:
+            errors.append(exc)
     if "overdue" in q:
         if q["overdue"] not in ("true", "false"):
-            errors.append({"field": "overdue", "message": "true or false", "type": "bool"})
+            errors.append(params.ParamError("overdue", "true or false"))
         values["overdue"] = q["overdue"] == "true"
-    limit = q.get("limit", "50")
-    if not limit.isdigit() or not 1 <= int(limit) <= 200:
-        errors.append({"field": "limit", "message": "a whole number from 1 to 200", "type": "int"})
+    try:
+        limit = params.parse_int(q.get("limit"), field="limit", default=50, minimum=1, maximum=200)
+    except params.ParamError as exc:
+        errors.append(exc)
+    agency = principal if principal != SUPERVISOR else q.get("agency")
+    if agency is not None and agency not in agencies:
+        errors.append(params.ParamError("agency", f"one of {', '.join(sorted(agencies))}"))
     if errors:
         raise web.HTTPUnprocessableEntity(
-            text=json.dumps({"error": {"status": 422, "message": "bad query", "errors": errors}}),
+            text=json.dumps(error_body(422, "bad query", [e.detail() for e in errors])),
             content_type="application/json",
         )
-    agency = principal if principal != SUPERVISOR else q.get("agency")
-    return CaseQuery(agency=agency, cursor=q.get("cursor"), limit=int(limit), **values)
+    return CaseQuery(agency=agency, cursor=q.get("cursor"), limit=limit, **values)
 
 
 async def list_cases(request: web.Request) -> web.Response:
-    """GET /api/v1/cases: the caller's cases, newest first, filtered, cursor-paginated."""
+    """GET /api/v1/cases: the caller's cases, most urgent first, filtered, cursor-paginated."""
     principal = authenticate(request)
     ctx = request.app[ROUTING]
     now = ctx.clock()
-    try:
-        docs, next_cursor = await ctx.repository.find(_query(request, principal), now)
-    except BadCursor:
-        return json_error(400, "invalid cursor")
+    query = _query(request, principal, ctx.agencies)
+    docs, next_cursor = await ctx.repository.find(query, now)
     page = CaseList(
         cases=[CaseSummary(**summary_fields(d, now)) for d in docs], next_cursor=next_cursor
     )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import logging
 import uuid
 from dataclasses import dataclass
@@ -12,7 +11,9 @@ from typing import Any
 from pymongo import ASCENDING, DESCENDING
 from pymongo.errors import DuplicateKeyError
 
+from services.common import params
 from services.common.contracts import (
+    CLOSED_STATUSES,
     AnyEvent,
     CaseAssigned,
     CaseEscalated,
@@ -22,6 +23,7 @@ from services.common.contracts import (
 )
 from services.common.mongo import Document, MongoDatabase
 from services.common.outbox import ensure_outbox_index, outbox_fields, outbox_update
+from services.common.params import MIN_DATETIME
 from services.routing.policy import Assignment
 
 log = logging.getLogger(__name__)
@@ -120,23 +122,40 @@ class CaseQuery:
     limit: int = 50
 
 
-class BadCursor(ValueError):
-    """The pagination cursor cannot be decoded."""
+OPEN_STATUSES = [s.value for s in CaseStatus if s not in CLOSED_STATUSES]
+CLOSED = [s.value for s in CLOSED_STATUSES]
 
 
-def encode_cursor(case: Document) -> str:
-    """An opaque cursor pointing after `case` in newest-first order."""
-    raw = f"{case['created_at'].isoformat()}|{case['_id']}"
-    return base64.urlsafe_b64encode(raw.encode()).decode()
+@dataclass(frozen=True)
+class Phase:
+    """One run of the most-urgent-first order: which cases, sorted on what, which way."""
+
+    criteria: dict[str, Any]
+    key: str
+    direction: int
 
 
-def decode_cursor(cursor: str) -> tuple[datetime, str]:
-    """The (created_at, id) a cursor points after."""
-    try:
-        created, _, case_id = base64.urlsafe_b64decode(cursor.encode()).decode().partition("|")
-        return datetime.fromisoformat(created), case_id
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise BadCursor("invalid cursor") from exc
+# Most urgent first, across all of an agency's cases: open cases with a deadline, soonest
+# (most overdue) first; then open cases without one, newest first; then closed ones, newest
+# first. Each phase is one indexed range; the cursor names the phase and the position in it.
+PHASES = (
+    Phase({"status": {"$in": OPEN_STATUSES}, "due_at": {"$gte": MIN_DATETIME}}, "due_at", 1),
+    Phase({"status": {"$in": OPEN_STATUSES}, "due_at": None}, "created_at", -1),
+    Phase({"status": {"$in": CLOSED}}, "created_at", -1),
+)
+
+
+def encode_cursor(phase: int, case: Document) -> str:
+    """An opaque cursor pointing after `case` in phase `phase`."""
+    return params.encode_cursor((phase, case[PHASES[phase].key], case["_id"]))
+
+
+def decode_cursor(cursor: str) -> tuple[int, datetime, str]:
+    """The (phase, sort value, id) a cursor points after; ParamError if it is not one."""
+    phase, at, case_id = params.decode_cursor(cursor, shape=(int, datetime, str))
+    if not 0 <= phase < len(PHASES):
+        raise params.ParamError("cursor", "not a cursor this service made; start again without it")
+    return phase, at, case_id
 
 
 class CaseRepository:
@@ -153,6 +172,9 @@ class CaseRepository:
         )
         await self.cases.create_index([("created_at", DESCENDING), ("_id", DESCENDING)])
         await self.cases.create_index([("status", ASCENDING), ("due_at", ASCENDING)])
+        await self.cases.create_index(
+            [("agency", ASCENDING), ("due_at", ASCENDING), ("_id", ASCENDING)]
+        )
         await ensure_outbox_index(self.cases)
 
     async def create(self, case: Document, events: list[AnyEvent], now: datetime) -> bool:
@@ -244,37 +266,55 @@ class CaseRepository:
         return sorted(entries, key=lambda e: e["at"], reverse=True)[:limit]
 
     async def find(self, query: CaseQuery, now: datetime) -> tuple[list[Document], str | None]:
-        """One page of cases, newest first, and the cursor of the next page."""
-        criteria: dict[str, Any] = {}
-        for name in ("agency", "status", "category"):
-            if (value := getattr(query, name)) is not None:
-                criteria[name] = value
-        created: dict[str, datetime] = {}
-        if query.created_from:
-            created["$gte"] = query.created_from
-        if query.created_to:
-            created["$lt"] = query.created_to
-        if created:
-            criteria["created_at"] = created
-        if query.overdue is not None:
-            open_statuses = [
-                s.value for s in CaseStatus if s not in (CaseStatus.RESOLVED, CaseStatus.REJECTED)
-            ]
-            criteria["$and"] = (
-                [{"status": {"$in": open_statuses}, "due_at": {"$lt": now}}]
-                if query.overdue
-                else [{"$or": [{"due_at": None}, {"due_at": {"$gte": now}}]}]
+        """One page of cases, most urgent first (see PHASES), and the cursor of the next page."""
+        criteria = _criteria(query, now)
+        start, after = (0, None) if not query.cursor else _resume(query.cursor)
+        found: list[tuple[int, Document]] = []
+        for index in range(start, len(PHASES)):
+            phase = PHASES[index]
+            where = [criteria, phase.criteria]
+            if after is not None and index == start:
+                where.append(_after(phase, *after))
+            docs = (
+                await self.cases.find({"$and": where}, {"outbox": 0})
+                .sort([(phase.key, phase.direction), ("_id", phase.direction)])
+                .limit(query.limit + 1 - len(found))
+                .to_list()
             )
-        if query.cursor:
-            at, case_id = decode_cursor(query.cursor)
-            criteria.setdefault("$and", []).append(
-                {"$or": [{"created_at": {"$lt": at}}, {"created_at": at, "_id": {"$lt": case_id}}]}
-            )
-        docs = (
-            await self.cases.find(criteria, {"outbox": 0})
-            .sort([("created_at", DESCENDING), ("_id", DESCENDING)])
-            .limit(query.limit + 1)
-            .to_list()
-        )
-        next_cursor = encode_cursor(docs[query.limit - 1]) if len(docs) > query.limit else None
-        return docs[: query.limit], next_cursor
+            found += [(index, doc) for doc in docs]
+            if len(found) > query.limit:
+                break
+        page = found[: query.limit]
+        next_cursor = encode_cursor(*page[-1]) if len(found) > query.limit else None
+        return [doc for _, doc in page], next_cursor
+
+
+def _criteria(query: CaseQuery, now: datetime) -> dict[str, Any]:
+    """The filters of a case list as one query document."""
+    criteria: dict[str, Any] = {}
+    for name in ("agency", "status", "category"):
+        if (value := getattr(query, name)) is not None:
+            criteria[name] = value
+    created: dict[str, datetime] = {}
+    if query.created_from:
+        created["$gte"] = query.created_from
+    if query.created_to:
+        created["$lt"] = query.created_to
+    if created:
+        criteria["created_at"] = created
+    if query.overdue is True:
+        criteria["$and"] = [{"status": {"$in": OPEN_STATUSES}, "due_at": {"$lt": now}}]
+    elif query.overdue is False:
+        criteria["$and"] = [{"$or": [{"due_at": None}, {"due_at": {"$gte": now}}]}]
+    return criteria
+
+
+def _resume(cursor: str) -> tuple[int, tuple[datetime, str]]:
+    phase, at, case_id = decode_cursor(cursor)
+    return phase, (at, case_id)
+
+
+def _after(phase: Phase, at: datetime, case_id: str) -> dict[str, Any]:
+    """The cases after (`at`, `case_id`) in the phase's order."""
+    beyond = "$gt" if phase.direction == 1 else "$lt"
+    return {"$or": [{phase.key: {beyond: at}}, {phase.key: at, "_id": {beyond: case_id}}]}

@@ -18,10 +18,11 @@ from pydantic import BaseModel, ValidationError
 from services.common.contracts import CLOSED_STATUSES, CaseStatus, Category
 from services.common.csrf import CSRF_COOKIE, CsrfTokens
 from services.common.labels import CATEGORIES, Language, category_name
+from services.common.params import ParamError
 from services.routing import console_texts as texts
 from services.routing.actions import SUPERVISOR, ConcurrentChange, InvalidReassignment, in_scope
 from services.routing.api import ACTION_BODIES, ROUTING, action_request
-from services.routing.cases import BadCursor, CaseQuery
+from services.routing.cases import CaseQuery
 from services.routing.dashboard import (
     bar_chart,
     duration_text,
@@ -41,7 +42,6 @@ TEMPLATES = jinja2.Environment(
     autoescape=jinja2.select_autoescape(["html"]),
     undefined=jinja2.StrictUndefined,
 )
-PRIORITY_RANK = {"urgent": 0, "high": 1, "normal": 2, "low": 3}
 
 
 def language(request: web.Request) -> Language:
@@ -149,16 +149,16 @@ async def logout(request: web.Request) -> web.Response:
 
 
 async def case_list(request: web.Request) -> web.Response:
-    """GET /console/cases: the caller's cases, most urgent and newest first, with filters."""
+    """GET /console/cases: the caller's cases, most urgent first, with filters."""
     session = current(request)
     ctx = request.app[ROUTING]
     filters = _filters(request, session.principal)
     try:
         docs, next_cursor = await ctx.repository.find(filters, ctx.clock())
-    except BadCursor:
+    except ParamError:  # a stale or edited cursor: start again from the first page
         raise web.HTTPSeeOther("/console/cases") from None
     now = ctx.clock()
-    rows = sorted((_row(d, now) for d in docs), key=lambda r: (not r["overdue"], r["rank"]))
+    rows = [_row(d, now) for d in docs]  # already most urgent first
     template = "console_table.html" if request.query.get("partial") else "console_cases.html"
     kept = {k: v for k, v in request.query.items() if k not in ("cursor", "partial", "lang")}
     return render(
@@ -200,7 +200,6 @@ def _row(case: dict[str, Any], now: datetime) -> dict[str, Any]:
         "left": left,
         "css": css,
         "overdue": css == "late",
-        "rank": (PRIORITY_RANK.get(case["priority"], 9), -case["created_at"].timestamp()),
     }
 
 

@@ -15,6 +15,7 @@ import time
 from dataclasses import dataclass
 
 from services.common.auth import hash_token, principal_for
+from services.common.csrf import equal_secrets
 
 SESSION_COOKIE = "console_session"
 
@@ -55,7 +56,7 @@ class Sessions:
             expired = int(expires) < (now or time.time())
         except (ValueError, UnicodeDecodeError):
             return None
-        genuine = hmac.compare_digest(self._mac(payload), mac)
+        genuine = equal_secrets(self._mac(payload), mac)
         if not genuine or expired or self.tokens.get(token_hash) != principal:
             return None
         return Session(principal, cookie)
@@ -66,7 +67,7 @@ class Sessions:
 
     def csrf_valid(self, session: Session, token: str | None) -> bool:
         """True when a submitted form's token belongs to this session."""
-        return bool(token) and hmac.compare_digest(self.csrf_token(session), token or "")
+        return equal_secrets(self.csrf_token(session), token)
 
     def _mac(self, text: str) -> str:
         return hmac.new(self.key, text.encode(), hashlib.sha256).hexdigest()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -258,7 +259,20 @@ async def test_concurrent_actions_never_lose_an_update(
     assert stored["version"] == 9 and len(stored["audit"]) == 9
 
 
-async def test_list_filters_and_paginates_newest_first(
+def most_urgent_first(cases: list[dict[str, Any]]) -> list[str]:
+    """Open cases with a deadline by deadline, then the others newest first."""
+    with_deadline = sorted(
+        (c for c in cases if c.get("due_at")), key=lambda c: (c["due_at"], c["_id"])
+    )
+    others = sorted(
+        (c for c in cases if not c.get("due_at")),
+        key=lambda c: (c["created_at"], c["_id"]),
+        reverse=True,
+    )
+    return [c["_id"] for c in [*with_deadline, *others]]
+
+
+async def test_list_filters_and_paginates_most_urgent_first(
     routing: Client, routing_db: MongoDatabase, reporter: Reporter
 ) -> None:
     ids = [await _case(routing_db, reporter) for _ in range(5)]
@@ -275,7 +289,8 @@ async def test_list_filters_and_paginates_newest_first(
         )
     ).json()
     listed = [c["case_id"] for page in (page1, page2, page3) for c in page["cases"]]
-    assert listed == list(reversed(ids)) and page3["next_cursor"] is None
+    stored = await routing_db.cases.find({"_id": {"$in": ids}}).to_list()
+    assert listed == most_urgent_first(stored) and page3["next_cursor"] is None
     acknowledged = await (
         await routing.get("/api/v1/cases?status=acknowledged", headers=auth("police"))
     ).json()
@@ -286,4 +301,28 @@ async def test_list_filters_and_paginates_newest_first(
     bad = await routing.get("/api/v1/cases?status=lost&limit=0", headers=auth("police"))
     assert bad.status == 422
     assert {e["field"] for e in (await bad.json())["error"]["errors"]} == {"status", "limit"}
-    assert (await routing.get("/api/v1/cases?cursor=%%%", headers=auth("police"))).status == 400
+    assert (await routing.get("/api/v1/cases?cursor=%%%", headers=auth("police"))).status == 422
+
+
+async def test_the_most_overdue_case_leads_page_one_however_many_newer_cases_exist(
+    routing: Client, routing_db: MongoDatabase, reporter: Reporter
+) -> None:
+    ids = [await _case(routing_db, reporter) for _ in range(60)]
+    long_overdue = datetime.now(UTC) - timedelta(days=3)
+    await routing_db.cases.update_one({"_id": ids[0]}, {"$set": {"due_at": long_overdue}})
+    closed = await _act(routing, ids[1], "reject", reason="không đủ thông tin để xử lý")
+    assert closed.status == 200, await closed.text()
+    first = await (await routing.get("/api/v1/cases?limit=50", headers=auth("police"))).json()
+    assert first["cases"][0]["case_id"] == ids[0]
+    listed, cursor = [], ""
+    while True:
+        page = await (
+            await routing.get(f"/api/v1/cases?limit=7{cursor}", headers=auth("police"))
+        ).json()
+        listed += [c["case_id"] for c in page["cases"]]
+        if not page["next_cursor"]:
+            break
+        cursor = f"&cursor={page['next_cursor']}"
+    stored = await routing_db.cases.find({"_id": {"$in": ids}}).to_list()
+    assert listed == most_urgent_first(stored)
+    assert listed[-1] == ids[1], "closed cases come last"
