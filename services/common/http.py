@@ -6,12 +6,13 @@ import html
 import json
 import logging
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any
 
 from aiohttp import web
+from multidict import MultiDictProxy
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 
 from services.common.mongo import TRANSIENT_MONGO_ERRORS
 from services.common.params import ParamError
@@ -36,6 +37,9 @@ class ErrorDetail(BaseModel):
     status: int
     message: str
     errors: list[FieldError] | None = None
+    error_id: str | None = Field(
+        default=None, description="On a 500: quote it; the log has the error under it."
+    )
 
 
 class ErrorResponse(BaseModel):
@@ -115,6 +119,21 @@ def _html_error(status: int, message: str) -> web.Response:
         f"<h1>{status}</h1><p>{text}</p></html>"
     )
     return web.Response(status=status, text=page, content_type="text/html")
+
+
+async def read_form(request: web.Request) -> MultiDictProxy[Any]:
+    """The request's form fields; a body that is not a readable form is a 400, not a 500."""
+    try:
+        return await request.post()
+    except UnicodeDecodeError:
+        raise web.HTTPBadRequest(text="form data is not valid UTF-8") from None
+    except ValueError as exc:  # e.g. multipart without a boundary, or a broken one
+        raise web.HTTPBadRequest(text=f"form data cannot be read: {exc}") from None
+
+
+def repeated_fields(form: MultiDictProxy[Any], names: Iterable[str]) -> list[str]:
+    """The single-valued fields a form sends more than once (ambiguous: refused, not guessed)."""
+    return [name for name in names if len(form.getall(name, [])) > 1]
 
 
 def decode_json_body(body: bytes) -> Any:

@@ -28,6 +28,7 @@ from services.common.contracts import (
     ReportSubmitted,
     new_event_id,
 )
+from services.common.params import MIN_SEEN_AT, ParamError, check_datetime
 
 MAX_URLS = 5
 MAX_EVIDENCE_LINKS = 10
@@ -78,8 +79,16 @@ class ReportIn(BaseModel):
     @field_validator("seen_at")
     @classmethod
     def _not_in_future(cls, seen_at: datetime | None, info: ValidationInfo) -> datetime | None:
+        if seen_at is None:
+            return None
+        try:  # bounds first: comparing a time near year 1 with another overflows
+            seen_at = check_datetime(seen_at, field="seen_at", minimum=MIN_SEEN_AT)
+        except ParamError:
+            raise PydanticCustomError(
+                "seen_at_range", "the time seen must be after {earliest}", {"earliest": "1990"}
+            ) from None
         now = (info.context or {}).get("now")
-        if seen_at is not None and now is not None and seen_at > now + CLOCK_SKEW:
+        if now is not None and seen_at > now + CLOCK_SKEW:
             raise PydanticCustomError("seen_at_future", "the time seen is in the future")
         return seen_at
 

@@ -28,6 +28,10 @@ UI: dict[str, dict[Language, str]] = {
         "en": "What happened? (10–5000 characters)",
     },
     "seen_at": {"vi": "Thời điểm phát hiện", "en": "When you saw it"},
+    "repeated_field": {
+        "vi": "Trường này được gửi nhiều lần; vui lòng chỉ nhập một giá trị.",
+        "en": "This field was sent more than once; please give one value.",
+    },
     "seen_at_hint": {"vi": "Giờ Việt Nam (UTC+7).", "en": "Vietnam time (UTC+7)."},
     "province": {"vi": "Tỉnh/Thành phố", "en": "Province/City"},
     "district": {"vi": "Quận/Huyện", "en": "District"},
@@ -120,6 +124,10 @@ ERRORS: dict[str, dict[Language, str]] = {
     },
     "email": {"vi": "Địa chỉ e-mail không hợp lệ.", "en": "Not a valid e-mail address."},
     "datetime": {"vi": "Thời điểm không hợp lệ.", "en": "Not a valid date and time."},
+    "seen_at_range": {
+        "vi": "Thời điểm phát hiện phải sau năm {earliest}.",
+        "en": "The time seen must be after {earliest}.",
+    },
     "seen_at_future": {
         "vi": "Thời điểm phát hiện không thể ở tương lai.",
         "en": "The time seen cannot be in the future.",

@@ -11,6 +11,7 @@ from pydantic import ValidationError
 
 from services.common.contracts import Platform, ReporterKind
 from services.common.csrf import CSRF_COOKIE
+from services.common.http import read_form, repeated_fields
 from services.intake.api import TRACKING_CODE, created_body, status_view
 from services.intake.context import INTAKE
 from services.intake.labels import CATEGORIES, PLATFORMS, REPORTER_KINDS, Language
@@ -22,6 +23,22 @@ TEMPLATES = jinja2.Environment(
     undefined=jinja2.StrictUndefined,
 )
 VIETNAM_OFFSET = "+07:00"
+# Form fields that hold one value; a form sending one twice is refused rather than guessed at.
+SINGLE_VALUED = (
+    "category",
+    "platform",
+    "description",
+    "seen_at",
+    "province",
+    "district",
+    "reporter_kind",
+    "anonymous",
+    "contact_name",
+    "contact_phone",
+    "contact_email",
+    "content_urls",
+    "evidence_links",
+)
 
 
 def language(request: web.Request) -> Language:
@@ -78,13 +95,13 @@ async def submit_form(request: web.Request) -> web.Response:
     """POST /: validate and re-render with errors beside fields, or store and show the code."""
     ctx = request.app[INTAKE]
     lang = language(request)
-    try:
-        form = await request.post()
-    except UnicodeDecodeError:
-        raise web.HTTPBadRequest(text="form data is not valid UTF-8") from None
+    form = await read_form(request)
     values = {k: v for k, v in form.items() if isinstance(v, str) and k != "csrf_token"}
     if not ctx.csrf.valid(request.cookies.get(CSRF_COOKIE), _text(form, "csrf_token")):
         return _form_page(request, lang, status=403, values=values, csrf_error=True)
+    if repeated := repeated_fields(form, SINGLE_VALUED):
+        errors = {name: [UI["repeated_field"][lang]] for name in repeated}
+        return _form_page(request, lang, status=422, values=values, errors=errors)
     try:
         report = ctx.submission.validate(form_data(form, lang), channel="form")
     except ValidationError as exc:

@@ -9,8 +9,6 @@ the same delivery at the same time.
 
 from __future__ import annotations
 
-import base64
-import json
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -20,7 +18,7 @@ from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
-from services.common import metrics
+from services.common import metrics, params
 from services.common.contracts import CaseEscalated
 from services.common.mongo import MongoDatabase
 from services.notify.escalation import EscalationPolicy
@@ -171,15 +169,10 @@ class AlertLog:
 
 def encode_cursor(doc: dict[str, Any]) -> str:
     """An opaque cursor pointing after `doc`."""
-    raw = json.dumps([doc["recorded_at"].isoformat(), doc["_id"]])
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+    return params.encode_cursor((doc["recorded_at"], doc["_id"]))
 
 
 def decode_cursor(cursor: str) -> tuple[datetime, str]:
-    """The position a cursor points after; ValueError when it is not one of ours."""
-    try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        recorded_at, alert_id = json.loads(base64.urlsafe_b64decode(padded))
-        return datetime.fromisoformat(recorded_at), str(alert_id)
-    except (ValueError, TypeError) as exc:
-        raise ValueError("not a valid cursor") from exc
+    """The position a cursor points after; ParamError when it is not one of ours."""
+    recorded_at, alert_id = params.decode_cursor(cursor, shape=(datetime, str))
+    return recorded_at, alert_id

@@ -8,6 +8,7 @@ from typing import Any
 from aiohttp import web
 from pydantic import BaseModel
 
+from services.common import params
 from services.common.auth import require_principal
 from services.common.http import json_error
 from services.notify.alerts import DELIVERED, FAILED, PENDING, SKIPPED, AlertLog
@@ -15,6 +16,7 @@ from services.notify.alerts import DELIVERED, FAILED, PENDING, SKIPPED, AlertLog
 ALERTS: web.AppKey[AlertLog] = web.AppKey("alerts", AlertLog)
 SUPERVISOR_TOKENS: web.AppKey[dict[str, str]] = web.AppKey("supervisor_tokens", dict)
 DELIVERY_STATUSES = (PENDING, DELIVERED, FAILED, SKIPPED)
+MAX_LEVEL = 100
 
 
 class Delivery(BaseModel):
@@ -61,11 +63,13 @@ def _filters(request: web.Request) -> tuple[dict[str, Any], int, list[dict[str, 
     filters: dict[str, Any] = {
         key: query[key] for key in ("agency", "case_id", "tracking_code") if query.get(key)
     }
-    if level := query.get("level"):
-        if level.isdigit():
-            filters["level"] = int(level)
-        else:
-            errors.append({"field": "level", "message": "a whole number", "type": "int"})
+    try:
+        if (level := query.get("level")) is not None:
+            filters["level"] = params.parse_int(
+                level, field="level", default=1, minimum=1, maximum=MAX_LEVEL
+            )
+    except params.ParamError as exc:
+        errors.append(exc.detail())
     if status := query.get("status"):
         if status in DELIVERY_STATUSES:
             filters["deliveries.status"] = status
@@ -77,11 +81,14 @@ def _filters(request: web.Request) -> tuple[dict[str, Any], int, list[dict[str, 
                     "type": "enum",
                 }
             )
-    limit = query.get("limit", "50")
-    if not (limit.isdigit() and 1 <= int(limit) <= 200):
-        errors.append({"field": "limit", "message": "a whole number from 1 to 200", "type": "int"})
-        limit = "50"
-    return filters, int(limit), errors
+    try:
+        limit = params.parse_int(
+            query.get("limit"), field="limit", default=50, minimum=1, maximum=200
+        )
+    except params.ParamError as exc:
+        errors.append(exc.detail())
+        limit = 50
+    return filters, limit, errors
 
 
 async def list_alerts(request: web.Request) -> web.Response:
@@ -90,10 +97,7 @@ async def list_alerts(request: web.Request) -> web.Response:
     filters, limit, errors = _filters(request)
     if errors:
         return json_error(422, "invalid query parameters", errors)
-    try:
-        docs, cursor = await request.app[ALERTS].page(filters, limit, request.query.get("cursor"))
-    except ValueError:
-        return json_error(400, "invalid cursor")
+    docs, cursor = await request.app[ALERTS].page(filters, limit, request.query.get("cursor"))
     page = AlertList(alerts=[Alert(alert_id=d["_id"], **d) for d in docs], next_cursor=cursor)
     return web.json_response(text=page.model_dump_json())
 

@@ -17,10 +17,17 @@ from pydantic import BaseModel, ValidationError
 
 from services.common.contracts import CLOSED_STATUSES, CaseStatus, Category
 from services.common.csrf import CSRF_COOKIE, CsrfTokens
+from services.common.http import read_form
 from services.common.labels import CATEGORIES, Language, category_name
-from services.common.params import ParamError
+from services.common.params import MAX_DATETIME, MIN_DATETIME, ParamError
 from services.routing import console_texts as texts
-from services.routing.actions import SUPERVISOR, ConcurrentChange, InvalidReassignment, in_scope
+from services.routing.actions import (
+    SUPERVISOR,
+    CaseNotFound,
+    ConcurrentChange,
+    InvalidReassignment,
+    in_scope,
+)
 from services.routing.api import ACTION_BODIES, ROUTING, action_request
 from services.routing.cases import CaseQuery
 from services.routing.dashboard import (
@@ -113,7 +120,7 @@ async def login_page(request: web.Request, *, error: str | None = None) -> web.R
 
 async def login(request: web.Request) -> web.Response:
     """POST /console/login: check the token, start a session."""
-    form = await request.post()
+    form = await read_form(request)
     t = texts.words(texts.UI, language(request))
     if not request.app[LOGIN_CSRF].valid(
         request.cookies.get(CSRF_COOKIE), _text(form, "csrf_token")
@@ -140,7 +147,7 @@ async def login(request: web.Request) -> web.Response:
 async def logout(request: web.Request) -> web.Response:
     """POST /console/logout."""
     session = current(request)
-    form = await request.post()
+    form = await read_form(request)
     if not request.app[SESSIONS].csrf_valid(session, _text(form, "csrf_token")):
         raise web.HTTPForbidden(text="invalid form token")
     response = web.HTTPSeeOther("/console/login")
@@ -248,7 +255,7 @@ async def case_page(
 async def act(request: web.Request) -> web.Response:
     """POST /console/cases/{case_id}/{action}: one lifecycle action from a form."""
     session = current(request)
-    form = await request.post()
+    form = await read_form(request)
     if not request.app[SESSIONS].csrf_valid(session, _text(form, "csrf_token")):
         raise web.HTTPForbidden(text="invalid form token")
     ctx = request.app[ROUTING]
@@ -264,6 +271,8 @@ async def act(request: web.Request) -> web.Response:
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
         return await case_page(request, error=problems, status=422)
+    except CaseNotFound:
+        raise web.HTTPNotFound(text="no such case") from None
     except (IllegalTransition, InvalidReassignment, ConcurrentChange) as exc:
         return await case_page(request, error=str(exc) or type(exc).__name__, status=409)
     back = request.query.get("back") == "overview" and session.principal == SUPERVISOR
@@ -309,17 +318,20 @@ async def overview(request: web.Request) -> web.Response:
 
 
 def _period(request: web.Request, now: datetime) -> tuple[datetime, datetime]:
-    """The chosen [from, to] days (inclusive), the last 30 days by default."""
+    """The chosen [from, to] days (inclusive), the last 30 days by default; a day that cannot
+    be used (malformed, or outside the years the database can hold) falls back to it."""
     today = now.replace(hour=0, minute=0, second=0, microsecond=0)
-    try:
-        start = datetime.fromisoformat(request.query["from"]).replace(tzinfo=now.tzinfo)
-    except (KeyError, ValueError):
-        start = today - timedelta(days=29)
-    try:
-        end = datetime.fromisoformat(request.query["to"]).replace(tzinfo=now.tzinfo)
-    except (KeyError, ValueError):
-        end = today
+    start = _day(request.query.get("from"), now) or today - timedelta(days=29)
+    end = _day(request.query.get("to"), now) or today
     return start, end + timedelta(days=1)
+
+
+def _day(raw: str | None, now: datetime) -> datetime | None:
+    try:
+        day = datetime.fromisoformat(raw or "").replace(tzinfo=now.tzinfo)
+    except ValueError:
+        return None
+    return day if MIN_DATETIME <= day <= MAX_DATETIME else None
 
 
 def _text(form: MultiDictProxy[Any], name: str) -> str | None:

@@ -77,7 +77,7 @@ async def test_alerts_are_listed_newest_first_with_filters_and_pages(
         ({"limit": "abc"}, 422, "limit"),
         ({"level": "x"}, 422, "level"),
         ({"status": "lost"}, 422, "status"),
-        ({"cursor": "not-a-cursor"}, 400, None),
+        ({"cursor": "not-a-cursor"}, 422, "cursor"),
     ],
 )
 async def test_bad_query_parameters_are_named(
