@@ -21,20 +21,19 @@ from services.routing.actions import (
     CaseNotFound,
     ConcurrentChange,
     InvalidReassignment,
-    in_scope,
+    UnreadableCase,
 )
 from services.routing.cases import CaseQuery, CaseRepository
 from services.routing.lifecycle import Action, IllegalTransition
 from services.routing.models import (
     CaseList,
-    CaseSummary,
     NoteBody,
     OptionalNote,
     ReassignBody,
     RejectBody,
     ResolveBody,
+    case_summary,
     case_view,
-    summary_fields,
 )
 from services.routing.settings import RoutingSettings
 
@@ -111,10 +110,8 @@ async def list_cases(request: web.Request) -> web.Response:
     ctx = request.app[ROUTING]
     now = ctx.clock()
     query = _query(request, principal, ctx.agencies)
-    docs, next_cursor = await ctx.repository.find(query, now)
-    page = CaseList(
-        cases=[CaseSummary(**summary_fields(d, now)) for d in docs], next_cursor=next_cursor
-    )
+    cases, next_cursor = await ctx.repository.find(query, now)
+    page = CaseList(cases=[case_summary(c, now) for c in cases], next_cursor=next_cursor)
     return web.json_response(page.model_dump(mode="json"))
 
 
@@ -122,10 +119,12 @@ async def get_case(request: web.Request) -> web.Response:
     """GET /api/v1/cases/{case_id}: one case; another agency's case is 404."""
     principal = authenticate(request)
     ctx = request.app[ROUTING]
-    case = await ctx.repository.get(request.match_info["case_id"])
-    if not in_scope(case, principal):
+    try:
+        case = await ctx.actions.load(request.match_info["case_id"], principal)
+    except CaseNotFound:
         return json_error(404, "no such case")
-    assert case is not None
+    except UnreadableCase as exc:
+        return unreadable(exc)
     return web.json_response(case_view(case, principal, ctx.clock()).model_dump(mode="json"))
 
 
@@ -141,6 +140,8 @@ async def act(request: web.Request) -> web.Response:
         )
     except CaseNotFound:
         return json_error(404, "no such case")
+    except UnreadableCase as exc:
+        return unreadable(exc)
     except IllegalTransition as exc:
         return web.json_response(
             {
@@ -159,6 +160,15 @@ async def act(request: web.Request) -> web.Response:
     except ConcurrentChange:
         return json_error(409, "the case changed concurrently; read it again and retry")
     return web.json_response(case_view(case, principal, ctx.clock()).model_dump(mode="json"))
+
+
+def unreadable(exc: UnreadableCase) -> web.Response:
+    """409: the case exists but its stored record is broken, so it cannot be shown or changed."""
+    return json_error(
+        409,
+        f"case {exc.case_id} is stored incomplete or malformed and cannot be shown or changed; "
+        "the operators have it in the service log",
+    )
 
 
 async def _body(request: web.Request, model: type[BaseModel]) -> BaseModel:

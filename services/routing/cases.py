@@ -1,111 +1,50 @@
-"""Cases in MongoDB: one per report, each change and its events written in one conditional write."""
+"""Cases in MongoDB: documents in and out as typed `Case`s, each change written conditionally."""
 
 from __future__ import annotations
 
 import logging
-import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from pymongo import ASCENDING, DESCENDING
+from prometheus_client import Counter
+from pydantic import ValidationError
+from pymongo import ASCENDING, DESCENDING, ReturnDocument, UpdateOne
 from pymongo.errors import DuplicateKeyError
 
 from services.common import params
-from services.common.contracts import (
-    CLOSED_STATUSES,
-    AnyEvent,
-    CaseAssigned,
-    CaseEscalated,
-    CaseStatus,
-    ReportSubmitted,
-    new_event_id,
-)
+from services.common.contracts import AnyEvent, CaseEscalated
 from services.common.mongo import Document, MongoDatabase
 from services.common.outbox import ensure_outbox_index, outbox_fields, outbox_update
-from services.common.params import MIN_DATETIME
-from services.routing.policy import Assignment
+from services.routing.case import (
+    CLOSED,
+    DUE,
+    AuditRecord,
+    Case,
+    overdue_bound,
+    urgency_key,
+    urgency_position,
+)
+from services.routing.planning import Plan
 
 log = logging.getLogger(__name__)
 
-REPORT_FIELDS_EXCLUDED = {
-    "event_id",
-    "occurred_at",
-    "schema_version",
-    "type",
-    "report_id",
-    "tracking_code",
-}
+UNREADABLE_CASES = Counter(
+    "routing_unreadable_cases_total", "Stored cases that could not be read (logged once each)"
+)
+NOT_IN_VIEWS = {"outbox": 0}
+# What the dashboard leaves out: the history it does not count.
+NOT_IN_FIGURES = {"outbox": 0, "audit": 0, "notes": 0, "escalations": 0}
+BAD_CURSOR = "not a cursor this service made; start again without it"
 
 
-def case_event_fields(case: Document, now: datetime) -> dict[str, Any]:
-    """The fields every case event takes from the stored case."""
-    return {
-        "event_id": new_event_id(),
-        "occurred_at": now,
-        "case_id": case["_id"],
-        "report_id": case["report_id"],
-        "tracking_code": case["tracking_code"],
-        "agency": case["agency"],
-        "category": case["category"],
-        "priority": case["priority"],
-        "status": case["status"],
-        "version": case["version"],
-        "due_at": case["due_at"],
-        "province": case["report"].get("province"),
-        "district": case["report"].get("district"),
-    }
+class UnreadableCase(Exception):
+    """A stored case document is incomplete or malformed."""
 
-
-def new_case(
-    report: ReportSubmitted, assignment: Assignment, policy_version: str, now: datetime
-) -> Document:
-    """A case document for a report, as routed."""
-    status = CaseStatus.TRIAGE if assignment.rule_id is None else CaseStatus.ASSIGNED
-    return {
-        "_id": uuid.uuid4().hex,
-        "report_id": report.report_id,
-        "tracking_code": report.tracking_code,
-        "report": report.model_dump(mode="python", exclude=REPORT_FIELDS_EXCLUDED),
-        "reported_at": report.occurred_at,
-        "agency": assignment.agency,
-        "category": report.category.value,
-        "priority": assignment.priority.value,
-        "status": status.value,
-        "version": 1,
-        "due_at": now + assignment.deadline,
-        "acknowledge_within_s": assignment.deadline.total_seconds(),
-        "resolve_within_s": assignment.resolve_within.total_seconds()
-        if assignment.resolve_within
-        else None,
-        "policy_version": policy_version,
-        "rule_id": assignment.rule_id,
-        "created_at": now,
-        "updated_at": now,
-        "audit": [
-            {
-                "at": now,
-                "actor": "routing",
-                "action": "assign",
-                "from": None,
-                "to": status.value,
-                "note": f"rule {assignment.rule_id or '(none: triage)'}",
-                "agency": assignment.agency,
-            }
-        ],
-        "notes": [],
-        "escalations": [],
-    }
-
-
-def assigned_event(case: Document, now: datetime, **extra: Any) -> CaseAssigned:
-    """`case.assigned.<agency>` for the case as it now stands."""
-    return CaseAssigned(
-        **case_event_fields(case, now),
-        policy_version=case["policy_version"],
-        rule_id=case["rule_id"],
-        **extra,
-    )
+    def __init__(self, case_id: str, agency: str | None, error: str) -> None:
+        super().__init__(f"case {case_id} is stored incomplete or malformed: {error}")
+        self.case_id = case_id
+        self.agency = agency
 
 
 @dataclass(frozen=True)
@@ -122,40 +61,30 @@ class CaseQuery:
     limit: int = 50
 
 
-OPEN_STATUSES = [s.value for s in CaseStatus if s not in CLOSED_STATUSES]
-CLOSED = [s.value for s in CLOSED_STATUSES]
-
-
 @dataclass(frozen=True)
-class Phase:
-    """One run of the most-urgent-first order: which cases, sorted on what, which way."""
+class EscalationEntry:
+    """An escalation recorded on a case, for the supervisors' alert log."""
 
-    criteria: dict[str, Any]
-    key: str
-    direction: int
-
-
-# Most urgent first, across all of an agency's cases: open cases with a deadline, soonest
-# (most overdue) first; then open cases without one, newest first; then closed ones, newest
-# first. Each phase is one indexed range; the cursor names the phase and the position in it.
-PHASES = (
-    Phase({"status": {"$in": OPEN_STATUSES}, "due_at": {"$gte": MIN_DATETIME}}, "due_at", 1),
-    Phase({"status": {"$in": OPEN_STATUSES}, "due_at": None}, "created_at", -1),
-    Phase({"status": {"$in": CLOSED}}, "created_at", -1),
-)
+    case_id: str
+    tracking_code: str
+    agency: str
+    at: datetime
+    level: int
+    note: str | None
 
 
-def encode_cursor(phase: int, case: Document) -> str:
-    """An opaque cursor pointing after `case` in phase `phase`."""
-    return params.encode_cursor((phase, case[PHASES[phase].key], case["_id"]))
+def encode_cursor(document: Document) -> str:
+    """An opaque cursor pointing after the stored case `document` in most-urgent-first order."""
+    rank, at = urgency_position(document["urgency"])
+    return params.encode_cursor((rank, at, str(document["_id"])))
 
 
-def decode_cursor(cursor: str) -> tuple[int, datetime, str]:
-    """The (phase, sort value, id) a cursor points after; ParamError if it is not one."""
-    phase, at, case_id = params.decode_cursor(cursor, shape=(int, datetime, str))
-    if not 0 <= phase < len(PHASES):
-        raise params.ParamError("cursor", "not a cursor this service made; start again without it")
-    return phase, at, case_id
+def decode_cursor(cursor: str) -> tuple[int, str]:
+    """The (urgency, id) a cursor points after; ParamError naming `cursor` if it is not one."""
+    rank, at, case_id = params.decode_cursor(cursor, shape=(int, datetime, str))
+    if not DUE <= rank <= CLOSED:
+        raise params.ParamError("cursor", BAD_CURSOR)
+    return urgency_key(rank, at), case_id
 
 
 class CaseRepository:
@@ -163,134 +92,171 @@ class CaseRepository:
 
     def __init__(self, db: MongoDatabase) -> None:
         self.cases = db.cases
+        self._reported: set[str] = set()
 
     async def ensure_indexes(self) -> None:
-        """One case per report; list and overdue queries by agency; the outbox."""
+        """One case per report; lists most urgent first, by agency or not; the outbox."""
         await self.cases.create_index([("report_id", ASCENDING)], unique=True)
         await self.cases.create_index(
-            [("agency", ASCENDING), ("created_at", DESCENDING), ("_id", DESCENDING)]
+            [("agency", ASCENDING), ("urgency", ASCENDING), ("_id", ASCENDING)]
+        )
+        await self.cases.create_index([("urgency", ASCENDING), ("_id", ASCENDING)])
+        await self.cases.create_index(
+            [("status", ASCENDING), ("urgency", ASCENDING), ("_id", ASCENDING)]
         )
         await self.cases.create_index([("created_at", DESCENDING), ("_id", DESCENDING)])
-        await self.cases.create_index([("status", ASCENDING), ("due_at", ASCENDING)])
-        await self.cases.create_index(
-            [("agency", ASCENDING), ("due_at", ASCENDING), ("_id", ASCENDING)]
-        )
         await ensure_outbox_index(self.cases)
+        await self._add_missing_urgency()
 
-    async def create(self, case: Document, events: list[AnyEvent], now: datetime) -> bool:
+    async def _add_missing_urgency(self) -> None:
+        """Give cases stored before the urgency key had one (none after the first start)."""
+        docs = await self.cases.find({"urgency": None}, NOT_IN_VIEWS).to_list()
+        cases = [case for doc in docs if (case := self._readable(doc)) is not None]
+        if cases:
+            await self.cases.bulk_write(
+                [UpdateOne({"_id": c.case_id}, {"$set": {"urgency": c.urgency}}) for c in cases]
+            )
+            log.info("urgency added to stored cases", extra={"count": len(cases)})
+
+    async def create(self, case: Case, events: list[AnyEvent], now: datetime) -> bool:
         """Insert the case with its events; False when the report already has a case."""
         try:
-            await self.cases.insert_one({**case, **outbox_fields(events, now)})
+            await self.cases.insert_one({**case.to_document(), **outbox_fields(events, now)})
         except DuplicateKeyError:
             return False
         return True
 
-    async def get(self, case_id: str) -> Document | None:
-        """A case by id, without its outbox."""
-        return await self.cases.find_one({"_id": case_id}, {"outbox": 0})
+    async def get(self, case_id: str) -> Case | None:
+        """A case by id (None if there is none); UnreadableCase if its document is broken."""
+        doc = await self.cases.find_one({"_id": case_id}, NOT_IN_VIEWS)
+        return None if doc is None else self._read(doc)
 
-    async def write_change(
-        self,
-        case: Document,
-        changes: dict[str, Any],
-        audit: dict[str, Any],
-        events: list[AnyEvent],
-        now: datetime,
-    ) -> bool:
-        """Apply `changes` if nobody changed the case since it was read (same version)."""
-        update = outbox_update(events, now)
-        update["$set"] = {**changes, "updated_at": now}
-        update["$push"]["audit"] = audit
-        result = await self.cases.update_one(
-            {"_id": case["_id"], "version": case["version"]}, update
+    async def write_change(self, case: Case, plan: Plan, now: datetime) -> Case | None:
+        """Store the plan if nobody changed the case since it was read (same version).
+
+        Returns the case as stored, or None when the version moved on.
+        """
+        update = outbox_update(plan.events, now)
+        update["$set"] = plan.changes
+        update["$push"]["audit"] = plan.audit.model_dump(by_alias=True, exclude_none=True)
+        doc = await self.cases.find_one_and_update(
+            {"_id": case.case_id, "version": case.version},
+            update,
+            projection=NOT_IN_VIEWS,
+            return_document=ReturnDocument.AFTER,
         )
-        return result.modified_count == 1
+        return None if doc is None else self._read(doc)
 
     async def record_escalation(self, event: CaseEscalated) -> bool:
         """Note an escalation in the case's audit log, once per event."""
-        entry = {
-            "at": event.escalated_at,
-            "actor": "notify",
-            "action": "escalated",
-            "from": event.status.value,
-            "to": event.status.value,
-            "note": f"level {event.level}: {', '.join(event.targets)}",
-            "level": event.level,
-            "event_id": event.event_id,
-        }
+        entry = AuditRecord(
+            at=event.escalated_at,
+            actor="notify",
+            action="escalated",
+            from_status=event.status.value,
+            to_status=event.status.value,
+            note=f"level {event.level}: {', '.join(event.targets)}",
+            level=event.level,
+            event_id=event.event_id,
+        )
         result = await self.cases.update_one(
             {"_id": event.case_id, "escalations": {"$ne": event.event_id}},
-            {"$push": {"audit": entry, "escalations": event.event_id}},
+            {
+                "$push": {
+                    "audit": entry.model_dump(by_alias=True, exclude_none=True),
+                    "escalations": event.event_id,
+                }
+            },
         )
         return result.modified_count == 1
 
     async def created_between(
         self, start: datetime, end: datetime, *, limit: int = 50_000
-    ) -> list[Document]:
-        """Cases created in [start, end), with the fields the dashboard needs."""
-        fields = [
-            "category",
-            "agency",
-            "status",
-            "created_at",
-            "acknowledged_at",
-            "closed_at",
-            "acknowledge_within_s",
-            "resolve_within_s",
-        ]
-        cursor = self.cases.find({"created_at": {"$gte": start, "$lt": end}}, fields)
-        return await cursor.limit(limit).to_list()
+    ) -> list[Case]:
+        """Cases created in [start, end), without their history (the dashboard's input)."""
+        cursor = self.cases.find({"created_at": {"$gte": start, "$lt": end}}, NOT_IN_FIGURES)
+        return self._readable_all(await cursor.limit(limit).to_list())
 
-    async def recent_escalations(self, *, limit: int) -> list[dict[str, Any]]:
+    async def recent_escalations(self, *, limit: int) -> list[EscalationEntry]:
         """The latest escalations recorded on cases, newest first (the console's alert log)."""
-        cases = (
-            await self.cases.find(
-                {"escalations.0": {"$exists": True}},
-                {"audit": 1, "tracking_code": 1, "agency": 1, "updated_at": 1},
-            )
+        docs = (
+            await self.cases.find({"escalations.0": {"$exists": True}}, NOT_IN_VIEWS)
             .sort("updated_at", DESCENDING)
             .limit(limit)
             .to_list()
         )
         entries = [
-            {
-                **entry,
-                "case_id": case["_id"],
-                "tracking_code": case["tracking_code"],
-                "agency": case["agency"],
-            }
-            for case in cases
-            for entry in case["audit"]
-            if entry.get("action") == "escalated"
-        ]
-        return sorted(entries, key=lambda e: e["at"], reverse=True)[:limit]
-
-    async def find(self, query: CaseQuery, now: datetime) -> tuple[list[Document], str | None]:
-        """One page of cases, most urgent first (see PHASES), and the cursor of the next page."""
-        criteria = _criteria(query, now)
-        start, after = (0, None) if not query.cursor else _resume(query.cursor)
-        found: list[tuple[int, Document]] = []
-        for index in range(start, len(PHASES)):
-            phase = PHASES[index]
-            where = [criteria, phase.criteria]
-            if after is not None and index == start:
-                where.append(_after(phase, *after))
-            docs = (
-                await self.cases.find({"$and": where}, {"outbox": 0})
-                .sort([(phase.key, phase.direction), ("_id", phase.direction)])
-                .limit(query.limit + 1 - len(found))
-                .to_list()
+            EscalationEntry(
+                case.case_id,
+                case.tracking_code,
+                case.agency,
+                entry.at,
+                entry.escalation_level(),
+                entry.note,
             )
-            found += [(index, doc) for doc in docs]
-            if len(found) > query.limit:
-                break
-        page = found[: query.limit]
-        next_cursor = encode_cursor(*page[-1]) if len(found) > query.limit else None
-        return [doc for _, doc in page], next_cursor
+            for case in self._readable_all(docs)
+            for entry in case.audit
+            if entry.action == "escalated"
+        ]
+        return sorted(entries, key=lambda e: e.at, reverse=True)[:limit]
+
+    async def find(self, query: CaseQuery, now: datetime) -> tuple[list[Case], str | None]:
+        """One page of cases, most urgent first, and the cursor of the next page.
+
+        Unreadable cases are left out (and logged once); they still move the cursor on.
+        """
+        docs = (
+            await self.cases.find(_criteria(query, now), NOT_IN_VIEWS)
+            .sort([("urgency", ASCENDING), ("_id", ASCENDING)])
+            .limit(query.limit + 1)
+            .to_list()
+        )
+        page = docs[: query.limit]
+        next_cursor = encode_cursor(page[-1]) if len(docs) > query.limit else None
+        return self._readable_all(page), next_cursor
+
+    def _read(self, doc: Document) -> Case:
+        """The case a document holds; UnreadableCase (logged once) if it holds none."""
+        try:
+            return Case.from_document(doc)
+        except ValidationError as exc:
+            case_id = str(doc.get("_id"))
+            agency = doc.get("agency")
+            self._report(case_id, agency, exc)
+            raise UnreadableCase(
+                case_id, agency if isinstance(agency, str) else None, _summary(exc)
+            ) from None
+
+    def _readable(self, doc: Document) -> Case | None:
+        try:
+            return self._read(doc)
+        except UnreadableCase:
+            return None
+
+    def _readable_all(self, docs: list[Document]) -> list[Case]:
+        return [case for doc in docs if (case := self._readable(doc)) is not None]
+
+    def _report(self, case_id: str, agency: object, exc: ValidationError) -> None:
+        """Log an unreadable case the first time this process meets it, and count it."""
+        if case_id in self._reported:
+            return
+        self._reported.add(case_id)
+        UNREADABLE_CASES.inc()
+        log.error(
+            "stored case is unreadable; left out of lists",
+            extra={"case_id": case_id, "agency": str(agency), "error": _summary(exc)},
+        )
+
+
+def _summary(exc: ValidationError) -> str:
+    """The fields at fault, e.g. `tracking_code: Field required; report.platform: ...`."""
+    return "; ".join(
+        f"{'.'.join(map(str, e['loc'])) or '(document)'}: {e['msg']}" for e in exc.errors()[:5]
+    )
 
 
 def _criteria(query: CaseQuery, now: datetime) -> dict[str, Any]:
-    """The filters of a case list as one query document."""
+    """The filters of a case list as one query: one range of the urgency key, plus filters."""
     criteria: dict[str, Any] = {}
     for name in ("agency", "status", "category"):
         if (value := getattr(query, name)) is not None:
@@ -302,19 +268,12 @@ def _criteria(query: CaseQuery, now: datetime) -> dict[str, Any]:
         created["$lt"] = query.created_to
     if created:
         criteria["created_at"] = created
-    if query.overdue is True:
-        criteria["$and"] = [{"status": {"$in": OPEN_STATUSES}, "due_at": {"$lt": now}}]
-    elif query.overdue is False:
-        criteria["$and"] = [{"$or": [{"due_at": None}, {"due_at": {"$gte": now}}]}]
+    urgency: dict[str, int] = {"$gte": 0}  # also leaves out documents that have no key
+    if query.overdue is not None:
+        urgency["$lt" if query.overdue else "$gte"] = overdue_bound(now)
+    if query.cursor:
+        after, case_id = decode_cursor(query.cursor)
+        urgency["$gte"] = max(urgency["$gte"], after)
+        criteria["$or"] = [{"urgency": {"$gt": after}}, {"_id": {"$gt": case_id}}]
+    criteria["urgency"] = urgency
     return criteria
-
-
-def _resume(cursor: str) -> tuple[int, tuple[datetime, str]]:
-    phase, at, case_id = decode_cursor(cursor)
-    return phase, (at, case_id)
-
-
-def _after(phase: Phase, at: datetime, case_id: str) -> dict[str, Any]:
-    """The cases after (`at`, `case_id`) in the phase's order."""
-    beyond = "$gt" if phase.direction == 1 else "$lt"
-    return {"$or": [{phase.key: {beyond: at}}, {phase.key: at, "_id": {beyond: case_id}}]}

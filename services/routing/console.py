@@ -6,7 +6,8 @@ Sign-in takes the agency's (or a supervisor's) bearer token and sets a signed se
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from collections.abc import Mapping, Set
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
@@ -15,28 +16,23 @@ from aiohttp import web
 from multidict import MultiDictProxy
 from pydantic import BaseModel, ValidationError
 
-from services.common.contracts import CLOSED_STATUSES, CaseStatus, Category
+from services.common import params
+from services.common.contracts import CaseStatus, Category
 from services.common.csrf import CSRF_COOKIE, CsrfTokens
 from services.common.http import read_form
 from services.common.labels import CATEGORIES, Language, category_name
-from services.common.params import MAX_DATETIME, MIN_DATETIME, ParamError
 from services.routing import console_texts as texts
 from services.routing.actions import (
     SUPERVISOR,
     CaseNotFound,
     ConcurrentChange,
     InvalidReassignment,
-    in_scope,
+    UnreadableCase,
 )
 from services.routing.api import ACTION_BODIES, ROUTING, action_request
+from services.routing.case import Case
 from services.routing.cases import CaseQuery
-from services.routing.dashboard import (
-    bar_chart,
-    duration_text,
-    escalation_level,
-    figures,
-    overdue_by_level,
-)
+from services.routing.dashboard import bar_chart, duration_text, figures, overdue_by_level
 from services.routing.lifecycle import IllegalTransition, allowed_actions
 from services.routing.models import case_view
 from services.routing.sessions import SESSION_COOKIE, Session, Sessions
@@ -159,13 +155,13 @@ async def case_list(request: web.Request) -> web.Response:
     """GET /console/cases: the caller's cases, most urgent first, with filters."""
     session = current(request)
     ctx = request.app[ROUTING]
-    filters = _filters(request, session.principal)
-    try:
-        docs, next_cursor = await ctx.repository.find(filters, ctx.clock())
-    except ParamError:  # a stale or edited cursor: start again from the first page
-        raise web.HTTPSeeOther("/console/cases") from None
     now = ctx.clock()
-    rows = [_row(d, now) for d in docs]  # already most urgent first
+    try:
+        filters = _filters(request, session.principal, ctx.agencies)
+        cases, next_cursor = await ctx.repository.find(filters, now)
+    except params.ParamError as exc:
+        return _error_page(request, session, 400, f"{exc.field}: {exc.message}")
+    rows = [_row(case, now) for case in cases]
     template = "console_table.html" if request.query.get("partial") else "console_cases.html"
     kept = {k: v for k, v in request.query.items() if k not in ("cursor", "partial", "lang")}
     return render(
@@ -185,41 +181,55 @@ async def case_list(request: web.Request) -> web.Response:
     )
 
 
-def _filters(request: web.Request, principal: str) -> CaseQuery:
+def _filters(request: web.Request, principal: str, agencies: frozenset[str]) -> CaseQuery:
+    """The list filters of the form; an empty field means any, an unknown value a ParamError."""
     q = request.query
-    status = q.get("status") if q.get("status") in {s.value for s in CaseStatus} else None
-    category = q.get("category") if q.get("category") in {c.value for c in Category} else None
-    agency = principal if principal != SUPERVISOR else (q.get("agency") or None)
+    agency = principal if principal != SUPERVISOR else _choice(q, "agency", agencies)
     return CaseQuery(
         agency=agency,
-        status=status,
-        category=category,
+        status=_choice(q, "status", {s.value for s in CaseStatus}),
+        category=_choice(q, "category", {c.value for c in Category}),
         overdue=True if q.get("overdue") == "1" else None,
         cursor=q.get("cursor") or None,
         limit=50,
     )
 
 
-def _row(case: dict[str, Any], now: datetime) -> dict[str, Any]:
+def _choice(query: Mapping[str, str], name: str, known: Set[str]) -> str | None:
+    """A filter that must be one of `known`; empty means any."""
+    value = query.get(name) or None
+    if value is not None and value not in known:
+        raise params.ParamError(name, f"one of {', '.join(sorted(known))}")
+    return value
+
+
+def _row(case: Case, now: datetime) -> dict[str, Any]:
     left, css = time_left(case, now)
-    return {
-        "case": case,
-        "left": left,
-        "css": css,
-        "overdue": css == "late",
-    }
+    return {"case": case, "left": left, "css": css, "overdue": case.is_overdue(now)}
 
 
-def time_left(case: dict[str, Any], now: datetime) -> tuple[timedelta | None, str]:
+def time_left(case: Case, now: datetime) -> tuple[timedelta | None, str]:
     """Time to the deadline (negative when overdue) and its colour class."""
-    due = case.get("due_at")
-    if due is None or CaseStatus(case["status"]) in CLOSED_STATUSES:
+    left = case.time_left(now)
+    if left is None:
         return None, "none"
-    left = due - now
-    if left < timedelta(0):
+    if case.is_overdue(now):
         return left, "late"
-    window = timedelta(seconds=case.get("acknowledge_within_s") or 86400)
+    window = timedelta(seconds=case.acknowledge_within_s or 86400)
     return left, "soon" if left < window / 4 else "ok"
+
+
+def _error_page(request: web.Request, session: Session, status: int, message: str) -> web.Response:
+    """A console page saying what went wrong, with the way back to the list."""
+    csrf_token = request.app[SESSIONS].csrf_token(session)
+    return render(
+        request,
+        "console_error.html",
+        status=status,
+        session=session,
+        csrf_token=csrf_token,
+        message=message,
+    )
 
 
 async def case_page(
@@ -228,10 +238,13 @@ async def case_page(
     """GET /console/cases/{case_id}: report, links as text, contact if allowed, audit, actions."""
     session = current(request)
     ctx = request.app[ROUTING]
-    case = await ctx.repository.get(request.match_info["case_id"])
-    if not in_scope(case, session.principal):
-        raise web.HTTPNotFound(text="no such case")
-    assert case is not None
+    try:
+        case = await ctx.actions.load(request.match_info["case_id"], session.principal)
+    except CaseNotFound:
+        no_such_case = texts.words(texts.UI, language(request))["no_such_case"]
+        return _error_page(request, session, 404, no_such_case)
+    except UnreadableCase as exc:
+        return _error_page(request, session, 409, str(exc))
     now = ctx.clock()
     left, css = time_left(case, now)
     return render(
@@ -243,10 +256,10 @@ async def case_page(
         case=case_view(case, session.principal, now),
         left=left,
         css=css,
-        level=escalation_level(case),
-        actions=[a.value for a in allowed_actions(CaseStatus(case["status"]))],
+        level=case.escalation_level,
+        actions=[a.value for a in allowed_actions(case.status)],
         outcomes=texts.words(texts.OUTCOMES, language(request)),
-        agencies=[a for a in ctx.actions.policy.agencies if a != case["agency"]],
+        agencies=[a for a in ctx.actions.policy.agencies if a != case.agency],
         done=request.query.get("done"),
         error=error,
     )
@@ -262,17 +275,17 @@ async def act(request: web.Request) -> web.Response:
     name = request.match_info["action"]
     action, model = ACTION_BODIES[name]
     fields = {k: v for k in model.model_fields if (v := (_text(form, k) or "").strip())}
+    case_id = request.match_info["case_id"]
     try:
         body: BaseModel = model.model_validate(fields)
-        case_id = request.match_info["case_id"]
         await ctx.actions.perform(
             case_id, session.principal, action_request(action, session.principal, body)
         )
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
         return await case_page(request, error=problems, status=422)
-    except CaseNotFound:
-        raise web.HTTPNotFound(text="no such case") from None
+    except (CaseNotFound, UnreadableCase):
+        return await case_page(request)  # the page says which, with its 404 or 409
     except (IllegalTransition, InvalidReassignment, ConcurrentChange) as exc:
         return await case_page(request, error=str(exc) or type(exc).__name__, status=409)
     back = request.query.get("back") == "overview" and session.principal == SUPERVISOR
@@ -287,7 +300,10 @@ async def overview(request: web.Request) -> web.Response:
         raise web.HTTPSeeOther("/console/cases")
     ctx = request.app[ROUTING]
     now = ctx.clock()
-    start, end = _period(request, now)
+    try:
+        start, end = _period(request, now)
+    except params.ParamError as exc:
+        return _error_page(request, session, 400, f"{exc.field}: {exc.message}")
     triage, _ = await ctx.repository.find(CaseQuery(status="triage", limit=100), now)
     overdue, _ = await ctx.repository.find(CaseQuery(overdue=True, limit=500), now)
     period = await ctx.repository.created_between(start, end)
@@ -318,20 +334,26 @@ async def overview(request: web.Request) -> web.Response:
 
 
 def _period(request: web.Request, now: datetime) -> tuple[datetime, datetime]:
-    """The chosen [from, to] days (inclusive), the last 30 days by default; a day that cannot
-    be used (malformed, or outside the years the database can hold) falls back to it."""
+    """The chosen [from, to] days (inclusive), the last 30 days by default."""
     today = now.replace(hour=0, minute=0, second=0, microsecond=0)
-    start = _day(request.query.get("from"), now) or today - timedelta(days=29)
-    end = _day(request.query.get("to"), now) or today
+    start = _day(request, "from") or today - timedelta(days=29)
+    end = _day(request, "to") or today
     return start, end + timedelta(days=1)
 
 
-def _day(raw: str | None, now: datetime) -> datetime | None:
-    try:
-        day = datetime.fromisoformat(raw or "").replace(tzinfo=now.tzinfo)
-    except ValueError:
+def _day(request: web.Request, name: str) -> datetime | None:
+    """A YYYY-MM-DD parameter as the start of that day in UTC; None when empty."""
+    raw = request.query.get(name) or None
+    if raw is None:
         return None
-    return day if MIN_DATETIME <= day <= MAX_DATETIME else None
+    try:
+        day = date.fromisoformat(raw) if len(raw) == 10 and raw.isascii() else None
+    except ValueError:
+        day = None
+    if day is None:
+        raise params.ParamError(name, "a day as YYYY-MM-DD")
+    moment = datetime(day.year, day.month, day.day, tzinfo=UTC)
+    return params.check_datetime(moment, field=name)
 
 
 def _text(form: MultiDictProxy[Any], name: str) -> str | None:

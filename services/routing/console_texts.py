@@ -36,6 +36,12 @@ UI: dict[str, dict[Language, str]] = {
     "received": {"vi": "Tiếp nhận", "en": "Received"},
     "no_cases": {"vi": "Không có vụ việc nào.", "en": "No cases."},
     "next_page": {"vi": "Trang sau", "en": "Next page"},
+    "no_such_case": {
+        "vi": "Không có vụ việc này trong phạm vi của bạn.",
+        "en": "There is no such case in your scope.",
+    },
+    "problem": {"vi": "Không thể hiển thị trang này", "en": "This page cannot be shown"},
+    "back_to_cases": {"vi": "Về danh sách vụ việc", "en": "Back to the case list"},
     "live": {
         "vi": "Danh sách tự cập nhật khi có vụ việc mới.",
         "en": "The list updates itself when a case arrives.",

@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import re
 import statistics
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from html import escape
-from typing import Any
 
-from services.common.contracts import CLOSED_STATUSES, CaseStatus
-
-Document = dict[str, Any]
-LEVEL_NOTE = re.compile(r"^level (\d+)")
+from services.common.contracts import CaseStatus
+from services.routing.case import Case
 
 
 @dataclass
@@ -28,37 +24,31 @@ class Figures:
     on_time_share: float | None = None
 
 
-def figures(cases: list[Document]) -> Figures:
+def figures(cases: list[Case]) -> Figures:
     """Counts by category and agency, median times, and the share resolved within deadline."""
     result = Figures(total=len(cases))
     ack_times, resolve_times, on_time = [], [], []
     for case in cases:
-        result.by_category[case["category"]] += 1
-        result.by_agency[case["agency"]] += 1
-        created, acked, closed = (
-            case["created_at"],
-            case.get("acknowledged_at"),
-            case.get("closed_at"),
-        )
-        if acked:
-            ack_times.append((acked - created).total_seconds())
-        if closed and case["status"] == CaseStatus.RESOLVED.value:
-            resolve_times.append((closed - created).total_seconds())
-            on_time.append(_resolved_on_time(case))
+        result.by_category[case.category.value] += 1
+        result.by_agency[case.agency] += 1
+        if case.acknowledged_at:
+            ack_times.append((case.acknowledged_at - case.created_at).total_seconds())
+        if case.closed_at and case.status is CaseStatus.RESOLVED:
+            resolve_times.append((case.closed_at - case.created_at).total_seconds())
+            on_time.append(_resolved_on_time(case, case.closed_at))
     result.median_ack = _median(ack_times)
     result.median_resolve = _median(resolve_times)
     result.on_time_share = sum(on_time) / len(on_time) if on_time else None
     return result
 
 
-def _resolved_on_time(case: Document) -> bool:
+def _resolved_on_time(case: Case, closed: datetime) -> bool:
     """Acknowledged within the acknowledge deadline and resolved within the resolve one."""
-    created, acked, closed = case["created_at"], case.get("acknowledged_at"), case["closed_at"]
-    ack_by = created + timedelta(seconds=case["acknowledge_within_s"])
-    if (acked or closed) > ack_by:
+    acked = case.acknowledged_at
+    if (acked or closed) > case.created_at + timedelta(seconds=case.acknowledge_within_s):
         return False
-    if case.get("resolve_within_s") and acked:
-        return bool(closed <= acked + timedelta(seconds=case["resolve_within_s"]))
+    if case.resolve_within_s and acked:
+        return closed <= acked + timedelta(seconds=case.resolve_within_s)
     return True
 
 
@@ -66,29 +56,12 @@ def _median(seconds: list[float]) -> timedelta | None:
     return timedelta(seconds=statistics.median(seconds)) if seconds else None
 
 
-def escalation_level(case: Document) -> int:
-    """The highest escalation level recorded in a case's audit log (0 if none)."""
-    levels = [
-        int(entry.get("level") or _level_from_note(entry.get("note")))
-        for entry in case.get("audit", [])
-        if entry.get("action") == "escalated"
-    ]
-    return max(levels, default=0)
-
-
-def _level_from_note(note: str | None) -> int:
-    match = LEVEL_NOTE.match(note or "")
-    return int(match.group(1)) if match else 0
-
-
-def overdue_by_level(cases: list[Document], now: datetime) -> dict[str, Counter[int]]:
+def overdue_by_level(cases: list[Case], now: datetime) -> dict[str, Counter[int]]:
     """Open overdue cases counted by agency and by the level they have reached."""
     table: dict[str, Counter[int]] = {}
     for case in cases:
-        if CaseStatus(case["status"]) in CLOSED_STATUSES or not case.get("due_at"):
-            continue
-        if case["due_at"] < now:
-            table.setdefault(case["agency"], Counter())[escalation_level(case)] += 1
+        if case.is_overdue(now):
+            table.setdefault(case.agency, Counter())[case.escalation_level] += 1
     return table
 
 

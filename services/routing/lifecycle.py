@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from services.common.contracts import CaseStatus
+from services.common.contracts import CLOSED_STATUSES, CaseStatus
 
 S = CaseStatus
 
@@ -22,7 +22,7 @@ class Action(StrEnum):
     NOTE = "note"
 
 
-OPEN = (S.TRIAGE, S.ASSIGNED, S.ACKNOWLEDGED, S.IN_PROGRESS)
+OPEN = tuple(status for status in S if status not in CLOSED_STATUSES)
 
 # action -> (statuses it is allowed from, status it leads to; None = unchanged)
 TRANSITIONS: dict[Action, tuple[tuple[CaseStatus, ...], CaseStatus | None]] = {
@@ -78,7 +78,7 @@ def due_after(
     now: datetime,
 ) -> datetime | None:
     """The deadline a case must meet after `action`: acknowledge-by, resolve-by, or none."""
-    if new in (S.RESOLVED, S.REJECTED):
+    if new in CLOSED_STATUSES:
         return None
     if action is Action.REASSIGN:
         return now + limits.acknowledge_within

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from services.common.contracts import AGENCY_ID_PATTERN, CaseStatus, Category, Contact, Priority
-from services.common.mongo import Document
+from services.routing.case import Case
 from services.routing.lifecycle import allowed_actions
 
 Note = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=5000)]
@@ -123,48 +123,46 @@ class CaseDetail(CaseSummary):
 
 
 class CaseList(BaseModel):
-    """A page of cases, newest first."""
+    """A page of cases, most urgent first."""
 
     cases: list[CaseSummary]
     next_cursor: str | None
 
 
-def summary_fields(case: Document, now: datetime) -> dict[str, Any]:
-    """The list fields of a stored case."""
-    status = CaseStatus(case["status"])
-    due = case.get("due_at")
-    open_case = status not in (CaseStatus.RESOLVED, CaseStatus.REJECTED)
+def summary_fields(case: Case, now: datetime) -> dict[str, Any]:
+    """The list fields of a case."""
     return {
-        "case_id": case["_id"],
-        "tracking_code": case["tracking_code"],
-        "agency": case["agency"],
-        "category": case["category"],
-        "priority": case["priority"],
-        "status": status,
-        "version": case["version"],
-        "due_at": due,
-        "overdue": bool(open_case and due is not None and due < now),
-        "created_at": case["created_at"],
-        "updated_at": case["updated_at"],
-        "province": case["report"].get("province"),
-        "district": case["report"].get("district"),
+        "case_id": case.case_id,
+        "tracking_code": case.tracking_code,
+        "agency": case.agency,
+        "category": case.category,
+        "priority": case.priority,
+        "status": case.status,
+        "version": case.version,
+        "due_at": case.due_at,
+        "overdue": case.is_overdue(now),
+        "created_at": case.created_at,
+        "updated_at": case.updated_at,
+        "province": case.report.province,
+        "district": case.report.district,
     }
 
 
-def case_view(case: Document, principal: str, now: datetime) -> CaseDetail:
-    """A stored case as `principal` may see it: the contact only for the holding agency."""
-    report = dict(case["report"])
-    if principal != case["agency"]:
-        report["contact"] = None
+def case_summary(case: Case, now: datetime) -> CaseSummary:
+    """A case as a list shows it."""
+    return CaseSummary(**summary_fields(case, now))
+
+
+def case_view(case: Case, principal: str, now: datetime) -> CaseDetail:
+    """A case as `principal` may see it: the contact only for the holding agency."""
+    hidden = {} if principal == case.agency else {"contact": None}
     return CaseDetail(
         **summary_fields(case, now),
-        report=ReportView(**report),
-        policy_version=case["policy_version"],
-        rule_id=case.get("rule_id"),
-        outcome=case.get("outcome"),
-        notes=[
-            {"at": n["at"], "actor": n["actor"], "text": n["text"]} for n in case.get("notes", [])
-        ],
-        audit=[AuditEntry(**entry) for entry in case.get("audit", [])],
-        allowed_actions=[a.value for a in allowed_actions(CaseStatus(case["status"]))],
+        report=ReportView(**{**case.report.model_dump(), **hidden}),
+        policy_version=case.policy_version,
+        rule_id=case.rule_id,
+        outcome=case.outcome,
+        notes=[note.model_dump() for note in case.notes],
+        audit=[AuditEntry(**entry.model_dump()) for entry in case.audit],
+        allowed_actions=[a.value for a in allowed_actions(case.status)],
     )

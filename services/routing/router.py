@@ -10,7 +10,8 @@ from prometheus_client import Counter, Histogram
 
 from services.common.clock import Clock
 from services.common.contracts import CaseEscalated, ReportSubmitted
-from services.routing.cases import CaseRepository, assigned_event, new_case
+from services.routing.cases import CaseRepository
+from services.routing.planning import plan_new_case
 from services.routing.policy import Policy
 
 log = logging.getLogger(__name__)
@@ -36,23 +37,24 @@ class Router:
     async def on_report(self, event: ReportSubmitted) -> None:
         """Create the report's case (once: a repeated report changes nothing)."""
         now = self.clock()
-        assignment = self.policy.route(
-            event.category, event.province, event.district, event.reporter_kind
-        )
-        case = new_case(event, assignment, self.policy.version, now)
-        ids = {"report_id": event.report_id, "case_id": case["_id"]}
-        if not await self.repository.create(case, [assigned_event(case, now)], now):
+        case, events = plan_new_case(event, self.policy, now)
+        if not await self.repository.create(case, events, now):
             DUPLICATE_REPORTS.inc()
             log.info(
                 "report already has a case; nothing to do", extra={"report_id": event.report_id}
             )
             return
         self.stored_hook()
-        CASES_CREATED.labels(agency=assignment.agency, category=event.category.value).inc()
+        CASES_CREATED.labels(agency=case.agency, category=event.category.value).inc()
         ROUTING_LATENCY.observe(max((now - event.occurred_at).total_seconds(), 0.0))
         log.info(
             "case created",
-            extra={**ids, "agency": assignment.agency, "rule_id": assignment.rule_id},
+            extra={
+                "report_id": event.report_id,
+                "case_id": case.case_id,
+                "agency": case.agency,
+                "rule_id": case.rule_id,
+            },
         )
 
     async def on_escalation(self, event: CaseEscalated) -> None:

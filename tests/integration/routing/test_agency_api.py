@@ -13,6 +13,7 @@ from aiohttp.test_utils import TestClient
 from services.common.amqp import Topology
 from services.common.contracts import CaseAssigned, CaseUpdated, Category
 from services.common.mongo import MongoDatabase
+from services.routing.case import Case
 from tests.helpers import QueueProbe
 from tests.integration.routing.conftest import Reporter, auth, case_of
 
@@ -260,16 +261,26 @@ async def test_concurrent_actions_never_lose_an_update(
 
 
 def most_urgent_first(cases: list[dict[str, Any]]) -> list[str]:
-    """Open cases with a deadline by deadline, then the others newest first."""
-    with_deadline = sorted(
-        (c for c in cases if c.get("due_at")), key=lambda c: (c["due_at"], c["_id"])
+    """Open cases with a deadline by deadline, then open ones without, newest first, then
+    closed ones, newest first; ties by id."""
+
+    def key(case: dict[str, Any]) -> tuple[int, float, str]:
+        is_open = case["status"] not in ("resolved", "rejected")
+        if is_open and case.get("due_at"):
+            return 0, case["due_at"].timestamp(), case["_id"]
+        return 1 if is_open else 2, -case["created_at"].timestamp(), case["_id"]
+
+    return [c["_id"] for c in sorted(cases, key=key)]
+
+
+async def set_due(db: MongoDatabase, case_id: str, due_at: datetime) -> None:
+    """Move a case's deadline as the service would store it (with its urgency key)."""
+    stored = await db.cases.find_one({"_id": case_id})
+    assert stored is not None
+    moved = Case.from_document({**stored, "due_at": due_at})
+    await db.cases.update_one(
+        {"_id": case_id}, {"$set": {"due_at": due_at, "urgency": moved.urgency}}
     )
-    others = sorted(
-        (c for c in cases if not c.get("due_at")),
-        key=lambda c: (c["created_at"], c["_id"]),
-        reverse=True,
-    )
-    return [c["_id"] for c in [*with_deadline, *others]]
 
 
 async def test_list_filters_and_paginates_most_urgent_first(
@@ -309,7 +320,7 @@ async def test_the_most_overdue_case_leads_page_one_however_many_newer_cases_exi
 ) -> None:
     ids = [await _case(routing_db, reporter) for _ in range(60)]
     long_overdue = datetime.now(UTC) - timedelta(days=3)
-    await routing_db.cases.update_one({"_id": ids[0]}, {"$set": {"due_at": long_overdue}})
+    await set_due(routing_db, ids[0], long_overdue)
     closed = await _act(routing, ids[1], "reject", reason="không đủ thông tin để xử lý")
     assert closed.status == 200, await closed.text()
     first = await (await routing.get("/api/v1/cases?limit=50", headers=auth("police"))).json()
@@ -326,3 +337,59 @@ async def test_the_most_overdue_case_leads_page_one_however_many_newer_cases_exi
     stored = await routing_db.cases.find({"_id": {"$in": ids}}).to_list()
     assert listed == most_urgent_first(stored)
     assert listed[-1] == ids[1], "closed cases come last"
+
+
+async def test_the_overdue_filter_is_exactly_the_open_cases_past_their_deadline(
+    routing: Client, routing_db: MongoDatabase, reporter: Reporter
+) -> None:
+    ids = [await _case(routing_db, reporter) for _ in range(4)]
+    now = datetime.now(UTC)
+    await set_due(routing_db, ids[0], now - timedelta(hours=2))
+    await set_due(routing_db, ids[1], now - timedelta(hours=1))
+    await set_due(routing_db, ids[2], now - timedelta(hours=3))
+    closed = await _act(routing, ids[2], "reject", reason="trùng lặp")
+    assert closed.status == 200
+
+    async def listed(query: str) -> list[str]:
+        reply = await routing.get(f"/api/v1/cases?{query}", headers=auth("police"))
+        assert reply.status == 200, await reply.text()
+        return [c["case_id"] for c in (await reply.json())["cases"]]
+
+    assert await listed("overdue=true") == [ids[0], ids[1]]
+    assert await listed("overdue=false") == [ids[3], ids[2]]
+    assert [c for c in await listed("overdue=true&limit=1")] == [ids[0]]
+
+
+async def test_an_action_reply_is_the_case_as_stored(
+    routing: Client, routing_db: MongoDatabase, reporter: Reporter
+) -> None:
+    case_id = await _case(routing_db, reporter)
+    before = await routing_db.cases.find_one({"_id": case_id})
+    assert before is not None
+    reply = await _act(routing, case_id, "acknowledge", note="Đã nhận")
+    assert reply.status == 200
+    body = await reply.json()
+    stored = await routing_db.cases.find_one({"_id": case_id})
+    assert stored is not None and stored["updated_at"] != before["updated_at"]
+    assert datetime.fromisoformat(body["updated_at"]) == stored["updated_at"]
+    assert body["version"] == stored["version"] == 2
+    assert [e["action"] for e in body["audit"]] == ["assign", "acknowledge"]
+
+
+async def test_an_unreadable_case_never_answers_500(
+    routing: Client, routing_db: MongoDatabase, reporter: Reporter, caplog: pytest.LogCaptureFixture
+) -> None:
+    broken, fine = [await _case(routing_db, reporter) for _ in range(2)]
+    await routing_db.cases.update_one({"_id": broken}, {"$unset": {"tracking_code": ""}})
+    for _ in range(2):
+        page = await routing.get("/api/v1/cases", headers=auth("police"))
+        assert page.status == 200
+        assert [c["case_id"] for c in (await page.json())["cases"]] == [fine]
+    logged = [r for r in caplog.records if r.getMessage().startswith("stored case is unreadable")]
+    assert len(logged) == 1, "logged once, however often it is met"
+    one = await routing.get(f"/api/v1/cases/{broken}", headers=auth("police"))
+    assert one.status == 409 and "malformed" in (await one.json())["error"]["message"]
+    assert (await _act(routing, broken, "acknowledge")).status == 409
+    assert (await _act(routing, broken, "acknowledge", "culture_office")).status == 404
+    hidden = await routing.get(f"/api/v1/cases/{broken}", headers=auth("culture_office"))
+    assert hidden.status == 404, "another agency does not learn the case exists"

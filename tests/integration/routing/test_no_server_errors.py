@@ -64,14 +64,39 @@ async def test_console_action_on_another_agencys_or_an_unknown_case_is_a_404(
         assert reply.status == 404
 
 
-async def test_console_overview_with_a_far_day_and_a_bad_cursor_do_not_fail(
-    routing: Client,
+@pytest.mark.parametrize(
+    ("path", "field"),
+    [
+        ("/console/overview?to=9999-12-31", "to"),
+        ("/console/overview?from=0001-01-01", "from"),
+        ("/console/overview?to=31.12.2026", "to"),
+        (f"/console/cases?cursor={cursor(0, '0001-01-01T00:00:00+14:00', 'x')}", "cursor"),
+        (f"/console/cases?cursor={cursor(0, '9999-12-31T23:59:59-14:00', 'x')}", "cursor"),
+        ("/console/cases?agency=nobody", "agency"),
+        ("/console/cases?status=lost", "status"),
+    ],
+)
+async def test_console_parameters_that_cannot_be_used_are_400_naming_them(
+    routing: Client, path: str, field: str
 ) -> None:
     await sign_in(routing, "supervisor")
-    assert (await routing.get("/console/overview?to=9999-12-31&from=0001-01-01")).status == 200
-    bad = cursor(0, "0001-01-01T00:00:00+14:00", "x")
-    reply = await routing.get(f"/console/cases?cursor={bad}", allow_redirects=False)
-    assert reply.status == 303
+    reply = await routing.get(path, allow_redirects=False)
+    assert reply.status == 400
+    assert f"{field}: " in await reply.text()
+
+
+async def test_console_shows_an_unreadable_case_as_an_error_and_lists_the_others(
+    routing: Client, routing_db: MongoDatabase, reporter: Reporter
+) -> None:
+    broken = await case_of(routing_db, await reporter.submit())
+    fine = await case_of(routing_db, await reporter.submit())
+    await routing_db.cases.update_one({"_id": broken["_id"]}, {"$unset": {"report": ""}})
+    token = await sign_in(routing, "police")
+    listing = await routing.get("/console/cases")
+    assert listing.status == 200 and fine["tracking_code"] in await listing.text()
+    assert (await routing.get(f"/console/cases/{broken['_id']}")).status == 409
+    action = f"/console/cases/{broken['_id']}/acknowledge"
+    assert (await routing.post(action, data={"csrf_token": token})).status == 409
 
 
 async def test_console_forms_without_a_usable_boundary_or_with_odd_tokens_are_4xx(

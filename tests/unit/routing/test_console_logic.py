@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
 from services.common.auth import hash_token
-from services.routing.dashboard import (
-    bar_chart,
-    duration_text,
-    escalation_level,
-    figures,
-    overdue_by_level,
-)
+from services.common.contracts import CaseStatus, Category
+from services.routing.case import AuditRecord, Case
+from services.routing.dashboard import bar_chart, duration_text, figures, overdue_by_level
 from services.routing.sessions import Sessions
+from tests.unit.routing.factory import new_case
 
 pytestmark = pytest.mark.unit
 TOKENS = {hash_token("tok-police"): "police", hash_token("tok-super"): "supervisor"}
@@ -71,32 +69,34 @@ def test_csrf_tokens_belong_to_one_session() -> None:
     assert not store.csrf_valid(first, None)
 
 
-def case(**fields: object) -> dict[str, object]:
-    base: dict[str, object] = {
-        "category": "scam_fraud",
-        "agency": "police",
-        "status": "assigned",
+def case(**fields: object) -> Case:
+    base: dict[str, Any] = {
         "created_at": NOW - timedelta(hours=10),
         "acknowledge_within_s": 4 * 3600,
         "resolve_within_s": 24 * 3600,
         "due_at": NOW + timedelta(hours=1),
         "audit": [],
     }
-    base.update(fields)
-    return base
+    return new_case(**{**base, **fields})
+
+
+def escalated(level: int | None, note: str) -> AuditRecord:
+    return AuditRecord(
+        at=NOW, actor="notify", action="escalated", to_status="assigned", level=level, note=note
+    )
 
 
 def test_figures_count_and_time_cases_and_judge_deadlines() -> None:
     created = NOW - timedelta(hours=10)
     on_time = case(
-        status="resolved",
+        status=CaseStatus.RESOLVED,
         acknowledged_at=created + timedelta(hours=1),
         closed_at=created + timedelta(hours=5),
     )
     late_ack = case(
-        status="resolved",
+        status=CaseStatus.RESOLVED,
         agency="culture_office",
-        category="false_information",
+        category=Category.FALSE_INFORMATION,
         acknowledged_at=created + timedelta(hours=6),
         closed_at=created + timedelta(hours=7),
     )
@@ -111,18 +111,15 @@ def test_figures_count_and_time_cases_and_judge_deadlines() -> None:
 
 
 def test_overdue_cases_are_grouped_by_agency_and_reached_level() -> None:
-    escalated = case(
+    escalated_case = case(
         due_at=NOW - timedelta(hours=5),
-        audit=[
-            {"action": "escalated", "note": "level 1: police-supervisor"},
-            {"action": "escalated", "level": 2, "note": "level 2: x"},
-        ],
+        audit=[escalated(None, "level 1: police-supervisor"), escalated(2, "level 2: x")],
     )
     not_yet = case(due_at=NOW - timedelta(minutes=1))
-    closed = case(due_at=NOW - timedelta(hours=1), status="resolved")
-    table = overdue_by_level([escalated, not_yet, closed, case()], NOW)
+    closed = case(due_at=NOW - timedelta(hours=1), status=CaseStatus.RESOLVED)
+    table = overdue_by_level([escalated_case, not_yet, closed, case()], NOW)
     assert table == {"police": {2: 1, 0: 1}}
-    assert escalation_level(escalated) == 2
+    assert escalated_case.escalation_level == 2
 
 
 def test_the_chart_is_self_contained_accessible_svg() -> None:

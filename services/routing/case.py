@@ -1,0 +1,169 @@
+"""The case as routing reasons about it: a typed model, converted to and from documents."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from services.common.clock import EPOCH
+from services.common.contracts import (
+    CLOSED_STATUSES,
+    CaseStatus,
+    Category,
+    Contact,
+    Platform,
+    Priority,
+    ReporterKind,
+)
+from services.common.mongo import Document
+
+LEVEL_NOTE = re.compile(r"^level (\d+)")
+MILLISECOND = timedelta(milliseconds=1)
+# Urgency ranks, most urgent first: open with a deadline (soonest first), open without one
+# (newest first), closed (newest first). One integer orders them all, so the list is one
+# indexed range: rank * URGENCY_SPAN + the position inside the rank.
+DUE, OPEN_WITHOUT_DEADLINE, CLOSED = 0, 1, 2
+URGENCY_SPAN = 2**48  # milliseconds after 1970: beyond the year 10000, below BSON's int64
+
+
+class _Stored(BaseModel):
+    """A part of a stored case: unknown fields kept out, names as stored."""
+
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+
+class CaseReport(_Stored):
+    """The report behind a case, as intake submitted it."""
+
+    category: Category
+    content_urls: list[str]
+    platform: Platform
+    description: str
+    seen_at: datetime | None = None
+    province: str | None = None
+    district: str | None = None
+    evidence_links: list[str] = Field(default_factory=list)
+    reporter_kind: ReporterKind
+    anonymous: bool
+    contact: Contact | None = None
+    language: str = "vi"
+
+
+class AuditRecord(_Stored):
+    """One line of a case's audit log: who did what, when, from which status to which."""
+
+    at: datetime
+    actor: str
+    action: str
+    from_status: str | None = Field(default=None, alias="from")
+    to_status: str = Field(alias="to")
+    note: str | None = None
+    agency: str | None = None
+    outcome: str | None = None
+    previous_agency: str | None = None
+    level: int | None = None
+    event_id: str | None = None
+
+    def escalation_level(self) -> int:
+        """The level this entry escalated to (0 when it is not an escalation)."""
+        if self.action != "escalated":
+            return 0
+        match = LEVEL_NOTE.match(self.note or "")
+        return self.level or (int(match.group(1)) if match else 0)
+
+
+class CaseNote(_Stored):
+    """A note an agency or supervisor added to a case."""
+
+    at: datetime
+    actor: str
+    text: str
+
+
+class Case(_Stored):
+    """One case: a report routed to an agency, with its status, deadline and history."""
+
+    case_id: str = Field(alias="_id")
+    report_id: str
+    tracking_code: str
+    report: CaseReport
+    reported_at: datetime | None = None
+    agency: str
+    category: Category
+    priority: Priority
+    status: CaseStatus
+    version: int = Field(ge=1)
+    due_at: datetime | None = None
+    acknowledge_within_s: float
+    resolve_within_s: float | None = None
+    policy_version: str
+    rule_id: str | None = None
+    outcome: str | None = None
+    created_at: datetime
+    updated_at: datetime
+    acknowledged_at: datetime | None = None
+    closed_at: datetime | None = None
+    audit: list[AuditRecord] = Field(default_factory=list)
+    notes: list[CaseNote] = Field(default_factory=list)
+    escalations: list[str] = Field(default_factory=list)
+
+    @classmethod
+    def from_document(cls, document: Document) -> Case:
+        """The case a stored document holds; pydantic's ValidationError if it is unreadable."""
+        return cls.model_validate(document)
+
+    def to_document(self) -> Document:
+        """The document to store, with the urgency key the list is sorted on."""
+        return {**self.model_dump(mode="python", by_alias=True), "urgency": self.urgency}
+
+    @property
+    def is_open(self) -> bool:
+        """Whether the case still waits for the agency (not resolved or rejected)."""
+        return is_open_status(self.status)
+
+    def is_overdue(self, now: datetime) -> bool:
+        """Whether the case is open and past its deadline."""
+        return self.is_open and self.due_at is not None and self.due_at < now
+
+    def time_left(self, now: datetime) -> timedelta | None:
+        """Time to the deadline (negative when overdue); None when closed or without one."""
+        return self.due_at - now if self.is_open and self.due_at is not None else None
+
+    @property
+    def escalation_level(self) -> int:
+        """The highest escalation level recorded in the audit log (0 if none)."""
+        return max((entry.escalation_level() for entry in self.audit), default=0)
+
+    @property
+    def urgency(self) -> int:
+        """The sort key of "most urgent first": smaller is more urgent."""
+        if self.is_open and self.due_at is not None:
+            return urgency_key(DUE, self.due_at)
+        return urgency_key(OPEN_WITHOUT_DEADLINE if self.is_open else CLOSED, self.created_at)
+
+
+def is_open_status(status: CaseStatus) -> bool:
+    """Whether a case in `status` is still open; the one definition of "closed" is common's."""
+    return status not in CLOSED_STATUSES
+
+
+def urgency_key(rank: int, at: datetime) -> int:
+    """The urgency of a case of `rank` at `at` (due_at for DUE, created_at otherwise)."""
+    millis = min(max((at - EPOCH) // MILLISECOND, 0), URGENCY_SPAN - 1)
+    position = millis if rank == DUE else URGENCY_SPAN - 1 - millis
+    return rank * URGENCY_SPAN + position
+
+
+def urgency_position(key: int) -> tuple[int, datetime]:
+    """The (rank, time) an urgency key stands for: the inverse of `urgency_key`."""
+    rank, position = divmod(key, URGENCY_SPAN)
+    millis = position if rank == DUE else URGENCY_SPAN - 1 - position
+    return rank, EPOCH + millis * MILLISECOND
+
+
+def overdue_bound(now: datetime) -> int:
+    """The urgency below which every case is overdue (open, due before `now`)."""
+    millis = -(-(now - EPOCH) // MILLISECOND)  # rounded up: due_at is stored to the millisecond
+    return urgency_key(DUE, EPOCH + millis * MILLISECOND)
