@@ -1,10 +1,12 @@
 """Transactional outbox kept inside each document: the state and its events are one atomic write.
 
 A document with events to announce carries `outbox: [entries]` and `outbox_since: <time>`
-(sparse-indexed). The relay leases a batch of pending documents (so that relays of several
-replicas never publish the same events at once), publishes their entries with confirms, then
-pulls them; a crash between the publish and the pull publishes them again once the lease has
-run out (consumers are idempotent, and the message id is the event id).
+(sparse-indexed). One relay at a time publishes a collection's outbox: it holds a short,
+renewed lease on the collection (one small document in `outbox_relays`), so replicas never
+publish the same events at once and no pending document is written just to lease it. The
+relay reads a batch, publishes its entries with confirms, then clears them, one update per
+document. A crash between the publish and the clearing publishes them again once the lease
+has run out (consumers are idempotent, and the message id is the event id).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from typing import Any
 
 from pymongo import UpdateMany, UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.errors import DuplicateKeyError
 
 from services.common import metrics
 from services.common.amqp import TRANSIENT_BROKER_ERRORS, OutgoingMessage, Publisher
@@ -32,13 +35,12 @@ TRANSIENT_ERRORS = (*TRANSIENT_BROKER_ERRORS, *TRANSIENT_MONGO_ERRORS)
 
 OUTBOX = "outbox"
 OUTBOX_SINCE = "outbox_since"
-LEASE = "outbox_lease"
-LEASE_UNTIL = "outbox_lease_until"
-LEASE_SECONDS = 30.0
+RELAYS = "outbox_relays"
+LEASE_SECONDS = 10.0
 QUARANTINE = "outbox_quarantine"
 MAX_ROUTING_KEY_BYTES = 255
-# Pending documents are found by a bounded range on `outbox_since` and leases compared with a
-# plain `$lt`: `$exists` and `$or` make some servers (SecantusDB) scan the whole collection.
+# Pending documents are found by a bounded range on `outbox_since`: `$exists` and `$or` make
+# some servers (SecantusDB) scan the whole collection.
 FAR_FUTURE = datetime(9999, 1, 1, tzinfo=UTC)
 PENDING = {OUTBOX_SINCE: {"$gte": EPOCH, "$lt": FAR_FUTURE}}
 
@@ -57,7 +59,7 @@ def outbox_entry(event: AnyEvent) -> dict[str, Any]:
 
 def outbox_fields(events: list[AnyEvent], now: datetime) -> dict[str, Any]:
     """Fields to put on a new document so its events get published."""
-    return {OUTBOX: [outbox_entry(e) for e in events], OUTBOX_SINCE: now, LEASE_UNTIL: EPOCH}
+    return {OUTBOX: [outbox_entry(e) for e in events], OUTBOX_SINCE: now}
 
 
 def outbox_update(events: list[AnyEvent], now: datetime) -> dict[str, Any]:
@@ -65,7 +67,6 @@ def outbox_update(events: list[AnyEvent], now: datetime) -> dict[str, Any]:
     return {
         "$push": {OUTBOX: {"$each": [outbox_entry(e) for e in events]}},
         "$min": {OUTBOX_SINCE: now},
-        "$max": {LEASE_UNTIL: EPOCH},  # adds a free lease; leaves a held one alone
     }
 
 
@@ -98,6 +99,8 @@ class OutboxRelay:
         self.clock = clock
         self._wake = asyncio.Event()
         self._label = collection.name
+        self._relays = collection.database[RELAYS]
+        self._token = uuid.uuid4().hex
 
     def wake(self) -> None:
         """Tell the relay new events were stored."""
@@ -140,26 +143,45 @@ class OutboxRelay:
         self._wake.clear()
 
     async def publish_pending(self) -> int:
-        """Publish one batch of pending events and mark them sent; return how many."""
+        """Publish one batch of pending events and clear them; return how many (0 when another
+        relay holds this collection)."""
         if self.publisher is None:
             raise RuntimeError("the outbox relay has no publisher yet")
         self._wake.clear()
-        leased, token = await self._lease()
-        if not leased:
+        if not await self._lead():
             return 0
         try:
-            docs = await self._held(leased, token)
+            docs = (
+                await self.collection.find(PENDING, {OUTBOX: 1})
+                .sort(OUTBOX_SINCE, 1)
+                .limit(self.batch)
+                .to_list()
+            )
             batch = sort_entries(docs)
             if batch.messages:
                 await self.publisher.publish_many(batch.messages)
-            await self._mark_sent(docs, batch)
+            if docs:
+                await self._mark_sent(docs, batch)
         except BaseException:
-            # Whatever failed after the lease was taken, give it back at once so the retry
-            # (this relay's or another replica's) need not wait for the lease to expire.
-            await self._release(leased, token)
+            # Whatever failed, give the collection up at once so the retry (this relay's or
+            # another replica's) need not wait for the lease to run out.
+            await self._release()
             raise
         self._observe(batch.occurred)
         return len(batch.messages)
+
+    async def _lead(self) -> bool:
+        """Take or renew this relay's lease on the collection; False while another holds it."""
+        now = self.clock()
+        try:
+            await self._relays.update_one(
+                {"_id": self._label, "$or": [{"until": {"$lt": now}}, {"holder": self._token}]},
+                {"$set": {"holder": self._token, "until": now + timedelta(seconds=LEASE_SECONDS)}},
+                upsert=True,
+            )
+        except DuplicateKeyError:  # the lease document exists and another relay holds it
+            return False
+        return True
 
     async def track_backlog(self, every_seconds: float = 5.0) -> None:
         """Keep the outbox backlog gauge current (it keeps its value while the database is away)."""
@@ -170,56 +192,37 @@ class OutboxRelay:
                 raise_if_cancelling()
             await asyncio.sleep(every_seconds)
 
-    async def _lease(self) -> tuple[list[Any], str]:
-        """Lease pending documents no other relay holds; their ids and the lease token."""
-        now = self.clock()
-        pending = (
-            await self.collection.find(PENDING, {LEASE_UNTIL: 1})
-            .sort(OUTBOX_SINCE, 1)
-            .limit(self.batch)
-            .to_list()
-        )
-        ids = [doc["_id"] for doc in pending if doc.get(LEASE_UNTIL, EPOCH) < now]
-        token = uuid.uuid4().hex
-        if not ids:
-            return [], token
-        leased = await self.collection.update_many(
-            {"_id": {"$in": ids}, LEASE_UNTIL: {"$lt": now}},
-            {"$set": {LEASE: token, LEASE_UNTIL: now + timedelta(seconds=LEASE_SECONDS)}},
-        )
-        return (ids if leased.modified_count else []), token
-
-    async def _held(self, ids: list[Any], token: str) -> list[dict[str, Any]]:
-        """Read again what this relay now holds: the first read may predate another relay's
-        publish of the same entries, and publishing from it would send them twice."""
-        return await self.collection.find(
-            {"_id": {"$in": ids}, LEASE: token}, {OUTBOX: 1}
-        ).to_list()
-
-    async def _release(self, doc_ids: list[Any], token: str) -> None:
-        """Give up a lease (the database may be down too: then the lease expires)."""
-        release = self.collection.update_many(
-            {"_id": {"$in": doc_ids}, LEASE: token},
-            {"$set": {LEASE_UNTIL: EPOCH}, "$unset": {LEASE: ""}},
+    async def _release(self) -> None:
+        """Give up the lease (the database may be down too: then it runs out)."""
+        release = self._relays.update_one(
+            {"_id": self._label, "holder": self._token}, {"$set": {"until": EPOCH}}
         )
         await bounded(release, seconds=2.0, what="release the outbox lease")
 
     async def _mark_sent(self, docs: list[dict[str, Any]], batch: Batch) -> None:
-        """Pull the published entries (events added since stay), move poison entries aside,
-        then clear emptied outboxes; one command."""
-        doc_ids = [doc["_id"] for doc in docs]
-        published: dict[str, Any] = {
-            "$pull": {OUTBOX: {"event_id": {"$in": [m.event_id for m in batch.messages]}}},
-            "$set": {LEASE_UNTIL: EPOCH},
-            "$unset": {LEASE: ""},
-        }
+        """Clear what was published (and move poison entries aside), one update per document
+        and one command in all. A document whose outbox is still the one read is emptied;
+        one that gained events meanwhile has only the published ones pulled."""
+        published = [m.event_id for m in batch.messages]
         # Poison first: a non-list outbox must be replaced before `$pull` can apply to it.
         writes: list[Any] = [
             self._quarantine(doc_id, bad) for doc_id, bad in batch.poisoned.items()
         ]
-        writes.append(UpdateMany({"_id": {"$in": doc_ids}}, published))
-        emptied = {"_id": {"$in": doc_ids}, OUTBOX: {"$size": 0}}
-        writes.append(UpdateMany(emptied, {"$unset": {OUTBOX_SINCE: ""}}))
+        writes += [
+            UpdateOne(
+                {"_id": doc["_id"], OUTBOX: doc[OUTBOX]},
+                {"$unset": {OUTBOX: "", OUTBOX_SINCE: ""}},
+            )
+            for doc in docs
+            if doc["_id"] not in batch.poisoned
+        ]
+        grown = {
+            "_id": {"$in": [doc["_id"] for doc in docs]},
+            f"{OUTBOX}.event_id": {"$in": published},
+        }
+        writes.append(UpdateMany(grown, {"$pull": {OUTBOX: {"event_id": {"$in": published}}}}))
+        emptied = {"_id": {"$in": list(batch.poisoned)}, OUTBOX: {"$size": 0}}
+        writes.append(UpdateMany(emptied, {"$unset": {OUTBOX: "", OUTBOX_SINCE: ""}}))
         await self.collection.bulk_write(writes, ordered=True)
 
     def _quarantine(self, doc_id: Any, bad: list[Poisoned]) -> UpdateOne:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Iterable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -13,14 +13,12 @@ from aio_pika.abc import AbstractRobustConnection
 from aiohttp.test_utils import TestClient, TestServer
 
 from services.common.amqp import OutgoingMessage, Publisher, Topology
-from services.common.clock import EPOCH
 from services.common.mongo import MongoDatabase, mongo_database
 from services.common.outbox import (
-    LEASE,
-    LEASE_UNTIL,
     OUTBOX,
     OUTBOX_SINCE,
     QUARANTINE,
+    RELAYS,
     OutboxRelay,
     ensure_outbox_index,
     outbox_fields,
@@ -52,21 +50,18 @@ class FailingPublisher(Publisher):
         raise ValueError("publisher broke")
 
 
-class RereadFails:
-    """The outbox collection, except that the relay's re-read after leasing fails."""
+class ReadFails:
+    """The outbox collection, except that reading pending documents fails (after the relay
+    has taken its lease on the collection)."""
 
     def __init__(self, collection: Any) -> None:
         self._collection = collection
-        self._finds = 0
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._collection, name)
 
     def find(self, *args: Any, **kwargs: Any) -> Any:
-        self._finds += 1
-        if self._finds == 2:
-            raise TimeoutError("database stopped answering after the lease was taken")
-        return self._collection.find(*args, **kwargs)
+        raise TimeoutError("database stopped answering after the lease was taken")
 
 
 async def _pending(db: MongoDatabase, n: int) -> None:
@@ -76,9 +71,10 @@ async def _pending(db: MongoDatabase, n: int) -> None:
     )
 
 
-async def _leases(db: MongoDatabase) -> list[Any]:
-    docs = await db.docs.find({}, {LEASE: 1, LEASE_UNTIL: 1}).to_list()
-    return [(d.get(LEASE), d[LEASE_UNTIL].replace(tzinfo=UTC)) for d in docs]
+async def _lease_free(db: MongoDatabase) -> bool:
+    """Whether no relay holds the `docs` collection's outbox now."""
+    lease = await db[RELAYS].find_one({"_id": "docs"})
+    return lease is not None and lease["until"].replace(tzinfo=UTC) <= datetime.now(UTC)
 
 
 async def test_a_failed_publish_gives_the_lease_back_at_once(db: MongoDatabase) -> None:
@@ -86,18 +82,19 @@ async def test_a_failed_publish_gives_the_lease_back_at_once(db: MongoDatabase) 
     relay = OutboxRelay(db.docs, FailingPublisher())
     with pytest.raises(ValueError, match="publisher broke"):
         await relay.publish_pending()
-    assert await _leases(db) == [(None, EPOCH)] * 3
+    assert await _lease_free(db)
+    assert await db.docs.count_documents({OUTBOX_SINCE: {"$exists": True}}) == 3
 
 
-async def test_a_failure_between_lease_and_publish_gives_the_lease_back(
+async def test_a_failure_after_taking_the_lease_gives_it_back_to_another_relay(
     db: MongoDatabase, amqp_connection: AbstractRobustConnection, topology: Topology
 ) -> None:
     await _pending(db, 2)
     publisher = await Publisher.open(amqp_connection, topology)
-    relay = OutboxRelay(RereadFails(db.docs), publisher)  # type: ignore[arg-type]
+    relay = OutboxRelay(ReadFails(db.docs), publisher)  # type: ignore[arg-type]
     with pytest.raises(TimeoutError):
         await relay.publish_pending()
-    assert await _leases(db) == [(None, EPOCH)] * 2
+    assert await _lease_free(db)
     probe = await QueueProbe.bind(amqp_connection, topology, "report.#")
     assert await OutboxRelay(db.docs, publisher).publish_pending() == 2
     await probe.wait_for(2)
@@ -118,7 +115,7 @@ async def test_a_poison_outbox_entry_is_quarantined_and_the_rest_published(
     await probe.wait_for(3)
     assert await db.docs.count_documents({OUTBOX_SINCE: {"$exists": True}}) == 0
     mixed = await db.docs.find_one({"_id": "mixed"})
-    assert mixed is not None and mixed[OUTBOX] == []
+    assert mixed is not None and OUTBOX not in mixed
     (kept,) = mixed[QUARANTINE]
     assert kept["entry"] == garbage and "body" in kept["error"]
     broken = await db.docs.find_one({"_id": "not-a-list"})
@@ -170,3 +167,27 @@ async def test_a_loop_that_raises_shows_in_readyz_and_is_restarted(
         await wait_until(ready, what="/readyz ready once the loop runs again")
     finally:
         await client.close()
+
+
+async def test_one_relay_at_a_time_publishes_a_collection_and_another_takes_over_a_lapsed_lease(
+    db: MongoDatabase, amqp_connection: AbstractRobustConnection, topology: Topology
+) -> None:
+    publisher = await Publisher.open(amqp_connection, topology)
+    probe = await QueueProbe.bind(amqp_connection, topology, "report.#")
+    first, second = OutboxRelay(db.docs, publisher), OutboxRelay(db.docs, publisher)
+    assert await first.publish_pending() == 0  # takes the lease; nothing pending yet
+    await _pending(db, 3)
+    assert await second.publish_pending() == 0, "the first relay holds the collection"
+    assert await first.publish_pending() == 3
+    await _pending_more(db, 2)
+    later = OutboxRelay(db.docs, publisher, clock=lambda: datetime.now(UTC) + timedelta(seconds=11))
+    assert await later.publish_pending() == 2, "the first relay's lease ran out"
+    assert len(await probe.wait_for(5)) == 5
+    assert await db.docs.count_documents({OUTBOX: {"$exists": True}}) == 0
+
+
+async def _pending_more(db: MongoDatabase, n: int) -> None:
+    now = datetime.now(UTC)
+    await db.docs.insert_many(
+        [{"_id": f"more-{i}", **outbox_fields([report_event(100 + i)], now)} for i in range(n)]
+    )
