@@ -2,60 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from aiohttp import web
-from pydantic import BaseModel
 
 from services.common import params
 from services.common.auth import require_principal
 from services.common.http import json_error
-from services.notify.alerts import DELIVERED, FAILED, PENDING, SKIPPED, AlertLog
+from services.notify.alert_views import DELIVERY_STATUSES, MAX_LEVEL, Alert, AlertList
+from services.notify.alerts import AlertLog
+from services.notify.openapi_doc import add_openapi_route
 
 ALERTS: web.AppKey[AlertLog] = web.AppKey("alerts", AlertLog)
 SUPERVISOR_TOKENS: web.AppKey[dict[str, str]] = web.AppKey("supervisor_tokens", dict)
-DELIVERY_STATUSES = (PENDING, DELIVERED, FAILED, SKIPPED)
-MAX_LEVEL = 100
-
-
-class Delivery(BaseModel):
-    """One channel's delivery of an alert to one target."""
-
-    target: str
-    channel: str
-    address: str
-    status: str
-    attempts: int
-    last_error: str | None
-    delivered_at: datetime | None
-    next_attempt_at: datetime | None
-
-
-class Alert(BaseModel):
-    """One escalation and what became of each of its deliveries."""
-
-    alert_id: str
-    case_id: str
-    tracking_code: str
-    agency: str
-    category: str
-    priority: str
-    level: int
-    repeat: int
-    due_at: datetime
-    scheduled_at: datetime | None
-    escalated_at: datetime
-    recorded_at: datetime
-    targets: list[str]
-    deliveries: list[Delivery]
-
-
-class AlertList(BaseModel):
-    """A page of the alert log, newest first."""
-
-    alerts: list[Alert]
-    next_cursor: str | None
 
 
 def _filters(request: web.Request) -> tuple[dict[str, Any], int, list[dict[str, str]]]:
@@ -103,5 +62,6 @@ async def list_alerts(request: web.Request) -> web.Response:
 
 
 def add_api_routes(app: web.Application) -> None:
-    """Register the alert log route."""
+    """Register the alert log route and its OpenAPI document."""
     app.router.add_get("/api/v1/alerts", list_alerts)
+    add_openapi_route(app)

@@ -7,8 +7,10 @@ from typing import Any
 from aiohttp import web
 from pydantic import BaseModel
 
+from services.common.contracts import CaseStatus, Category
 from services.common.http import ErrorResponse
-from services.common.openapi import Operation, build_openapi
+from services.common.openapi import Operation, Responses, build_openapi
+from services.routing.api import ROUTING
 from services.routing.models import (
     CaseDetail,
     CaseList,
@@ -20,31 +22,65 @@ from services.routing.models import (
 )
 
 CASE_ID = {"name": "case_id", "in": "path", "required": True, "schema": {"type": "string"}}
-LIST_PARAMS = [
-    {"name": "status", "in": "query", "schema": {"type": "string"}},
-    {"name": "category", "in": "query", "schema": {"type": "string"}},
-    {"name": "overdue", "in": "query", "schema": {"type": "boolean"}},
-    {"name": "created_from", "in": "query", "schema": {"type": "string", "format": "date-time"}},
-    {"name": "created_to", "in": "query", "schema": {"type": "string", "format": "date-time"}},
-    {
-        "name": "agency",
-        "in": "query",
-        "description": "supervisors only",
-        "schema": {"type": "string"},
-    },
-    {"name": "cursor", "in": "query", "schema": {"type": "string"}},
-    {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 200}},
-]
-ACTION_RESPONSES: dict[int, tuple[str, type[BaseModel] | None]] = {
+# Times the service can store and compare (services.common.params bounds: 1900 to 9000).
+TIME = {
+    "type": "string",
+    "format": "date-time",
+    "maxLength": 64,
+    "pattern": "^(19[0-9][1-9]|19[1-9]0|[2-8][0-9]{3})-",
+}
+# A stripped note of 1 to 5000 characters (see services.routing.models.Note).
+NOTE = {"type": "string", "maxLength": 5000, "pattern": "\\S"}
+DATABASE_DOWN: tuple[str, type[BaseModel] | None] = ("Database unavailable; see Retry-After", None)
+ACTION_RESPONSES: Responses = {
     200: ("The case after the action", CaseDetail),
-    401: ("No valid bearer token", None),
+    400: ("Body is not JSON", None),
     404: ("No such case in the caller's scope", None),
     409: (
-        "Not allowed in the case's status (allowed actions listed), or a concurrent change",
+        "Not allowed in the case's status (allowed actions listed), a concurrent change, "
+        "or a stored case that cannot be read",
         None,
     ),
+    413: ("Body larger than the limit", None),
+    415: ("Content-Type is not application/json", None),
     422: ("Invalid body, each field named", None),
+    503: DATABASE_DOWN,
 }
+CASE_LINKS = {
+    name: {
+        "operationId": f"{name}Case",
+        "parameters": {"case_id": "$response.body#/cases/0/case_id"},
+    }
+    for name in ("get", "acknowledge", "start", "resolve", "reject", "reassign", "notes")
+}
+
+
+def list_params(agencies: list[str]) -> list[dict[str, Any]]:
+    """The case list's query parameters; `agency` names the deployment's agencies."""
+    return [
+        {"name": "status", "in": "query", "schema": {"enum": [s.value for s in CaseStatus]}},
+        {"name": "category", "in": "query", "schema": {"enum": [c.value for c in Category]}},
+        {"name": "overdue", "in": "query", "schema": {"enum": ["true", "false"]}},
+        {"name": "created_from", "in": "query", "schema": TIME},
+        {"name": "created_to", "in": "query", "schema": TIME},
+        {
+            "name": "agency",
+            "in": "query",
+            "description": "supervisors only; ignored for an agency",
+            "schema": {"enum": agencies},
+        },
+        {
+            "name": "cursor",
+            "in": "query",
+            "description": "opaque: the next_cursor of the previous page, unchanged",
+            "schema": {"type": "string"},
+        },
+        {
+            "name": "limit",
+            "in": "query",
+            "schema": {"type": "integer", "minimum": 1, "maximum": 200},
+        },
+    ]
 
 
 def _action(name: str, summary: str, body: Any) -> Operation:
@@ -53,6 +89,7 @@ def _action(name: str, summary: str, body: Any) -> Operation:
         f"/api/v1/cases/{{case_id}}/{name}",
         summary,
         ACTION_RESPONSES,
+        f"{name}Case",
         request=body,
         parameters=[CASE_ID],
         secured=True,
@@ -60,51 +97,77 @@ def _action(name: str, summary: str, body: Any) -> Operation:
     )
 
 
-OPERATIONS = [
-    Operation(
-        "GET",
-        "/api/v1/cases",
-        "The caller's cases, newest first",
-        {
-            200: ("A page of cases", CaseList),
-            401: ("No valid bearer token", None),
-            422: ("Bad filter", None),
+def operations(agencies: list[str]) -> list[Operation]:
+    """Every documented route of the agency API."""
+    return [
+        Operation(
+            "GET",
+            "/api/v1/cases",
+            "The caller's cases, most urgent first",
+            {
+                200: ("A page of cases", CaseList),
+                422: ("A bad filter or cursor, each named", None),
+                503: DATABASE_DOWN,
+            },
+            "listCases",
+            parameters=list_params(agencies),
+            secured=True,
+            tags=("cases",),
+            links={200: CASE_LINKS},
+        ),
+        Operation(
+            "GET",
+            "/api/v1/cases/{case_id}",
+            "One case with its report and audit log",
+            {
+                200: ("The case", CaseDetail),
+                404: ("No such case in the caller's scope", None),
+                409: ("A stored case that cannot be read", None),
+                503: DATABASE_DOWN,
+            },
+            "getCase",
+            parameters=[CASE_ID],
+            secured=True,
+            tags=("cases",),
+        ),
+        _action("acknowledge", "Acknowledge an assigned case", OptionalNote),
+        _action("start", "Start work on a case", OptionalNote),
+        _action("resolve", "Resolve a case with an outcome and a note", ResolveBody),
+        _action("reject", "Reject a case with a reason", RejectBody),
+        _action(
+            "reassign",
+            "Send a case to another agency (supervisors: assign a triage case)",
+            ReassignBody,
+        ),
+        _action("notes", "Add a note to a case", NoteBody),
+    ]
+
+
+def openapi_document(agencies: list[str]) -> dict[str, Any]:
+    """The document for a deployment whose policy names `agencies`."""
+    note = {"properties": {"note": NOTE}}
+    return build_openapi(
+        "Agency case API",
+        "1.0.0",
+        operations(agencies),
+        error_model=ErrorResponse,
+        rules={
+            "OptionalNote": {"properties": {"note": {"anyOf": [NOTE, {"type": "null"}]}}},
+            "ResolveBody": note,
+            "NoteBody": note,
+            "RejectBody": {"properties": {"reason": NOTE}},
+            "ReassignBody": {"properties": {"reason": NOTE, "agency": {"enum": agencies}}},
         },
-        parameters=LIST_PARAMS,
-        secured=True,
-        tags=("cases",),
-    ),
-    Operation(
-        "GET",
-        "/api/v1/cases/{case_id}",
-        "One case with its report and audit log",
-        {
-            200: ("The case", CaseDetail),
-            401: ("No valid bearer token", None),
-            404: ("No such case in the caller's scope", None),
-        },
-        parameters=[CASE_ID],
-        secured=True,
-        tags=("cases",),
-    ),
-    _action("acknowledge", "Acknowledge an assigned case", OptionalNote),
-    _action("start", "Start work on a case", OptionalNote),
-    _action("resolve", "Resolve a case with an outcome and a note", ResolveBody),
-    _action("reject", "Reject a case with a reason", RejectBody),
-    _action(
-        "reassign",
-        "Send a case to another agency (supervisors: assign a triage case)",
-        ReassignBody,
-    ),
-    _action("notes", "Add a note to a case", NoteBody),
-]
+    )
 
 
 def add_openapi_route(app: web.Application) -> None:
-    """Serve the document at /api/v1/openapi.json (built once)."""
-    document = build_openapi("Agency case API", "1.0.0", OPERATIONS, error_model=ErrorResponse)
+    """Serve the document at /api/v1/openapi.json (built on first use, from the policy)."""
+    built: list[dict[str, Any]] = []
 
-    async def serve(_: web.Request) -> web.Response:
-        return web.json_response(document)
+    async def serve(request: web.Request) -> web.Response:
+        if not built:
+            built.append(openapi_document(sorted(request.app[ROUTING].agencies)))
+        return web.json_response(built[0])
 
     app.router.add_get("/api/v1/openapi.json", serve)

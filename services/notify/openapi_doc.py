@@ -1,0 +1,67 @@
+"""Notify's OpenAPI 3.1 document: the alert log, generated from its pydantic models."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from services.common.http import ErrorResponse
+from services.common.openapi import Operation, build_openapi
+from services.notify.alert_views import DELIVERY_STATUSES, MAX_LEVEL, AlertList
+
+TEXT: dict[str, Any] = {"type": "string"}
+LIST_PARAMS: list[dict[str, Any]] = [
+    {"name": "agency", "in": "query", "schema": TEXT},
+    {"name": "case_id", "in": "query", "schema": TEXT},
+    {"name": "tracking_code", "in": "query", "schema": TEXT},
+    {
+        "name": "level",
+        "in": "query",
+        "schema": {"type": "integer", "minimum": 1, "maximum": MAX_LEVEL},
+    },
+    {
+        "name": "status",
+        "in": "query",
+        "description": "alerts with at least one delivery in this status",
+        "schema": {"type": "string", "enum": list(DELIVERY_STATUSES)},
+    },
+    {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 200}},
+    {
+        "name": "cursor",
+        "in": "query",
+        "description": "opaque: the next_cursor of the previous page, unchanged",
+        "schema": TEXT,
+    },
+]
+OPERATIONS = [
+    Operation(
+        "GET",
+        "/api/v1/alerts",
+        "The alert log, newest first: escalations and what became of each delivery",
+        {
+            200: ("A page of alerts", AlertList),
+            422: ("A bad filter or cursor, each named", None),
+            503: ("Database unavailable; see Retry-After", None),
+        },
+        "listAlerts",
+        parameters=LIST_PARAMS,
+        secured=True,
+        tags=("alerts",),
+    )
+]
+
+
+def openapi_document() -> dict[str, Any]:
+    """The document served at /api/v1/openapi.json."""
+    return build_openapi("Alert log API", "1.0.0", OPERATIONS, error_model=ErrorResponse)
+
+
+def add_openapi_route(app: web.Application) -> None:
+    """Serve the document (built once)."""
+    document = openapi_document()
+
+    async def serve(_: web.Request) -> web.Response:
+        return web.json_response(document)
+
+    app.router.add_get("/api/v1/openapi.json", serve)
