@@ -129,6 +129,8 @@ async def read_form(request: web.Request) -> MultiDictProxy[Any]:
         raise web.HTTPBadRequest(text="form data is not valid UTF-8") from None
     except ValueError as exc:  # e.g. multipart without a boundary, or a broken one
         raise web.HTTPBadRequest(text=f"form data cannot be read: {exc}") from None
+    except LookupError:  # a charset Python does not know
+        raise web.HTTPBadRequest(text="form data is in an unknown charset") from None
 
 
 def repeated_fields(form: MultiDictProxy[Any], names: Iterable[str]) -> list[str]:

@@ -33,6 +33,7 @@ class Operation:
     parameters: list[dict[str, Any]] = field(default_factory=list)
     secured: bool = False
     tags: tuple[str, ...] = ()
+    body_required: bool = True
     links: dict[int, dict[str, Any]] = field(default_factory=dict)
 
 
@@ -110,7 +111,7 @@ def _operation(op: Operation, error_model: type[BaseModel]) -> dict[str, Any]:
         doc["security"] = [{"bearer": []}]
     if op.request:
         content = {"application/json": {"schema": _ref(op.request)}}
-        doc["requestBody"] = {"required": True, "content": content}
+        doc["requestBody"] = {"required": op.body_required, "content": content}
     for status, (description, model) in sorted(_all_responses(op).items()):
         response: dict[str, Any] = {"description": description}
         schema_model = model or (error_model if status >= 400 else None)

@@ -15,6 +15,7 @@ from pydantic import (
     HttpUrl,
     PlainSerializer,
     StringConstraints,
+    UrlConstraints,
     ValidationInfo,
     field_validator,
 )
@@ -36,14 +37,14 @@ MAX_URL_LENGTH = 2000
 CLOCK_SKEW = timedelta(minutes=5)
 
 
-def _as_text(url: HttpUrl) -> str:
-    if len(str(url)) > MAX_URL_LENGTH:
-        raise ValueError(f"URL longer than {MAX_URL_LENGTH} characters")
-    return str(url)
-
-
-# Validated as an http(s) URL, then kept as its text.
-WebUrl = Annotated[HttpUrl, AfterValidator(_as_text), PlainSerializer(str, return_type=str)]
+# Validated as an http(s) URL of at most MAX_URL_LENGTH characters as sent (the limit the
+# OpenAPI document states), then kept as its text.
+WebUrl = Annotated[
+    HttpUrl,
+    UrlConstraints(max_length=MAX_URL_LENGTH),
+    AfterValidator(str),
+    PlainSerializer(str, return_type=str),
+]
 Text = Annotated[str, StringConstraints(strip_whitespace=True)]
 Phone = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^\+?[0-9 ().-]{6,20}$")]
 

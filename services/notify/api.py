@@ -29,7 +29,7 @@ def _filters(request: web.Request) -> tuple[dict[str, Any], int, list[dict[str, 
             )
     except params.ParamError as exc:
         errors.append(exc.detail())
-    if status := query.get("status"):
+    if (status := query.get("status")) is not None:
         if status in DELIVERY_STATUSES:
             filters["deliveries.status"] = status
         else:

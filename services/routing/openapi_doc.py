@@ -7,7 +7,7 @@ from typing import Any
 from aiohttp import web
 from pydantic import BaseModel
 
-from services.common.contracts import CaseStatus, Category
+from services.common.contracts import TRIAGE, CaseStatus, Category
 from services.common.http import ErrorResponse
 from services.common.openapi import Operation, Responses, build_openapi
 from services.routing.api import ROUTING
@@ -83,7 +83,7 @@ def list_params(agencies: list[str]) -> list[dict[str, Any]]:
     ]
 
 
-def _action(name: str, summary: str, body: Any) -> Operation:
+def _action(name: str, summary: str, body: Any, *, body_required: bool = True) -> Operation:
     return Operation(
         "POST",
         f"/api/v1/cases/{{case_id}}/{name}",
@@ -91,6 +91,7 @@ def _action(name: str, summary: str, body: Any) -> Operation:
         ACTION_RESPONSES,
         f"{name}Case",
         request=body,
+        body_required=body_required,
         parameters=[CASE_ID],
         secured=True,
         tags=("cases",),
@@ -130,8 +131,8 @@ def operations(agencies: list[str]) -> list[Operation]:
             secured=True,
             tags=("cases",),
         ),
-        _action("acknowledge", "Acknowledge an assigned case", OptionalNote),
-        _action("start", "Start work on a case", OptionalNote),
+        _action("acknowledge", "Acknowledge an assigned case", OptionalNote, body_required=False),
+        _action("start", "Start work on a case", OptionalNote, body_required=False),
         _action("resolve", "Resolve a case with an outcome and a note", ResolveBody),
         _action("reject", "Reject a case with a reason", RejectBody),
         _action(
@@ -146,6 +147,7 @@ def operations(agencies: list[str]) -> list[Operation]:
 def openapi_document(agencies: list[str]) -> dict[str, Any]:
     """The document for a deployment whose policy names `agencies`."""
     note = {"properties": {"note": NOTE}}
+    targets = [a for a in agencies if a != TRIAGE]  # a case is reassigned to a real agency
     return build_openapi(
         "Agency case API",
         "1.0.0",
@@ -156,7 +158,7 @@ def openapi_document(agencies: list[str]) -> dict[str, Any]:
             "ResolveBody": note,
             "NoteBody": note,
             "RejectBody": {"properties": {"reason": NOTE}},
-            "ReassignBody": {"properties": {"reason": NOTE, "agency": {"enum": agencies}}},
+            "ReassignBody": {"properties": {"reason": NOTE, "agency": {"enum": targets}}},
         },
     )
 
