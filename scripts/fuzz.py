@@ -94,8 +94,10 @@ async def seed(intake_url: str, routing_url: str) -> None:
     raise RuntimeError("the seed reports never became cases")
 
 
-def schemathesis(name: str, url: str, token: str | None, args: argparse.Namespace) -> int:
-    """Run schemathesis over one service's document; its exit code."""
+def schemathesis(
+    name: str, url: str, token: str | None, args: argparse.Namespace, work: Path
+) -> int:
+    """Run schemathesis (in `work`, where it keeps its state) over one service's document."""
     command = [
         str(Path(sys.executable).parent / "schemathesis"),
         "run",
@@ -115,13 +117,13 @@ def schemathesis(name: str, url: str, token: str | None, args: argparse.Namespac
         "--report",
         "junit",
         "--report-dir",
-        str(args.reports / name),
+        str((args.reports / name).resolve()),
     ]
     if token:
         command += ["--header", f"Authorization: Bearer {token}"]
     say(f"schemathesis on {name}: {' '.join(command[1:])}")
     env = {**os.environ, "SCHEMATHESIS_HOOKS": HOOKS, "PYTHONPATH": str(ROOT)}
-    return subprocess.call(command, cwd=ROOT, env=env)
+    return subprocess.call(command, cwd=work, env=env)
 
 
 def hypothesis_pages(urls: dict[str, str], args: argparse.Namespace) -> int:
@@ -168,9 +170,9 @@ def run(args: argparse.Namespace, work: Path) -> int:
         asyncio.run(seed(urls["intake"], urls["routing"]))
         say(f"services ready: {urls}; logs in {work}")
         codes = {
-            "intake": schemathesis("intake", urls["intake"], None, args),
-            "routing": schemathesis("routing", urls["routing"], TOKENS["supervisor"], args),
-            "notify": schemathesis("notify", urls["notify"], TOKENS["supervisor"], args),
+            "intake": schemathesis("intake", urls["intake"], None, args, work),
+            "routing": schemathesis("routing", urls["routing"], TOKENS["supervisor"], args, work),
+            "notify": schemathesis("notify", urls["notify"], TOKENS["supervisor"], args, work),
             "pages": hypothesis_pages(urls, args),
         }
     finally:

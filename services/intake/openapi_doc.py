@@ -24,6 +24,25 @@ IDEMPOTENCY_PARAM = {
     "schema": {"type": "string", "pattern": "^[\\x21-\\x7e]{1,200}$"},
 }
 TEXT = {"type": "string"}
+# Names the e-mail validator refuses however well-formed the address (RFC 6761 and friends).
+SPECIAL_USE_DOMAINS = ("arpa", "invalid", "local", "localhost", "onion", "test")
+
+
+def _any_case(word: str) -> str:
+    return "".join(f"[{c.lower()}{c.upper()}]" for c in word)
+
+
+EMAIL = {
+    "anyOf": [
+        {
+            "type": "string",
+            "format": "email",
+            "not": {"pattern": f"[.@]({'|'.join(map(_any_case, SPECIAL_USE_DOMAINS))})\\.?$"},
+            "description": "Not at a special-use domain (.test, .local, .invalid, ...).",
+        },
+        {"type": "null"},
+    ]
+}
 # What ReportIn's validators check beyond its field types (see services.intake.models).
 REPORT_RULES: dict[str, Any] = {
     "properties": {
@@ -129,7 +148,7 @@ def openapi_document() -> dict[str, Any]:
         "1.0.0",
         OPERATIONS,
         error_model=ErrorResponse,
-        rules={"ReportIn": REPORT_RULES},
+        rules={"ReportIn": REPORT_RULES, "ContactIn": {"properties": {"email": EMAIL}}},
     )
 
 

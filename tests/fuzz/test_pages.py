@@ -20,6 +20,7 @@ EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "100"))
 FUZZ = settings(
     max_examples=EXAMPLES,
     deadline=None,
+    database=None,  # each run explores afresh; failures are printed with their input
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
 )
 FORM_FIELDS = [
