@@ -14,6 +14,7 @@ from pymongo.errors import DuplicateKeyError
 
 from services.common import params
 from services.common.contracts import AnyEvent, CaseEscalated
+from services.common.groupcommit import GroupInsert
 from services.common.mongo import Document, MongoDatabase
 from services.common.outbox import ensure_outbox_index, outbox_fields, outbox_update
 from services.routing.case import (
@@ -93,6 +94,8 @@ class CaseRepository:
     def __init__(self, db: MongoDatabase) -> None:
         self.cases = db.cases
         self._reported: set[str] = set()
+        # Reports consumed at the same time become cases in one insert_many (group commit).
+        self._inserts = GroupInsert(db.cases)
 
     async def ensure_indexes(self) -> None:
         """One case per report; lists most urgent first, by agency or not; the outbox."""
@@ -121,7 +124,7 @@ class CaseRepository:
     async def create(self, case: Case, events: list[AnyEvent], now: datetime) -> bool:
         """Insert the case with its events; False when the report already has a case."""
         try:
-            await self.cases.insert_one({**case.to_document(), **outbox_fields(events, now)})
+            await self._inserts.insert({**case.to_document(), **outbox_fields(events, now)})
         except DuplicateKeyError:
             return False
         return True
