@@ -11,7 +11,12 @@ from dataclasses import dataclass
 from services.common.clock import Clock
 from services.routing.case import Case
 from services.routing.cases import CaseRepository, UnreadableCase
-from services.routing.planning import ActionRequest, InvalidReassignment, plan_action
+from services.routing.planning import (
+    ActionRequest,
+    AlreadyWithAgency,
+    InvalidReassignment,
+    plan_action,
+)
 from services.routing.policy import Policy
 
 log = logging.getLogger(__name__)
@@ -21,6 +26,7 @@ SUPERVISOR = "supervisor"
 __all__ = [
     "SUPERVISOR",
     "ActionRequest",
+    "AlreadyWithAgency",
     "CaseActions",
     "CaseNotFound",
     "ConcurrentChange",

@@ -17,6 +17,7 @@ from services.common.http import error_body, field_errors, json_error
 from services.routing.actions import (
     SUPERVISOR,
     ActionRequest,
+    AlreadyWithAgency,
     CaseActions,
     CaseNotFound,
     ConcurrentChange,
@@ -93,9 +94,14 @@ def _query(request: web.Request, principal: str, agencies: frozenset[str]) -> Ca
         limit = params.parse_int(q.get("limit"), field="limit", default=50, minimum=1, maximum=200)
     except params.ParamError as exc:
         errors.append(exc)
-    agency = principal if principal != SUPERVISOR else q.get("agency")
-    if agency is not None and agency not in agencies:
+    asked = q.get("agency")
+    if principal != SUPERVISOR and asked not in (None, principal):
+        errors.append(
+            params.ParamError("agency", f"an agency sees only its own cases ({principal})")
+        )
+    elif asked is not None and asked not in agencies:
         errors.append(params.ParamError("agency", f"one of {', '.join(sorted(agencies))}"))
+    agency = principal if principal != SUPERVISOR else asked
     if errors:
         raise web.HTTPUnprocessableEntity(
             text=json.dumps(error_body(422, "bad query", [e.detail() for e in errors])),
@@ -153,6 +159,8 @@ async def act(request: web.Request) -> web.Response:
             },
             status=409,
         )
+    except AlreadyWithAgency as exc:
+        return json_error(409, str(exc))
     except InvalidReassignment as exc:
         return json_error(
             422, str(exc), [{"field": "agency", "message": str(exc), "type": "value_error"}]

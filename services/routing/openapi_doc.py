@@ -38,7 +38,7 @@ ACTION_RESPONSES: Responses = {
     404: ("No such case in the caller's scope", None),
     409: (
         "Not allowed in the case's status (allowed actions listed), a concurrent change, "
-        "or a stored case that cannot be read",
+        "a stored case that cannot be read, or a reassignment to the agency that holds it",
         None,
     ),
     413: ("Body larger than the limit", None),

@@ -27,6 +27,10 @@ class InvalidReassignment(ValueError):
     """The reassignment target is not acceptable."""
 
 
+class AlreadyWithAgency(InvalidReassignment):
+    """A reassignment to the agency that already holds the case: a conflict with its state."""
+
+
 @dataclass(frozen=True)
 class ActionRequest:
     """An action with what the caller supplied."""
@@ -134,7 +138,7 @@ def _reassignment_target(case: Case, request: ActionRequest, policy: Policy) -> 
     if target is None or target not in policy.agencies:
         raise InvalidReassignment(f"unknown agency {target!r}; known: {', '.join(policy.agencies)}")
     if target == case.agency:
-        raise InvalidReassignment(f"the case is already with {target}")
+        raise AlreadyWithAgency(f"the case is already with {target}")
     return target
 
 

@@ -203,14 +203,23 @@ async def test_reassignment_moves_the_case_with_a_new_deadline_and_both_events(
     assert assigned.due_at is not None
 
 
-async def test_reassigning_to_an_unknown_agency_is_422(
+async def test_reassigning_to_an_unknown_agency_is_422_and_to_the_same_one_409(
     routing: Client, routing_db: MongoDatabase, reporter: Reporter
 ) -> None:
     case_id = await _case(routing_db, reporter)
     response = await _act(routing, case_id, "reassign", agency="army", reason="x")
     assert response.status == 422
     same = await _act(routing, case_id, "reassign", agency="police", reason="x")
-    assert same.status == 422
+    assert same.status == 409, "a valid body in conflict with the case's state"
+
+
+async def test_an_agency_asking_for_another_agencys_list_is_422(routing: Client) -> None:
+    for agency in ("culture_office", "null"):
+        reply = await routing.get(f"/api/v1/cases?agency={agency}", headers=auth("police"))
+        assert reply.status == 422
+        assert [e["field"] for e in (await reply.json())["error"]["errors"]] == ["agency"]
+    own = await routing.get("/api/v1/cases?agency=police", headers=auth("police"))
+    assert own.status == 200
 
 
 async def test_supervisor_assigns_a_triage_case(
