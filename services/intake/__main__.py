@@ -1,6 +1,5 @@
 """Run intake: `python -m services.intake`."""
 
-
 from services.common.log import configure_logging
 from services.common.service import serve
 from services.intake.app import create_app
