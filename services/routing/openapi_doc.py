@@ -29,8 +29,11 @@ TIME = {
     "maxLength": 64,
     "pattern": "^(19[0-9][1-9]|19[1-9]0|[2-8][0-9]{3})-",
 }
-# A stripped note of 1 to 5000 characters (see services.routing.models.Note).
-NOTE = {"type": "string", "maxLength": 5000, "pattern": "\\S"}
+# A stripped note of 1 to 5000 characters (see services.routing.models.Note): at least one
+# character outside Unicode's White_Space set, which is what pydantic strips (`\S` would let
+# U+0085 through, a space to pydantic but not to every regex dialect).
+NOT_BLANK = "[^\\t-\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]"
+NOTE = {"type": "string", "maxLength": 5000, "pattern": NOT_BLANK}
 DATABASE_DOWN: tuple[str, type[BaseModel] | None] = ("Database unavailable; see Retry-After", None)
 ACTION_RESPONSES: Responses = {
     200: ("The case after the action", CaseDetail),
