@@ -4,65 +4,50 @@ Each document holds the case's latest state (by the version the events carry), h
 were sent about its current deadline, and `next_due_at`, the time of the next alert: a sparse
 index on it makes a scan cost grow with the number of alerts due, not with open cases. Every
 write is conditional on the document's revision `rev`, so the consumer and any number of
-scanners never overwrite one another.
+scanners never overwrite one another. What to write is decided in `services.notify.planning`;
+this module loads, calls it, and writes.
 """
 
 from __future__ import annotations
 
 import logging
-import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from pymongo import ASCENDING, UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from services.common import metrics
-from services.common.clock import EPOCH, Clock, to_millis
-from services.common.contracts import (
-    CaseAssigned,
-    CaseEscalated,
-    CaseStatus,
-    CaseUpdated,
-    Category,
-    Priority,
-)
+from services.common.clock import EPOCH, Clock
 from services.common.mongo import MongoDatabase
 from services.common.outbox import ensure_outbox_index, outbox_update
-from services.notify.escalation import CaseState, EscalationPolicy, Step
+from services.notify.escalation import EscalationPolicy
+from services.notify.planning import (
+    CaseEvent,
+    Deadline,
+    Revision,
+    deadline_key,
+    plan_case_event,
+    plan_claim,
+)
 
 log = logging.getLogger(__name__)
 
 NEXT_DUE = "next_due_at"
 POISONED = "poisoned"
-EVENT_NAMESPACE = uuid.UUID("5b0f3c56-4c8e-4e8f-9a57-0c7f2f3a9e11")
 WRITE_ATTEMPTS = 20
+# What reading a malformed document raises (pydantic's ValidationError is a ValueError).
+UNREADABLE = (KeyError, TypeError, ValueError, AttributeError)
 
-CaseEvent = CaseAssigned | CaseUpdated
-
-
-def case_state(doc: dict[str, Any]) -> CaseState:
-    """The escalation-relevant state of a stored deadline document."""
-    return CaseState(
-        agency=doc["agency"],
-        priority=Priority(doc["priority"]),
-        status=CaseStatus(doc["status"]),
-        due_at=doc.get("due_at"),
-        province=doc.get("province"),
-    )
+__all__ = ["NEXT_DUE", "POISONED", "DeadlineStore", "deadline_key"]
 
 
-def deadline_key(event: CaseEvent) -> str | None:
-    """Identifies the deadline an event sets (agency and time); alerts restart on change.
-
-    The time is taken in UTC to the millisecond, as the database stores it, so an event that
-    carries a deadline read back from storage names the same deadline as the event that set it.
-    """
-    if event.due_at is None:
-        return None
-    return f"{event.agency}@{to_millis(event.due_at.astimezone(UTC)).isoformat()}"
+@dataclass(frozen=True)
+class _Quarantine:
+    doc: dict[str, Any]
+    error: str
 
 
 @dataclass
@@ -87,49 +72,26 @@ class DeadlineStore:
         """Store the case state an event announces unless a newer one is stored; True if stored."""
         for _ in range(WRITE_ATTEMPTS):
             doc = await self.collection.find_one({"_id": event.case_id})
-            if doc is not None and doc["version"] >= event.version:
+            stored = Revision.model_validate(doc) if doc is not None else None
+            fields = plan_case_event(stored, event, self.policy, self.clock())
+            if fields is None:
                 return False
-            fields = self._fields(event, doc)
-            if await self._write(event.case_id, doc, fields):
+            if await self._write(event.case_id, stored, fields):
                 return True
         raise RuntimeError(
             f"case {event.case_id}: deadline kept changing under {WRITE_ATTEMPTS} writes"
         )
 
-    def _fields(self, event: CaseEvent, doc: dict[str, Any] | None) -> dict[str, Any]:
-        key, now = deadline_key(event), self.clock()
-        sent = doc["sent"] if doc is not None and doc.get("deadline_key") == key else 0
-        fields: dict[str, Any] = {
-            "version": event.version,
-            "agency": event.agency,
-            "category": event.category.value,
-            "priority": event.priority.value,
-            "status": event.status.value,
-            "due_at": event.due_at,
-            "deadline_key": key,
-            "sent": sent,
-            "report_id": event.report_id,
-            "tracking_code": event.tracking_code,
-            "province": event.province,
-            "rev": (doc["rev"] + 1) if doc is not None else 1,
-            "updated_at": now,
-        }
-        step = self.policy.next_step(case_state(fields), sent, now)
-        fields[NEXT_DUE] = step.due if step else None
-        return fields
-
-    async def _write(
-        self, case_id: str, doc: dict[str, Any] | None, fields: dict[str, Any]
-    ) -> bool:
-        if doc is None:
+    async def _write(self, case_id: str, stored: Revision | None, fields: dict[str, Any]) -> bool:
+        if stored is None:
             try:
                 await self.collection.insert_one({"_id": case_id, **_without_empty_due(fields)})
             except DuplicateKeyError:
                 return False
             return True
-        result = await self.collection.update_one(
-            {"_id": case_id, "rev": doc["rev"]}, _set_fields(fields)
-        )
+        update = _set_fields(fields)
+        update.setdefault("$unset", {})[POISONED] = ""  # the event states the case afresh
+        result = await self.collection.update_one({"_id": case_id, "rev": stored.rev}, update)
         return result.matched_count == 1
 
     async def due(self, now: datetime, limit: int) -> list[dict[str, Any]]:
@@ -160,72 +122,69 @@ class DeadlineStore:
         """Atomically advance each due document by one alert and store its event; return claims.
 
         The filter on `rev` makes the claim exclusive: of several scanners (or a scanner and
-        the consumer) reading the same revision, exactly one write matches.
+        the consumer) reading the same revision, exactly one write matches. A document that
+        cannot be read, or whose write the server refuses, is quarantined; the rest go on.
         """
-        operations = [self._claim_or_quarantine(doc, now) for doc in docs]
-        result = await self.collection.bulk_write(operations, ordered=False)
-        return result.modified_count
-
-    def _claim_or_quarantine(self, doc: dict[str, Any], now: datetime) -> UpdateOne:
-        """The claim of a due document, or, for one that cannot be read, its quarantine: the
-        error is kept on it and it leaves the due index, so the scanner goes on with the rest."""
-        try:
-            return self._claim_operation(doc, now)
-        except (KeyError, TypeError, ValueError, AttributeError, AssertionError) as exc:
-            log.error(
-                "deadline cannot be processed; quarantined",
-                extra={"case_id": str(doc.get("_id")), "error": repr(exc)},
-            )
-            metrics.QUARANTINED.labels(collection="deadlines").inc()
-            return UpdateOne(
-                {"_id": doc["_id"], NEXT_DUE: doc.get(NEXT_DUE)},
-                {"$set": {POISONED: {"error": repr(exc), "at": now}}, "$unset": {NEXT_DUE: ""}},
-            )
+        claims: list[tuple[dict[str, Any], UpdateOne]] = []
+        quarantined: list[_Quarantine] = []
+        for doc in docs:
+            try:
+                claims.append((doc, self._claim_operation(doc, now)))
+            except UNREADABLE as exc:
+                quarantined.append(_Quarantine(doc, repr(exc)))
+        claimed, refused = await self._write_claims(claims)
+        await self._quarantine(quarantined + refused, now)
+        return claimed
 
     def _claim_operation(self, doc: dict[str, Any], now: datetime) -> UpdateOne:
-        state = case_state(doc)
-        step = self.policy.next_step(state, doc["sent"], now)
-        if step is None or step.due > now:  # the policy changed since the write: reschedule
-            return UpdateOne(
-                {"_id": doc["_id"], "rev": doc["rev"]},
-                _set_fields({NEXT_DUE: step.due if step else None, "rev": doc["rev"] + 1}),
-            )
-        event = self._escalation(doc, state, step, now)
-        following = self.policy.next_step(state, step.index + 1, now)
-        update = _set_fields(
-            {
-                "sent": step.index + 1,
-                "rev": doc["rev"] + 1,
-                NEXT_DUE: following.due if following else None,
-                "last_escalated_at": now,
-            }
-        )
-        update.update(outbox_update([event], now))
-        return UpdateOne({"_id": doc["_id"], "rev": doc["rev"]}, update)
+        deadline = Deadline.model_validate(doc)
+        claim = plan_claim(deadline, self.policy, now)
+        fields: dict[str, Any] = {"rev": deadline.rev + 1, NEXT_DUE: claim.next_due_at}
+        if claim.escalation is not None:
+            fields.update(sent=claim.sent, last_escalated_at=now)
+        update = _set_fields(fields)
+        if claim.escalation is not None:
+            update.update(outbox_update([claim.escalation], now))
+        return UpdateOne({"_id": deadline.case_id, "rev": deadline.rev}, update)
 
-    def _escalation(
-        self, doc: dict[str, Any], state: CaseState, step: Step, now: datetime
-    ) -> CaseEscalated:
-        assert state.due_at is not None
-        event_id = uuid.uuid5(EVENT_NAMESPACE, f"{doc['_id']}|{doc['deadline_key']}|{step.index}")
-        return CaseEscalated(
-            event_id=event_id.hex,
-            occurred_at=now,
-            case_id=doc["_id"],
-            report_id=doc["report_id"],
-            tracking_code=doc["tracking_code"],
-            agency=state.agency,
-            category=Category(doc["category"]),
-            priority=state.priority,
-            status=state.status,
-            level=step.level,
-            repeat=step.repeat,
-            due_at=state.due_at,
-            scheduled_at=step.due,
-            escalated_at=now,
-            overdue_by_seconds=max((now - state.due_at).total_seconds(), 0.0),
-            targets=[t.id for t in self.policy.targets_for(state, step.level)],
+    async def _write_claims(
+        self, claims: list[tuple[dict[str, Any], UpdateOne]]
+    ) -> tuple[int, list[_Quarantine]]:
+        """Write the claims in one command; return how many applied, and those refused."""
+        if not claims:
+            return 0, []
+        try:
+            result = await self.collection.bulk_write([op for _, op in claims], ordered=False)
+        except BulkWriteError as exc:
+            errors = exc.details.get("writeErrors", [])
+            if not errors or exc.details.get("writeConcernErrors"):
+                raise
+            refused = [_Quarantine(claims[e["index"]][0], str(e.get("errmsg"))) for e in errors]
+            return int(exc.details.get("nModified", 0)), refused
+        return result.modified_count, []
+
+    async def _quarantine(self, items: list[_Quarantine], now: datetime) -> None:
+        """Keep each error on its document and take the document out of the due index, so the
+        scanner never reads it again; logged and counted once, after the write."""
+        if not items:
+            return
+        await self.collection.bulk_write(
+            [_quarantine_operation(item, now) for item in items], ordered=False
         )
+        for item in items:
+            log.error(
+                "deadline cannot be processed; quarantined",
+                extra={"case_id": str(item.doc.get("_id")), "error": item.error},
+            )
+        metrics.QUARANTINED.labels(collection="deadlines").inc(len(items))
+
+
+def _quarantine_operation(item: _Quarantine, now: datetime) -> UpdateOne:
+    """Unless the document changed since it was read, keep the error and leave the index."""
+    return UpdateOne(
+        {"_id": item.doc["_id"], NEXT_DUE: item.doc.get(NEXT_DUE)},
+        {"$set": {POISONED: {"error": item.error, "at": now}}, "$unset": {NEXT_DUE: ""}},
+    )
 
 
 def _without_empty_due(fields: dict[str, Any]) -> dict[str, Any]:
