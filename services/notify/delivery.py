@@ -67,6 +67,8 @@ class Deliverer:
     async def run(self) -> None:
         """Deliver until cancelled."""
         while True:
+            # Cleared before looking, so a wake during the round cuts the next wait short.
+            self._wake.clear()
             try:
                 handled = await self.deliver_due()
             except TRANSIENT_MONGO_ERRORS as exc:
@@ -74,9 +76,9 @@ class Deliverer:
                 log.warning("alert delivery paused", extra={"error": repr(exc)})
                 handled = 0
             if handled < CONCURRENCY:
-                self._wake.clear()
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), timeout=self.poll_seconds)
+                    async with asyncio.timeout(self.poll_seconds):
+                        await self._wake.wait()
 
     async def deliver_due(self) -> int:
         """Lease up to CONCURRENCY due alerts and attempt them together; return how many."""

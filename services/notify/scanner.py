@@ -57,6 +57,9 @@ class Scanner:
 
     async def scan_once(self) -> tuple[int, int]:
         """Claim every due alert (up to a batch); return (claimed, found due)."""
+        # Cleared before reading, not before sleeping: a wake that arrives while this scan
+        # and the pause look-up are under way must cut the coming sleep short.
+        self._wake.clear()
         started = time.perf_counter()
         now = self.clock()
         due = await self.store.due(now, self.batch)
@@ -76,10 +79,10 @@ class Scanner:
         return min(max((upcoming - now).total_seconds(), 0.0), self.interval)
 
     async def _sleep(self, seconds: float) -> None:
-        self._wake.clear()
         if seconds > 0:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=seconds)
+                async with asyncio.timeout(seconds):  # stays cancellable, unlike 3.11's wait_for
+                    await self._wake.wait()
 
     async def track_open_deadlines(self, every_seconds: float = GAUGE_EVERY_SECONDS) -> None:
         """Keep the open-deadlines gauge current (a count over the whole index, so rarely)."""

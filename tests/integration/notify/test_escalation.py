@@ -24,13 +24,16 @@ async def escalations_probe(connection: AbstractRobustConnection, topology: Topo
 
 
 async def settled(db: MongoDatabase, count: int) -> None:
-    """Wait until `count` cases have no alert pending and nothing left to publish."""
+    """Wait until `count` cases have no alert pending and nothing left to publish.
+
+    One read answers both questions: counting the open deadlines and then all deadlines in two
+    queries let a deadline stored between them pass as settled before any level was sent.
+    """
 
     async def done() -> bool:
-        open_ = await db.deadlines.count_documents(
-            {"$or": [{"next_due_at": {"$exists": True}}, {"outbox_since": {"$exists": True}}]}
-        )
-        return open_ == 0 and await db.deadlines.count_documents({}) == count
+        docs = await db.deadlines.find({}, {"next_due_at": 1, "outbox_since": 1}).to_list()
+        pending = [d for d in docs if "next_due_at" in d or "outbox_since" in d]
+        return len(docs) == count and not pending
 
     await wait_until(done, timeout=30, what=f"{count} deadlines settled")
 
