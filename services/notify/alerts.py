@@ -22,11 +22,21 @@ from services.common import metrics, params
 from services.common.contracts import CaseEscalated
 from services.common.mongo import MongoDatabase
 from services.notify.escalation import EscalationPolicy
+from services.notify.retry import DELIVERED, FAILED, NEXT_ATTEMPT, PENDING, SKIPPED
+
+__all__ = [
+    "DELIVERED",
+    "FAILED",
+    "NEXT_ATTEMPT",
+    "PENDING",
+    "SKIPPED",
+    "AlertLog",
+    "decode_cursor",
+    "deliveries_for",
+    "encode_cursor",
+]
 
 log = logging.getLogger(__name__)
-
-NEXT_ATTEMPT = "next_attempt_at"
-PENDING, DELIVERED, FAILED, SKIPPED = "pending", "delivered", "failed", "skipped"
 
 
 def deliveries_for(

@@ -5,9 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import random
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from services.common.clock import Clock
@@ -15,7 +14,7 @@ from services.common.contracts import CaseEscalated
 from services.common.mongo import TRANSIENT_MONGO_ERRORS
 from services.common.runtime import raise_if_cancelling
 from services.notify import telemetry
-from services.notify.alerts import DELIVERED, FAILED, NEXT_ATTEMPT, PENDING, AlertLog
+from services.notify.alerts import AlertLog
 from services.notify.channels import (
     DeliveryError,
     SmtpSettings,
@@ -24,25 +23,23 @@ from services.notify.channels import (
     send_email,
     webhook_body,
 )
+from services.notify.retry import (
+    FAILED,
+    RetryPolicy,
+    after_failure,
+    attempted,
+    delivered,
+    expired,
+    is_due,
+    too_old,
+)
+
+__all__ = ["CONCURRENCY", "LEASE", "Deliverer", "RetryPolicy"]
 
 log = logging.getLogger(__name__)
 
 LEASE = timedelta(minutes=2)
 CONCURRENCY = 8
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """Exponential back-off with jitter, given up `give_up_after` the alert was recorded."""
-
-    base_seconds: float
-    max_seconds: float
-    give_up_after: timedelta
-
-    def next_attempt(self, attempts: int, now: datetime) -> datetime:
-        """When to try again after `attempts` failed attempts (full jitter on the upper half)."""
-        ceiling = min(self.base_seconds * 2 ** (attempts - 1), self.max_seconds)
-        return now + timedelta(seconds=random.uniform(ceiling / 2, ceiling))
 
 
 @dataclass
@@ -104,7 +101,7 @@ class Deliverer:
     async def _deliver(self, alert: dict[str, Any]) -> None:
         event = CaseEscalated.model_validate_json(alert["event"])
         deliveries = [
-            await self._attempt(event, alert, d) if _due(d, self.clock()) else d
+            await self._attempt(event, alert, d) if is_due(d, self.clock()) else d
             for d in alert["deliveries"]
         ]
         await self.alerts.save_deliveries(alert, deliveries)
@@ -112,17 +109,22 @@ class Deliverer:
     async def _attempt(
         self, event: CaseEscalated, alert: dict[str, Any], delivery: dict[str, Any]
     ) -> dict[str, Any]:
-        age = self.clock() - alert["recorded_at"]
-        if age > self.retry.give_up_after:  # e.g. the notifier was down: too late to alert
-            last = f" (last error: {delivery['last_error']})" if delivery.get("last_error") else ""
-            expired = DeliveryError(f"expired: not delivered within {age}{last}", permanent=True)
-            return self._failed(alert, delivery, expired)
-        updated = {**delivery, "attempts": delivery["attempts"] + 1}
+        recorded_at, now = alert["recorded_at"], self.clock()
+        if too_old(recorded_at, self.retry, now):
+            return self._failed(alert, expired(delivery, recorded_at, now))
         url = self.case_url.format(case_id=event.case_id)
         try:
             await self._send(event, delivery, url)
         except DeliveryError as exc:
-            return self._failed(alert, updated, exc)
+            outcome = after_failure(
+                attempted(delivery),
+                str(exc),
+                permanent=exc.permanent,
+                recorded_at=recorded_at,
+                retry=self.retry,
+                now=self.clock(),
+            )
+            return self._failed(alert, outcome)
         telemetry.DELIVERIES.labels(delivery["channel"], "delivered").inc()
         log.info(
             "alert delivered",
@@ -132,7 +134,7 @@ class Deliverer:
                 "target": delivery["target"],
             },
         )
-        return {**updated, "status": DELIVERED, "delivered_at": self.clock(), NEXT_ATTEMPT: None}
+        return delivered(attempted(delivery), self.clock())
 
     async def _send(self, event: CaseEscalated, delivery: dict[str, Any], url: str) -> None:
         if delivery["channel"] == "webhook":
@@ -152,25 +154,15 @@ class Deliverer:
         else:
             raise DeliveryError(f"unknown channel {delivery['channel']!r}", permanent=True)
 
-    def _failed(
-        self, alert: dict[str, Any], delivery: dict[str, Any], error: DeliveryError
-    ) -> dict[str, Any]:
-        now = self.clock()
-        channel = delivery["channel"]
-        retry_at = self.retry.next_attempt(delivery["attempts"], now)
-        expired = retry_at - alert["recorded_at"] > self.retry.give_up_after
-        extra = {"case_id": alert["case_id"], "channel": channel, "error": str(error)}
+    def _failed(self, alert: dict[str, Any], outcome: dict[str, Any]) -> dict[str, Any]:
+        """Count and log a failed delivery (given up, or to be retried); return it."""
+        channel = outcome["channel"]
+        extra = {"case_id": alert["case_id"], "channel": channel, "error": outcome["last_error"]}
         telemetry.DELIVERIES.labels(channel, "failed").inc()
-        if error.permanent or expired:
+        if outcome["status"] == FAILED:
             telemetry.DELIVERY_FAILURES.labels(channel).inc()
-            log.error("alert delivery given up", extra={**extra, "attempts": delivery["attempts"]})
-            return {**delivery, "status": FAILED, "last_error": str(error), NEXT_ATTEMPT: None}
-        log.warning(
-            "alert delivery failed; will retry", extra={**extra, "retry_at": retry_at.isoformat()}
-        )
-        return {**delivery, "status": PENDING, "last_error": str(error), NEXT_ATTEMPT: retry_at}
-
-
-def _due(delivery: dict[str, Any], now: datetime) -> bool:
-    at = delivery.get(NEXT_ATTEMPT)
-    return delivery["status"] == PENDING and at is not None and at <= now
+            log.error("alert delivery given up", extra={**extra, "attempts": outcome["attempts"]})
+        else:
+            retry_at = outcome["next_attempt_at"].isoformat()
+            log.warning("alert delivery failed; will retry", extra={**extra, "retry_at": retry_at})
+        return outcome

@@ -54,6 +54,13 @@ def poison_deadline(now: datetime) -> dict[str, Any]:
     }
 
 
+def unwritable_deadline(now: datetime) -> dict[str, Any]:
+    """A deadline that reads well but whose claim the server refuses (`$push` to a string)."""
+    doc = poison_deadline(now)
+    doc.update(_id="case-unwritable", priority="high", outbox="not a list")
+    return doc
+
+
 def poison_alert(now: datetime) -> dict[str, Any]:
     return {
         "_id": "alert-poison",
@@ -75,7 +82,7 @@ async def test_poison_deadline_and_alert_are_quarantined_while_others_escalate_a
     client = await start_notify(notify_settings, short_policy(f'webhook = "{url}"'))
     try:
         now = datetime.now(UTC)
-        await notify_db.deadlines.insert_one(poison_deadline(now))
+        await notify_db.deadlines.insert_many([poison_deadline(now), unwritable_deadline(now)])
         await notify_db.alerts.insert_one(poison_alert(now))
         case = await cases.assign(due_in=0.2)
 
@@ -85,15 +92,18 @@ async def test_poison_deadline_and_alert_are_quarantined_while_others_escalate_a
         await wait_until(delivered, timeout=20, what="the good case's webhook alert")
 
         async def quarantined() -> bool:
-            deadline = await notify_db.deadlines.find_one({"_id": "case-poison"})
+            marked = await notify_db.deadlines.count_documents({"poisoned": {"$exists": True}})
             alert = await notify_db.alerts.find_one({"_id": "alert-poison"})
-            return bool(deadline and "poisoned" in deadline and alert and "poisoned" in alert)
+            return marked == 2 and bool(alert and "poisoned" in alert)
 
         await wait_until(quarantined, what="the poison deadline and alert quarantined")
         deadline = await notify_db.deadlines.find_one({"_id": "case-poison"})
         alert = await notify_db.alerts.find_one({"_id": "alert-poison"})
         assert deadline is not None and "next_due_at" not in deadline
         assert "galactic" in deadline["poisoned"]["error"]
+        unwritable = await notify_db.deadlines.find_one({"_id": "case-unwritable"})
+        assert unwritable is not None and "next_due_at" not in unwritable
+        assert unwritable["sent"] == 0 and unwritable["poisoned"]["error"]
         assert alert is not None and "next_attempt_at" not in alert
         ready = await client.get("/readyz")
         checks = (await ready.json())["checks"]
