@@ -11,6 +11,7 @@ from pymongo.errors import PyMongoError
 
 from services.common.embedded import EmbeddedMongo
 from services.common.mongo import make_client
+from tests.helpers import wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -43,9 +44,11 @@ async def test_every_acknowledged_insert_survives_a_sigkill_of_the_database(
             asyncio.create_task(_write_until_refused(server.url, w, acknowledged))
             for w in range(WRITERS)
         ]
-        async with asyncio.timeout(60):
-            while len(acknowledged) < 1000:
-                await asyncio.sleep(0.05)
+
+        async def enough() -> bool:
+            return len(acknowledged) >= 1000
+
+        await wait_until(enough, timeout=60, what="1,000 acknowledged inserts")
         assert server.process is not None
         server.process.kill()  # SIGKILL in the middle of the stream
         server.process.wait()

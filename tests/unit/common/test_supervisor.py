@@ -7,12 +7,13 @@ import asyncio
 import pytest
 
 from services.common.runtime import Backoff, Supervisor, bounded
+from tests.helpers import wait_until
 
 pytestmark = pytest.mark.unit
 
 
 async def test_a_loop_that_raises_is_reported_down_then_restarted() -> None:
-    supervisor = Supervisor(Backoff(first=0.05, longest=0.05))
+    supervisor = Supervisor(Backoff(first=0.5, longest=0.5))
     runs: list[int] = []
     release = asyncio.Event()
 
@@ -24,14 +25,15 @@ async def test_a_loop_that_raises_is_reported_down_then_restarted() -> None:
         await asyncio.Event().wait()
 
     supervisor.spawn("flaky", flaky)
-    while not runs:
-        await asyncio.sleep(0)
-    await asyncio.sleep(0)
-    assert supervisor.status() == {"flaky": False}
-    async with asyncio.timeout(5):
-        while len(runs) < 2:
-            await asyncio.sleep(0.01)
-    assert supervisor.status() == {"flaky": True}
+
+    async def failed_once() -> bool:
+        return len(runs) == 1 and supervisor.status() == {"flaky": False}
+
+    async def running_again() -> bool:
+        return len(runs) == 2 and supervisor.status() == {"flaky": True}
+
+    await wait_until(failed_once, timeout=5, interval=0.001, what="the loop reported down")
+    await wait_until(running_again, timeout=5, what="the loop restarted")
     await supervisor.stop(seconds=1)
 
 
@@ -42,16 +44,22 @@ async def test_a_once_loop_is_finished_after_it_returns() -> None:
         await asyncio.sleep(0)
 
     supervisor.spawn("connect", connect, once=True)
-    async with asyncio.timeout(5):
-        while not supervisor.finished("connect"):
-            await asyncio.sleep(0.01)
+
+    async def finished() -> bool:
+        return supervisor.finished("connect")
+
+    await wait_until(finished, timeout=5, what="the once loop finished")
     assert supervisor.status() == {"connect": True}
     await supervisor.stop(seconds=1)
 
 
 async def test_stop_cancels_a_loop_that_ignores_nothing_within_the_bound() -> None:
     supervisor = Supervisor()
-    supervisor.spawn("forever", lambda: asyncio.Event().wait())
+
+    async def forever() -> None:
+        await asyncio.Event().wait()
+
+    supervisor.spawn("forever", forever)
     await asyncio.sleep(0)
     loop = asyncio.get_running_loop()
     started = loop.time()
