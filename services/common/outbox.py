@@ -4,9 +4,9 @@ A document with events to announce carries `outbox: [entries]` and `outbox_since
 (sparse-indexed). One relay at a time publishes a collection's outbox: it holds a short,
 renewed lease on the collection (one small document in `outbox_relays`), so replicas never
 publish the same events at once and no pending document is written just to lease it. The
-relay reads a batch, publishes its entries with confirms, then clears them, one update per
-document. A crash between the publish and the clearing publishes them again once the lease
-has run out (consumers are idempotent, and the message id is the event id).
+relay reads a batch, publishes its entries with confirms, then clears them. A crash between
+the publish and the clearing publishes them again once the lease has run out (consumers are
+idempotent, and the message id is the event id).
 """
 
 from __future__ import annotations
@@ -200,28 +200,18 @@ class OutboxRelay:
         await bounded(release, seconds=2.0, what="release the outbox lease")
 
     async def _mark_sent(self, docs: list[dict[str, Any]], batch: Batch) -> None:
-        """Clear what was published (and move poison entries aside), one update per document
-        and one command in all. A document whose outbox is still the one read is emptied;
-        one that gained events meanwhile has only the published ones pulled."""
+        """Pull the published entries (events added since stay) and move poison entries aside,
+        then clear emptied outboxes; one command. (A per-document conditional clear was
+        tried: on the embedded server a batch of 200 took over five seconds.)"""
+        doc_ids = [doc["_id"] for doc in docs]
         published = [m.event_id for m in batch.messages]
         # Poison first: a non-list outbox must be replaced before `$pull` can apply to it.
         writes: list[Any] = [
             self._quarantine(doc_id, bad) for doc_id, bad in batch.poisoned.items()
         ]
-        writes += [
-            UpdateOne(
-                {"_id": doc["_id"], OUTBOX: doc[OUTBOX]},
-                {"$unset": {OUTBOX: "", OUTBOX_SINCE: ""}},
-            )
-            for doc in docs
-            if doc["_id"] not in batch.poisoned
-        ]
-        grown = {
-            "_id": {"$in": [doc["_id"] for doc in docs]},
-            f"{OUTBOX}.event_id": {"$in": published},
-        }
-        writes.append(UpdateMany(grown, {"$pull": {OUTBOX: {"event_id": {"$in": published}}}}))
-        emptied = {"_id": {"$in": list(batch.poisoned)}, OUTBOX: {"$size": 0}}
+        pull = {"$pull": {OUTBOX: {"event_id": {"$in": published}}}}
+        writes.append(UpdateMany({"_id": {"$in": doc_ids}}, pull))
+        emptied = {"_id": {"$in": doc_ids}, OUTBOX: {"$size": 0}}
         writes.append(UpdateMany(emptied, {"$unset": {OUTBOX: "", OUTBOX_SINCE: ""}}))
         await self.collection.bulk_write(writes, ordered=True)
 
