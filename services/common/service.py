@@ -11,6 +11,8 @@ SIGTERM whether the broker and the database are up, down or unreachable.
 from __future__ import annotations
 
 import logging
+import os
+import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -48,6 +50,8 @@ BROKER_LOOP = "broker-connect"
 STOP_CONSUMING, FINISH_IN_FLIGHT, STOP_LOOPS, CLOSE_BROKER, CLOSE_DATABASE = 0.5, 1.5, 1.0, 0.5, 0.5
 # How long aiohttp lets in-flight HTTP requests finish after SIGTERM.
 HTTP_SHUTDOWN_SECONDS = 1.0
+# From SIGTERM to the end of the process, whatever a library leaves running.
+EXIT_DEADLINE_SECONDS = 4.5
 
 
 @dataclass
@@ -266,6 +270,7 @@ def _lifespan(service: Service) -> Callable[[web.Application], AsyncIterator[Non
 
 def serve(app: web.Application, settings: CommonSettings) -> None:
     """Serve until SIGTERM/SIGINT, then shut down within the runtime's bounds."""
+    app.on_shutdown.append(_exit_by_deadline)
     web.run_app(
         app,
         host=settings.host,
@@ -273,3 +278,25 @@ def serve(app: web.Application, settings: CommonSettings) -> None:
         print=None,
         shutdown_timeout=HTTP_SHUTDOWN_SECONDS,
     )
+
+
+async def _exit_by_deadline(_: web.Application) -> None:
+    """Arm a deadline for the whole process once shutdown begins.
+
+    Every step of ours is bounded, but after them aiohttp waits, without a bound, for every
+    task left to finish cancelling; with the database gone a driver task was seen to take
+    10 s doing so. Past the deadline the process ends anyway: what it acknowledged is stored.
+    """
+    timer = threading.Timer(EXIT_DEADLINE_SECONDS, _exit_now)
+    timer.daemon = True
+    timer.start()
+
+
+def _exit_now() -> None:
+    log.warning(
+        "shutdown still waiting on library tasks; exiting",
+        extra={"after_seconds": EXIT_DEADLINE_SECONDS},
+    )
+    for handler in logging.getLogger().handlers:
+        handler.flush()
+    os._exit(0)
