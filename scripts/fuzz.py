@@ -21,7 +21,7 @@ from pathlib import Path
 import aio_pika
 import aiohttp
 
-from services.common.amqp import Topology
+from services.common.amqp import Topology, delete_topology
 from services.common.auth import hash_token
 from services.common.embedded import EmbeddedMongo
 from services.common.processes import ROOT, ServiceProcess
@@ -140,20 +140,11 @@ def hypothesis_pages(urls: dict[str, str], args: argparse.Namespace) -> int:
     return subprocess.call(command, cwd=ROOT, env=env)
 
 
-async def delete_topology(amqp_url: str, topology: Topology) -> None:
+async def remove_topology(amqp_url: str, topology: Topology) -> None:
     """Delete the run's queues (and their dead-letter twins) and exchanges."""
     connection = await aio_pika.connect(amqp_url)
     async with connection:
-        channel = await connection.channel()
-        names = [topology.queue(q) for q in QUEUES]
-        for name in [*names, *(f"{n}.dead" for n in names)]:
-            await channel.queue_delete(name)
-        for exchange in (
-            topology.exchange,
-            topology.alternate_exchange,
-            topology.dead_letter_exchange,
-        ):
-            await channel.exchange_delete(exchange)
+        await delete_topology(await connection.channel(), topology, QUEUES)
 
 
 def run(args: argparse.Namespace, work: Path) -> int:
@@ -179,7 +170,7 @@ def run(args: argparse.Namespace, work: Path) -> int:
         for service in reversed(services):
             service.stop()
         mongo.stop()
-        asyncio.run(delete_topology(args.amqp_url, Topology(prefix)))
+        asyncio.run(remove_topology(args.amqp_url, Topology(prefix)))
     failed = [name for name, code in codes.items() if code != 0]
     say(f"failed: {', '.join(failed)}" if failed else "every check passed")
     for service in services:

@@ -13,7 +13,7 @@ from pathlib import Path
 import aio_pika
 import pytest
 
-from services.common.amqp import Topology
+from services.common.amqp import Topology, delete_topology
 from services.common.embedded import EmbeddedMongo
 from tests.servers import amqp_server, mongo_server
 
@@ -67,16 +67,7 @@ async def topology(amqp_url: str) -> AsyncIterator[Topology]:
 async def _delete_topology(url: str, topology: Topology) -> None:
     connection = await aio_pika.connect(url)
     async with connection:
-        channel = await connection.channel()
-        names = [topology.queue(q) for q in QUEUES]
-        for name in [*names, *(f"{n}.dead" for n in names)]:
-            await channel.queue_delete(name)
-        for exchange in (
-            topology.exchange,
-            topology.alternate_exchange,
-            topology.dead_letter_exchange,
-        ):
-            await channel.exchange_delete(exchange)
+        await delete_topology(await connection.channel(), topology, QUEUES)
 
 
 @pytest.fixture

@@ -131,6 +131,17 @@ async def declare_exchanges(channel: AbstractChannel, topology: Topology) -> Abs
     )
 
 
+async def delete_topology(
+    channel: AbstractChannel, topology: Topology, queues: Iterable[str]
+) -> None:
+    """Delete the named queues (and their `.dead` twins) and the exchanges of `topology`."""
+    names = [topology.queue(q) for q in queues]
+    for name in [*names, *(f"{n}.dead" for n in names)]:
+        await channel.queue_delete(name)
+    for exchange in (topology.exchange, topology.alternate_exchange, topology.dead_letter_exchange):
+        await channel.exchange_delete(exchange)
+
+
 async def declare_queue(
     channel: AbstractChannel, topology: Topology, spec: QueueSpec, *, delivery_limit: int
 ) -> AbstractQueue:

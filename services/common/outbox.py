@@ -27,7 +27,7 @@ from services.common.amqp import TRANSIENT_BROKER_ERRORS, OutgoingMessage, Publi
 from services.common.clock import EPOCH, Clock, utcnow
 from services.common.contracts import AnyEvent
 from services.common.mongo import TRANSIENT_MONGO_ERRORS
-from services.common.runtime import bounded, raise_if_cancelling
+from services.common.runtime import bounded, raise_if_cancelling, woken
 
 log = logging.getLogger(__name__)
 
@@ -131,12 +131,7 @@ class OutboxRelay:
                 await self._idle()
 
     async def _idle(self) -> None:
-        try:
-            async with asyncio.timeout(self.poll_seconds):
-                await self._wake.wait()
-        except TimeoutError:
-            pass
-        else:
+        if await woken(self._wake, seconds=self.poll_seconds):
             # Woken by a write: let the writes arriving right behind it join the batch, since
             # each batch costs the same few database round trips however many events it holds.
             await asyncio.sleep(self.linger_seconds)

@@ -26,6 +26,17 @@ def raise_if_cancelling() -> None:
         raise asyncio.CancelledError
 
 
+async def woken(wake: asyncio.Event, *, seconds: float) -> bool:
+    """Wait for `wake` at most `seconds`; True if it was set. Stays cancellable (3.11's
+    `wait_for` can swallow a cancellation)."""
+    try:
+        async with asyncio.timeout(seconds):
+            await wake.wait()
+    except TimeoutError:
+        return False
+    return True
+
+
 async def bounded(step: Awaitable[Any], *, seconds: float, what: str) -> bool:
     """Await `step` for at most `seconds`; on time-out cancel it, log, and return False.
 

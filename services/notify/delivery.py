@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
@@ -12,7 +11,7 @@ from typing import Any
 from services.common.clock import Clock
 from services.common.contracts import CaseEscalated
 from services.common.mongo import TRANSIENT_MONGO_ERRORS
-from services.common.runtime import raise_if_cancelling
+from services.common.runtime import raise_if_cancelling, woken
 from services.notify import telemetry
 from services.notify.alerts import AlertLog
 from services.notify.channels import (
@@ -73,9 +72,7 @@ class Deliverer:
                 log.warning("alert delivery paused", extra={"error": repr(exc)})
                 handled = 0
             if handled < CONCURRENCY:
-                with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(self.poll_seconds):
-                        await self._wake.wait()
+                await woken(self._wake, seconds=self.poll_seconds)
 
     async def deliver_due(self) -> int:
         """Lease up to CONCURRENCY due alerts and attempt them together; return how many."""

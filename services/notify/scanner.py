@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -11,7 +10,7 @@ from datetime import timedelta
 
 from services.common.clock import Clock
 from services.common.mongo import TRANSIENT_MONGO_ERRORS
-from services.common.runtime import raise_if_cancelling
+from services.common.runtime import raise_if_cancelling, woken
 from services.notify import telemetry
 from services.notify.deadlines import DeadlineStore
 
@@ -80,9 +79,7 @@ class Scanner:
 
     async def _sleep(self, seconds: float) -> None:
         if seconds > 0:
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(seconds):  # stays cancellable, unlike 3.11's wait_for
-                    await self._wake.wait()
+            await woken(self._wake, seconds=seconds)
 
     async def track_open_deadlines(self, every_seconds: float = GAUGE_EVERY_SECONDS) -> None:
         """Keep the open-deadlines gauge current (a count over the whole index, so rarely)."""

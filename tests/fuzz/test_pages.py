@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from services.intake.views import SINGLE_VALUED
+
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "100"))
 FUZZ = settings(
     max_examples=EXAMPLES,
@@ -23,22 +25,7 @@ FUZZ = settings(
     database=None,  # each run explores afresh; failures are printed with their input
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
 )
-FORM_FIELDS = [
-    "category",
-    "platform",
-    "description",
-    "seen_at",
-    "province",
-    "district",
-    "reporter_kind",
-    "anonymous",
-    "contact_name",
-    "contact_phone",
-    "contact_email",
-    "content_urls",
-    "evidence_links",
-    "csrf_token",
-]
+FORM_FIELDS = [*SINGLE_VALUED, "csrf_token"]
 ACTIONS = ["acknowledge", "start", "resolve", "reject", "reassign", "notes"]
 CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]*)"')
 
