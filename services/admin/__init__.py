@@ -1,0 +1,2 @@
+"""`incidents-admin`: the operator's command-line tool (policies, keys, dead letters, outboxes,
+exports, retention, webhook deliveries)."""
