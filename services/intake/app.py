@@ -12,6 +12,7 @@ from services.common.service import Runtime, Service, create_service_app
 from services.intake.api import add_api_routes
 from services.intake.context import INTAKE, IntakeContext
 from services.intake.middleware import rate_limit
+from services.intake.open311 import add_open311_routes, open311_errors
 from services.intake.openapi_doc import add_openapi_route
 from services.intake.repository import ReportRepository
 from services.intake.security import RateLimiter
@@ -56,12 +57,13 @@ def create_app(
             settings,
             wire,
             clock=clock,
-            middlewares=[rate_limit],
+            middlewares=[open311_errors, rate_limit],
             client_max_size=settings.max_body_bytes,
             publishes=[ReportSubmitted],
         )
     )
     add_api_routes(app)
     add_form_routes(app)
+    add_open311_routes(app)
     add_openapi_route(app)
     return app

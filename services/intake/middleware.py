@@ -14,6 +14,8 @@ RATE_LIMITED = (
     ("POST", "/api/v1/reports"),
     ("GET", "/api/v1/reports/"),
     ("GET", "/status"),
+    ("POST", "/open311/v2/requests"),
+    ("GET", "/open311/v2/requests"),
 )
 
 

@@ -6,9 +6,38 @@ from typing import Any
 
 from aiohttp import web
 
+from services.common.contracts import Category
 from services.common.http import ErrorResponse
 from services.common.openapi import Operation, build_openapi
-from services.intake.models import CategoryList, ReportCreated, ReportIn, ReportStatus
+from services.intake.models import (
+    MAX_URL_LENGTH,
+    MAX_URLS,
+    CategoryList,
+    ReportCreated,
+    ReportIn,
+    ReportStatus,
+)
+from services.intake.open311_form import (
+    LATITUDE,
+    LONGITUDE,
+    MAX_NAME_PART_LENGTH,
+    MAX_PLACE_LENGTH,
+    REQUEST_ID,
+    REQUEST_IDS,
+    SINGLE_FIELDS,
+)
+from services.intake.open311_models import (
+    CONTENT_URL_LIST,
+    CONTENT_URLS,
+    PLATFORM_CODES,
+    REPORTER_KIND_CODES,
+    Discovery,
+    ErrorList,
+    RequestCreatedList,
+    ServiceDefinition,
+    ServiceList,
+    ServiceRequestList,
+)
 
 TRACKING_CODE_PARAM = {
     "name": "tracking_code",
@@ -32,7 +61,7 @@ def _any_case(word: str) -> str:
     return "".join(f"[{c.lower()}{c.upper()}]" for c in word)
 
 
-EMAIL = {
+EMAIL: dict[str, Any] = {
     "anyOf": [
         {
             "type": "string",
@@ -140,16 +169,249 @@ OPERATIONS = [
     ),
 ]
 
+OPEN311 = "/open311"
+# Open311 GeoReport v2 (see services.intake.open311): an empty optional parameter counts as
+# one not sent, so every optional form field also takes "".
+NOT_SENT = {"type": "string", "const": ""}
+
+
+def _optional(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"anyOf": [NOT_SENT, schema]}
+
+
+WEB_URL = {"type": "string", "format": "uri", "minLength": 1, "maxLength": MAX_URL_LENGTH}
+GIVEN_URL = {"required": [CONTENT_URLS], "properties": {CONTENT_URLS: {"minLength": 1}}}
+NAME_PART = {"type": "string", "maxLength": MAX_NAME_PART_LENGTH}
+PLACE = {"type": "string", "maxLength": MAX_PLACE_LENGTH}
+# The last two comma-separated parts of an address are the district and the province.
+ADDRESS = f"^(([\\s\\S]*,)?[^,]{{0,{MAX_PLACE_LENGTH}}},)?[^,]{{0,{MAX_PLACE_LENGTH}}}$"
+SERVICE_REQUEST_FIELDS: dict[str, Any] = {
+    "service_code": {"type": "string", "enum": [c.value for c in Category]},
+    "description": REPORT_RULES["properties"]["description"],
+    "lat": _optional({"type": "string", "pattern": LATITUDE}),
+    "long": _optional({"type": "string", "pattern": LONGITUDE}),
+    "address_string": {"type": "string", "pattern": ADDRESS},
+    "email": _optional(EMAIL["anyOf"][0]),
+    "phone": _optional({"type": "string", "pattern": "^\\+?[0-9 ().-]{6,20}$"}),
+    "first_name": NAME_PART,
+    "last_name": NAME_PART,
+    "media_url": _optional(WEB_URL),
+    CONTENT_URLS: _optional(WEB_URL),
+    CONTENT_URL_LIST: {"type": "array", "items": WEB_URL, "maxItems": MAX_URLS},
+    "attribute[platform]": {"type": "string", "enum": list(PLATFORM_CODES)},
+    "attribute[seen_at]": _optional(REPORT_RULES["properties"]["seen_at"]["anyOf"][0]),
+    "attribute[province]": PLACE,
+    "attribute[district]": PLACE,
+    "attribute[reporter_kind]": {"type": "string", "enum": ["", *REPORTER_KIND_CODES]},
+    "attribute[language]": {"type": "string", "enum": ["", "vi", "en"]},
+}
+SERVICE_REQUEST_FORM: dict[str, Any] = {
+    "type": "object",
+    "description": (
+        "As GeoReport v2 clients send it. api_key, jurisdiction_id, lat, long, address_id, "
+        "account_id and device_id are taken but not stored; the report is anonymous unless "
+        "a name, phone or e-mail is given, and then needs a phone or an e-mail."
+    ),
+    "additionalProperties": False,
+    "required": ["service_code", "description", "attribute[platform]"],
+    "properties": {name: {"type": "string"} for name in SINGLE_FIELDS} | SERVICE_REQUEST_FIELDS,
+    "allOf": [
+        # An empty list is sent as nothing at all: either form of the URLs counts once given.
+        {
+            "anyOf": [
+                GIVEN_URL,
+                {"required": [CONTENT_URL_LIST], "properties": {CONTENT_URL_LIST: {"minItems": 1}}},
+            ]
+        },
+        {"if": GIVEN_URL, "then": {"properties": {CONTENT_URL_LIST: {"maxItems": MAX_URLS - 1}}}},
+        {
+            "anyOf": [
+                {"properties": {"first_name": {"maxLength": 0}, "last_name": {"maxLength": 0}}},
+                {"required": ["email"], "properties": {"email": {"minLength": 1}}},
+                {"required": ["phone"], "properties": {"phone": {"minLength": 1}}},
+            ]
+        },
+    ],
+}
+LANG_PARAM = {
+    "name": "lang",
+    "in": "query",
+    "required": False,
+    "description": "Language of names, notes and error descriptions (Vietnamese by default).",
+    "schema": {"type": "string", "enum": ["", "vi", "en"]},
+}
+JURISDICTION_PARAM = {
+    "name": "jurisdiction_id",
+    "in": "query",
+    "required": False,
+    "description": "Taken and not checked: one jurisdiction is served.",
+    "schema": {"type": "string"},
+}
+SERVICE_CODE_PARAM = {
+    "name": "service_code",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "string", "enum": [c.value for c in Category]},
+}
+REQUEST_ID_PARAM = {
+    "name": "service_request_id",
+    "in": "path",
+    "required": True,
+    "description": "The report's tracking code (any letter case).",
+    "schema": {"type": "string", "pattern": f"^{REQUEST_ID}$"},
+}
+REQUEST_IDS_PARAM = {
+    "name": "service_request_id",
+    "in": "query",
+    "required": True,
+    "description": "Up to 50 comma-delimited ids; requests are never listed without them.",
+    "schema": {"type": "string", "pattern": REQUEST_IDS},
+}
+OPEN311_BAD = (400, ("Invalid parameters, each named", ErrorList))
+OPEN311_LIMITED = (429, ("Too many requests; see Retry-After", ErrorList))
+OPEN311_DOWN = (503, ("Database unavailable; see Retry-After", ErrorList))
+
+
+def _open311_operations(fmt: str) -> list[Operation]:
+    """The GeoReport v2 routes answering in `fmt` (json or xml)."""
+    suffix = fmt.capitalize()
+    common = [LANG_PARAM, JURISDICTION_PARAM]
+    created_links = {
+        201: {
+            "GetServiceRequest": {
+                "operationId": "open311GetRequestJson",
+                "parameters": {"service_request_id": "$response.body#/0/service_request_id"},
+                "description": "The service request just created.",
+            }
+        }
+    }
+    return [
+        Operation(
+            "GET",
+            f"{OPEN311}/discovery.{fmt}",
+            "Open311 discovery: the GeoReport v2 endpoint and its formats",
+            {200: ("The discovery document", Discovery)},
+            f"open311Discovery{suffix}",
+            tags=("open311",),
+        ),
+        Operation(
+            "GET",
+            f"{OPEN311}/v2/services.{fmt}",
+            "GeoReport v2 service list: the report categories",
+            dict([(200, ("The services", ServiceList)), OPEN311_BAD]),
+            f"open311ListServices{suffix}",
+            parameters=common,
+            tags=("open311",),
+        ),
+        Operation(
+            "GET",
+            f"{OPEN311}/v2/services/{{service_code}}.{fmt}",
+            "GeoReport v2 service definition: the attributes a request carries",
+            dict(
+                [
+                    (200, ("The service definition", ServiceDefinition)),
+                    OPEN311_BAD,
+                    (404, ("Unknown service_code", ErrorList)),
+                ]
+            ),
+            f"open311GetService{suffix}",
+            parameters=[SERVICE_CODE_PARAM, *common],
+            tags=("open311",),
+        ),
+        Operation(
+            "POST",
+            f"{OPEN311}/v2/requests.{fmt}",
+            "GeoReport v2: create a service request (a report), stored as POST /api/v1/reports",
+            dict(
+                [
+                    (201, ("Stored; service_request_id is the tracking code", RequestCreatedList)),
+                    OPEN311_BAD,
+                    (404, ("Unknown service_code", ErrorList)),
+                    (409, ("Idempotency-Key reused with a different request", ErrorList)),
+                    (413, ("Body larger than the limit", ErrorList)),
+                    (415, ("Not application/x-www-form-urlencoded", ErrorList)),
+                    OPEN311_LIMITED,
+                    OPEN311_DOWN,
+                ]
+            ),
+            f"open311CreateRequest{suffix}",
+            parameters=[IDEMPOTENCY_PARAM, LANG_PARAM],
+            tags=("open311",),
+            links=created_links if fmt == "json" else {},
+        ),
+        Operation(
+            "GET",
+            f"{OPEN311}/v2/requests.{fmt}",
+            "GeoReport v2: the service requests named by their ids",
+            dict(
+                [
+                    (200, ("The requests found", ServiceRequestList)),
+                    OPEN311_BAD,
+                    OPEN311_LIMITED,
+                    OPEN311_DOWN,
+                ]
+            ),
+            f"open311ListRequests{suffix}",
+            parameters=[REQUEST_IDS_PARAM, *common],
+            tags=("open311",),
+        ),
+        Operation(
+            "GET",
+            f"{OPEN311}/v2/requests/{{service_request_id}}.{fmt}",
+            "GeoReport v2: one service request",
+            dict(
+                [
+                    (200, ("The request", ServiceRequestList)),
+                    OPEN311_BAD,
+                    (404, ("No request with this id", ErrorList)),
+                    OPEN311_LIMITED,
+                    OPEN311_DOWN,
+                ]
+            ),
+            f"open311GetRequest{suffix}",
+            parameters=[REQUEST_ID_PARAM, *common],
+            tags=("open311",),
+        ),
+    ]
+
+
+OPEN311_OPERATIONS = _open311_operations("json") + _open311_operations("xml")
+
+
+def _open311_media(document: dict[str, Any]) -> dict[str, Any]:
+    """Open311 routes as they really answer: the form body, errors (500 too) as the spec's
+    array, and the .xml routes in text/xml."""
+    for path, item in document["paths"].items():
+        if not path.startswith(OPEN311 + "/"):
+            continue
+        xml = path.endswith(".xml")
+        for operation in item.values():
+            if operation["operationId"].startswith("open311CreateRequest"):
+                form = {"schema": SERVICE_REQUEST_FORM}
+                content = {"application/x-www-form-urlencoded": form}
+                operation["requestBody"] = {"required": True, "content": content}
+            errors = operation["responses"]["500"]
+            errors["content"] = {"application/json": {"schema": _ref("ErrorList")}}
+            for response in operation["responses"].values():
+                if xml and "content" in response:
+                    response["content"] = {"text/xml": {"schema": {"type": "string"}}}
+    return document
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
 
 def openapi_document() -> dict[str, Any]:
     """The document served at /api/v1/openapi.json."""
-    return build_openapi(
+    document = build_openapi(
         "Incident intake API",
         "1.0.0",
-        OPERATIONS,
+        OPERATIONS + OPEN311_OPERATIONS,
         error_model=ErrorResponse,
         rules={"ReportIn": REPORT_RULES, "ContactIn": {"properties": {"email": EMAIL}}},
     )
+    return _open311_media(document)
 
 
 def add_openapi_route(app: web.Application) -> None:
