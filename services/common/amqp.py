@@ -22,6 +22,13 @@ from pydantic import ValidationError
 
 from services.common import metrics
 from services.common.batching import Coalescer
+from services.common.brokerpolicy import (
+    BrokerPolicies,
+    ManagementEndpoint,
+    dead_letter_policy,
+    legacy_arguments,
+    policy_name,
+)
 from services.common.contracts import AnyEvent, parse_event
 from services.common.mongo import TRANSIENT_MONGO_ERRORS
 from services.common.runtime import raise_if_cancelling
@@ -31,6 +38,8 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 EXCHANGE = "incidents"
+# Every queue is a quorum queue; limits and dead-lettering come from a policy.
+QUORUM: dict[str, Any] = {"x-queue-type": "quorum"}
 # What a broker outage raises; a loop waits these out instead of failing.
 TRANSIENT_BROKER_ERRORS: tuple[type[BaseException], ...] = (
     AMQPError,
@@ -99,16 +108,13 @@ def agency_queue(agency: str) -> QueueSpec:
     return QueueSpec(f"agency.{agency}.cases", (f"case.*.{agency}",))
 
 
-def queue_arguments(dead_letter_exchange: str, name: str, delivery_limit: int) -> dict[str, object]:
-    """Quorum queue arguments: delivery limit and at-least-once dead-lettering to `<name>.dead`."""
-    return {
-        "x-queue-type": "quorum",
-        "x-delivery-limit": delivery_limit,
-        "x-dead-letter-exchange": dead_letter_exchange,
-        "x-dead-letter-routing-key": name,
-        "x-dead-letter-strategy": "at-least-once",
-        "x-overflow": "reject-publish",
-    }
+def queue_arguments() -> dict[str, Any]:
+    """Consumer queue arguments: a quorum queue, nothing else.
+
+    The delivery limit and dead-lettering are a broker policy (see
+    `services.common.brokerpolicy`), which, unlike an argument, changes on a running queue.
+    """
+    return dict(QUORUM)
 
 
 async def declare_exchanges(channel: AbstractChannel, topology: Topology) -> AbstractExchange:
@@ -117,7 +123,7 @@ async def declare_exchanges(channel: AbstractChannel, topology: Topology) -> Abs
         topology.alternate_exchange, aio_pika.ExchangeType.FANOUT, durable=True
     )
     unroutable = await channel.declare_queue(
-        topology.unroutable_queue, durable=True, arguments={"x-queue-type": "quorum"}
+        topology.unroutable_queue, durable=True, arguments=QUORUM
     )
     await unroutable.bind(alternate)
     await channel.declare_exchange(
@@ -132,33 +138,81 @@ async def declare_exchanges(channel: AbstractChannel, topology: Topology) -> Abs
 
 
 async def delete_topology(
-    channel: AbstractChannel, topology: Topology, queues: Iterable[str]
+    channel: AbstractChannel,
+    topology: Topology,
+    queues: Iterable[str],
+    *,
+    management: ManagementEndpoint | None = None,
 ) -> None:
-    """Delete the named queues (and their `.dead` twins) and the exchanges of `topology`."""
+    """Delete the named queues (and their `.dead` twins), their policies and the exchanges of
+    `topology`."""
     names = [topology.queue(q) for q in queues]
     for name in [*names, *(f"{n}.dead" for n in names)]:
         await channel.queue_delete(name)
     for exchange in (topology.exchange, topology.alternate_exchange, topology.dead_letter_exchange):
         await channel.exchange_delete(exchange)
+    async with BrokerPolicies.open(management or await management_of(channel)) as policies:
+        for name in names:
+            await policies.delete(policy_name(name))
 
 
 async def declare_queue(
-    channel: AbstractChannel, topology: Topology, spec: QueueSpec, *, delivery_limit: int
+    channel: AbstractChannel,
+    topology: Topology,
+    spec: QueueSpec,
+    *,
+    delivery_limit: int,
+    management: ManagementEndpoint | None = None,
 ) -> AbstractQueue:
-    """Declare a consumer queue, its `.dead` queue and its bindings (idempotent)."""
+    """Apply the queue's policy (delivery limit, at-least-once dead-lettering to `<name>.dead`),
+    then declare the queue, its `.dead` queue and its bindings (idempotent).
+
+    The policy comes first, so a new queue never runs without its limit. `management` is the
+    management API (by default the connection's host on its usual port); when it cannot be
+    reached this raises `BrokerPolicyError`.
+    """
     name = topology.queue(spec.name)
-    dead = await channel.declare_queue(
-        f"{name}.dead", durable=True, arguments={"x-queue-type": "quorum"}
+    policy = dead_letter_policy(
+        name, dead_letter_exchange=topology.dead_letter_exchange, delivery_limit=delivery_limit
     )
-    await dead.bind(topology.dead_letter_exchange, routing_key=name)
-    queue = await channel.declare_queue(
-        name,
-        durable=True,
-        arguments=queue_arguments(topology.dead_letter_exchange, name, delivery_limit),  # type: ignore[arg-type]
-    )
+    async with BrokerPolicies.open(management or await management_of(channel)) as policies:
+        await policies.apply(policy)
+        dead = await channel.declare_queue(f"{name}.dead", durable=True, arguments=QUORUM)
+        await dead.bind(topology.dead_letter_exchange, routing_key=name)
+        queue = await _declare_consumer_queue(channel, name, policies)
     for key in spec.bindings:
         await queue.bind(topology.exchange, routing_key=key)
     return queue
+
+
+async def management_of(channel: AbstractChannel) -> ManagementEndpoint:
+    """The management API of the broker `channel` is connected to (on its usual port)."""
+    underlay = await channel.get_underlay_channel()
+    return ManagementEndpoint.of(underlay.connection.url)
+
+
+async def _declare_consumer_queue(
+    channel: AbstractChannel, name: str, policies: BrokerPolicies
+) -> AbstractQueue:
+    """Declare a consumer queue. One an earlier release declared with limit and dead-letter
+    arguments is used as it is (redeclaring it with other arguments would fail), with a
+    warning: its arguments beat the policy for the keys they fix."""
+    existing = await policies.queue(name) or {}
+    legacy = legacy_arguments(existing)
+    if not legacy or existing.get("arguments", {}).get("x-queue-type") != "quorum":
+        return await channel.declare_queue(name, durable=True, arguments=queue_arguments())
+    log.warning(
+        "queue %s was declared with arguments %s, which override its broker policy %s for "
+        "those keys (a change of DELIVERY_LIMIT does not reach it); to migrate, stop its "
+        "consumers, move or drain its messages, delete it (rabbitmqctl delete_queue %s) and "
+        "start the service again: it declares the queue without them",
+        name,
+        sorted(legacy),
+        policy_name(name),
+        name,
+        extra={"queue": name, "legacy_arguments": legacy, "policy": policy_name(name)},
+    )
+    return await channel.declare_queue(name, passive=True)
 
 
 async def connect(url: str, *, max_delay: float = 10.0) -> AbstractRobustConnection:
@@ -426,10 +480,13 @@ async def open_consumer_channel(
     *,
     prefetch: int,
     delivery_limit: int,
+    management: ManagementEndpoint | None = None,
 ) -> ConsumerChannel:
     """Open a channel with `prefetch`, declare the exchanges and the queue `spec`."""
     channel = await connection.channel()
     await channel.set_qos(prefetch_count=prefetch)
     await declare_exchanges(channel, topology)
-    queue = await declare_queue(channel, topology, spec, delivery_limit=delivery_limit)
+    queue = await declare_queue(
+        channel, topology, spec, delivery_limit=delivery_limit, management=management
+    )
     return ConsumerChannel(channel, queue)

@@ -33,6 +33,7 @@ from services.common.amqp import (
     open_consumer_channel,
 )
 from services.common.asyncapi import asyncapi_document
+from services.common.brokerpolicy import ManagementEndpoint
 from services.common.clock import Clock, utcnow
 from services.common.contracts import Event
 from services.common.http import add_operational_routes, json_errors
@@ -79,6 +80,12 @@ class Runtime:
     closers: list[Callable[[], Awaitable[Any]]] = field(default_factory=list)
     connection: AbstractRobustConnection | None = None
     consumers: list[Consumer] = field(default_factory=list)
+    policies_applied: bool = False  # every queue's policy is set (needs the management API)
+
+    @property
+    def management(self) -> ManagementEndpoint:
+        """The broker's management API, where queue policies are set."""
+        return ManagementEndpoint.of(self.settings.amqp_url, self.settings.rabbitmq_management_url)
 
     @property
     def topology(self) -> Topology:
@@ -139,7 +146,11 @@ class Runtime:
             and self.connection is not None
             and not self.connection.is_closed
         )
-        checks = {"database": await ping(self.db), "broker": broker}
+        checks = {
+            "database": await ping(self.db),
+            "broker": broker,
+            "broker-policies": self.policies_applied,
+        }
         loops = self.supervisor.status()
         loops.pop(BROKER_LOOP, None)
         checks.update({f"loop:{name}": running for name, running in loops.items()})
@@ -165,10 +176,12 @@ class Runtime:
                     self.topology,
                     spec,
                     delivery_limit=self.settings.delivery_limit,
+                    management=self.management,
                 )
             for relay in self.relays:
                 relay.publisher = publisher
             await self._start_consumers(self.connection)
+            self.policies_applied = True
         except Exception:
             await self._disconnect()
             raise
@@ -185,6 +198,7 @@ class Runtime:
                 spec,
                 prefetch=self.settings.prefetch,
                 delivery_limit=self.settings.delivery_limit,
+                management=self.management,
             )
             consumer = Consumer(consuming.queue, handlers)
             await consumer.start()

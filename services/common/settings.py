@@ -13,6 +13,12 @@ class CommonSettings(BaseSettings):
         default="amqp://guest:guest@127.0.0.1:5672/",
         validation_alias=AliasChoices("AMQP_URL", "amqp_url"),
     )
+    rabbitmq_management_url: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("RABBITMQ_MANAGEMENT_URL", "rabbitmq_management_url"),
+        description="RabbitMQ management API, where queue policies are set (when unset: the "
+        "host and credentials of AMQP_URL, port 15672).",
+    )
     mongo_url: str = Field(
         default="mongodb://127.0.0.1:27017/",
         validation_alias=AliasChoices("MONGO_URL", "mongo_url"),
