@@ -1,12 +1,15 @@
 """Transactional outbox kept inside each document: the state and its events are one atomic write.
 
 A document with events to announce carries `outbox: [entries]` and `outbox_since: <time>`
-(sparse-indexed). One relay at a time publishes a collection's outbox: it holds a short,
-renewed lease on the collection (one small document in `outbox_relays`), so replicas never
-publish the same events at once and no pending document is written just to lease it. The
-relay reads a batch, publishes its entries with confirms, then clears them. A crash between
-the publish and the clearing publishes them again once the lease has run out (consumers are
-idempotent, and the message id is the event id).
+(sparse-indexed); an entry keeps the trace context it was written in (`trace`), and its
+message is published in that context, so the trace goes on past the relay.
+
+One relay at a time publishes a collection's outbox: it holds a short, renewed lease on the
+collection (one small document in `outbox_relays`), so replicas never publish the same events
+at once and no pending document is written just to lease it. The relay reads a batch,
+publishes its entries with confirms, then clears them. A crash between the publish and the
+clearing publishes them again once the lease has run out (consumers are idempotent, and the
+message id is the event id).
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from pymongo import UpdateMany, UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
-from services.common import metrics
+from services.common import metrics, tracing
 from services.common.amqp import TRANSIENT_BROKER_ERRORS, OutgoingMessage, Publisher
 from services.common.clock import EPOCH, Clock, utcnow
 from services.common.contracts import AnyEvent
@@ -46,7 +49,7 @@ PENDING = {OUTBOX_SINCE: {"$gte": EPOCH, "$lt": FAR_FUTURE}}
 
 
 def outbox_entry(event: AnyEvent) -> dict[str, Any]:
-    """The stored form of one pending event."""
+    """The stored form of one pending event, with the trace context it was written in."""
     message = OutgoingMessage.of(event)
     return {
         "event_id": message.event_id,
@@ -54,6 +57,7 @@ def outbox_entry(event: AnyEvent) -> dict[str, Any]:
         "routing_key": message.routing_key,
         "body": message.body.decode(),
         "occurred_at": event.occurred_at,
+        **tracing.trace_fields(),
     }
 
 
@@ -296,5 +300,6 @@ def _message(entry: Any) -> tuple[OutgoingMessage, datetime]:
     occurred = entry["occurred_at"]
     if not isinstance(occurred, datetime):
         raise TypeError("occurred_at is not a date")
-    message = OutgoingMessage(fields[0], fields[1], fields[2], fields[3].encode())
+    trace = tracing.stored_trace(entry.get(tracing.TRACE))
+    message = OutgoingMessage(fields[0], fields[1], fields[2], fields[3].encode(), trace)
     return message, occurred

@@ -18,7 +18,7 @@ from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
-from services.common import metrics, params
+from services.common import metrics, params, tracing
 from services.common.contracts import CaseEscalated
 from services.common.mongo import MongoDatabase
 from services.notify.escalation import EscalationPolicy
@@ -111,6 +111,7 @@ class AlertLog:
             "targets": event.targets,
             "event": event.model_dump_json(),
             "deliveries": deliveries,
+            **tracing.trace_fields(),  # so that its deliveries can continue the case's trace
         }
         pending = [d[NEXT_ATTEMPT] for d in deliveries if d["status"] == PENDING]
         if pending:

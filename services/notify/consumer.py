@@ -49,5 +49,9 @@ class NotifyHandlers:
         self.alert_recorded()
         log.info(
             "escalation recorded",
-            extra={"case_id": event.case_id, "level": event.level, "targets": event.targets},
+            extra={
+                "case_id": event.case_id,
+                "escalation_level": event.level,
+                "targets": event.targets,
+            },
         )

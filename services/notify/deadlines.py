@@ -19,7 +19,7 @@ from pymongo import ASCENDING, UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
-from services.common import metrics
+from services.common import metrics, tracing
 from services.common.clock import EPOCH, Clock
 from services.common.mongo import MongoDatabase
 from services.common.outbox import ensure_outbox_index, outbox_update
@@ -76,6 +76,7 @@ class DeadlineStore:
             fields = plan_case_event(stored, event, self.policy, self.clock())
             if fields is None:
                 return False
+            fields.update(tracing.trace_fields())  # the case's trace, for its escalations
             if await self._write(event.case_id, stored, fields):
                 return True
         raise RuntimeError(
@@ -144,7 +145,8 @@ class DeadlineStore:
             fields.update(sent=claim.sent, last_escalated_at=now)
         update = _set_fields(fields)
         if claim.escalation is not None:
-            update.update(outbox_update([claim.escalation], now))
+            with tracing.resumed(tracing.stored_trace(doc.get(tracing.TRACE)), "deadline due"):
+                update.update(outbox_update([claim.escalation], now))
         return UpdateOne({"_id": deadline.case_id, "rev": deadline.rev}, update)
 
     async def _write_claims(

@@ -60,4 +60,7 @@ class Router:
     async def on_escalation(self, event: CaseEscalated) -> None:
         """Record the escalation in the case's audit log (once per event)."""
         if await self.repository.record_escalation(event):
-            log.info("escalation recorded", extra={"case_id": event.case_id, "level": event.level})
+            log.info(
+                "escalation recorded",
+                extra={"case_id": event.case_id, "escalation_level": event.level},
+            )
