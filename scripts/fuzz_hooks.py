@@ -27,10 +27,17 @@ def before_call(context: Any, case: Any, kwargs: Any) -> None:
     if isinstance(case.query, dict):
         case.query.pop("cursor", None)
     body = case.body
-    if isinstance(body, dict) and isinstance(body.get("seen_at"), str):
-        try:
-            seen_at = datetime.fromisoformat(body["seen_at"])
-        except ValueError:
-            return
-        if seen_at.tzinfo is not None and seen_at > datetime.now(UTC):
-            body["seen_at"] = (datetime.now(UTC) - timedelta(days=1)).isoformat()
+    if not isinstance(body, dict):
+        return
+    # The JSON API's field, and the same field in intake's Open311 form.
+    for name in ("seen_at", "attribute[seen_at]"):
+        if isinstance(body.get(name), str) and _in_future(body[name]):
+            body[name] = (datetime.now(UTC) - timedelta(days=1)).isoformat()
+
+
+def _in_future(text: str) -> bool:
+    try:
+        seen_at = datetime.fromisoformat(text)
+    except ValueError:
+        return False
+    return seen_at.tzinfo is not None and seen_at > datetime.now(UTC)

@@ -14,7 +14,7 @@ from aiohttp import web
 from pydantic import ValidationError
 
 from services.common.contracts import Category
-from services.common.http import read_form
+from services.common.http import error_body, read_form
 from services.common.labels import Language
 from services.common.mongo import TRANSIENT_MONGO_ERRORS
 from services.intake.api import IDEMPOTENCY_KEY
@@ -208,11 +208,12 @@ async def open311_errors(request: web.Request, handler: Handler) -> web.StreamRe
         log.warning("database unavailable", extra={"path": request.path, "error": repr(exc)})
         message = "database unavailable, try again shortly"
         return error_response(503, [(None, message)], fmt, headers={"Retry-After": "5"})
-    except Exception:
+    except Exception:  # the service-wide JSON 500, as on every route of every service
         error_id = uuid.uuid4().hex
         log.exception("unexpected error", extra={"error_id": error_id, "path": request.path})
-        message = f"unexpected error; quote error id {error_id}"
-        return error_response(500, [(None, message)], fmt)
+        answer = error_body(500, f"unexpected error; quote error id {error_id}")
+        answer["error"]["error_id"] = error_id
+        return web.json_response(answer, status=500)
 
 
 def add_open311_routes(app: web.Application) -> None:

@@ -379,27 +379,22 @@ OPEN311_OPERATIONS = _open311_operations("json") + _open311_operations("xml")
 
 
 def _open311_media(document: dict[str, Any]) -> dict[str, Any]:
-    """Open311 routes as they really answer: the form body, errors (500 too) as the spec's
-    array, and the .xml routes in text/xml."""
+    """Open311 routes as they really answer: the form body, and on the .xml routes every
+    answer but the service-wide JSON 500 in text/xml."""
     for path, item in document["paths"].items():
         if not path.startswith(OPEN311 + "/"):
             continue
-        xml = path.endswith(".xml")
         for operation in item.values():
             if operation["operationId"].startswith("open311CreateRequest"):
                 form = {"schema": SERVICE_REQUEST_FORM}
                 content = {"application/x-www-form-urlencoded": form}
                 operation["requestBody"] = {"required": True, "content": content}
-            errors = operation["responses"]["500"]
-            errors["content"] = {"application/json": {"schema": _ref("ErrorList")}}
-            for response in operation["responses"].values():
-                if xml and "content" in response:
+            if not path.endswith(".xml"):
+                continue
+            for status, response in operation["responses"].items():
+                if status != "500" and "content" in response:
                     response["content"] = {"text/xml": {"schema": {"type": "string"}}}
     return document
-
-
-def _ref(name: str) -> dict[str, str]:
-    return {"$ref": f"#/components/schemas/{name}"}
 
 
 def openapi_document() -> dict[str, Any]:
