@@ -27,6 +27,7 @@ from aiohttp import web
 
 from services.common.amqp import Topology, declare_exchanges
 from services.common.auth import hash_token, new_token
+from services.common.brokerpolicy import BrokerPolicies, BrokerPolicyError, ManagementEndpoint
 from services.common.contracts import CaseAssigned, CaseEscalated, CaseUpdated, parse_event
 from services.common.embedded import EmbeddedMongo, free_port
 from services.common.processes import ROOT, ServiceProcess
@@ -95,6 +96,21 @@ def broker_reachable(url: str) -> bool:
             return False
         await connection.close()
         return True
+
+    return asyncio.run(probe())
+
+
+def management_problem(amqp_url: str) -> str | None:
+    """Why the broker's management API (where queue policies are set) cannot be used, or None."""
+
+    async def probe() -> str | None:
+        endpoint = ManagementEndpoint.of(amqp_url, os.environ.get("RABBITMQ_MANAGEMENT_URL"))
+        try:
+            async with BrokerPolicies.open(endpoint, timeout=5) as client:
+                await client.policies()
+        except BrokerPolicyError as exc:
+            return str(exc)
+        return None
 
     return asyncio.run(probe())
 
@@ -279,6 +295,14 @@ def main() -> int:
             f"RabbitMQ is not reachable at {args.amqp_url}.\n"
             "Start it with `rabbitmq-server -detached` (Debian package rabbitmq-server), "
             "or set AMQP_URL to a running broker.",
+            file=sys.stderr,
+        )
+        return 1
+    problem = management_problem(args.amqp_url)
+    if problem:
+        print(
+            f"{problem}\nThe services set their queues' delivery limit and dead-lettering as "
+            "policies through it; on this machine: `rabbitmq-plugins enable rabbitmq_management`.",
             file=sys.stderr,
         )
         return 1
