@@ -180,6 +180,19 @@ def _optional(schema: dict[str, Any]) -> dict[str, Any]:
 
 
 WEB_URL = {"type": "string", "format": "uri", "minLength": 1, "maxLength": MAX_URL_LENGTH}
+
+# What pydantic strips from text before checking it (Unicode's White_Space), and the rest.
+SPACE = "[\\t-\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]"
+SOLID = "[^" + SPACE[1:]
+# A phone number once stripped: an optional +, then 6-20 of digits, spaces, ().- (see ContactIn).
+PHONE = f"^{SPACE}*(\\+[0-9 ().-]{{5,19}}[0-9().-]|[0-9().-][0-9 ().-]{{4,18}}[0-9().-]){SPACE}*$"
+
+
+def _url_list(max_items: int = MAX_URLS, min_items: int = 0) -> dict[str, Any]:
+    """The repeated URL field, whole in every subschema (generators need its items there)."""
+    return {"type": "array", "items": WEB_URL, "minItems": min_items, "maxItems": max_items}
+
+
 GIVEN_URL = {"required": [CONTENT_URLS], "properties": {CONTENT_URLS: {"minLength": 1}}}
 NAME_PART = {"type": "string", "maxLength": MAX_NAME_PART_LENGTH}
 PLACE = {"type": "string", "maxLength": MAX_PLACE_LENGTH}
@@ -187,17 +200,21 @@ PLACE = {"type": "string", "maxLength": MAX_PLACE_LENGTH}
 ADDRESS = f"^(([\\s\\S]*,)?[^,]{{0,{MAX_PLACE_LENGTH}}},)?[^,]{{0,{MAX_PLACE_LENGTH}}}$"
 SERVICE_REQUEST_FIELDS: dict[str, Any] = {
     "service_code": {"type": "string", "enum": [c.value for c in Category]},
-    "description": REPORT_RULES["properties"]["description"],
+    "description": {
+        "type": "string",
+        "maxLength": 5000,
+        "pattern": f"{SOLID}[\\s\\S]{{8,}}{SOLID}",
+    },
     "lat": _optional({"type": "string", "pattern": LATITUDE}),
     "long": _optional({"type": "string", "pattern": LONGITUDE}),
     "address_string": {"type": "string", "pattern": ADDRESS},
     "email": _optional(EMAIL["anyOf"][0]),
-    "phone": _optional({"type": "string", "pattern": "^\\+?[0-9 ().-]{6,20}$"}),
+    "phone": _optional({"type": "string", "pattern": PHONE}),
     "first_name": NAME_PART,
     "last_name": NAME_PART,
     "media_url": _optional(WEB_URL),
     CONTENT_URLS: _optional(WEB_URL),
-    CONTENT_URL_LIST: {"type": "array", "items": WEB_URL, "maxItems": MAX_URLS},
+    CONTENT_URL_LIST: _url_list(max_items=MAX_URLS),
     "attribute[platform]": {"type": "string", "enum": list(PLATFORM_CODES)},
     "attribute[seen_at]": _optional(REPORT_RULES["properties"]["seen_at"]["anyOf"][0]),
     "attribute[province]": PLACE,
@@ -220,10 +237,13 @@ SERVICE_REQUEST_FORM: dict[str, Any] = {
         {
             "anyOf": [
                 GIVEN_URL,
-                {"required": [CONTENT_URL_LIST], "properties": {CONTENT_URL_LIST: {"minItems": 1}}},
+                {
+                    "required": [CONTENT_URL_LIST],
+                    "properties": {CONTENT_URL_LIST: _url_list(min_items=1)},
+                },
             ]
         },
-        {"if": GIVEN_URL, "then": {"properties": {CONTENT_URL_LIST: {"maxItems": MAX_URLS - 1}}}},
+        {"if": GIVEN_URL, "then": {"properties": {CONTENT_URL_LIST: _url_list(MAX_URLS - 1)}}},
         {
             "anyOf": [
                 {"properties": {"first_name": {"maxLength": 0}, "last_name": {"maxLength": 0}}},
