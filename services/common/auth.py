@@ -1,4 +1,9 @@
-"""Bearer tokens: random secrets handed to agencies, stored only as SHA-256 hashes in settings."""
+"""Bearer tokens: random secrets handed to agencies, stored only as SHA-256 hashes.
+
+The hashes live in settings (a service's bootstrap tokens) or in a service's own key store; this
+module holds what both share: making and hashing tokens, reading the header, and the 401 and
+403 answers.
+"""
 
 from __future__ import annotations
 
@@ -43,11 +48,27 @@ def require_principal(request: web.Request, hashes: dict[str, str], *, realm: st
     """The caller's principal; a JSON 401 with a Bearer challenge without a valid token."""
     principal = principal_for(bearer_token(request), hashes)
     if principal is None:
-        raise web.HTTPUnauthorized(
-            text=json.dumps(
-                {"error": {"status": 401, "message": "a valid bearer token is required"}}
-            ),
-            content_type="application/json",
-            headers={"WWW-Authenticate": f'Bearer realm="{realm}"'},
-        )
+        raise unauthorized(realm)
     return principal
+
+
+def unauthorized(realm: str) -> web.HTTPUnauthorized:
+    """The JSON 401, with a Bearer challenge, for a request without a valid token."""
+    return web.HTTPUnauthorized(
+        text=json.dumps({"error": {"status": 401, "message": "a valid bearer token is required"}}),
+        content_type="application/json",
+        headers={"WWW-Authenticate": f'Bearer realm="{realm}"'},
+    )
+
+
+def forbidden_scope(scope: str, *, realm: str) -> web.HTTPForbidden:
+    """The JSON 403 for a valid credential that lacks `scope` (named, as RFC 6750 does)."""
+    message = f"this key lacks the scope {scope!r} that this request needs"
+    return web.HTTPForbidden(
+        text=json.dumps({"error": {"status": 403, "message": message, "missing_scope": scope}}),
+        content_type="application/json",
+        headers={
+            "WWW-Authenticate": f'Bearer realm="{realm}", error="insufficient_scope", '
+            f'scope="{scope}"'
+        },
+    )

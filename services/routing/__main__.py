@@ -1,4 +1,8 @@
-"""Run routing: `python -m services.routing`, or `python -m services.routing token AGENCY`."""
+"""Run routing: `python -m services.routing`, or `python -m services.routing token AGENCY`.
+
+`token` makes a bootstrap bearer token for ROUTING_TOKENS (every scope; also the console's
+sign-in); agencies' systems get API keys from `incidents-admin keys create` instead.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,8 @@
-"""The agency API: bearer-authenticated case list, case detail and actions."""
+"""The agency API: case list, case detail and actions, for API keys and bootstrap tokens.
+
+A bearer credential is either an API key (`inc_<id>_<secret>`, from routing's key store, with
+its own scopes) or a bootstrap token listed in ROUTING_TOKENS (every scope).
+"""
 
 from __future__ import annotations
 
@@ -10,7 +14,7 @@ from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
 from services.common import params
-from services.common.auth import require_principal
+from services.common.auth import bearer_token, forbidden_scope, principal_for, unauthorized
 from services.common.clock import Clock
 from services.common.contracts import TRIAGE, CaseStatus, Category
 from services.common.http import error_body, field_errors, json_error
@@ -24,6 +28,7 @@ from services.routing.actions import (
     InvalidReassignment,
     UnreadableCase,
 )
+from services.routing.apikeys import ALL_SCOPES, ApiKeyStore, Scope, looks_like_key, missing_scope
 from services.routing.cases import CaseQuery, CaseRepository
 from services.routing.lifecycle import Action, IllegalTransition
 from services.routing.models import (
@@ -47,6 +52,7 @@ class RoutingContext:
     repository: CaseRepository
     actions: CaseActions
     clock: Clock
+    keys: ApiKeyStore
 
     @property
     def agencies(self) -> frozenset[str]:
@@ -56,6 +62,7 @@ class RoutingContext:
 
 ROUTING: web.AppKey[RoutingContext] = web.AppKey("routing", RoutingContext)
 
+REALM = "agency-api"
 ACTION_BODIES: dict[str, tuple[Action, type[BaseModel]]] = {
     "acknowledge": (Action.ACKNOWLEDGE, OptionalNote),
     "start": (Action.START, OptionalNote),
@@ -64,11 +71,33 @@ ACTION_BODIES: dict[str, tuple[Action, type[BaseModel]]] = {
     "reassign": (Action.REASSIGN, ReassignBody),
     "notes": (Action.NOTE, NoteBody),
 }
+# The scope each action needs; reading cases needs cases:read.
+ACTION_SCOPES = {
+    name: Scope.CASES_REASSIGN if action is Action.REASSIGN else Scope.CASES_WRITE
+    for name, (action, _) in ACTION_BODIES.items()
+}
 
 
-def authenticate(request: web.Request) -> str:
-    """The caller's principal (agency id or 'supervisor'); 401 without a valid token."""
-    return require_principal(request, request.app[ROUTING].settings.tokens, realm="agency-api")
+async def authorize(request: web.Request, scope: Scope) -> str:
+    """The caller's principal (agency id or 'supervisor'): 401 without a valid key or token,
+    403 naming `scope` when the key lacks it."""
+    ctx = request.app[ROUTING]
+    token = bearer_token(request)
+    if token is None:
+        raise unauthorized(REALM)
+    if looks_like_key(token):
+        key = await ctx.keys.authenticate(token)
+        if key is None or key.agency not in {*ctx.actions.policy.agencies, SUPERVISOR}:
+            raise unauthorized(REALM)
+        principal, scopes = key.agency, frozenset(key.scopes)
+    else:
+        legacy = principal_for(token, ctx.settings.tokens)
+        if legacy is None:
+            raise unauthorized(REALM)
+        principal, scopes = legacy, ALL_SCOPES
+    if (lacking := missing_scope(scopes, scope)) is not None:
+        raise forbidden_scope(lacking.value, realm=REALM)
+    return principal
 
 
 def _query(request: web.Request, principal: str, agencies: frozenset[str]) -> CaseQuery:
@@ -112,7 +141,7 @@ def _query(request: web.Request, principal: str, agencies: frozenset[str]) -> Ca
 
 async def list_cases(request: web.Request) -> web.Response:
     """GET /api/v1/cases: the caller's cases, most urgent first, filtered, cursor-paginated."""
-    principal = authenticate(request)
+    principal = await authorize(request, Scope.CASES_READ)
     ctx = request.app[ROUTING]
     now = ctx.clock()
     query = _query(request, principal, ctx.agencies)
@@ -123,7 +152,7 @@ async def list_cases(request: web.Request) -> web.Response:
 
 async def get_case(request: web.Request) -> web.Response:
     """GET /api/v1/cases/{case_id}: one case; another agency's case is 404."""
-    principal = authenticate(request)
+    principal = await authorize(request, Scope.CASES_READ)
     ctx = request.app[ROUTING]
     try:
         case = await ctx.actions.load(request.match_info["case_id"], principal)
@@ -136,9 +165,10 @@ async def get_case(request: web.Request) -> web.Response:
 
 async def act(request: web.Request) -> web.Response:
     """POST /api/v1/cases/{case_id}/{action}: one lifecycle action."""
-    principal = authenticate(request)
+    name = request.match_info["action"]
+    principal = await authorize(request, ACTION_SCOPES[name])
+    action, model = ACTION_BODIES[name]
     ctx = request.app[ROUTING]
-    action, model = ACTION_BODIES[request.match_info["action"]]
     body = await _body(request, model)
     try:
         case = await ctx.actions.perform(

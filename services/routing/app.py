@@ -10,6 +10,7 @@ from services.common.contracts import TRIAGE, CaseAssigned, CaseUpdated
 from services.common.service import Runtime, Service, create_service_app
 from services.routing.actions import SUPERVISOR, CaseActions
 from services.routing.api import ROUTING, RoutingContext, add_api_routes
+from services.routing.apikeys import ApiKeyStore
 from services.routing.cases import CaseRepository
 from services.routing.console import add_console_routes
 from services.routing.openapi_doc import add_openapi_route
@@ -36,7 +37,11 @@ def create_app(
         # Agencies' queues exist from the start, so their cases wait even while nobody consumes.
         runtime.declare(agency_queue(agency) for agency in [*policy.agencies, TRIAGE])
         actions = CaseActions(repository, policy, clock, relay.wake)
-        runtime.app[ROUTING] = RoutingContext(settings, repository, actions, clock)
+        keys = ApiKeyStore(runtime.db, clock=clock, cache_seconds=settings.api_key_cache_seconds)
+        await keys.ensure_indexes()
+        runtime.loop("api-key-usage", keys.record_usage)
+        runtime.on_stop(keys.flush_usage)
+        runtime.app[ROUTING] = RoutingContext(settings, repository, actions, clock, keys)
         router = Router(repository, policy, clock, relay.wake)
         runtime.consume(REPORTS_QUEUE, {"report.submitted": router.on_report})
         runtime.consume(ESCALATIONS_QUEUE, {"case.escalated": router.on_escalation})

@@ -35,9 +35,21 @@ TIME = {
 NOT_BLANK = "[^\\t-\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]"
 NOTE = {"type": "string", "maxLength": 5000, "pattern": NOT_BLANK}
 DATABASE_DOWN: tuple[str, type[BaseModel] | None] = ("Database unavailable; see Retry-After", None)
+MISSING_SCOPE: tuple[str, type[BaseModel] | None] = (
+    "The API key lacks the scope this operation needs (named in `missing_scope`)",
+    None,
+)
+BEARER = (
+    "An API key, `inc_<key id>_<secret>`, made with `incidents-admin keys create AGENCY "
+    "--scope ...`; its scopes: `cases:read` (list and read cases), `cases:write` (acknowledge, "
+    "start, resolve, reject, notes), `cases:reassign` (reassign). Rotated keys keep working "
+    "until their grace period ends; a revoked key is refused within seconds. Bootstrap tokens "
+    "listed (hashed) in ROUTING_TOKENS are also accepted, with every scope."
+)
 ACTION_RESPONSES: Responses = {
     200: ("The case after the action", CaseDetail),
     400: ("Body is not JSON", None),
+    403: MISSING_SCOPE,
     404: ("No such case in the caller's scope", None),
     409: (
         "Not allowed in the case's status (allowed actions listed), a concurrent change, "
@@ -110,6 +122,7 @@ def operations(agencies: list[str]) -> list[Operation]:
             "The caller's cases, most urgent first",
             {
                 200: ("A page of cases", CaseList),
+                403: MISSING_SCOPE,
                 422: ("A bad filter or cursor, each named", None),
                 503: DATABASE_DOWN,
             },
@@ -125,6 +138,7 @@ def operations(agencies: list[str]) -> list[Operation]:
             "One case with its report and audit log",
             {
                 200: ("The case", CaseDetail),
+                403: MISSING_SCOPE,
                 404: ("No such case in the caller's scope", None),
                 409: ("A stored case that cannot be read", None),
                 503: DATABASE_DOWN,
@@ -151,7 +165,7 @@ def openapi_document(agencies: list[str]) -> dict[str, Any]:
     """The document for a deployment whose policy names `agencies`."""
     note = {"properties": {"note": NOTE}}
     targets = [a for a in agencies if a != TRIAGE]  # a case is reassigned to a real agency
-    return build_openapi(
+    document = build_openapi(
         "Agency case API",
         "1.0.0",
         operations(agencies),
@@ -164,6 +178,8 @@ def openapi_document(agencies: list[str]) -> dict[str, Any]:
             "ReassignBody": {"properties": {"reason": NOTE, "agency": {"enum": targets}}},
         },
     )
+    document["components"]["securitySchemes"]["bearer"]["description"] = BEARER
+    return document
 
 
 def add_openapi_route(app: web.Application) -> None:

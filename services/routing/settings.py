@@ -20,7 +20,16 @@ class RoutingSettings(CommonSettings):
     )
     tokens: dict[str, str] = Field(
         default_factory=dict,
-        description="JSON object: SHA-256 hex of a bearer token -> agency id or 'supervisor'.",
+        description="Bootstrap (legacy) bearer tokens with every scope, and the console's "
+        "sign-in: JSON object, SHA-256 hex of a token -> agency id or 'supervisor'. Agencies' "
+        "systems use API keys (`incidents-admin keys`) instead.",
+    )
+    api_key_cache_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        le=60,
+        description="How long a replica trusts a looked-up API key: a key revoked on another "
+        "replica stops working here within this many seconds.",
     )
     session_secret: SecretStr | None = Field(
         default=None,
