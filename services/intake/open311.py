@@ -23,6 +23,7 @@ from services.intake.open311_form import (
     REQUEST_ID,
     Open311Refusal,
     map_form,
+    message,
     report_errors,
     request_ids,
 )
@@ -103,7 +104,7 @@ async def service(request: web.Request) -> web.Response:
     try:
         category = Category(request.match_info["service_code"])
     except ValueError:
-        raise Open311Refusal(404, [("service_code", "unknown service")]) from None
+        raise Open311Refusal(404, [("service_code", message("unknown_service", lang))]) from None
     return respond(service_definition(category, lang), "service_definition", _format(request))
 
 
@@ -112,10 +113,10 @@ async def create_request(request: web.Request) -> web.Response:
     ctx = request.app[INTAKE]
     lang = _language(request)
     if request.content_type not in FORM_TYPES:
-        _reject("content_type", 415, "Content-Type", "application/x-www-form-urlencoded")
+        _reject("content_type", 415, "Content-Type", message("content_type", lang))
     key = request.headers.get("Idempotency-Key")
     if key is not None and not IDEMPOTENCY_KEY.match(key):
-        _reject("idempotency_key", 400, "Idempotency-Key", "1-200 visible ASCII characters")
+        _reject("idempotency_key", 400, "Idempotency-Key", message("idempotency_key", lang))
     try:
         mapped = map_form(await read_form(request), lang)
     except Open311Refusal:
@@ -128,7 +129,8 @@ async def create_request(request: web.Request) -> web.Response:
     try:
         stored = await ctx.submission.submit(report, channel=CHANNEL, idempotency_key=key)
     except IdempotencyConflict:
-        _reject("idempotency_conflict", 409, "Idempotency-Key", "used with a different request")
+        conflict = message("idempotency_conflict", lang)
+        _reject("idempotency_conflict", 409, "Idempotency-Key", conflict)
     code = stored.document["tracking_code"]
     page = f"{ctx.settings.public_url.rstrip('/')}/status/{code}"
     created = request_created(
@@ -152,7 +154,7 @@ async def request_status(request: web.Request) -> web.Response:
     if re.fullmatch(REQUEST_ID, raw):
         found = await ctx.repository.by_tracking_code(raw.upper())
     if found is None:
-        raise Open311Refusal(404, [("service_request_id", "no request with this id")])
+        raise Open311Refusal(404, [("service_request_id", message("unknown_request", lang))])
     requests = ServiceRequestList([service_request(found, lang)])
     return respond(requests, "service_requests", _format(request))
 
@@ -163,12 +165,9 @@ async def request_list(request: web.Request) -> web.Response:
     ctx = request.app[INTAKE]
     lang = _language(request)
     sent = request.query.getall("service_request_id", [])
-    if len(sent) != 1 or not sent[0]:
-        why = "required, once: up to 50 comma-delimited ids (no listing without ids)"
-        raise Open311Refusal(400, [("service_request_id", why)])
-    codes = request_ids(sent[0])
+    codes = request_ids(sent[0]) if len(sent) == 1 else None
     if codes is None:
-        raise Open311Refusal(400, [("service_request_id", "up to 50 comma-delimited ids")])
+        raise Open311Refusal(400, [("service_request_id", message("request_ids", lang))])
     found = [doc for code in codes if (doc := await ctx.repository.by_tracking_code(code))]
     requests = ServiceRequestList([service_request(doc, lang) for doc in found])
     return respond(requests, "service_requests", _format(request))

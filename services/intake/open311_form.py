@@ -80,6 +80,27 @@ MESSAGES: dict[str, dict[Language, str]] = {
         "en": "Province and district names are at most 100 characters each.",
     },
     "name_too_long": {"vi": "Quá dài: tối đa 99 ký tự.", "en": "Too long: at most 99 characters."},
+    "content_type": {
+        "vi": "Hãy gửi biểu mẫu dạng application/x-www-form-urlencoded.",
+        "en": "Send the form as application/x-www-form-urlencoded.",
+    },
+    "idempotency_key": {
+        "vi": "Gồm 1 đến 200 ký tự ASCII nhìn thấy được.",
+        "en": "1 to 200 visible ASCII characters.",
+    },
+    "idempotency_conflict": {
+        "vi": "Khóa này đã được dùng cho một yêu cầu khác.",
+        "en": "This key was used with a different request.",
+    },
+    "unknown_request": {
+        "vi": "Không có yêu cầu nào với mã này.",
+        "en": "No request with this id.",
+    },
+    "request_ids": {
+        "vi": "Cần gửi một lần, gồm tối đa 50 mã cách nhau bằng dấu phẩy "
+        "(không liệt kê yêu cầu khi không có mã).",
+        "en": "Required, once: up to 50 comma-delimited ids (requests are not listed without ids).",
+    },
 }
 
 
@@ -101,7 +122,8 @@ class MappedRequest:
     account_id: str | None = None
 
 
-def _message(kind: str, lang: Language) -> str:
+def message(kind: str, lang: Language) -> str:
+    """One of the refusal messages in `lang`."""
     return MESSAGES[kind][lang]
 
 
@@ -113,10 +135,10 @@ def shown_name(name: str) -> str:
 def check_fields(form: MultiDictProxy[Any], lang: Language) -> None:
     """Refuse unknown parameters, files and repeated single-valued parameters (400)."""
     unknown = [shown_name(name) for name in form if name not in KNOWN_FIELDS]
-    errors = [(name, _message("unknown_field", lang)) for name in unknown]
-    errors += [(n, _message("file", lang)) for n, v in form.items() if not isinstance(v, str)]
+    errors = [(name, message("unknown_field", lang)) for name in unknown]
+    errors += [(n, message("file", lang)) for n, v in form.items() if not isinstance(v, str)]
     errors += [
-        (name, _message("repeated_field", lang))
+        (name, message("repeated_field", lang))
         for name in SINGLE_FIELDS
         if len(form.getall(name, [])) > 1
     ]
@@ -134,11 +156,11 @@ def service_category(form: MultiDictProxy[Any], lang: Language) -> Category:
     """The report category named by `service_code`: 400 when missing, 404 when unknown."""
     code = _given(form, "service_code")
     if code is None:
-        raise Open311Refusal(400, [("service_code", _message("missing", lang))])
+        raise Open311Refusal(400, [("service_code", message("missing", lang))])
     try:
         return Category(code)
     except ValueError:
-        raise Open311Refusal(404, [("service_code", _message("unknown_service", lang))]) from None
+        raise Open311Refusal(404, [("service_code", message("unknown_service", lang))]) from None
 
 
 def map_form(form: MultiDictProxy[Any], lang: Language) -> MappedRequest:
@@ -218,7 +240,7 @@ def _location_errors(form: MultiDictProxy[Any], lang: Language) -> list[tuple[st
     for name, pattern, kind in (("lat", LATITUDE, "latitude"), ("long", LONGITUDE, "longitude")):
         value = _given(form, name)
         if value is not None and not re.match(pattern, value):
-            errors.append((name, _message(kind, lang)))
+            errors.append((name, message(kind, lang)))
     return errors
 
 
@@ -227,13 +249,13 @@ def _length_errors(form: MultiDictProxy[Any], lang: Language) -> list[tuple[str,
     errors = []
     address = _given(form, "address_string")
     if address is not None and any(len(p) > MAX_PLACE_LENGTH for p in _address_places(address)):
-        errors.append(("address_string", _message("place_too_long", lang)))
+        errors.append(("address_string", message("place_too_long", lang)))
     for name in ("attribute[province]", "attribute[district]"):
         if len(_given(form, name) or "") > MAX_PLACE_LENGTH:
-            errors.append((name, _message("place_too_long", lang)))
+            errors.append((name, message("place_too_long", lang)))
     for name in ("first_name", "last_name"):
         if len(_given(form, name) or "") > MAX_NAME_PART_LENGTH:
-            errors.append((name, _message("name_too_long", lang)))
+            errors.append((name, message("name_too_long", lang)))
     return errors
 
 
@@ -256,10 +278,10 @@ def report_errors(
     errors = []
     for error in exc.errors(include_url=False):
         loc = error["loc"]
-        message = error_message(dict(error), lang)
+        text = error_message(dict(error), lang)
         if len(loc) > 1 and isinstance(loc[1], int) and loc[0] == "content_urls":
-            message = f"#{loc[1] + 1}: {message}"
-        errors.append((_parameter(loc, sources), message))
+            text = f"#{loc[1] + 1}: {text}"
+        errors.append((_parameter(loc, sources), text))
     return errors
 
 
