@@ -162,10 +162,11 @@ class BrokerPolicies:
 
     async def bound_queues(self, exchange: str) -> list[str] | None:
         """The queues bound to `exchange`; None when there is no such exchange."""
-        url = self.endpoint.api("exchanges", self.endpoint.vhost, exchange, "bindings", "source")
-        found = await self._call("GET", url, missing_ok=True)
-        if found is None:
-            return None
+        exists = self.endpoint.api("exchanges", self.endpoint.vhost, exchange)
+        if await self._call("GET", exists, missing_ok=True) is None:
+            return None  # (the bindings of a missing exchange answer an empty list)
+        url = f"{exists}/bindings/source"
+        found = await self._call("GET", url) or []
         return sorted({b["destination"] for b in found if b.get("destination_type") == "queue"})
 
     async def _call(self, method: str, url: str, *, missing_ok: bool = False, **kwargs: Any) -> Any:

@@ -1,0 +1,113 @@
+"""The services' databases as the operator tool reads them: their names (as each service's
+settings give them), which collections hold an outbox or quarantined documents, and the
+command-line options and client shared by `outboxes` and `retention`."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from pydantic_settings import BaseSettings
+from pymongo import AsyncMongoClient
+from pymongo.errors import PyMongoError
+from yarl import URL
+
+from services.common.mongo import Document, close_client, make_client
+from services.common.settings import CommonSettings
+from services.intake.settings import IntakeSettings
+from services.notify.settings import NotifySettings
+from services.routing.settings import RoutingSettings
+
+
+class DatabaseError(Exception):
+    """The database could not be reached or refused a command (exit code 1)."""
+
+
+@dataclass(frozen=True)
+class ServiceDatabase:
+    """One service's database: the collections whose documents carry an outbox, and those
+    whose documents a loop marks `poisoned` when it cannot process them."""
+
+    service: str
+    database: str
+    outboxes: tuple[str, ...]
+    poisoned: tuple[str, ...] = ()
+
+
+def database_name(settings: type[BaseSettings]) -> str:
+    """The database a service uses: `<PREFIX>MONGO_DB` from the environment, or its default."""
+    prefix = str(settings.model_config.get("env_prefix", ""))
+    return os.environ.get(f"{prefix}MONGO_DB", settings.model_fields["mongo_db"].default)
+
+
+def service_databases(args: argparse.Namespace) -> list[ServiceDatabase]:
+    """The services chosen with `--service` (all by default) and their databases."""
+    every = [
+        ServiceDatabase("intake", args.intake_db, outboxes=("reports",)),
+        ServiceDatabase("routing", args.routing_db, outboxes=("cases",)),
+        ServiceDatabase(
+            "notify", args.notify_db, outboxes=("deadlines",), poisoned=("deadlines", "alerts")
+        ),
+    ]
+    return [db for db in every if not args.services or db.service in args.services]
+
+
+def database_options() -> argparse.ArgumentParser:
+    """`--mongo-url`, each service's database name, `--service`, `--json`."""
+    options = argparse.ArgumentParser(add_help=False)
+    options.add_argument(
+        "--mongo-url",
+        default=os.environ.get("MONGO_URL", CommonSettings.model_fields["mongo_url"].default),
+        help="MongoDB (default: $MONGO_URL or the services' local default)",
+    )
+    for service, settings in (
+        ("intake", IntakeSettings),
+        ("routing", RoutingSettings),
+        ("notify", NotifySettings),
+    ):
+        options.add_argument(
+            f"--{service}-db",
+            default=database_name(settings),
+            metavar="NAME",
+            help=f"{service}'s database (default: ${service.upper()}_MONGO_DB or "
+            f"{settings.model_fields['mongo_db'].default!r})",
+        )
+    options.add_argument(
+        "--service",
+        dest="services",
+        action="append",
+        choices=("intake", "routing", "notify"),
+        help="only this service (repeatable; default: all)",
+    )
+    options.add_argument(
+        "--timeout-ms", type=int, default=5000, help="give up on the database after this (5000)"
+    )
+    options.add_argument("--json", action="store_true", help="print JSON for scripts")
+    return options
+
+
+@asynccontextmanager
+async def mongo_client(args: argparse.Namespace) -> AsyncIterator[AsyncMongoClient[Document]]:
+    """A client that has answered a ping; an unreachable server is a `DatabaseError`."""
+    client = make_client(args.mongo_url, timeout_ms=args.timeout_ms)
+    try:
+        try:
+            await client.admin.command("ping")
+        except PyMongoError as exc:
+            # PyMongo appends its whole topology description; the first part says enough.
+            reason = str(exc).split(", Timeout:")[0]
+            raise DatabaseError(
+                f"cannot reach MongoDB at {masked(args.mongo_url)}: {reason}"
+            ) from exc
+        yield client
+    finally:
+        await close_client(client, timeout=args.timeout_ms / 1000 + 1)
+
+
+def masked(url: str) -> str:
+    """The URL with its password hidden."""
+    parsed = URL(url)
+    return str(parsed.with_password("***")) if parsed.password else url

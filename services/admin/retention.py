@@ -1,0 +1,264 @@
+"""`incidents-admin retention`: remove what is done and no longer needed, counted per
+collection; `--dry-run` only counts.
+
+What goes, and why it is safe:
+- quarantined outbox entries (`outbox_quarantine`) older than the retention: logged and
+  counted when quarantined, kept this long for an operator to look at (`outboxes`);
+- notify's alert records older than the retention with no delivery left to attempt;
+- notify's closed deadlines (resolved or rejected, nothing due, nothing to publish, not
+  poisoned) older than the retention are compacted, not deleted: the case's id, version and
+  revision stay, so a late or replayed older event about the case is still recognised as older
+  and cannot open a deadline again and escalate a closed case;
+- intake's idempotency keys (and the request hash compared with them) on reports older than
+  `--idempotency-older-than`: a client retries a submission within minutes, not days. The
+  reports themselves stay.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Awaitable, Callable
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from pymongo import ReplaceOne
+from pymongo.errors import PyMongoError
+
+from services.admin.databases import (
+    DatabaseError,
+    ServiceDatabase,
+    database_options,
+    mongo_client,
+    service_databases,
+)
+from services.common.contracts import CLOSED_STATUSES
+from services.common.mongo import MongoDatabase
+from services.common.outbox import OUTBOX_SINCE, QUARANTINE
+from services.notify.deadlines import NEXT_DUE, POISONED
+from services.notify.retry import NEXT_ATTEMPT
+
+DEFAULT_DAYS = 90
+DEFAULT_IDEMPOTENCY_DAYS = 7
+# Intake's field names (services/intake/repository.py).
+IDEMPOTENCY_KEY, REQUEST_HASH, SUBMITTED_AT = "idempotency_key", "request_hash", "submitted_at"
+COMPACTED_AT = "compacted_at"
+# What a compacted deadline keeps: enough to order later events about its case.
+DEADLINE_KEEPS = ("_id", "version", "rev", "status", "updated_at")
+WRITE_BATCH = 500
+
+
+def register(commands: Any) -> None:
+    """Add `retention`."""
+    parser = commands.add_parser(
+        "retention",
+        parents=[database_options()],
+        help="remove what is done and no longer needed (--dry-run counts only)",
+        description=(__doc__ or "").split("\n\n", 1)[-1],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--dry-run", action="store_true", help="count only; change nothing")
+    parser.add_argument(
+        "--older-than",
+        type=_days,
+        default=DEFAULT_DAYS,
+        metavar="DAYS",
+        help=f"retention of quarantined entries, alerts and closed deadlines ({DEFAULT_DAYS})",
+    )
+    parser.add_argument(
+        "--idempotency-older-than",
+        type=_days,
+        default=DEFAULT_IDEMPOTENCY_DAYS,
+        metavar="DAYS",
+        help=f"how long intake keeps idempotency keys ({DEFAULT_IDEMPOTENCY_DAYS})",
+    )
+    parser.set_defaults(handler=retention_command)
+
+
+def _days(text: str) -> int:
+    if not text.isascii() or not text.isdigit() or not 1 <= int(text) <= 36500:
+        raise argparse.ArgumentTypeError(f"must be a whole number of days from 1, not {text!r}")
+    return int(text)
+
+
+# ---- what is old enough (pure) ----
+
+
+@dataclass(frozen=True)
+class Cutoffs:
+    """Everything before these times is past its retention."""
+
+    kept: datetime
+    idempotency: datetime
+
+    @classmethod
+    def of(cls, now: datetime, *, days: int, idempotency_days: int) -> Cutoffs:
+        """The cutoffs `days` and `idempotency_days` before `now`."""
+        return cls(now - timedelta(days=days), now - timedelta(days=idempotency_days))
+
+
+def old_quarantine(cutoff: datetime) -> dict[str, Any]:
+    """Documents holding a quarantined outbox entry from before `cutoff`."""
+    return {f"{QUARANTINE}.at": {"$lt": cutoff}}
+
+
+def finished_alerts(cutoff: datetime) -> dict[str, Any]:
+    """Alerts recorded before `cutoff` with no delivery left to attempt."""
+    return {"recorded_at": {"$lt": cutoff}, NEXT_ATTEMPT: {"$exists": False}}
+
+
+def closed_deadlines(cutoff: datetime) -> dict[str, Any]:
+    """Deadlines of cases closed before `cutoff`, nothing due or pending, not yet compacted."""
+    return {
+        "status": {"$in": sorted(CLOSED_STATUSES)},
+        "updated_at": {"$lt": cutoff},
+        NEXT_DUE: {"$exists": False},
+        OUTBOX_SINCE: {"$exists": False},
+        POISONED: {"$exists": False},
+        COMPACTED_AT: {"$exists": False},
+    }
+
+
+def old_idempotency_keys(cutoff: datetime) -> dict[str, Any]:
+    """Reports submitted before `cutoff` that still carry an idempotency key."""
+    return {IDEMPOTENCY_KEY: {"$exists": True}, SUBMITTED_AT: {"$lt": cutoff}}
+
+
+def compacted(deadline: dict[str, Any], now: datetime) -> dict[str, Any]:
+    """What a closed deadline keeps."""
+    kept = {key: deadline[key] for key in DEADLINE_KEEPS if key in deadline}
+    return {**kept, COMPACTED_AT: now}
+
+
+# ---- the steps ----
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One step's count: what it removed (or would remove) from a collection."""
+
+    service: str
+    database: str
+    collection: str
+    what: str
+    count: int
+
+
+Step = Callable[[MongoDatabase, Cutoffs, datetime, bool], Awaitable[int]]
+
+
+async def retention_command(args: argparse.Namespace) -> int:
+    """Run (or count) every step for the chosen services."""
+    now = datetime.now(UTC)
+    cutoffs = Cutoffs.of(now, days=args.older_than, idempotency_days=args.idempotency_older_than)
+    outcomes = []
+    try:
+        async with mongo_client(args) as client:
+            for service in service_databases(args):
+                db = client[service.database]
+                for collection, what, step in steps(service):
+                    count = await step(db, cutoffs, now, args.dry_run)
+                    outcomes.append(
+                        Outcome(service.service, service.database, collection, what, count)
+                    )
+    except (DatabaseError, PyMongoError) as exc:
+        print(f"incidents-admin retention: {exc}", file=sys.stderr)
+        return 1
+    if args.json:
+        rows = [asdict(outcome) for outcome in outcomes]
+        print(json.dumps({"dry_run": args.dry_run, "removed": rows}, ensure_ascii=False))
+    else:
+        print(render(outcomes, dry_run=args.dry_run, cutoffs=cutoffs))
+    return 0
+
+
+def steps(service: ServiceDatabase) -> list[tuple[str, str, Step]]:
+    """The steps that apply to a service: (collection, what it removes, the step)."""
+    found: list[tuple[str, str, Step]] = [
+        (name, "quarantined outbox entries removed", _quarantine_step(name))
+        for name in service.outboxes
+    ]
+    if service.service == "intake":
+        found.append(("reports", "idempotency keys cleared", _idempotency_keys))
+    if service.service == "notify":
+        found.append(("alerts", "alert records deleted", _alerts))
+        found.append(("deadlines", "closed deadlines compacted", _deadlines))
+    return found
+
+
+def _quarantine_step(name: str) -> Step:
+    async def step(db: MongoDatabase, cutoffs: Cutoffs, now: datetime, dry_run: bool) -> int:
+        collection = db[name]
+        holding = old_quarantine(cutoffs.kept)
+        docs = await collection.find(holding, {QUARANTINE: 1}).to_list()
+        count = sum(_older(entry, cutoffs.kept) for doc in docs for entry in doc[QUARANTINE])
+        if not dry_run and docs:
+            pull = {"$pull": {QUARANTINE: {"at": {"$lt": cutoffs.kept}}}}
+            await collection.update_many(holding, pull)
+            await collection.update_many({QUARANTINE: {"$size": 0}}, {"$unset": {QUARANTINE: ""}})
+        return count
+
+    return step
+
+
+def _older(entry: Any, cutoff: datetime) -> bool:
+    return (
+        isinstance(entry, dict) and isinstance(entry.get("at"), datetime) and entry["at"] < cutoff
+    )
+
+
+async def _alerts(db: MongoDatabase, cutoffs: Cutoffs, now: datetime, dry_run: bool) -> int:
+    query = finished_alerts(cutoffs.kept)
+    if dry_run:
+        return await db.alerts.count_documents(query)
+    return (await db.alerts.delete_many(query)).deleted_count
+
+
+async def _deadlines(db: MongoDatabase, cutoffs: Cutoffs, now: datetime, dry_run: bool) -> int:
+    query = closed_deadlines(cutoffs.kept)
+    if dry_run:
+        return await db.deadlines.count_documents(query)
+    count = 0
+    projection = dict.fromkeys(DEADLINE_KEEPS, 1)
+    while docs := await db.deadlines.find(query, projection).limit(WRITE_BATCH).to_list():
+        # Each replacement is conditional on the revision read, so a deadline an event
+        # changed meanwhile is left alone (and looked at again by the next run).
+        writes = [
+            ReplaceOne({**query, "_id": d["_id"], "rev": d.get("rev")}, compacted(d, now))
+            for d in docs
+        ]
+        result = await db.deadlines.bulk_write(writes, ordered=False)
+        count += result.modified_count
+        if result.modified_count == 0:
+            break
+    return count
+
+
+async def _idempotency_keys(
+    db: MongoDatabase, cutoffs: Cutoffs, now: datetime, dry_run: bool
+) -> int:
+    query = old_idempotency_keys(cutoffs.idempotency)
+    if dry_run:
+        return await db.reports.count_documents(query)
+    cleared = await db.reports.update_many(
+        query, {"$unset": {IDEMPOTENCY_KEY: "", REQUEST_HASH: ""}}
+    )
+    return cleared.modified_count
+
+
+def render(outcomes: list[Outcome], *, dry_run: bool, cutoffs: Cutoffs) -> str:
+    """One line per collection and step, then what the run was."""
+    width = max((len(f"{o.database}.{o.collection}") for o in outcomes), default=0)
+    lines = [
+        f"{o.service:<8} {o.database + '.' + o.collection:<{width}}  {o.count:>7} {o.what}"
+        for o in outcomes
+    ]
+    lines.append(
+        f"before {cutoffs.kept:%Y-%m-%d %H:%M}Z (idempotency keys: "
+        f"{cutoffs.idempotency:%Y-%m-%d %H:%M}Z)"
+    )
+    if dry_run:
+        lines.append("dry run: these are counts of what would go; nothing was changed")
+    return "\n".join(lines)

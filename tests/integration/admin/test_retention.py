@@ -1,0 +1,172 @@
+"""`incidents-admin retention` against a real MongoDB wire server: a dry run counts and changes
+nothing; a run removes exactly what is past its retention, and a closed deadline it compacts
+still turns away a late event about its case."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from pymongo import AsyncMongoClient
+
+from services.common.contracts import CaseAssigned, CaseStatus, CaseUpdated, Category, Priority
+from services.common.mongo import Document, MongoDatabase, make_client
+from services.common.outbox import QUARANTINE
+from services.notify.deadlines import NEXT_DUE, DeadlineStore
+from services.notify.escalation import load_escalation_policy
+from tests.integration.admin.support import admin
+from tests.integration.admin.test_outboxes import databases
+
+pytestmark = pytest.mark.integration
+
+NOW = datetime.now(UTC)
+LONG_AGO = NOW - timedelta(days=100)
+
+
+@pytest.fixture
+async def client(mongo_url: str) -> AsyncIterator[AsyncMongoClient[Document]]:
+    client = make_client(mongo_url, timeout_ms=5000)
+    yield client
+    await client.close()
+
+
+def case_event(case_id: str, version: int, status: CaseStatus, at: datetime) -> Any:
+    fields: dict[str, Any] = {
+        "event_id": f"{case_id}-{version}",
+        "occurred_at": at,
+        "case_id": case_id,
+        "report_id": f"report-{case_id}",
+        "tracking_code": "AAAA-BBBB-CCCC",
+        "agency": "police",
+        "category": Category.SCAM_FRAUD,
+        "priority": Priority.NORMAL,
+        "status": status,
+        "version": version,
+        "due_at": at + timedelta(hours=24) if status == CaseStatus.ASSIGNED else None,
+    }
+    if version == 1:
+        return CaseAssigned(**fields, policy_version="test", rule_id=None)
+    return CaseUpdated(
+        **fields,
+        action="resolve",
+        from_status=CaseStatus.ASSIGNED,
+        actor="police",
+        outcome="removed",
+    )
+
+
+def deadline_store(db: MongoDatabase, at: datetime) -> DeadlineStore:
+    return DeadlineStore(db, load_escalation_policy(), lambda: at)
+
+
+async def seed(intake: MongoDatabase, notify: MongoDatabase) -> None:
+    def quarantined(at: datetime) -> dict[str, Any]:
+        return {"entry": {"event_id": "x"}, "error": "ValueError()", "at": at}
+
+    await intake.reports.insert_many(
+        [
+            {"_id": "old-key", "submitted_at": NOW - timedelta(days=30), "idempotency_key": "k1"}
+            | {"request_hash": "h1"},
+            {"_id": "new-key", "submitted_at": NOW - timedelta(days=1), "idempotency_key": "k2"}
+            | {"request_hash": "h2"},
+            {"_id": "mixed", QUARANTINE: [quarantined(LONG_AGO), quarantined(NOW)]},
+            {"_id": "all-old", QUARANTINE: [quarantined(LONG_AGO)]},
+        ]
+    )
+    await notify.alerts.insert_many(
+        [
+            {"_id": "done-old", "recorded_at": LONG_AGO, "deliveries": []},
+            {"_id": "pending-old", "recorded_at": LONG_AGO, "next_attempt_at": NOW},
+            {"_id": "done-new", "recorded_at": NOW - timedelta(days=1), "deliveries": []},
+        ]
+    )
+    old, recent = deadline_store(notify, LONG_AGO), deadline_store(notify, NOW)
+    await old.apply(case_event("closed-old", 1, CaseStatus.ASSIGNED, LONG_AGO))
+    await old.apply(case_event("closed-old", 2, CaseStatus.RESOLVED, LONG_AGO))
+    await old.apply(case_event("open-old", 1, CaseStatus.ASSIGNED, LONG_AGO))
+    await recent.apply(case_event("closed-new", 1, CaseStatus.ASSIGNED, NOW))
+    await recent.apply(case_event("closed-new", 2, CaseStatus.RESOLVED, NOW))
+    await notify.deadlines.insert_one(
+        {"_id": "poisoned-old", "status": "resolved", "updated_at": LONG_AGO, "poisoned": {}}
+    )
+
+
+async def snapshot(*dbs: MongoDatabase) -> list[list[Document]]:
+    return [
+        await db[name].find().sort("_id").to_list()
+        for db in dbs
+        for name in sorted(await db.list_collection_names())
+    ]
+
+
+def counts(run: Any) -> dict[tuple[str, str, str], int]:
+    return {(r["service"], r["collection"], r["what"]): r["count"] for r in run.json()["removed"]}
+
+
+EXPECTED = {
+    ("intake", "reports", "quarantined outbox entries removed"): 2,
+    ("intake", "reports", "idempotency keys cleared"): 1,
+    ("routing", "cases", "quarantined outbox entries removed"): 0,
+    ("notify", "deadlines", "quarantined outbox entries removed"): 0,
+    ("notify", "alerts", "alert records deleted"): 1,
+    ("notify", "deadlines", "closed deadlines compacted"): 1,
+}
+
+
+async def test_a_dry_run_counts_and_a_run_removes_only_what_is_past_its_retention(
+    client: AsyncMongoClient[Document], mongo_url: str, db_name: str
+) -> None:
+    intake, notify = client[f"{db_name}_intake"], client[f"{db_name}_notify"]
+    await seed(intake, notify)
+    options = ["--json", *databases(mongo_url, db_name)]
+    before = await snapshot(intake, notify)
+
+    dry = await admin("retention", "--dry-run", *options)
+    assert dry.code == 0, dry.err
+    assert dry.json()["dry_run"] is True and counts(dry) == EXPECTED
+    assert await snapshot(intake, notify) == before
+
+    run = await admin("retention", *options)
+    assert run.code == 0, run.err
+    assert counts(run) == EXPECTED
+
+    reports = {doc["_id"]: doc for doc in await intake.reports.find().to_list()}
+    assert "idempotency_key" not in reports["old-key"] and "request_hash" not in reports["old-key"]
+    assert reports["new-key"]["idempotency_key"] == "k2"
+    assert [entry["at"] > LONG_AGO for entry in reports["mixed"][QUARANTINE]] == [True]
+    assert QUARANTINE not in reports["all-old"]
+    assert sorted(await notify.alerts.distinct("_id")) == ["done-new", "pending-old"]
+    deadlines = {doc["_id"]: doc for doc in await notify.deadlines.find().to_list()}
+    assert set(deadlines) == {"closed-old", "open-old", "closed-new", "poisoned-old"}
+    assert set(deadlines["closed-old"]) == {"_id", "version", "rev", "status", "updated_at"} | {
+        "compacted_at"
+    }
+    assert deadlines["open-old"][NEXT_DUE] and deadlines["closed-new"]["report_id"]
+
+    again = await admin("retention", *options)
+    assert again.code == 0 and set(counts(again).values()) == {0}
+
+
+async def test_a_compacted_deadline_turns_away_a_late_older_event_about_its_case(
+    client: AsyncMongoClient[Document], mongo_url: str, db_name: str
+) -> None:
+    notify = client[f"{db_name}_notify"]
+    store = deadline_store(notify, LONG_AGO)
+    await store.apply(case_event("c1", 1, CaseStatus.ASSIGNED, LONG_AGO))
+    await store.apply(case_event("c1", 2, CaseStatus.RESOLVED, LONG_AGO))
+    run = await admin("retention", "--service", "notify", *databases(mongo_url, db_name))
+    assert run.code == 0, run.err
+    assert "1 closed deadlines compacted" in run.out
+    compacted = await notify.deadlines.find_one({"_id": "c1"})
+
+    replayed = case_event("c1", 1, CaseStatus.ASSIGNED, LONG_AGO)  # e.g. from a dead-letter queue
+    assert await deadline_store(notify, NOW).apply(replayed) is False
+    assert await notify.deadlines.find_one({"_id": "c1"}) == compacted
+
+
+async def test_bad_retention_values_are_refused() -> None:
+    for value in ("0", "-3", "1.5", "ten"):
+        run = await admin("retention", "--older-than", value)
+        assert run.code == 2 and "--older-than: must be a whole number of days" in run.err
