@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 import aio_pika
 import pytest
@@ -22,7 +23,7 @@ from services.admin.deadletters import (
 pytestmark = pytest.mark.unit
 
 DIED = datetime(2026, 11, 29, 4, 16, 15, tzinfo=UTC)
-HEADERS = {
+HEADERS: dict[str, Any] = {
     "type": "report.submitted",
     "traceparent": "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
     "x-death": [
