@@ -1,10 +1,13 @@
 """The alert log: one document per escalation, with the outcome of each delivery to each target.
 
 Alerts are recorded from `case.escalated` events (idempotently: the event id is the document
-id). Each pending delivery carries its next attempt time; the document's `next_attempt_at`
-is the earliest of them (sparse-indexed, absent when nothing is pending), and a worker leases
-a document by pushing that time forward before it attempts anything, so replicas never send
-the same delivery at the same time.
+id), and, when a case that was sent to PagerDuty closes, a resolution (kind `resolution`, its
+id the closing event's) whose deliveries resolve the PagerDuty alerts. Each pending delivery
+carries its next attempt time; the document's `next_attempt_at` is the earliest of them
+(sparse-indexed, absent when nothing is pending), and a worker leases a document by pushing
+that time forward (and setting `leased_until`) before it attempts anything, so replicas never
+send the same delivery at the same time. A supervisor's re-send queues one delivery again,
+only while no worker holds the lease, and keeps who asked and when in the delivery's history.
 """
 
 from __future__ import annotations
@@ -19,24 +22,48 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
 from services.common import metrics, params, tracing
-from services.common.contracts import CaseEscalated
+from services.common.contracts import CaseEscalated, CaseUpdated
 from services.common.mongo import MongoDatabase
-from services.notify.escalation import EscalationPolicy
-from services.notify.retry import DELIVERED, FAILED, NEXT_ATTEMPT, PENDING, SKIPPED
+from services.notify.escalation import EscalationPolicy, Target
+from services.notify.pagerduty import RESOLVE, TRIGGER
+from services.notify.retry import (
+    DELIVERED,
+    FAILED,
+    LEASED_UNTIL,
+    NEXT_ATTEMPT,
+    PENDING,
+    SKIPPED,
+    resend_refusal,
+    resent,
+)
 
 __all__ = [
     "DELIVERED",
+    "ESCALATION",
     "FAILED",
     "NEXT_ATTEMPT",
     "PENDING",
+    "RESOLUTION",
     "SKIPPED",
     "AlertLog",
+    "ResendOutcome",
     "decode_cursor",
     "deliveries_for",
     "encode_cursor",
 ]
 
 log = logging.getLogger(__name__)
+
+ESCALATION, RESOLUTION = "escalation", "resolution"
+
+
+@dataclass(frozen=True)
+class ResendOutcome:
+    """What a re-send request came to: 202 with the queued delivery, or 404/409 and why."""
+
+    status: int
+    message: str
+    delivery: dict[str, Any] | None = None
 
 
 def deliveries_for(
@@ -50,6 +77,8 @@ def deliveries_for(
             continue
         if target.webhook is not None:
             deliveries.append(_delivery(target.id, "webhook", str(target.webhook), PENDING, now))
+        if target.pagerduty_routing_key:
+            deliveries.append(_pagerduty(target, TRIGGER, now))
         if target.email:
             status = PENDING if email_enabled else SKIPPED
             delivery = _delivery(target.id, "email", ", ".join(target.email), status, now)
@@ -57,6 +86,30 @@ def deliveries_for(
                 delivery["last_error"] = "e-mail is off: NOTIFY_SMTP_HOST is not set"
             deliveries.append(delivery)
     return deliveries
+
+
+def _pagerduty(target: Target, action: str, now: datetime) -> dict[str, Any]:
+    """A PagerDuty delivery; its routing key is kept for sending, never shown by the API."""
+    delivery = _delivery(target.id, "pagerduty", str(target.pagerduty_events_url), PENDING, now)
+    return {**delivery, "action": action, "routing_key": target.pagerduty_routing_key}
+
+
+def resolutions_for(alerts: list[dict[str, Any]], now: datetime) -> list[dict[str, Any]]:
+    """One PagerDuty resolve per (target, events URL, routing key) the case's alerts triggered."""
+    triggered = dict.fromkeys(
+        (sent["target"], sent["address"], sent["routing_key"])
+        for alert in alerts
+        for sent in alert.get("deliveries", [])
+        if sent.get("channel") == "pagerduty" and sent.get("action") == TRIGGER
+    )
+    return [
+        {
+            **_delivery(target, "pagerduty", address, PENDING, now),
+            "action": RESOLVE,
+            "routing_key": routing_key,
+        }
+        for target, address, routing_key in triggered
+    ]
 
 
 def _delivery(
@@ -97,6 +150,7 @@ class AlertLog:
         """Store the alert once; False when this event was already recorded."""
         doc: dict[str, Any] = {
             "_id": event.event_id,
+            "kind": ESCALATION,
             "case_id": event.case_id,
             "tracking_code": event.tracking_code,
             "agency": event.agency,
@@ -113,7 +167,36 @@ class AlertLog:
             "deliveries": deliveries,
             **tracing.trace_fields(),  # so that its deliveries can continue the case's trace
         }
-        pending = [d[NEXT_ATTEMPT] for d in deliveries if d["status"] == PENDING]
+        return await self._insert(doc)
+
+    async def record_resolution(self, event: CaseUpdated, now: datetime) -> bool:
+        """Store a resolution of the PagerDuty alerts the closed case triggered, once per
+        closing event; False when there is none to resolve or it was already recorded."""
+        triggered = await self.collection.find(
+            {"case_id": event.case_id, "deliveries.action": TRIGGER}, {"deliveries": 1}
+        ).to_list()
+        deliveries = resolutions_for(triggered, now)
+        if not deliveries:
+            return False
+        doc: dict[str, Any] = {
+            "_id": event.event_id,
+            "kind": RESOLUTION,
+            "case_id": event.case_id,
+            "tracking_code": event.tracking_code,
+            "agency": event.agency,
+            "category": event.category.value,
+            "priority": event.priority.value,
+            "status": event.status.value,
+            "closed_at": event.occurred_at,
+            "recorded_at": now,
+            "targets": sorted({d["target"] for d in deliveries}),
+            "deliveries": deliveries,
+            **tracing.trace_fields(),
+        }
+        return await self._insert(doc)
+
+    async def _insert(self, doc: dict[str, Any]) -> bool:
+        pending = [d[NEXT_ATTEMPT] for d in doc["deliveries"] if d["status"] == PENDING]
         if pending:
             doc[NEXT_ATTEMPT] = min(pending)
         try:
@@ -126,10 +209,38 @@ class AlertLog:
         """Take the alert whose delivery is most overdue, hiding it from others for `lease`."""
         return await self.collection.find_one_and_update(
             {NEXT_ATTEMPT: {"$lte": now}},
-            {"$set": {NEXT_ATTEMPT: now + lease}},
+            {"$set": {NEXT_ATTEMPT: now + lease, LEASED_UNTIL: now + lease}},
             sort=[(NEXT_ATTEMPT, ASCENDING)],
             return_document=ReturnDocument.AFTER,
         )
+
+    async def resend(
+        self, alert_id: str, n: int, request: dict[str, Any], now: datetime
+    ) -> ResendOutcome:
+        """Queue delivery `n` (from 1) of the alert again, unless it cannot be re-sent now."""
+        alert = await self.collection.find_one({"_id": alert_id}, {"event": 0})
+        if alert is None:
+            return ResendOutcome(404, f"no alert {alert_id!r}")
+        count = len(alert["deliveries"])
+        if not 1 <= n <= count:
+            return ResendOutcome(404, f"alert {alert_id!r} has no delivery {n} (it has {count})")
+        if (refusal := resend_refusal(alert, n, now)) is not None:
+            return ResendOutcome(409, refusal)
+        stored = alert["deliveries"][n - 1]
+        queued = resent(stored, request, now)
+        at = f"deliveries.{n - 1}"
+        result = await self.collection.update_one(
+            {
+                "_id": alert_id,
+                f"{at}.status": stored["status"],
+                f"{at}.attempts": stored["attempts"],
+                "$or": [{LEASED_UNTIL: None}, {LEASED_UNTIL: {"$lte": now}}],
+            },
+            {"$set": {at: queued}, "$min": {NEXT_ATTEMPT: now}},
+        )
+        if result.matched_count == 0:
+            return ResendOutcome(409, f"delivery {n} changed meanwhile; look again and retry")
+        return ResendOutcome(202, f"delivery {n} of alert {alert_id} queued again", queued)
 
     async def quarantine(self, alert: dict[str, Any], error: BaseException, now: datetime) -> None:
         """Move an alert that cannot be delivered out of the delivery index, with its error."""
@@ -149,11 +260,11 @@ class AlertLog:
     ) -> None:
         """Store attempt outcomes and when the next pending delivery is due (if any)."""
         pending = [d[NEXT_ATTEMPT] for d in deliveries if d["status"] == PENDING]
-        update: dict[str, Any] = {"$set": {"deliveries": deliveries}}
+        update: dict[str, Any] = {"$set": {"deliveries": deliveries}, "$unset": {LEASED_UNTIL: ""}}
         if pending:
             update["$set"][NEXT_ATTEMPT] = min(pending)
         else:
-            update["$unset"] = {NEXT_ATTEMPT: ""}
+            update["$unset"][NEXT_ATTEMPT] = ""
         await self.collection.update_one({"_id": alert["_id"]}, update)
 
     async def page(

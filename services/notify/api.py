@@ -1,20 +1,34 @@
-"""The alert log API: `GET /api/v1/alerts` for supervisors."""
+"""The alert log API for supervisors: `GET /api/v1/alerts`, and the manual re-send of one
+delivery, `POST /api/v1/alerts/{alert_id}/deliveries/{n}/resend`."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
 
 from services.common import params
-from services.common.auth import require_principal
+from services.common.auth import bearer_token, hash_token, require_principal
+from services.common.clock import Clock
 from services.common.http import json_error
-from services.notify.alert_views import DELIVERY_STATUSES, MAX_LEVEL, Alert, AlertList
+from services.notify.alert_views import (
+    DELIVERY_STATUSES,
+    MAX_DELIVERIES,
+    MAX_LEVEL,
+    Alert,
+    AlertList,
+    Delivery,
+    ResendAccepted,
+)
 from services.notify.alerts import AlertLog
 from services.notify.openapi_doc import add_openapi_route
 
 ALERTS: web.AppKey[AlertLog] = web.AppKey("alerts", AlertLog)
 SUPERVISOR_TOKENS: web.AppKey[dict[str, str]] = web.AppKey("supervisor_tokens", dict)
+CLOCK: web.AppKey[Clock] = web.AppKey("clock")
+WAKE_DELIVERY: web.AppKey[Callable[[], None]] = web.AppKey("wake_delivery")
+TOKEN_ID_DIGITS = 12
 
 
 def _filters(request: web.Request) -> tuple[dict[str, Any], int, list[dict[str, str]]]:
@@ -57,11 +71,35 @@ async def list_alerts(request: web.Request) -> web.Response:
     if errors:
         return json_error(422, "invalid query parameters", errors)
     docs, cursor = await request.app[ALERTS].page(filters, limit, request.query.get("cursor"))
-    page = AlertList(alerts=[Alert(alert_id=d["_id"], **d) for d in docs], next_cursor=cursor)
+    page = AlertList(alerts=[Alert.from_document(d) for d in docs], next_cursor=cursor)
     return web.json_response(text=page.model_dump_json())
 
 
+async def resend_delivery(request: web.Request) -> web.Response:
+    """POST /api/v1/alerts/{alert_id}/deliveries/{n}/resend: queue one delivery again."""
+    principal = require_principal(request, request.app[SUPERVISOR_TOKENS], realm="alert-log")
+    alert_id = request.match_info["alert_id"]
+    n = params.parse_int(
+        request.match_info["n"], field="n", default=1, minimum=1, maximum=MAX_DELIVERIES
+    )
+    now = request.app[CLOCK]()
+    asked = {
+        "requested_by": principal,
+        "token_id": hash_token(bearer_token(request) or "")[:TOKEN_ID_DIGITS],
+        "requested_at": now,
+    }
+    outcome = await request.app[ALERTS].resend(alert_id, n, asked, now)
+    if outcome.delivery is None:
+        return json_error(outcome.status, outcome.message)
+    request.app[WAKE_DELIVERY]()
+    accepted = ResendAccepted(
+        alert_id=alert_id, delivery=Delivery.model_validate({**outcome.delivery, "n": n})
+    )
+    return web.json_response(text=accepted.model_dump_json(), status=202)
+
+
 def add_api_routes(app: web.Application) -> None:
-    """Register the alert log route and its OpenAPI document."""
+    """Register the alert log routes and their OpenAPI document."""
     app.router.add_get("/api/v1/alerts", list_alerts)
+    app.router.add_post("/api/v1/alerts/{alert_id}/deliveries/{n}/resend", resend_delivery)
     add_openapi_route(app)

@@ -13,14 +13,15 @@ from services.common.clock import Clock, utcnow
 from services.common.contracts import CaseEscalated
 from services.common.service import Runtime, Service, create_service_app
 from services.notify.alerts import AlertLog
-from services.notify.api import ALERTS, SUPERVISOR_TOKENS, add_api_routes
-from services.notify.channels import SmtpSettings, WebhookSender
+from services.notify.api import ALERTS, CLOCK, SUPERVISOR_TOKENS, WAKE_DELIVERY, add_api_routes
+from services.notify.channels import HttpSender, SmtpSettings, WebhookSender
 from services.notify.consumer import NotifyHandlers
 from services.notify.deadlines import DeadlineStore
 from services.notify.delivery import Deliverer, RetryPolicy
 from services.notify.escalation import EscalationPolicy, load_escalation_policy
 from services.notify.scanner import Scanner
 from services.notify.settings import NotifySettings
+from services.notify.signing import SigningKeys, signing_keys
 
 CASES_QUEUE = QueueSpec("notify.cases", ("case.assigned.#", "case.updated.#"))
 ALERTS_QUEUE = QueueSpec("notify.alerts", ("case.escalated.#",))
@@ -31,22 +32,34 @@ def create_app(
 ) -> web.Application:
     """Build the notify app; the policy is loaded and validated here, before anything connects."""
     policy = policy or load_escalation_policy(settings.policy_path)
-    if any(t.webhook for t in policy.targets) and settings.webhook_secret is None:
+    keys = webhook_keys(settings)
+    if any(t.webhook for t in policy.targets) and keys is None:
         raise ValueError(
-            "the escalation policy has webhook targets but NOTIFY_WEBHOOK_SECRET is not set"
+            "the escalation policy has webhook targets but neither NOTIFY_WEBHOOK_SECRETS"
+            " nor NOTIFY_WEBHOOK_SECRET is set"
         )
     app = create_service_app(
         Service(
             "notify",
             settings,
-            _wiring(settings, policy, clock),
+            _wiring(settings, policy, keys, clock),
             clock=clock,
             publishes=[CaseEscalated],
         )
     )
     app[SUPERVISOR_TOKENS] = {digest: "supervisor" for digest in settings.supervisor_tokens}
+    app[CLOCK] = clock
     add_api_routes(app)
     return app
+
+
+def webhook_keys(settings: NotifySettings) -> SigningKeys | None:
+    """The webhook signing keys the settings name (newest first), or None for none."""
+    legacy = settings.webhook_secret
+    return signing_keys(
+        [secret.get_secret_value() for secret in settings.webhook_secrets],
+        legacy.get_secret_value() if legacy is not None else None,
+    )
 
 
 def smtp_settings(settings: NotifySettings) -> SmtpSettings | None:
@@ -65,7 +78,7 @@ def smtp_settings(settings: NotifySettings) -> SmtpSettings | None:
 
 
 def _wiring(
-    settings: NotifySettings, policy: EscalationPolicy, clock: Clock
+    settings: NotifySettings, policy: EscalationPolicy, keys: SigningKeys | None, clock: Clock
 ) -> Callable[[Runtime], Awaitable[None]]:
     async def wire(runtime: Runtime) -> None:
         store, alerts = DeadlineStore(runtime.db, policy, clock), AlertLog(runtime.db)
@@ -74,7 +87,9 @@ def _wiring(
         runtime.app[ALERTS] = alerts
         session = aiohttp.ClientSession()
         runtime.on_stop(session.close)
-        deliverer = _deliverer(settings, alerts, session, clock)
+        http = HttpSender(session, settings.webhook_timeout_seconds)
+        deliverer = _deliverer(settings, alerts, store, http, keys, clock)
+        runtime.app[WAKE_DELIVERY] = deliverer.wake
         relay = runtime.outbox(runtime.db.deadlines)
         scanner = Scanner(
             store,
@@ -106,17 +121,25 @@ def _wiring(
 
 
 def _deliverer(
-    settings: NotifySettings, alerts: AlertLog, session: aiohttp.ClientSession, clock: Clock
+    settings: NotifySettings,
+    alerts: AlertLog,
+    store: DeadlineStore,
+    http: HttpSender,
+    keys: SigningKeys | None,
+    clock: Clock,
 ) -> Deliverer:
-    secret = settings.webhook_secret
-    webhooks = (
-        WebhookSender(session, secret.get_secret_value().encode(), settings.webhook_timeout_seconds)
-        if secret is not None
-        else None
-    )
     retry = RetryPolicy(
         settings.retry_base_seconds,
         settings.retry_max_seconds,
         timedelta(seconds=settings.delivery_give_up_seconds),
     )
-    return Deliverer(alerts, webhooks, smtp_settings(settings), retry, settings.case_url, clock)
+    return Deliverer(
+        alerts,
+        WebhookSender(http, keys) if keys is not None else None,
+        http,
+        smtp_settings(settings),
+        retry,
+        settings.case_url,
+        clock,
+        case_closed=store.is_closed,
+    )

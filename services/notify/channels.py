@@ -1,16 +1,27 @@
-"""Alert channels: HMAC-signed webhooks and e-mail over SMTP.
+"""Alert channels: signed webhooks, PagerDuty's Events API v2, and e-mail over SMTP.
 
-Webhook receivers verify an alert like this (see `verify_signature`):
-`X-Incidents-Signature` is `sha256=` + hex HMAC-SHA256, keyed with the shared secret, over the
-bytes `<X-Incidents-Timestamp>.` followed by the raw request body; reject it if the signature
-differs (compare in constant time) or the timestamp is more than five minutes away from now.
-`X-Incidents-Event-Id` is the same on every retry of one alert: use it to drop duplicates.
+Webhook alerts follow the Standard Webhooks specification (https://www.standardwebhooks.com).
+A receiver holding the secret (`whsec_<base64 key>`, the form `NOTIFY_WEBHOOK_SECRETS` takes)
+verifies each request with the `standardwebhooks` package, over the raw body:
+
+    payload = Webhook(secret).verify(body, request.headers)  # raises WebhookVerificationError
+
+which checks `webhook-signature` (`v1,<base64 HMAC-SHA256 of "<webhook-id>.<webhook-timestamp>.
+<body>">`; during a secret rotation several, separated by spaces, and one matching is enough)
+and that `webhook-timestamp` is within five minutes of now. `webhook-id` is the alert's id,
+the same on every retry and manual re-send of one alert: use it to drop duplicates. A
+deployment still configured with the older `NOTIFY_WEBHOOK_SECRET` signs with that string's
+UTF-8 bytes as the key: receivers verify with `Webhook(secret.encode())` (or the `whsec_`
+form, `encode_secret`).
+
+Deprecated, sent for one more release: `X-Incidents-Signature` (`sha256=` + hex HMAC-SHA256,
+keyed with `NOTIFY_WEBHOOK_SECRET`, or the newest key when only `NOTIFY_WEBHOOK_SECRETS` is
+set, over `<X-Incidents-Timestamp>.` followed by the body; see `verify_signature`) and
+`X-Incidents-Event-Id` (equal to `webhook-id`). Move receivers to the headers above.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 from dataclasses import dataclass
 from email.message import EmailMessage
@@ -21,11 +32,31 @@ import aiosmtplib
 
 from services.common.contracts import CaseEscalated
 from services.common.labels import category_name
+from services.notify.signing import (
+    EVENT_ID_HEADER,
+    SIGNATURE_HEADER,
+    TIMESTAMP_HEADER,
+    SigningKeys,
+    sign,
+    verify_signature,
+)
 
-SIGNATURE_HEADER = "X-Incidents-Signature"
-TIMESTAMP_HEADER = "X-Incidents-Timestamp"
-EVENT_ID_HEADER = "X-Incidents-Event-Id"
-MAX_SKEW_SECONDS = 300
+__all__ = [
+    "EVENT_ID_HEADER",
+    "SIGNATURE_HEADER",
+    "TIMESTAMP_HEADER",
+    "DeliveryError",
+    "HttpSender",
+    "SmtpSettings",
+    "WebhookSender",
+    "alert_email",
+    "send_email",
+    "sign",
+    "verify_signature",
+    "webhook_body",
+]
+
+JSON_HEADERS = {"Content-Type": "application/json"}
 
 
 class DeliveryError(Exception):
@@ -36,50 +67,38 @@ class DeliveryError(Exception):
         self.permanent = permanent
 
 
-def sign(secret: bytes, timestamp: int, body: bytes) -> str:
-    """The signature header value for `body` sent at `timestamp` (Unix seconds)."""
-    digest = hmac.new(secret, f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
-    return f"sha256={digest}"
-
-
-def verify_signature(
-    secret: bytes, timestamp: str, body: bytes, signature: str, *, now: float
-) -> bool:
-    """What a receiver checks: a fresh timestamp and a matching signature."""
-    try:
-        sent = int(timestamp)
-    except ValueError:
-        return False
-    fresh = abs(now - sent) <= MAX_SKEW_SECONDS
-    return fresh and hmac.compare_digest(sign(secret, sent, body), signature)
-
-
 @dataclass(frozen=True)
-class WebhookSender:
-    """Posts an alert's JSON body to a URL, signed; a non-2xx answer is a failed attempt."""
+class HttpSender:
+    """Posts JSON bodies; a non-2xx answer is a failed attempt (a 4xx other than 408 and 429
+    a permanent one)."""
 
     session: aiohttp.ClientSession
-    secret: bytes
     timeout_seconds: float
 
-    async def send(self, url: str, event_id: str, body: bytes, *, now: float) -> None:
+    async def post(self, url: str, body: bytes, headers: dict[str, str]) -> None:
         """One delivery attempt; raises DeliveryError when it did not succeed."""
-        timestamp = int(now)
-        headers = {
-            "Content-Type": "application/json",
-            EVENT_ID_HEADER: event_id,
-            TIMESTAMP_HEADER: str(timestamp),
-            SIGNATURE_HEADER: sign(self.secret, timestamp, body),
-        }
         timeout = aiohttp.ClientTimeout(total=self.timeout_seconds)
+        sent = {**JSON_HEADERS, **headers}
         try:
-            async with self.session.post(url, data=body, headers=headers, timeout=timeout) as reply:
+            async with self.session.post(url, data=body, headers=sent, timeout=timeout) as reply:
                 if 200 <= reply.status < 300:
                     return
                 permanent = 400 <= reply.status < 500 and reply.status not in (408, 429)
                 raise DeliveryError(f"HTTP {reply.status}", permanent=permanent)
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise DeliveryError(f"{type(exc).__name__}: {exc}") from exc
+
+
+@dataclass(frozen=True)
+class WebhookSender:
+    """Posts an alert's JSON body to a URL, signed with every current key."""
+
+    http: HttpSender
+    keys: SigningKeys
+
+    async def send(self, url: str, message_id: str, body: bytes, *, now: float) -> None:
+        """One delivery attempt; raises DeliveryError when it did not succeed."""
+        await self.http.post(url, body, self.keys.headers(message_id, body, now=now))
 
 
 @dataclass(frozen=True)

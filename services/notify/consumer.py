@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from services.common.clock import Clock
-from services.common.contracts import CaseAssigned, CaseEscalated, CaseUpdated
+from services.common.contracts import CLOSED_STATUSES, CaseAssigned, CaseEscalated, CaseUpdated
 from services.notify import telemetry
 from services.notify.alerts import AlertLog, deliveries_for
 from services.notify.deadlines import DeadlineStore
@@ -29,13 +29,25 @@ class NotifyHandlers:
     alert_recorded: Callable[[], None]
 
     async def on_case_event(self, event: CaseAssigned | CaseUpdated) -> None:
-        """Keep the case's deadline current; older or repeated events change nothing."""
+        """Keep the case's deadline current (older or repeated events change nothing), and
+        resolve the PagerDuty alerts of a case that closes."""
         if await self.store.apply(event):
             self.deadline_changed()
             log.info(
                 "deadline updated",
                 extra={"case_id": event.case_id, "version": event.version, "status": event.status},
             )
+        # After the store: a trigger is only sent while the stored case is open, so one sent
+        # was recorded before this looks for it.
+        if isinstance(event, CaseUpdated) and event.status in CLOSED_STATUSES:
+            await self.on_case_closed(event)
+
+    async def on_case_closed(self, event: CaseUpdated) -> None:
+        """Record the resolve of each PagerDuty alert the case's escalations triggered (once
+        per closing event, even when redelivered: a closed case never reopens)."""
+        if await self.alerts.record_resolution(event, self.clock()):
+            self.alert_recorded()
+            log.info("pagerduty resolution recorded", extra={"case_id": event.case_id})
 
     async def on_escalation(self, event: CaseEscalated) -> None:
         """Record the alert (once per event) so its webhooks and e-mails get delivered."""

@@ -21,6 +21,7 @@ from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from services.common import metrics, tracing
 from services.common.clock import EPOCH, Clock
+from services.common.contracts import CLOSED_STATUSES
 from services.common.mongo import MongoDatabase
 from services.common.outbox import ensure_outbox_index, outbox_update
 from services.notify.escalation import EscalationPolicy
@@ -114,6 +115,11 @@ class DeadlineStore:
             {NEXT_DUE: {"$lte": horizon}}, {NEXT_DUE: 1}, sort=[(NEXT_DUE, ASCENDING)]
         )
         return doc[NEXT_DUE] if doc else None
+
+    async def is_closed(self, case_id: str) -> bool:
+        """True when the latest stored state of the case is resolved or rejected."""
+        doc = await self.collection.find_one({"_id": case_id}, {"status": 1})
+        return doc is not None and doc.get("status") in CLOSED_STATUSES
 
     async def open_deadlines(self) -> int:
         """How many cases have an alert pending (reads the whole index: call it rarely)."""

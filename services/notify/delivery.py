@@ -1,9 +1,11 @@
-"""Delivers recorded alerts to their webhook and e-mail targets, retrying with back-off."""
+"""Delivers recorded alerts to their webhook, PagerDuty and e-mail targets, retrying with
+back-off; a PagerDuty trigger whose case has closed meanwhile is skipped, never sent late."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -13,23 +15,27 @@ from services.common.contracts import CaseEscalated
 from services.common.mongo import TRANSIENT_MONGO_ERRORS
 from services.common.runtime import raise_if_cancelling, woken
 from services.notify import telemetry
-from services.notify.alerts import AlertLog
+from services.notify.alerts import RESOLUTION, AlertLog
 from services.notify.channels import (
     DeliveryError,
+    HttpSender,
     SmtpSettings,
     WebhookSender,
     alert_email,
     send_email,
     webhook_body,
 )
+from services.notify.pagerduty import RESOLVE, resolve_body, trigger_body
 from services.notify.retry import (
     FAILED,
+    SKIPPED,
     RetryPolicy,
     after_failure,
     attempted,
     delivered,
     expired,
     is_due,
+    retry_start,
     too_old,
 )
 
@@ -47,10 +53,12 @@ class Deliverer:
 
     alerts: AlertLog
     webhooks: WebhookSender | None
+    pagerduty: HttpSender
     smtp: SmtpSettings | None
     retry: RetryPolicy
     case_url: str
     clock: Clock
+    case_closed: Callable[[str], Awaitable[bool]]
     poll_seconds: float = 0.5
 
     def __post_init__(self) -> None:
@@ -96,7 +104,11 @@ class Deliverer:
         return len(leased)
 
     async def _deliver(self, alert: dict[str, Any]) -> None:
-        event = CaseEscalated.model_validate_json(alert["event"])
+        event = (
+            None
+            if alert.get("kind") == RESOLUTION
+            else CaseEscalated.model_validate_json(alert["event"])
+        )
         deliveries = [
             await self._attempt(event, alert, d) if is_due(d, self.clock()) else d
             for d in alert["deliveries"]
@@ -104,20 +116,22 @@ class Deliverer:
         await self.alerts.save_deliveries(alert, deliveries)
 
     async def _attempt(
-        self, event: CaseEscalated, alert: dict[str, Any], delivery: dict[str, Any]
+        self, event: CaseEscalated | None, alert: dict[str, Any], delivery: dict[str, Any]
     ) -> dict[str, Any]:
-        recorded_at, now = alert["recorded_at"], self.clock()
-        if too_old(recorded_at, self.retry, now):
-            return self._failed(alert, expired(delivery, recorded_at, now))
-        url = self.case_url.format(case_id=event.case_id)
+        started, now = retry_start(delivery, alert["recorded_at"]), self.clock()
+        if too_old(started, self.retry, now):
+            return self._failed(alert, expired(delivery, started, now))
+        if await self._overtaken(event, alert, delivery):
+            error = "not sent: the case closed before the trigger went out"
+            return {**delivery, "status": SKIPPED, "last_error": error, "next_attempt_at": None}
         try:
-            await self._send(event, delivery, url)
+            await self._send(event, alert, delivery)
         except DeliveryError as exc:
             outcome = after_failure(
                 attempted(delivery),
                 str(exc),
                 permanent=exc.permanent,
-                recorded_at=recorded_at,
+                recorded_at=started,
                 retry=self.retry,
                 now=self.clock(),
             )
@@ -126,30 +140,60 @@ class Deliverer:
         log.info(
             "alert delivered",
             extra={
-                "case_id": event.case_id,
+                "case_id": alert["case_id"],
                 "channel": delivery["channel"],
                 "target": delivery["target"],
             },
         )
         return delivered(attempted(delivery), self.clock())
 
-    async def _send(self, event: CaseEscalated, delivery: dict[str, Any], url: str) -> None:
-        if delivery["channel"] == "webhook":
+    async def _overtaken(
+        self, event: CaseEscalated | None, alert: dict[str, Any], delivery: dict[str, Any]
+    ) -> bool:
+        """True for a PagerDuty trigger whose case has closed: it would open an alert that
+        nothing resolves (the case's resolution only covers triggers recorded before it)."""
+        if event is None or delivery["channel"] != "pagerduty":
+            return False
+        return await self.case_closed(alert["case_id"])
+
+    async def _send(
+        self, event: CaseEscalated | None, alert: dict[str, Any], delivery: dict[str, Any]
+    ) -> None:
+        channel, address = delivery["channel"], delivery["address"]
+        if channel == "pagerduty":
+            await self.pagerduty.post(address, self._pagerduty_body(event, alert, delivery), {})
+        elif event is None:
+            raise DeliveryError(f"a resolution has no {channel} deliveries", permanent=True)
+        elif channel == "webhook":
             if self.webhooks is None:
                 raise DeliveryError(
-                    "webhooks are off: NOTIFY_WEBHOOK_SECRET is not set", permanent=True
+                    "webhooks are off: no NOTIFY_WEBHOOK_SECRETS (or NOTIFY_WEBHOOK_SECRET)",
+                    permanent=True,
                 )
-            body = webhook_body(event, delivery["target"], url)
-            await self.webhooks.send(
-                delivery["address"], event.event_id, body, now=self.clock().timestamp()
-            )
-        elif delivery["channel"] == "email":
+            body = webhook_body(event, delivery["target"], self._case_url(event.case_id))
+            await self.webhooks.send(address, alert["_id"], body, now=self.clock().timestamp())
+        elif channel == "email":
             if self.smtp is None:
                 raise DeliveryError("e-mail is off: NOTIFY_SMTP_HOST is not set", permanent=True)
-            recipients = [a.strip() for a in delivery["address"].split(",")]
-            await send_email(self.smtp, alert_email(event, recipients, self.smtp.sender, url))
+            recipients = [a.strip() for a in address.split(",")]
+            message = alert_email(
+                event, recipients, self.smtp.sender, self._case_url(event.case_id)
+            )
+            await send_email(self.smtp, message)
         else:
-            raise DeliveryError(f"unknown channel {delivery['channel']!r}", permanent=True)
+            raise DeliveryError(f"unknown channel {channel!r}", permanent=True)
+
+    def _pagerduty_body(
+        self, event: CaseEscalated | None, alert: dict[str, Any], delivery: dict[str, Any]
+    ) -> bytes:
+        if delivery.get("action") == RESOLVE:
+            return resolve_body(alert["case_id"], delivery["routing_key"])
+        if event is None:
+            raise DeliveryError("a PagerDuty trigger needs its escalation", permanent=True)
+        return trigger_body(event, delivery["routing_key"], self._case_url(event.case_id))
+
+    def _case_url(self, case_id: str) -> str:
+        return self.case_url.format(case_id=case_id)
 
     def _failed(self, alert: dict[str, Any], outcome: dict[str, Any]) -> dict[str, Any]:
         """Count and log a failed delivery (given up, or to be retried); return it."""

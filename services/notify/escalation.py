@@ -28,6 +28,7 @@ from services.common.policyfile import (
     parse_model,
     read_policy_text,
 )
+from services.notify.pagerduty import DEFAULT_EVENTS_URL
 
 
 class Target(BaseModel):
@@ -41,6 +42,11 @@ class Target(BaseModel):
     province: str | None = None
     email: list[EmailStr] = Field(default_factory=list, max_length=20)
     webhook: HttpUrl | None = None
+    # PagerDuty Events API v2: the integration's routing key, and where events go.
+    pagerduty_routing_key: str | None = Field(
+        default=None, min_length=1, max_length=200, pattern=r"^[A-Za-z0-9_-]+$"
+    )
+    pagerduty_events_url: HttpUrl = HttpUrl(DEFAULT_EVENTS_URL)
 
     def serves(self, case: CaseState) -> bool:
         """True when this target covers the case's agency and province."""
@@ -196,6 +202,11 @@ def _checked(parsed: _PolicyFile, text: str, name: str) -> EscalationPolicy:
         if target.id in seen:
             problems.append(f"target {target.id!r}{line_of(text, target.id)}: duplicate id")
         seen.add(target.id)
+        if "pagerduty_events_url" in target.model_fields_set and not target.pagerduty_routing_key:
+            problems.append(
+                f"target {target.id!r}{line_of(text, target.id)}: pagerduty_events_url"
+                " without pagerduty_routing_key"
+            )
     by_priority = _overrides(parsed, problems)
     if problems:
         raise PolicyError(invalid(name, problems))

@@ -1,4 +1,4 @@
-"""Notify's OpenAPI 3.1 document: the alert log, generated from its pydantic models."""
+"""Notify's OpenAPI 3.1 document: the alert log and its re-send, from its pydantic models."""
 
 from __future__ import annotations
 
@@ -8,7 +8,13 @@ from aiohttp import web
 
 from services.common.http import ErrorResponse
 from services.common.openapi import Operation, build_openapi
-from services.notify.alert_views import DELIVERY_STATUSES, MAX_LEVEL, AlertList
+from services.notify.alert_views import (
+    DELIVERY_STATUSES,
+    MAX_DELIVERIES,
+    MAX_LEVEL,
+    AlertList,
+    ResendAccepted,
+)
 
 TEXT: dict[str, Any] = {"type": "string"}
 LIST_PARAMS: list[dict[str, Any]] = [
@@ -34,6 +40,16 @@ LIST_PARAMS: list[dict[str, Any]] = [
         "schema": TEXT,
     },
 ]
+RESEND_PARAMS: list[dict[str, Any]] = [
+    {"name": "alert_id", "in": "path", "required": True, "schema": TEXT},
+    {
+        "name": "n",
+        "in": "path",
+        "required": True,
+        "description": "the delivery's `n` in the alert log (from 1)",
+        "schema": {"type": "integer", "minimum": 1, "maximum": MAX_DELIVERIES},
+    },
+]
 OPERATIONS = [
     Operation(
         "GET",
@@ -48,13 +64,34 @@ OPERATIONS = [
         parameters=LIST_PARAMS,
         secured=True,
         tags=("alerts",),
-    )
+    ),
+    Operation(
+        "POST",
+        "/api/v1/alerts/{alert_id}/deliveries/{n}/resend",
+        "Send one delivery of an alert again: it is queued now, with a fresh give-up time,"
+        " and the request (token and time) is kept in the delivery's `resends`",
+        {
+            202: ("Queued again; the deliverer attempts it at once", ResendAccepted),
+            404: ("No such alert, or no delivery `n` in it", None),
+            409: (
+                "Cannot be re-sent now: already queued, the broker's own delivery, the alert"
+                " quarantined, or another of its deliveries being attempted (retry shortly)",
+                None,
+            ),
+            422: ("`n` is not a whole number from 1", None),
+            503: ("Database unavailable; see Retry-After", None),
+        },
+        "resendDelivery",
+        parameters=RESEND_PARAMS,
+        secured=True,
+        tags=("alerts",),
+    ),
 ]
 
 
 def openapi_document() -> dict[str, Any]:
     """The document served at /api/v1/openapi.json."""
-    return build_openapi("Alert log API", "1.0.0", OPERATIONS, error_model=ErrorResponse)
+    return build_openapi("Alert log API", "1.1.0", OPERATIONS, error_model=ErrorResponse)
 
 
 def add_openapi_route(app: web.Application) -> None:

@@ -1,8 +1,9 @@
 """Delivery decisions as pure functions of (delivery, outcome, retry policy, now).
 
-Whether a delivery is due, whether its alert is too old to send, and what an attempt's
-outcome makes of it: delivered, retried later with back-off, or given up. The deliverer
-leases alerts, sends, and stores what these return.
+Whether a delivery is due, whether its alert is too old to send, what an attempt's outcome
+makes of it (delivered, retried later with back-off, or given up), and whether and how a
+supervisor may send it again by hand. The deliverer leases alerts, sends, and stores what
+these return.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 NEXT_ATTEMPT = "next_attempt_at"
+RESENT_AT = "resent_at"
+LEASED_UNTIL = "leased_until"
 PENDING, DELIVERED, FAILED, SKIPPED = "pending", "delivered", "failed", "skipped"
 
 
@@ -75,3 +78,39 @@ def expired(delivery: dict[str, Any], recorded_at: datetime, now: datetime) -> d
     last = f" (last error: {delivery['last_error']})" if delivery.get("last_error") else ""
     error = f"expired: not delivered within {now - recorded_at}{last}"
     return {**delivery, "status": FAILED, "last_error": error, NEXT_ATTEMPT: None}
+
+
+def retry_start(delivery: dict[str, Any], recorded_at: datetime) -> datetime:
+    """Where the give-up time counts from: the last manual re-send, or the alert's recording."""
+    resent_at = delivery.get(RESENT_AT)
+    return resent_at if isinstance(resent_at, datetime) else recorded_at
+
+
+def resend_refusal(alert: dict[str, Any], n: int, now: datetime) -> str | None:
+    """Why delivery `n` (from 1) of `alert` cannot be re-sent now, or None when it can."""
+    delivery = alert["deliveries"][n - 1]
+    if alert.get("poisoned"):
+        return f"alert {alert['_id']} is quarantined: {alert['poisoned'].get('error')}"
+    if delivery["channel"] == "amqp":
+        return (
+            f"delivery {n} is the broker's: it was published with the escalation; replay a"
+            " lost message with `incidents-admin dlq`"
+        )
+    if delivery["status"] == PENDING:
+        return f"delivery {n} is already queued; its next attempt is at {delivery[NEXT_ATTEMPT]}"
+    leased_until = alert.get(LEASED_UNTIL)
+    if isinstance(leased_until, datetime) and leased_until > now:
+        return f"another delivery of alert {alert['_id']} is being attempted; try again shortly"
+    return None
+
+
+def resent(delivery: dict[str, Any], request: dict[str, Any], now: datetime) -> dict[str, Any]:
+    """The delivery queued again by hand: due now, with a fresh give-up time and the request
+    (who asked, and when) kept in its history."""
+    return {
+        **delivery,
+        "status": PENDING,
+        NEXT_ATTEMPT: now,
+        RESENT_AT: now,
+        "resends": [*delivery.get("resends", []), request],
+    }

@@ -26,10 +26,19 @@ class NotifySettings(CommonSettings):
         default_factory=list,
         description="JSON list: SHA-256 hex of each bearer token allowed to read the alert log.",
     )
-    webhook_secret: SecretStr | None = Field(
-        default=None, description="HMAC-SHA256 key signing webhook alerts (needed for webhooks)."
+    webhook_secrets: list[SecretStr] = Field(
+        default_factory=list,
+        description="JSON list of Standard Webhooks secrets (`whsec_<base64>`), newest first:"
+        " every alert is signed with each, so receivers keep verifying during a rotation.",
     )
-    webhook_timeout_seconds: float = Field(default=10.0, gt=0)
+    webhook_secret: SecretStr | None = Field(
+        default=None,
+        description="Older single secret (its UTF-8 bytes are the HMAC key); still honoured,"
+        " as the oldest key, when NOTIFY_WEBHOOK_SECRETS is also set.",
+    )
+    webhook_timeout_seconds: float = Field(
+        default=10.0, gt=0, description="Time limit of one webhook or PagerDuty request."
+    )
     delivery_give_up_seconds: float = Field(
         default=3600.0, gt=0, description="Retry a failing webhook or e-mail for this long."
     )

@@ -25,10 +25,13 @@ from services.common.mongo import MongoDatabase, mongo_database
 from services.notify.app import create_app
 from services.notify.escalation import EscalationPolicy, parse_escalation_policy
 from services.notify.settings import NotifySettings
+from services.notify.signing import encode_secret
 from tests.helpers import start_client
 
 SUPERVISOR_TOKEN = "tok-notify-supervisor"
-WEBHOOK_SECRET = "test-webhook-secret"
+# Standard Webhooks secrets (`whsec_` + base64 of a 32-byte key), as receivers hold them.
+WEBHOOK_SECRET = encode_secret(b"integration-test-webhook-key-one")
+NEXT_WEBHOOK_SECRET = encode_secret(b"integration-test-webhook-key-two")
 
 # Levels one second apart so a test sees all three within a few seconds.
 SHORT_POLICY = """
@@ -88,7 +91,7 @@ def notify_settings(
         delivery_limit=3,
         scan_interval_seconds=0.5,
         supervisor_tokens=[hash_token(SUPERVISOR_TOKEN)],
-        webhook_secret=WEBHOOK_SECRET,
+        webhook_secrets=[WEBHOOK_SECRET],
         retry_base_seconds=0.2,
         retry_max_seconds=1.0,
     )

@@ -58,15 +58,19 @@ async def test_alerts_are_listed_newest_first_with_filters_and_pages(
     ).json()
     [alert] = level2["alerts"]
     assert alert["targets"] == ["police-supervisor", "provincial"]
+    assert alert["kind"] == "escalation"
     assert alert["deliveries"][0] == {
+        "n": 1,
         "target": "broker",
         "channel": "amqp",
+        "action": None,
         "address": "case.escalated.police.2",
         "status": "delivered",
         "attempts": 0,
         "last_error": None,
         "delivered_at": alert["deliveries"][0]["delivered_at"],
         "next_attempt_at": None,
+        "resends": [],
     }
 
 

@@ -44,4 +44,10 @@ def test_webhook_targets_without_a_signing_secret_stop_the_service(tmp_path: Pat
     )
     result = start_notify({"NOTIFY_POLICY_PATH": str(policy)})
     assert result.returncode == 1
-    assert "NOTIFY_WEBHOOK_SECRET is not set" in result.stderr
+    assert "neither NOTIFY_WEBHOOK_SECRETS nor NOTIFY_WEBHOOK_SECRET is set" in result.stderr
+
+
+def test_a_malformed_webhook_secret_stops_the_service_naming_it() -> None:
+    result = start_notify({"NOTIFY_WEBHOOK_SECRETS": '["whsec_c2hvcnQ="]'})
+    assert result.returncode == 1
+    assert "NOTIFY_WEBHOOK_SECRETS[0]: the key is 5 bytes" in result.stderr

@@ -1,4 +1,4 @@
-"""Delivery decisions without servers: due, too old, retried with back-off, or given up."""
+"""Delivery decisions without servers: due, too old, retried with back-off, given up, re-sent."""
 
 from __future__ import annotations
 
@@ -12,12 +12,16 @@ from services.notify.retry import (
     FAILED,
     NEXT_ATTEMPT,
     PENDING,
+    SKIPPED,
     RetryPolicy,
     after_failure,
     attempted,
     delivered,
     expired,
     is_due,
+    resend_refusal,
+    resent,
+    retry_start,
     too_old,
 )
 
@@ -93,3 +97,65 @@ def test_a_delivered_attempt_is_counted_and_leaves_nothing_pending() -> None:
     outcome = delivered(attempted(pending()), at)
     assert outcome["status"] == DELIVERED and outcome["attempts"] == 1
     assert (outcome["delivered_at"], outcome[NEXT_ATTEMPT]) == (at, None)
+
+
+def alert_with(*deliveries: dict[str, Any], **fields: Any) -> dict[str, Any]:
+    broker = {**pending(), "channel": "amqp", "status": DELIVERED, NEXT_ATTEMPT: None}
+    return {"_id": "a-1", "deliveries": [broker, *deliveries], **fields}
+
+
+NOW = RECORDED + timedelta(hours=3)
+
+
+@pytest.mark.parametrize("status", [FAILED, DELIVERED, SKIPPED])
+def test_a_finished_delivery_may_be_resent(status: str) -> None:
+    alert = alert_with({**pending(), "status": status, NEXT_ATTEMPT: None})
+    assert resend_refusal(alert, 2, NOW) is None
+
+
+@pytest.mark.parametrize(
+    ("alert", "reason"),
+    [
+        (alert_with(pending()), "already queued"),
+        (alert_with({**pending(), "status": FAILED}, poisoned={"error": "bad"}), "quarantined"),
+        (
+            alert_with({**pending(), "status": FAILED}, leased_until=NOW + timedelta(seconds=5)),
+            "being attempted",
+        ),
+    ],
+)
+def test_a_delivery_under_way_or_quarantined_is_not_resent(
+    alert: dict[str, Any], reason: str
+) -> None:
+    refusal = resend_refusal(alert, 2, NOW)
+    assert refusal is not None and reason in refusal
+
+
+def test_the_broker_delivery_is_never_resent() -> None:
+    refusal = resend_refusal(alert_with(), 1, NOW)
+    assert refusal is not None and "broker" in refusal
+
+
+def test_an_expired_lease_does_not_block_a_resend() -> None:
+    alert = alert_with({**pending(), "status": FAILED}, leased_until=NOW - timedelta(seconds=1))
+    assert resend_refusal(alert, 2, NOW) is None
+
+
+def test_a_resent_delivery_is_due_now_and_keeps_who_asked() -> None:
+    given_up = {**pending(attempts=4), "status": FAILED, "last_error": "HTTP 503"}
+    asked = {"requested_by": "supervisor", "token_id": "abc", "requested_at": NOW}
+    queued = resent(given_up, asked, NOW)
+    assert queued["status"] == PENDING and is_due(queued, NOW)
+    assert queued["attempts"] == 4 and queued["resends"] == [asked]
+    assert resent(queued, asked, NOW)["resends"] == [asked, asked]
+
+
+def test_a_resent_delivery_gets_a_fresh_give_up_time() -> None:
+    queued = resent({**pending(), "status": FAILED}, {}, NOW)
+    started = retry_start(queued, RECORDED)
+    assert started == NOW and not too_old(started, RETRY, NOW + timedelta(minutes=59))
+    assert retry_start(pending(), RECORDED) == RECORDED
+    outcome = after_failure(
+        attempted(queued), "HTTP 503", permanent=False, recorded_at=started, retry=RETRY, now=NOW
+    )
+    assert outcome["status"] == PENDING
