@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, TypeVar
 
@@ -18,9 +18,10 @@ from aio_pika.abc import (
     AbstractRobustConnection,
 )
 from aio_pika.exceptions import AMQPError, ChannelInvalidStateError
+from opentelemetry.context import Context
 from pydantic import ValidationError
 
-from services.common import metrics
+from services.common import metrics, tracing
 from services.common.batching import Coalescer
 from services.common.brokerpolicy import (
     BrokerPolicies,
@@ -62,6 +63,14 @@ class Batched:
     handle: BatchHandler
     max_batch: int = 64
     linger_seconds: float = 0.005
+
+
+@dataclass(frozen=True)
+class Delivered:
+    """An event on its way into a batch, with the trace context of the message it came in."""
+
+    event: AnyEvent
+    context: Context | None
 
 
 @dataclass(frozen=True)
@@ -230,15 +239,19 @@ async def connect(url: str, *, max_delay: float = 10.0) -> AbstractRobustConnect
             delay = min(delay * 2, max_delay)
 
 
-def to_message(event_id: str, event_type: str, body: bytes) -> aio_pika.Message:
-    """A persistent JSON message whose `message_id` is the event id."""
+def to_message(
+    event_id: str, event_type: str, body: bytes, trace: Mapping[str, str] | None = None
+) -> aio_pika.Message:
+    """A persistent JSON message whose `message_id` is the event id; `trace` (the stored
+    `traceparent`/`tracestate`) goes in the headers, where the publish span replaces it with
+    its own when tracing is on."""
     return aio_pika.Message(
         body,
         content_type="application/json",
         delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
         message_id=event_id,
         type=event_type,
-        headers={"type": event_type},
+        headers={**(trace or {}), "type": event_type},
     )
 
 
@@ -250,10 +263,11 @@ class OutgoingMessage:
     event_type: str
     routing_key: str
     body: bytes
+    trace: Mapping[str, str] = field(default_factory=dict)  # the context it is published in
 
     @classmethod
     def of(cls, event: AnyEvent) -> OutgoingMessage:
-        """Serialise an event for the wire."""
+        """Serialise an event for the wire (published in the current context)."""
         return cls(
             event.event_id, event.type, event.routing_key(), event.model_dump_json().encode()
         )
@@ -277,17 +291,17 @@ class Publisher:
         self, messages: Iterable[OutgoingMessage], *, timeout: float = 10
     ) -> None:
         """Publish all messages and wait for every confirm together; raise if any failed."""
-        await asyncio.gather(
-            *(
-                self.exchange.publish(
-                    to_message(m.event_id, m.event_type, m.body),
-                    routing_key=m.routing_key,
-                    mandatory=True,
-                    timeout=timeout,
-                )
-                for m in messages
+        await asyncio.gather(*(self._publish(m, timeout) for m in messages))
+
+    async def _publish(self, message: OutgoingMessage, timeout: float) -> None:
+        """One publish, in the context the message was stored in (each runs in its own task)."""
+        with tracing.resumed(message.trace):
+            await self.exchange.publish(
+                to_message(message.event_id, message.event_type, message.body, message.trace),
+                routing_key=message.routing_key,
+                mandatory=True,
+                timeout=timeout,
             )
-        )
 
     async def publish(self, event: AnyEvent) -> None:
         """Publish one event and wait for its confirm."""
@@ -312,7 +326,7 @@ class Consumer:
     ) -> None:
         self.queue = queue
         self.transient_retry_seconds = transient_retry_seconds
-        self._batches: dict[int, Coalescer[AnyEvent]] = {}
+        self._batches: dict[int, Coalescer[Delivered]] = {}
         self._dispatch = {kind: self._route(kind, handler) for kind, handler in handlers.items()}
         self._tag: str | None = None
         self._in_flight: set[asyncio.Task[None]] = set()
@@ -329,7 +343,13 @@ class Consumer:
                 linger_seconds=handler.linger_seconds,
                 name=f"consume-{self.queue.name}-{kind}",
             )
-        return self._batches[id(handler)].submit
+        batches = self._batches[id(handler)]
+
+        async def submit(event: AnyEvent) -> None:
+            # The batch runs in a task of its own: each event takes its message's context along.
+            await batches.submit(Delivered(event, tracing.current_context()))
+
+        return submit
 
     async def start(self) -> None:
         """Begin consuming (the robust channel re-subscribes after a reconnect)."""
@@ -395,6 +415,15 @@ class Consumer:
         await self._with_retries(lambda: handler(event), [event])
 
     async def _batch(
+        self, batched: Batched, delivered: list[Delivered]
+    ) -> Sequence[BaseException | None]:
+        """The batch under one span linked to each message (see `tracing.message_context`)."""
+        events = [item.event for item in delivered]
+        contexts = [item.context for item in delivered]
+        with tracing.batch(f"{self.queue.name} process", contexts, events):
+            return await self._handle_batch(batched, events)
+
+    async def _handle_batch(
         self, batched: Batched, events: list[AnyEvent]
     ) -> Sequence[BaseException | None]:
         """The batch in one call; if it fails as a whole, each event alone, so one poison

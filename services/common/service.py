@@ -4,8 +4,10 @@ A service hands over its settings and a `wire` function; the runtime opens the d
 lets `wire` build the service's objects and register its outbox relays, queues, consumers,
 loops and readiness probes, then connects to the broker in the background (HTTP is served
 meanwhile; `/readyz` says the broker is not there yet) and runs every loop under one
-supervisor. Shutdown is bounded at every step, so a service exits within a few seconds of
-SIGTERM whether the broker and the database are up, down or unreachable.
+supervisor. Every request is counted and timed by route (`services.common.metrics`), and
+traced when an OTLP endpoint is configured (`services.common.tracing`). Shutdown is bounded
+at every step, so a service exits within a few seconds of SIGTERM whether the broker and the
+database are up, down or unreachable.
 """
 
 from __future__ import annotations
@@ -37,10 +39,12 @@ from services.common.brokerpolicy import ManagementEndpoint
 from services.common.clock import Clock, utcnow
 from services.common.contracts import Event
 from services.common.http import add_operational_routes, json_errors
+from services.common.metrics import http_metrics
 from services.common.mongo import MongoDatabase, close_client, make_client, ping
 from services.common.outbox import OutboxRelay
 from services.common.runtime import Supervisor, bounded
 from services.common.settings import CommonSettings
+from services.common.tracing import configure_tracing
 
 log = logging.getLogger(__name__)
 
@@ -243,8 +247,10 @@ RUNTIME: web.AppKey[Runtime] = web.AppKey("runtime", Runtime)
 
 def create_service_app(service: Service) -> web.Application:
     """An aiohttp app whose lifespan is the runtime; the caller adds its routes."""
+    configure_tracing(service.name)
     app = web.Application(
-        middlewares=[json_errors, *service.middlewares], client_max_size=service.client_max_size
+        middlewares=[http_metrics, json_errors, *service.middlewares],
+        client_max_size=service.client_max_size,
     )
     app.cleanup_ctx.append(_lifespan(service))
 
@@ -271,7 +277,7 @@ def _lifespan(service: Service) -> Callable[[web.Application], AsyncIterator[Non
             await service.wire(runtime)
             app[RUNTIME] = runtime
             runtime.start()
-            log.info("service started", extra={"service": service.name})
+            log.info("service started")
             try:
                 yield
             finally:
