@@ -23,6 +23,7 @@ ITEM_TAGS = {
     "endpoints": "endpoint",
     "formats": "format",
 }
+XML_DECLARATION = b'<?xml version="1.0" encoding="UTF-8"?>\n'
 # Characters XML 1.0 cannot carry at all (most C0 controls, lone surrogates, U+FFFE/U+FFFF).
 NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
@@ -38,8 +39,9 @@ def to_json(value: Any) -> bytes:
 
 
 def to_xml(root: str, value: Any) -> bytes:
-    """The XML document of a JSON-ready value under `root`, with its UTF-8 declaration."""
-    return ET.tostring(_element(root, value), encoding="utf-8", xml_declaration=True)
+    """The XML document of a JSON-ready value under `root`, after the declaration the spec
+    asks for (encoding="UTF-8")."""
+    return XML_DECLARATION + ET.tostring(_element(root, value), encoding="unicode").encode()
 
 
 def _element(tag: str, value: Any) -> ET.Element:

@@ -72,6 +72,13 @@ EMAIL: dict[str, Any] = {
         {"type": "null"},
     ]
 }
+# What pydantic strips from text before checking it (Unicode's White_Space), and the rest.
+SPACE = "[\\t-\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]"
+SOLID = "[^" + SPACE[1:]
+# A phone number once stripped: an optional +, then 6-20 of digits, spaces, ().- (see ContactIn).
+PHONE = f"^{SPACE}*(\\+[0-9 ().-]{{5,19}}[0-9().-]|[0-9().-][0-9 ().-]{{4,18}}[0-9().-]){SPACE}*$"
+
+
 # What ReportIn's validators check beyond its field types (see services.intake.models).
 REPORT_RULES: dict[str, Any] = {
     "properties": {
@@ -79,7 +86,7 @@ REPORT_RULES: dict[str, Any] = {
             "type": "string",
             "maxLength": 5000,
             # 10 characters at least once surrounding whitespace is stripped.
-            "pattern": "\\S[\\s\\S]{8,}\\S",
+            "pattern": f"{SOLID}[\\s\\S]{{8,}}{SOLID}",
         },
         "seen_at": {
             "anyOf": [
@@ -107,6 +114,13 @@ REPORT_RULES: dict[str, Any] = {
         },
     },
     "else": {"properties": {"contact": {"type": "null"}}},
+}
+# The phone as ContactIn checks it: after stripping (a bare pattern would refuse " 50(2)").
+CONTACT_RULES: dict[str, Any] = {
+    "properties": {
+        "email": EMAIL,
+        "phone": {"anyOf": [{"type": "string", "pattern": PHONE}, {"type": "null"}]},
+    }
 }
 CREATED_LINKS = {
     201: {
@@ -180,12 +194,6 @@ def _optional(schema: dict[str, Any]) -> dict[str, Any]:
 
 
 WEB_URL = {"type": "string", "format": "uri", "minLength": 1, "maxLength": MAX_URL_LENGTH}
-
-# What pydantic strips from text before checking it (Unicode's White_Space), and the rest.
-SPACE = "[\\t-\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]"
-SOLID = "[^" + SPACE[1:]
-# A phone number once stripped: an optional +, then 6-20 of digits, spaces, ().- (see ContactIn).
-PHONE = f"^{SPACE}*(\\+[0-9 ().-]{{5,19}}[0-9().-]|[0-9().-][0-9 ().-]{{4,18}}[0-9().-]){SPACE}*$"
 
 
 def _url_list(max_items: int = MAX_URLS, min_items: int = 0) -> dict[str, Any]:
@@ -424,7 +432,7 @@ def openapi_document() -> dict[str, Any]:
         "1.0.0",
         OPERATIONS + OPEN311_OPERATIONS,
         error_model=ErrorResponse,
-        rules={"ReportIn": REPORT_RULES, "ContactIn": {"properties": {"email": EMAIL}}},
+        rules={"ReportIn": REPORT_RULES, "ContactIn": CONTACT_RULES},
     )
     return _open311_media(document)
 

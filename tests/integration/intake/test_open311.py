@@ -125,7 +125,7 @@ async def test_fixmystreet_request_is_stored_and_announced_like_a_json_report(
     response = await intake.post(f"{V2}/requests.xml", data=fms_form())
     assert response.status == 201 and response.content_type == "text/xml"
     text = await response.text()
-    assert text.startswith("<?xml version='1.0' encoding='utf-8'?>")
+    assert text.startswith('<?xml version="1.0" encoding="UTF-8"?>\n<service_requests>')
     request = xml_of(text).find("request")
     assert request is not None
     code = request.findtext("service_request_id")

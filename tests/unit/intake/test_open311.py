@@ -224,9 +224,9 @@ def test_xml_follows_the_spec_layout_and_json_is_its_array() -> None:
 def test_xml_declares_utf8_and_never_carries_characters_xml_cannot_hold() -> None:
     errors = ErrorList([Error(code=400, description="attribute[\x01\ufffe]: lỗi")])
     document = body(errors, "errors", "xml")
-    assert document.startswith(b"<?xml version='1.0' encoding='utf-8'?>")
+    assert document.startswith(b'<?xml version="1.0" encoding="UTF-8"?>\n<errors>')
     assert ET.fromstring(document).findtext("error/description") == "attribute[\ufffd\ufffd]: lỗi"
-    assert to_xml("errors", []) == b"<?xml version='1.0' encoding='utf-8'?>\n<errors />"
+    assert to_xml("errors", []) == b'<?xml version="1.0" encoding="UTF-8"?>\n<errors />'
 
 
 def test_paths_choose_their_format() -> None:
