@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,12 +12,14 @@ import aiohttp
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
+from standardwebhooks import Webhook
+from standardwebhooks.webhooks import WebhookVerificationError
 
 from services.common.amqp import Topology
 from services.common.auth import hash_token
 from services.common.mongo import MongoDatabase, mongo_database
 from services.common.processes import ServiceProcess
-from services.notify.channels import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify_signature
+from services.notify.signing import encode_secret
 
 TOKENS = {
     "police": "e2e-police",
@@ -66,7 +67,7 @@ deadline = "4s"
 """
 
 
-WEBHOOK_SECRET = "e2e-webhook-secret"
+WEBHOOK_SECRET = encode_secret(b"end-to-end-webhook-signing-key!!")
 
 # Levels three seconds apart; the culture office's supervisor and the national supervisor
 # also get signed webhooks (the receiver URL is appended by the fixture).
@@ -119,13 +120,12 @@ class WebhookReceiver:
 
     async def receive(self, request: web.Request) -> web.Response:
         body = await request.read()
-        valid = verify_signature(
-            WEBHOOK_SECRET.encode(),
-            request.headers.get(TIMESTAMP_HEADER, ""),
-            body,
-            request.headers.get(SIGNATURE_HEADER, ""),
-            now=time.time(),
-        )
+        try:
+            Webhook(WEBHOOK_SECRET).verify(body, dict(request.headers))
+        except WebhookVerificationError:
+            valid = False
+        else:
+            valid = True
         self.alerts.append((json.loads(body), valid))
         return web.Response(status=204 if valid else 401)
 
@@ -179,7 +179,7 @@ def system_env(
         "ROUTING_POLICY_PATH": str(policy),
         "NOTIFY_OUTBOX_POLL_SECONDS": "0.2",
         "NOTIFY_POLICY_PATH": str(escalation),
-        "NOTIFY_WEBHOOK_SECRET": WEBHOOK_SECRET,
+        "NOTIFY_WEBHOOK_SECRETS": json.dumps([WEBHOOK_SECRET]),
         "NOTIFY_SUPERVISOR_TOKENS": json.dumps([hash_token(TOKENS["supervisor"])]),
         "NOTIFY_RETRY_BASE_SECONDS": "0.2",
         "ROUTING_TOKENS": "{"
