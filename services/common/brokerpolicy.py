@@ -194,13 +194,6 @@ class BrokerPolicies:
             ) from exc
 
 
-async def apply_policies(endpoint: ManagementEndpoint, policies: list[QueuePolicy]) -> None:
-    """Create or update each policy."""
-    async with BrokerPolicies.open(endpoint) as client:
-        for policy in policies:
-            await client.apply(policy)
-
-
 def legacy_arguments(queue_info: Mapping[str, Any]) -> dict[str, Any]:
     """The dead-letter and limit arguments a queue was declared with (which beat any policy)."""
     arguments = queue_info.get("arguments") or {}
