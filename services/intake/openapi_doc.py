@@ -79,6 +79,14 @@ SOLID = "[^" + SPACE[1:]
 PHONE = f"^{SPACE}*(\\+[0-9 ().-]{{5,19}}[0-9().-]|[0-9().-][0-9 ().-]{{4,18}}[0-9().-]){SPACE}*$"
 
 
+NO_CONTACT = {
+    "type": "object",
+    "properties": {
+        "name": {"anyOf": [{"type": "null"}, {"type": "string", "pattern": f"^{SPACE}*$"}]},
+        "phone": {"type": "null"},
+        "email": {"type": "null"},
+    },
+}
 # What ReportIn's validators check beyond its field types (see services.intake.models).
 REPORT_RULES: dict[str, Any] = {
     "properties": {
@@ -113,7 +121,8 @@ REPORT_RULES: dict[str, Any] = {
             }
         },
     },
-    "else": {"properties": {"contact": {"type": "null"}}},
+    # Anonymous: no contact, or one whose fields are all empty (a name of only spaces).
+    "else": {"properties": {"contact": {"anyOf": [{"type": "null"}, NO_CONTACT]}}},
 }
 # The phone as ContactIn checks it: after stripping (a bare pattern would refuse " 50(2)").
 CONTACT_RULES: dict[str, Any] = {
