@@ -48,10 +48,17 @@ def amqp_server() -> Iterator[str]:
     elif docker_available():
         from testcontainers.rabbitmq import RabbitMqContainer
 
-        with RabbitMqContainer("rabbitmq:4-management") as container:
+        # The management API (queue policies) answers on its own mapped port: say where.
+        container = RabbitMqContainer("rabbitmq:4-management").with_exposed_ports(15672)
+        with container:
             host = container.get_container_host_ip()
             port = container.get_exposed_port(5672)
-            yield f"amqp://guest:guest@{host}:{port}/"
+            management = f"http://{host}:{container.get_exposed_port(15672)}"
+            os.environ["RABBITMQ_MANAGEMENT_URL"] = management
+            try:
+                yield f"amqp://guest:guest@{host}:{port}/"
+            finally:
+                os.environ.pop("RABBITMQ_MANAGEMENT_URL", None)
     else:
         yield _require(LOCAL_AMQP_URL)
 

@@ -151,6 +151,7 @@ async def test_health_ready_and_metrics(intake: Client) -> None:
     assert ready["checks"] == {
         "database": True,
         "broker": True,
+        "broker-policies": True,
         "loop:outbox-relay": True,
         "loop:outbox-relay-backlog": True,
     }

@@ -181,6 +181,7 @@ async def test_openapi_health_and_readiness(routing: Client) -> None:
     assert ready["checks"] == {
         "database": True,
         "broker": True,
+        "broker-policies": True,
         "loop:outbox-relay": True,
         "loop:outbox-relay-backlog": True,
     }

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from pydantic import ValidationError
 
-from services.common.amqp import Topology, agency_queue, queue_arguments
+from services.common.amqp import Topology, agency_queue
 from services.common.auth import hash_token, new_token, principal_for
 from services.common.contracts import (
     CaseAssigned,
@@ -86,15 +86,6 @@ def test_topology_prefix_applies_to_every_name() -> None:
     assert topology.queue("routing.reports") == "t1.routing.reports"
     assert topology.unroutable_queue == "t1.unroutable"
     assert agency_queue("police").bindings == ("case.*.police",)
-
-
-def test_consumer_queues_dead_letter_at_least_once_past_the_delivery_limit() -> None:
-    arguments = queue_arguments("incidents.dlx", "routing.reports", 5)
-    assert arguments["x-queue-type"] == "quorum"
-    assert arguments["x-delivery-limit"] == 5
-    assert arguments["x-dead-letter-routing-key"] == "routing.reports"
-    assert arguments["x-dead-letter-strategy"] == "at-least-once"
-    assert arguments["x-overflow"] == "reject-publish"
 
 
 def test_tokens_are_checked_against_stored_hashes_only() -> None:
