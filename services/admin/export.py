@@ -304,7 +304,8 @@ async def export_cases_command(args: argparse.Namespace) -> int:
         os.replace(partial, output)
     except (OSError, PyMongoError) as exc:
         partial.unlink(missing_ok=True)
-        print(f"incidents-admin export: {exc}", file=sys.stderr)
+        # PyMongo appends its whole topology description; the first part says enough.
+        print(f"incidents-admin export: {str(exc).split(', Timeout:')[0]}", file=sys.stderr)
         return 1
     print(f"exported {written} cases to {output}", file=sys.stderr)
     return 0

@@ -183,7 +183,7 @@ async def _stored(
     except KeyProblem as exc:
         return _fail(str(exc))
     except PyMongoError as exc:
-        return _fail(f"routing's database did not answer: {exc}")
+        return _fail(database_problem(exc))
     print(render_issued(issued, as_json=args.json))
     return 0
 
@@ -194,7 +194,7 @@ async def list_command(args: argparse.Namespace) -> int:
         async with key_store(args) as store:
             keys = await store.list(args.agency)
     except PyMongoError as exc:
-        return _fail(f"routing's database did not answer: {exc}")
+        return _fail(database_problem(exc))
     now = utcnow()
     if args.json:
         print(json.dumps([key_summary(key, now) for key in keys], indent=2))
@@ -211,7 +211,7 @@ async def revoke_command(args: argparse.Namespace) -> int:
     except KeyProblem as exc:
         return _fail(str(exc))
     except PyMongoError as exc:
-        return _fail(f"routing's database did not answer: {exc}")
+        return _fail(database_problem(exc))
     summary = key_summary(key, utcnow())
     print(json.dumps(summary) if args.json else f"revoked {key.key_id} ({key.agency})")
     return 0
@@ -281,6 +281,11 @@ def _state_text(key: ApiKey, now: datetime) -> str:
     if key.expires_at is not None and key.revoked_at is None:
         return f"{state} {key.expires_at:%Y-%m-%d %H:%M}"
     return state
+
+
+def database_problem(exc: PyMongoError) -> str:
+    """One line about a database failure (PyMongo appends its topology; the start suffices)."""
+    return f"routing's database did not answer: {str(exc).split(', Timeout:')[0]}"
 
 
 def _fail(message: str) -> int:

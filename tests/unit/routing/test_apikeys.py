@@ -20,6 +20,7 @@ from services.routing.apikeys import (
     new_key,
     parse_key,
 )
+from services.routing.openapi_doc import openapi_document
 
 pytestmark = pytest.mark.unit
 
@@ -152,3 +153,14 @@ def test_a_use_recorded_by_another_replica_counts() -> None:
     assert usage.take() == {}
     usage.used(seen, NOW + timedelta(seconds=30))
     assert usage.take() == {record.key_id: NOW + timedelta(seconds=30)}
+
+
+def test_the_openapi_document_describes_keys_and_the_403() -> None:
+    document = openapi_document(["police", "triage"])
+    assert (
+        "inc_<key id>_<secret>"
+        in document["components"]["securitySchemes"]["bearer"]["description"]
+    )
+    for path in document["paths"].values():
+        for operation in path.values():
+            assert "403" in operation["responses"]
