@@ -1,4 +1,5 @@
-"""The notify app: deadline consumer, scanner, outbox relay, alert delivery, alert log."""
+"""The notify app: deadline consumer, scanner, outbox relay, alert delivery, alert log and
+its page."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from services.notify.api import ALERTS, CLOCK, SUPERVISOR_TOKENS, WAKE_DELIVERY,
 from services.notify.channels import HttpSender, SmtpSettings, WebhookSender
 from services.notify.consumer import NotifyHandlers
 from services.notify.deadlines import DeadlineStore
+from services.notify.deliveries_page import add_page_routes
 from services.notify.delivery import Deliverer, RetryPolicy
 from services.notify.escalation import EscalationPolicy, load_escalation_policy
 from services.notify.scanner import Scanner
@@ -50,6 +52,7 @@ def create_app(
     app[SUPERVISOR_TOKENS] = {digest: "supervisor" for digest in settings.supervisor_tokens}
     app[CLOCK] = clock
     add_api_routes(app)
+    add_page_routes(app)
     return app
 
 

@@ -28,7 +28,6 @@ from services.notify.channels import (
 from services.notify.pagerduty import RESOLVE, resolve_body, trigger_body
 from services.notify.retry import (
     FAILED,
-    SKIPPED,
     RetryPolicy,
     after_failure,
     attempted,
@@ -36,6 +35,7 @@ from services.notify.retry import (
     expired,
     is_due,
     retry_start,
+    skipped,
     too_old,
 )
 
@@ -122,8 +122,7 @@ class Deliverer:
         if too_old(started, self.retry, now):
             return self._failed(alert, expired(delivery, started, now))
         if await self._overtaken(event, alert, delivery):
-            error = "not sent: the case closed before the trigger went out"
-            return {**delivery, "status": SKIPPED, "last_error": error, "next_attempt_at": None}
+            return skipped(delivery, "not sent: the case closed before the trigger went out")
         try:
             await self._send(event, alert, delivery)
         except DeliveryError as exc:

@@ -114,3 +114,8 @@ def resent(delivery: dict[str, Any], request: dict[str, Any], now: datetime) -> 
         RESENT_AT: now,
         "resends": [*delivery.get("resends", []), request],
     }
+
+
+def skipped(delivery: dict[str, Any], reason: str) -> dict[str, Any]:
+    """The delivery not attempted because it no longer makes sense (e.g. its case closed)."""
+    return {**delivery, "status": SKIPPED, "last_error": reason, NEXT_ATTEMPT: None}

@@ -189,3 +189,21 @@ async def test_the_admin_cli_lists_failed_deliveries_and_resends_one(
     refused = ["deliveries", "resend", alert["_id"], "1", "--notify-url", base]
     assert await asyncio.to_thread(cli.main, refused) == 1
     assert "notify answered 409" in capsys.readouterr().err
+
+
+async def test_the_delivery_log_page_is_served_with_a_strict_policy_and_calls_the_api(
+    notify: Any,
+) -> None:
+    page = await notify.get("/deliveries")
+    assert page.status == 200 and page.content_type == "text/html"
+    html = await page.text()
+    assert "Nhật ký gửi cảnh báo" in html and '<script src="/deliveries.js">' in html
+    policy = page.headers["Content-Security-Policy"]
+    assert "script-src 'self'" in policy and "frame-ancestors 'none'" in policy
+    script = await (await notify.get("/deliveries.js")).text()
+    document = await (await notify.get("/api/v1/openapi.json")).json()
+    # The paths the script calls are the API's own.
+    assert '"/api/v1/alerts?"' in script and "/api/v1/alerts" in document["paths"]
+    assert '"/deliveries/" + n + "/resend"' in script
+    assert "/api/v1/alerts/{alert_id}/deliveries/{n}/resend" in document["paths"]
+    assert "innerHTML" not in script  # data goes in as text only

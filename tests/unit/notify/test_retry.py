@@ -22,6 +22,7 @@ from services.notify.retry import (
     resend_refusal,
     resent,
     retry_start,
+    skipped,
     too_old,
 )
 
@@ -159,3 +160,9 @@ def test_a_resent_delivery_gets_a_fresh_give_up_time() -> None:
         attempted(queued), "HTTP 503", permanent=False, recorded_at=started, retry=RETRY, now=NOW
     )
     assert outcome["status"] == PENDING
+
+
+def test_a_skipped_delivery_keeps_its_reason_and_leaves_nothing_pending() -> None:
+    outcome = skipped(pending(), "the case closed")
+    assert outcome["status"] == SKIPPED and outcome["last_error"] == "the case closed"
+    assert not is_due(outcome, NOW)
