@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import contextlib
 import json
 import os
@@ -24,6 +25,7 @@ from typing import Any
 import aio_pika
 import aiohttp
 from aiohttp import web
+from standardwebhooks import Webhook, WebhookVerificationError
 
 from services.common.amqp import Topology, declare_exchanges
 from services.common.auth import hash_token, new_token
@@ -31,7 +33,6 @@ from services.common.brokerpolicy import BrokerPolicies, BrokerPolicyError, Mana
 from services.common.contracts import CaseAssigned, CaseEscalated, CaseUpdated, parse_event
 from services.common.embedded import EmbeddedMongo, free_port
 from services.common.processes import ROOT, ServiceProcess
-from services.notify.channels import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify_signature
 
 SERVICES = ("intake", "routing", "notify")
 PORTS = {"intake": 8080, "routing": 8081, "notify": 8082}
@@ -142,7 +143,7 @@ def service_env(
             "NOTIFY_MONGO_DB": "demo_notify",
             "ROUTING_POLICY_PATH": str(DEMO / "routing.toml"),
             "NOTIFY_POLICY_PATH": str(policy),
-            "NOTIFY_WEBHOOK_SECRET": secrets.token_urlsafe(24),
+            "NOTIFY_WEBHOOK_SECRETS": json.dumps([new_webhook_secret()]),
         }
     return {**env, **{k: v for k, v in os.environ.items() if k in env}}
 
@@ -174,18 +175,22 @@ async def watch(amqp_url: str, topology: Topology, stop: asyncio.Event) -> None:
         await stop.wait()
 
 
-async def webhook_receiver(port: int, secret: bytes) -> web.AppRunner:
-    """A local webhook endpoint that checks each alert's signature (demo)."""
+def new_webhook_secret() -> str:
+    """A Standard Webhooks secret: `whsec_` and the base64 of 32 random bytes."""
+    return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
+
+
+async def webhook_receiver(port: int, secret: str) -> web.AppRunner:
+    """A local webhook endpoint that verifies each alert as a receiver would (demo)."""
+    webhook = Webhook(secret)
 
     async def receive(request: web.Request) -> web.Response:
         body = await request.read()
-        valid = verify_signature(
-            secret,
-            request.headers.get(TIMESTAMP_HEADER, ""),
-            body,
-            request.headers.get(SIGNATURE_HEADER, ""),
-            now=time.time(),
-        )
+        try:
+            webhook.verify(body, dict(request.headers))
+            valid = True
+        except WebhookVerificationError:
+            valid = False
         alert = json.loads(body)
         say(
             f"webhook: level {alert['level']} alert for {alert['tracking_code']} "
@@ -230,7 +235,7 @@ async def supervise(
     tasks: list[asyncio.Task[Any]] = []
     runner = None
     if args.demo:
-        runner = await webhook_receiver(hook_port, env["NOTIFY_WEBHOOK_SECRET"].encode())
+        runner = await webhook_receiver(hook_port, json.loads(env["NOTIFY_WEBHOOK_SECRETS"])[0])
         topology = Topology(env.get("TOPOLOGY_PREFIX", ""))
         tasks.append(asyncio.create_task(watch(env["AMQP_URL"], topology, stop)))
         await asyncio.sleep(0.5)
@@ -270,6 +275,7 @@ def print_banner(services: list[ServiceProcess], args: argparse.Namespace) -> No
         f"  agency console      {urls['routing']}/console/   (sign in with a token below)",
         f"  agency API          {urls['routing']}/api/v1/openapi.json",
         f"  alert log           {urls['notify']}/api/v1/alerts",
+        f"  delivery log        {urls['notify']}/deliveries   (re-send; supervisor token)",
         f"  metrics             {urls['intake']}/metrics  {urls['routing']}/metrics  "
         f"{urls['notify']}/metrics",
         f"  logs                {args.var / 'logs'}/",
