@@ -213,7 +213,11 @@ async def test_the_webhook_request_carries_the_reports_trace(traced: TracedSyste
     await wait_until(_webhook_arrived(traced), timeout=40, what="the level 1 webhook")
     (_, traceparent), *_ = traced.collector.webhooks
     assert traceparent.split("-")[1] == trace_id
-    assert any(_is(s, ("notify", "client", "POST")) for s in traced.collector.trace(trace_id))
+
+    async def sent() -> bool:
+        return any(_is(s, ("notify", "client", "POST")) for s in traced.collector.trace(trace_id))
+
+    await wait_until(sent, what="the webhook request's span in the report's trace")
 
 
 def _webhook_arrived(system: TracedSystem) -> Any:
