@@ -24,11 +24,12 @@ from typing import IO, Any, Protocol
 from zoneinfo import ZoneInfo
 
 # openpyxl ships no type hints (types-openpyxl is not a dependency).
-from openpyxl import Workbook  # type: ignore[import-untyped]
-from openpyxl.cell import WriteOnlyCell  # type: ignore[import-untyped]
-from openpyxl.styles import Font  # type: ignore[import-untyped]
-from openpyxl.utils import get_column_letter  # type: ignore[import-untyped]
-from openpyxl.worksheet._write_only import WriteOnlyWorksheet  # type: ignore[import-untyped]
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import Cell as SheetCell
+from openpyxl.styles import Font
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 from pydantic import ValidationError
 from pymongo import ASCENDING
 from pymongo.errors import PyMongoError
@@ -152,7 +153,7 @@ class XlsxSink:
         bold = Font(bold=True)
         self.sheet.append([self._cell(header, font=bold) for header in HEADERS])
 
-    def _cell(self, value: Cell, *, font: Font | None = None) -> WriteOnlyCell:
+    def _cell(self, value: Cell, *, font: Font | None = None) -> SheetCell:
         if isinstance(value, datetime):
             value = value.astimezone(LOCAL).replace(tzinfo=None)  # Excel has no time zones
         cell = WriteOnlyCell(self.sheet, value=value)

@@ -184,6 +184,7 @@ async def test_openapi_health_and_readiness(routing: Client) -> None:
         "broker-policies": True,
         "loop:outbox-relay": True,
         "loop:outbox-relay-backlog": True,
+        "loop:api-key-usage": True,
     }
 
 
