@@ -22,12 +22,15 @@ PAGE = """<!doctype html>
 <html lang="vi">
 <head>
 <meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Nhật ký gửi cảnh báo</title>
 <style>
 body { font-family: system-ui, sans-serif; margin: 1.5rem; }
 table { border-collapse: collapse; width: 100%; font-size: 0.9rem; }
 th, td { border-bottom: 1px solid #ccc; padding: 0.3rem; text-align: left; }
 #message { margin: 0.8rem 0; font-weight: bold; }
+form { display: flex; flex-wrap: wrap; gap: 0.5rem 1rem; align-items: end; }
+.scroll { overflow-x: auto; }
 </style>
 </head>
 <body>
@@ -47,11 +50,11 @@ th, td { border-bottom: 1px solid #ccc; padding: 0.3rem; text-align: left; }
 <button type="submit">Xem</button>
 </form>
 <p id="message" role="status"></p>
-<table>
+<div class="scroll"><table>
 <thead><tr><th>Ghi nhận lúc</th><th>Vụ việc</th><th>Cảnh báo</th><th>#</th><th>Kênh</th>
 <th>Người nhận</th><th>Trạng thái</th><th>Số lần thử</th><th>Lỗi gần nhất</th><th></th></tr></thead>
 <tbody id="rows"></tbody>
-</table>
+</table></div>
 <script src="/deliveries.js"></script>
 </body>
 </html>

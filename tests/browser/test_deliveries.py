@@ -64,6 +64,9 @@ async def test_supervisor_resends_a_delivered_webhook_from_the_delivery_log(
     await page.get_by_role("button", name="Xem").click()
     await expect(row).to_contain_text("gửi lại 1")
     await screenshot(page, "notify-delivery-log-resent")
+    await page.set_viewport_size({"width": 390, "height": 844})
+    await expect(page.get_by_role("button", name="Xem")).to_be_in_viewport()
+    await screenshot(page, "notify-delivery-log-phone")
 
 
 async def test_a_wrong_token_is_said_on_the_page(page: Page, system: System) -> None:
