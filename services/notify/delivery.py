@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from services.common import tracing
 from services.common.clock import Clock
 from services.common.contracts import CaseEscalated
 from services.common.mongo import TRANSIENT_MONGO_ERRORS
@@ -109,10 +110,11 @@ class Deliverer:
             if alert.get("kind") == RESOLUTION
             else CaseEscalated.model_validate_json(alert["event"])
         )
-        deliveries = [
-            await self._attempt(event, alert, d) if is_due(d, self.clock()) else d
-            for d in alert["deliveries"]
-        ]
+        with tracing.resumed(tracing.stored_trace(alert.get(tracing.TRACE))):
+            deliveries = [
+                await self._attempt(event, alert, d) if is_due(d, self.clock()) else d
+                for d in alert["deliveries"]
+            ]
         await self.alerts.save_deliveries(alert, deliveries)
 
     async def _attempt(

@@ -203,11 +203,6 @@ async def test_one_trace_runs_from_the_request_through_every_service(
     assert "escalation recorded" in messages["routing"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the deliverer (services/notify/delivery.py) does not yet resume the trace the "
-    "alert stores, so the webhook POST starts a trace of its own",
-)
 async def test_the_webhook_request_carries_the_reports_trace(traced: TracedSystem) -> None:
     trace_id = await _submit(traced)
     await wait_until(_webhook_arrived(traced), timeout=40, what="the level 1 webhook")
