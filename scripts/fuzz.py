@@ -109,8 +109,9 @@ def schemathesis(
         "--phases",
         "examples,coverage,fuzzing,stateful",
         # One worker: with two, Hypothesis parses lambda sources (ast.parse) in two threads at
-        # once, and CPython 3.11 before 3.11.8 then fails with "SystemError: AST constructor
-        # recursion depth mismatch" (CPython gh-106905), seen as a schemathesis runtime error.
+        # once, and CPython 3.11 (seen on 3.11.7) then fails now and then with "SystemError: AST
+        # constructor recursion depth mismatch" (CPython gh-106905, met in threaded programs),
+        # which schemathesis reports as a runtime error of the operation.
         "--workers",
         "1",
         "--seed",
