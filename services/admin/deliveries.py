@@ -18,15 +18,13 @@ from urllib.parse import quote
 
 import aiohttp
 
+from services.admin.arguments import CommandError, positive_int
+
 DEFAULT_NOTIFY_URL = "http://127.0.0.1:8082"
 TOKEN_ENV = "INCIDENTS_ADMIN_TOKEN"
 STATUSES = ("pending", "delivered", "failed", "skipped")
 PAGE_SIZE = 100
 TIMEOUT_SECONDS = 30.0
-
-
-class CommandError(Exception):
-    """A failure to report to the operator in one line (exit code 1)."""
 
 
 def register(commands: Any) -> None:
@@ -42,13 +40,15 @@ def register(commands: Any) -> None:
     listing = actions.add_parser("list", parents=[api], help="deliveries, newest alert first")
     listing.add_argument("--case", metavar="ID", help="only this case's alerts")
     listing.add_argument("--status", choices=STATUSES, help="only deliveries in this status")
-    listing.add_argument("--limit", type=_positive, default=50, help="most alerts looked at (50)")
+    listing.add_argument(
+        "--limit", type=positive_int, default=50, help="most alerts looked at (50)"
+    )
     listing.set_defaults(handler=list_command)
     resend = actions.add_parser(
         "resend", parents=[api], help="queue one delivery again (see N in `deliveries list`)"
     )
     resend.add_argument("alert_id", metavar="ALERT_ID")
-    resend.add_argument("n", metavar="N", type=_positive, help="the delivery's number, from 1")
+    resend.add_argument("n", metavar="N", type=positive_int, help="the delivery's number, from 1")
     resend.set_defaults(handler=resend_command)
 
 
@@ -64,12 +64,6 @@ def _api_options() -> argparse.ArgumentParser:
     )
     options.add_argument("--json", action="store_true", help="print JSON for scripts")
     return options
-
-
-def _positive(text: str) -> int:
-    if not text.isascii() or not text.isdigit() or int(text) < 1:
-        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1, not {text!r}")
-    return int(text)
 
 
 # ---- what the commands print (pure) ----

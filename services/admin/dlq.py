@@ -30,6 +30,7 @@ from aio_pika.exceptions import (
 )
 from yarl import URL
 
+from services.admin.arguments import CommandError, positive_int
 from services.admin.deadletters import (
     dead_queue_name,
     death_of,
@@ -45,10 +46,6 @@ from services.common.settings import CommonSettings
 
 CONNECT_TIMEOUT_SECONDS = 10.0
 CONFIRM_TIMEOUT_SECONDS = 10.0
-
-
-class CommandError(Exception):
-    """A failure to report to the operator in one line (exit code 1)."""
 
 
 def register(commands: Any) -> None:
@@ -67,7 +64,7 @@ def register(commands: Any) -> None:
     listing.set_defaults(handler=list_command)
     show = actions.add_parser("show", parents=[broker], help="the messages in a .dead queue")
     show.add_argument("queue", metavar="QUEUE", help="e.g. routing.reports.dead (prefix implied)")
-    show.add_argument("--limit", type=_positive, default=20, help="most messages shown (20)")
+    show.add_argument("--limit", type=positive_int, default=20, help="most messages shown (20)")
     show.set_defaults(handler=show_command)
     replay = actions.add_parser(
         "replay", parents=[broker], help="republish dead letters once their cause is fixed"
@@ -109,12 +106,6 @@ def _broker_options() -> argparse.ArgumentParser:
     )
     options.add_argument("--json", action="store_true", help="print JSON for scripts")
     return options
-
-
-def _positive(text: str) -> int:
-    if not text.isascii() or not text.isdigit() or int(text) < 1:
-        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1, not {text!r}")
-    return int(text)
 
 
 # ---- the commands ----
