@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -124,6 +125,22 @@ def publish_raw(body: bytes, *, message_id: str = "poison") -> aio_pika.Message:
     return aio_pika.Message(
         body, delivery_mode=aio_pika.DeliveryMode.PERSISTENT, message_id=message_id
     )
+
+
+@asynccontextmanager
+async def post_endpoint(
+    path: str, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> AsyncIterator[str]:
+    """A local HTTP server (a webhook receiver, a platform's API) answering POST `path` with
+    `handler`; yields the endpoint's URL and stops the server on exit."""
+    app = web.Application()
+    app.router.add_post(path, handler)
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    try:
+        yield str(server.make_url(path))
+    finally:
+        await server.close()
 
 
 async def start_client(app: web.Application, *, what: str) -> TestClient[Any, Any]:

@@ -13,7 +13,6 @@ from typing import Any
 
 import pytest
 from aiohttp import web
-from aiohttp.test_utils import TestServer
 from aiosmtpd.controller import Controller
 from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
@@ -29,7 +28,7 @@ from services.notify.channels import (
 )
 from services.notify.settings import NotifySettings
 from services.notify.signing import decode_secret
-from tests.helpers import wait_until
+from tests.helpers import post_endpoint, wait_until
 from tests.integration.notify.conftest import (
     NEXT_WEBHOOK_SECRET,
     WEBHOOK_SECRET,
@@ -58,12 +57,8 @@ class FlakyReceiver:
 @pytest.fixture
 async def receiver() -> AsyncIterator[tuple[FlakyReceiver, str]]:
     flaky = FlakyReceiver(failures=2)
-    app = web.Application()
-    app.router.add_post("/hook", flaky.handle)
-    server = TestServer(app, host="127.0.0.1")
-    await server.start_server()
-    yield flaky, str(server.make_url("/hook"))
-    await server.close()
+    async with post_endpoint("/hook", flaky.handle) as url:
+        yield flaky, url
 
 
 async def alert_of(db: MongoDatabase, case_id: str, level: int = 1) -> dict[str, Any] | None:

@@ -10,12 +10,11 @@ from typing import Any
 
 import pytest
 from aiohttp import web
-from aiohttp.test_utils import TestServer
 
 from services.common.contracts import CaseStatus
 from services.common.mongo import MongoDatabase
 from services.notify.settings import NotifySettings
-from tests.helpers import wait_until
+from tests.helpers import post_endpoint, wait_until
 from tests.integration.notify.conftest import SUPERVISOR_TOKEN, Cases, short_policy, start_notify
 
 pytestmark = pytest.mark.integration
@@ -49,12 +48,8 @@ class FakePagerDuty:
 @pytest.fixture
 async def pagerduty() -> AsyncIterator[tuple[FakePagerDuty, str]]:
     fake = FakePagerDuty()
-    app = web.Application()
-    app.router.add_post("/v2/enqueue", fake.enqueue)
-    server = TestServer(app, host="127.0.0.1")
-    await server.start_server()
-    yield fake, str(server.make_url("/v2/enqueue"))
-    await server.close()
+    async with post_endpoint("/v2/enqueue", fake.enqueue) as url:
+        yield fake, url
 
 
 def pagerduty_policy(url: str) -> Any:

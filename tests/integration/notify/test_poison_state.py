@@ -10,11 +10,10 @@ from typing import Any
 
 import pytest
 from aiohttp import web
-from aiohttp.test_utils import TestServer
 
 from services.common.mongo import MongoDatabase
 from services.notify.settings import NotifySettings
-from tests.helpers import wait_until
+from tests.helpers import post_endpoint, wait_until
 from tests.integration.notify.conftest import Cases, short_policy, start_notify
 
 pytestmark = pytest.mark.integration
@@ -28,12 +27,8 @@ async def hook() -> AsyncIterator[tuple[list[bytes], str]]:
         received.append(await request.read())
         return web.Response(status=204)
 
-    app = web.Application()
-    app.router.add_post("/hook", handle)
-    server = TestServer(app, host="127.0.0.1")
-    await server.start_server()
-    yield received, str(server.make_url("/hook"))
-    await server.close()
+    async with post_endpoint("/hook", handle) as url:
+        yield received, url
 
 
 def poison_deadline(now: datetime) -> dict[str, Any]:

@@ -8,13 +8,12 @@ from typing import Any
 
 import pytest
 from aiohttp import web
-from aiohttp.test_utils import TestServer
 from pydantic import SecretStr
 from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
 
 from services.notify.settings import NotifySettings
-from tests.helpers import wait_until
+from tests.helpers import post_endpoint, wait_until
 from tests.integration.notify.conftest import (
     NEXT_WEBHOOK_SECRET,
     WEBHOOK_SECRET,
@@ -62,12 +61,8 @@ class VerifyingReceiver:
 @pytest.fixture
 async def receiver() -> AsyncIterator[tuple[VerifyingReceiver, str]]:
     verifying = VerifyingReceiver()
-    app = web.Application()
-    app.router.add_post("/hook", verifying.receive)
-    server = TestServer(app, host="127.0.0.1")
-    await server.start_server()
-    yield verifying, str(server.make_url("/hook"))
-    await server.close()
+    async with post_endpoint("/hook", verifying.receive) as url:
+        yield verifying, url
 
 
 def with_secrets(
