@@ -15,7 +15,13 @@ from pymongo import AsyncMongoClient
 from pymongo.errors import PyMongoError
 from yarl import URL
 
-from services.common.mongo import Document, close_client, make_client
+from services.common.mongo import (
+    Document,
+    MongoDatabase,
+    close_client,
+    make_client,
+    mongo_database,
+)
 from services.common.settings import CommonSettings
 from services.intake.settings import IntakeSettings
 from services.notify.settings import NotifySettings
@@ -97,14 +103,32 @@ async def mongo_client(args: argparse.Namespace) -> AsyncIterator[AsyncMongoClie
         try:
             await client.admin.command("ping")
         except PyMongoError as exc:
-            # PyMongo appends its whole topology description; the first part says enough.
-            reason = str(exc).split(", Timeout:")[0]
             raise DatabaseError(
-                f"cannot reach MongoDB at {masked(args.mongo_url)}: {reason}"
+                f"cannot reach MongoDB at {masked(args.mongo_url)}: {mongo_error_summary(exc)}"
             ) from exc
         yield client
     finally:
         await close_client(client, timeout=args.timeout_ms / 1000 + 1)
+
+
+@asynccontextmanager
+async def routing_database(
+    mongo_url: str | None, database: str | None
+) -> AsyncIterator[MongoDatabase]:
+    """Routing's database: the URL and name given, or else those routing's settings give."""
+    settings = RoutingSettings()
+    async with mongo_database(
+        mongo_url or settings.mongo_url,
+        database or settings.mongo_db,
+        timeout_ms=settings.mongo_timeout_ms,
+    ) as db:
+        yield db
+
+
+def mongo_error_summary(exc: Exception) -> str:
+    """A database error in one line: PyMongo appends its whole topology description to the
+    message, and the part before it says enough."""
+    return str(exc).split(", Timeout:")[0]
 
 
 def masked(url: str) -> str:

@@ -34,11 +34,11 @@ from pydantic import ValidationError
 from pymongo import ASCENDING
 from pymongo.errors import PyMongoError
 
+from services.admin.databases import mongo_error_summary, routing_database
 from services.common.clock import utcnow
 from services.common.contracts import CaseStatus
-from services.common.mongo import Document, MongoDatabase, mongo_database
+from services.common.mongo import Document, MongoDatabase
 from services.routing.case import Case
-from services.routing.settings import RoutingSettings
 
 LOCAL = ZoneInfo("Asia/Ho_Chi_Minh")
 PROGRESS_EVERY = 5000
@@ -287,7 +287,6 @@ def open_sink(fmt: str, path: Path, *, bom: bool) -> Sink:
 
 async def export_cases_command(args: argparse.Namespace) -> int:
     """Export into a temporary file beside the output, renamed into place once complete."""
-    settings = RoutingSettings()
     cases = CaseFilter(args.agency, args.status, args.created_from, args.created_to)
     if cases.created_from and cases.created_to and cases.created_from >= cases.created_to:
         print("incidents-admin export: --from must come before --to", file=sys.stderr)
@@ -296,8 +295,7 @@ async def export_cases_command(args: argparse.Namespace) -> int:
     partial = output.with_name(output.name + ".partial")
     try:
         sink = open_sink(args.format, partial, bom=args.excel_bom)
-        url, name = args.mongo_url or settings.mongo_url, args.database or settings.mongo_db
-        async with mongo_database(url, name, timeout_ms=settings.mongo_timeout_ms) as db:
+        async with routing_database(args.mongo_url, args.database) as db:
             try:
                 written = await export(db, cases, sink, now=utcnow())
             finally:
@@ -305,8 +303,7 @@ async def export_cases_command(args: argparse.Namespace) -> int:
         os.replace(partial, output)
     except (OSError, PyMongoError) as exc:
         partial.unlink(missing_ok=True)
-        # PyMongo appends its whole topology description; the first part says enough.
-        print(f"incidents-admin export: {str(exc).split(', Timeout:')[0]}", file=sys.stderr)
+        print(f"incidents-admin export: {mongo_error_summary(exc)}", file=sys.stderr)
         return 1
     print(f"exported {written} cases to {output}", file=sys.stderr)
     return 0

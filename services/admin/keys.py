@@ -22,9 +22,9 @@ from typing import Any
 
 from pymongo.errors import PyMongoError
 
+from services.admin.databases import mongo_error_summary, routing_database
 from services.common.auth import hash_token, new_token
 from services.common.clock import utcnow
-from services.common.mongo import mongo_database
 from services.common.policyfile import PolicyError
 from services.routing.actions import SUPERVISOR
 from services.routing.apikeys import ApiKey, ApiKeyStore, IssuedKey, KeyProblem, Scope
@@ -127,10 +127,7 @@ def _grace_hours(text: str) -> float:
 @asynccontextmanager
 async def key_store(args: argparse.Namespace) -> AsyncIterator[ApiKeyStore]:
     """Routing's key store in the database the options (or routing's settings) name."""
-    settings = RoutingSettings()
-    url = args.mongo_url or settings.mongo_url
-    name = args.database or settings.mongo_db
-    async with mongo_database(url, name, timeout_ms=settings.mongo_timeout_ms) as db:
+    async with routing_database(args.mongo_url, args.database) as db:
         yield ApiKeyStore(db, clock=utcnow)
 
 
@@ -285,7 +282,7 @@ def _state_text(key: ApiKey, now: datetime) -> str:
 
 def database_problem(exc: PyMongoError) -> str:
     """One line about a database failure (PyMongo appends its topology; the start suffices)."""
-    return f"routing's database did not answer: {str(exc).split(', Timeout:')[0]}"
+    return f"routing's database did not answer: {mongo_error_summary(exc)}"
 
 
 def _fail(message: str) -> int:
