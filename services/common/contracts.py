@@ -76,6 +76,22 @@ class Contact(BaseModel):
     email: str | None = Field(default=None, max_length=254)
 
 
+SHA256_HEX = r"^[0-9a-f]{64}$"
+
+
+class EvidenceFile(BaseModel):
+    """A file a reporter attached, as intake stored it (metadata removed, re-encoded)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    file_id: str = Field(min_length=1, max_length=64)
+    filename: str = Field(max_length=200, description="The name the reporter's file had.")
+    content_type: Literal["image/jpeg", "image/png", "image/webp", "application/pdf"]
+    size: int = Field(ge=1, description="Bytes stored.")
+    sha256_received: str = Field(pattern=SHA256_HEX, description="Of the file as received.")
+    sha256_stored: str = Field(pattern=SHA256_HEX, description="Of the file as stored.")
+
+
 def new_event_id() -> str:
     """Return a fresh, random event id."""
     return str(uuid.uuid4())
@@ -106,10 +122,22 @@ class ReportSubmitted(Event):
     platform: Platform
     description: str = Field(max_length=5000)
     seen_at: AwareDatetime | None = None
-    province: str | None = Field(default=None, max_length=100)
-    district: str | None = Field(default=None, max_length=100)
+    province: str | None = Field(default=None, max_length=100, description="Display name.")
+    province_code: str | None = Field(default=None, max_length=10)
+    commune: str | None = Field(default=None, max_length=100, description="Display name.")
+    commune_code: str | None = Field(default=None, max_length=10)
+    district: str | None = Field(
+        default=None, max_length=100, description="Only on reports made before July 2025."
+    )
     evidence_links: list[str] = Field(default_factory=list, max_length=10)
+    evidence: list[EvidenceFile] = Field(default_factory=list, max_length=5)
     reporter_kind: ReporterKind
+    reporter_id: str | None = Field(
+        default=None,
+        max_length=64,
+        description="A keyed hash of the reporter's contact or client address: the same "
+        "person gives the same id, and the id reveals neither.",
+    )
     anonymous: bool
     contact: Contact | None = None
     language: Literal["vi", "en"] = "vi"
@@ -132,7 +160,10 @@ class CaseEvent(Event):
     version: int = Field(ge=1)
     due_at: AwareDatetime | None
     province: str | None = None
+    province_code: str | None = None
     district: str | None = None
+    content_key: str | None = Field(default=None, description="platform:kind:id of the content.")
+    reporters: int | None = Field(default=None, ge=1, description="Distinct reporters so far.")
 
 
 class CaseAssigned(CaseEvent):
@@ -159,6 +190,12 @@ class CaseUpdated(CaseEvent):
     note: str | None = Field(default=None, max_length=5000)
     outcome: str | None = None
     reassigned_to: AgencyId | None = None
+    report_ids: list[str] = Field(
+        default_factory=list,
+        max_length=100_000,
+        description="Reports this change attaches to the case (a joined report, or the "
+        "reports of a merged case); their reporters' status follows the case from now on.",
+    )
 
     def routing_key(self) -> str:
         """`case.updated.<agency>`."""
