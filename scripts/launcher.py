@@ -127,6 +127,9 @@ def service_env(
         "NOTIFY_SUPERVISOR_TOKENS": json.dumps([hash_token(tokens["supervisor"])]),
         "NOTIFY_CASE_URL": "http://127.0.0.1:8081/console/cases/{case_id}",
         "INTAKE_PUBLIC_URL": "http://127.0.0.1:8080",
+        "ROUTING_INTAKE_PUBLIC_URL": "http://127.0.0.1:8080",
+        # Routing signs evidence links, intake checks them: one secret per run (links live minutes).
+        "EVIDENCE_LINK_SECRET": secrets.token_urlsafe(32),
     }
     if args.demo:
         policy = var / "demo-escalation.toml"

@@ -27,6 +27,8 @@ from services.common.contracts import (
 
 T = TypeVar("T")
 FLUSH = "probe.flush"
+# intake and routing share it (EVIDENCE_LINK_SECRET): routing signs evidence links, intake checks.
+EVIDENCE_LINK_SECRET = "test-evidence-link-secret-0123456789"
 
 
 async def wait_until(
@@ -159,13 +161,15 @@ def report_event(
     n: int, category: Category = Category.SCAM_FRAUD, **fields: Any
 ) -> ReportSubmitted:
     """A `report.submitted` event as intake would publish it (fields overridable)."""
+    unique = new_event_id()[:8]
     values: dict[str, Any] = {
         "event_id": new_event_id(),
         "occurred_at": datetime.now(UTC),
-        "report_id": f"report-{n}-{new_event_id()[:8]}",
+        "report_id": f"report-{n}-{unique}",
         "tracking_code": f"TC{n:04d}-AAAA-BBBB",
         "category": category,
-        "content_urls": [f"https://facebook.com/page/{n}"],
+        # A content of its own: reports of the same content join one case.
+        "content_urls": [f"https://www.facebook.com/page.{n}.{unique}"],
         "platform": Platform.FACEBOOK,
         "description": "Trang giả mạo đòi chuyển tiền.",
         "province": "Đà Nẵng",

@@ -37,6 +37,7 @@ from pymongo.errors import PyMongoError
 from services.admin.databases import mongo_error_summary, routing_database
 from services.common.clock import utcnow
 from services.common.contracts import CaseStatus
+from services.common.geography import province_code_of
 from services.common.mongo import Document, MongoDatabase
 from services.routing.case import Case
 
@@ -44,7 +45,7 @@ LOCAL = ZoneInfo("Asia/Ho_Chi_Minh")
 PROGRESS_EVERY = 5000
 BATCH = 1000
 # Never read: the reporter's contact, and what the export leaves out anyway.
-PROJECTION = {"report.contact": 0, "notes": 0, "outbox": 0}
+PROJECTION = {"report.contact": 0, "reports.contact": 0, "notes": 0, "outbox": 0}
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 DATE_FORMAT = "yyyy-mm-dd hh:mm:ss"
 
@@ -81,6 +82,13 @@ COLUMNS: tuple[Column, ...] = (
     Column("outcome", 16, lambda c, _: c.outcome),
     Column("platform", 10, lambda c, _: c.report.platform.value),
     Column("province", 18, lambda c, _: c.report.province),
+    Column(
+        "province_code",
+        8,
+        lambda c, _: province_code_of(c.report.province_code, c.report.province),
+    ),
+    Column("commune", 22, lambda c, _: c.report.commune),
+    Column("commune_code", 8, lambda c, _: c.report.commune_code),
     Column("district", 18, lambda c, _: c.report.district),
     Column("reporter_kind", 10, lambda c, _: c.report.reporter_kind.value),
     Column("anonymous", 10, lambda c, _: c.report.anonymous),

@@ -51,7 +51,8 @@ _CASE = {
     "category": Category.SCAM_FRAUD,
     "priority": Priority.HIGH,
     "due_at": datetime(2026, 11, 3, 9, 30, tzinfo=UTC),
-    "province": "Đà Nẵng",
+    "province": "Thành phố Đà Nẵng",
+    "province_code": "48",
 }
 EXAMPLES: dict[str, Event] = {
     "report.submitted": ReportSubmitted(
@@ -63,7 +64,11 @@ EXAMPLES: dict[str, Event] = {
         content_urls=["https://www.facebook.com/trang-gia-mao-ngan-hang"],
         platform=Platform.FACEBOOK,
         description="Trang giả mạo ngân hàng yêu cầu chuyển tiền để 'mở khóa tài khoản'.",
-        province="Đà Nẵng",
+        province="Thành phố Đà Nẵng",
+        province_code="48",
+        commune="Phường Hải Châu",
+        commune_code="20242",
+        geography_version="vietnam-provinces 2025.10.1 (data 2025-10-18)",
         reporter_kind=ReporterKind.CITIZEN,
         anonymous=True,
     ),
@@ -79,7 +84,7 @@ EXAMPLES: dict[str, Event] = {
         actor="police",
     ),
     "case.escalated": CaseEscalated(
-        **{k: v for k, v in _CASE.items() if k != "province"},
+        **{k: v for k, v in _CASE.items() if k not in ("province", "province_code")},
         status=CaseStatus.ASSIGNED,
         level=1,
         escalated_at=datetime(2026, 11, 3, 9, 30, 1, tzinfo=UTC),

@@ -129,6 +129,11 @@ class ReportSubmitted(Event):
     district: str | None = Field(
         default=None, max_length=100, description="Only on reports made before July 2025."
     )
+    geography_version: str | None = Field(
+        default=None,
+        max_length=100,
+        description="The administrative geography data the codes were resolved against.",
+    )
     evidence_links: list[str] = Field(default_factory=list, max_length=10)
     evidence: list[EvidenceFile] = Field(default_factory=list, max_length=5)
     reporter_kind: ReporterKind
@@ -195,6 +200,11 @@ class CaseUpdated(CaseEvent):
         max_length=100_000,
         description="Reports this change attaches to the case (a joined report, or the "
         "reports of a merged case); their reporters' status follows the case from now on.",
+    )
+    merged_into: str | None = Field(
+        default=None,
+        max_length=64,
+        description="On a case closed by a merge (outcome `merged`): the case it joined.",
     )
 
     def routing_key(self) -> str:

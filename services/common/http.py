@@ -29,6 +29,9 @@ class FieldError(BaseModel):
     field: str
     message: str
     type: str
+    suggestions: list[str] | None = Field(
+        default=None, description="For an unknown place: up to five names that would do."
+    )
 
 
 class ErrorDetail(BaseModel):
@@ -67,14 +70,18 @@ def json_error(
 
 def field_errors(exc: ValidationError) -> list[dict[str, Any]]:
     """pydantic errors as `{field, message, type}` items, the field a dotted path."""
-    return [
-        {
-            "field": ".".join(str(p) for p in err["loc"]) or "body",
-            "message": err["msg"],
-            "type": err["type"],
-        }
-        for err in exc.errors(include_url=False)
-    ]
+    return [_field_error(err) for err in exc.errors(include_url=False)]
+
+
+def _field_error(err: Any) -> dict[str, Any]:
+    item = {
+        "field": ".".join(str(p) for p in err["loc"]) or "body",
+        "message": err["msg"],
+        "type": err["type"],
+    }
+    if (suggestions := (err.get("ctx") or {}).get("suggestions")) is not None:
+        item["suggestions"] = list(suggestions)
+    return item
 
 
 @web.middleware

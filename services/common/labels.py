@@ -2,62 +2,51 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from services.common.contracts import Category, Platform
+from services.common.i18n import N_, Language, localised
 
-from services.common.contracts import Category
+__all__ = ["CATEGORIES", "PLATFORMS", "Language", "category_name", "platform_name"]
 
-Language = Literal["vi", "en"]
+# Each category's short name and explanation (English msgids; the catalogs translate them).
+CATEGORY_TEXTS: dict[Category, tuple[str, str]] = {
+    Category.HIJACKED_ACCOUNT: (
+        N_("Hijacked account"),
+        N_("A social media, e-mail or bank account taken over by someone else."),
+    ),
+    Category.IMPERSONATION: (
+        N_("Impersonation"),
+        N_("A page or account pretending to be an official, an agency or a person."),
+    ),
+    Category.SCAM_FRAUD: (
+        N_("Scam or fraud"),
+        N_("Schemes to take money or data: fake prizes, investments or jobs."),
+    ),
+    Category.FALSE_INFORMATION: (
+        N_("False information"),
+        N_("Fabricated or distorted news that misleads the public."),
+    ),
+    Category.HARMFUL_CONTENT: (
+        N_("Harmful content"),
+        N_("Obscene, violent or otherwise unlawful content."),
+    ),
+    Category.CONFIDENTIAL_LEAK: (
+        N_("Confidential leak"),
+        N_("Classified documents or information published online."),
+    ),
+    Category.MEMBER_MISCONDUCT: (
+        N_("Party member misconduct"),
+        N_("Online statements or conduct of a party member against the rules."),
+    ),
+}
+
+
+def _both(name: str, explanation: str) -> dict[Language, tuple[str, str]]:
+    names, explanations = localised(name), localised(explanation)
+    return {lang: (names[lang], explanations[lang]) for lang in names}
+
 
 CATEGORIES: dict[Category, dict[Language, tuple[str, str]]] = {
-    Category.HIJACKED_ACCOUNT: {
-        "vi": (
-            "Tài khoản bị chiếm đoạt",
-            "Tài khoản mạng xã hội, e-mail hoặc ngân hàng bị người khác chiếm quyền.",
-        ),
-        "en": (
-            "Hijacked account",
-            "A social media, e-mail or bank account taken over by someone else.",
-        ),
-    },
-    Category.IMPERSONATION: {
-        "vi": ("Giả mạo", "Trang hoặc tài khoản mạo danh cán bộ, cơ quan nhà nước hoặc cá nhân."),
-        "en": (
-            "Impersonation",
-            "A page or account pretending to be an official, an agency or a person.",
-        ),
-    },
-    Category.SCAM_FRAUD: {
-        "vi": (
-            "Lừa đảo",
-            "Lừa đảo chiếm đoạt tiền hoặc thông tin: trúng thưởng, đầu tư, việc làm giả.",
-        ),
-        "en": ("Scam or fraud", "Schemes to take money or data: fake prizes, investments or jobs."),
-    },
-    Category.FALSE_INFORMATION: {
-        "vi": (
-            "Thông tin sai sự thật",
-            "Tin giả, thông tin bịa đặt hoặc xuyên tạc gây hoang mang.",
-        ),
-        "en": ("False information", "Fabricated or distorted news that misleads the public."),
-    },
-    Category.HARMFUL_CONTENT: {
-        "vi": ("Nội dung độc hại", "Nội dung đồi trụy, bạo lực hoặc vi phạm pháp luật."),
-        "en": ("Harmful content", "Obscene, violent or otherwise unlawful content."),
-    },
-    Category.CONFIDENTIAL_LEAK: {
-        "vi": ("Lộ lọt tài liệu mật", "Tài liệu, thông tin bí mật nhà nước bị đăng tải công khai."),
-        "en": ("Confidential leak", "Classified documents or information published online."),
-    },
-    Category.MEMBER_MISCONDUCT: {
-        "vi": (
-            "Vi phạm của đảng viên",
-            "Phát ngôn, hành vi trên mạng của đảng viên trái quy định.",
-        ),
-        "en": (
-            "Party member misconduct",
-            "Online statements or conduct of a party member against the rules.",
-        ),
-    },
+    category: _both(*texts) for category, texts in CATEGORY_TEXTS.items()
 }
 
 
@@ -67,3 +56,20 @@ def category_name(category: str, lang: Language) -> str:
         return CATEGORIES[Category(category)][lang][0]
     except ValueError:
         return category
+
+
+PLATFORMS: dict[Platform, dict[Language, str]] = {
+    Platform.FACEBOOK: localised("Facebook"),
+    Platform.ZALO: localised("Zalo"),
+    Platform.TIKTOK: localised("TikTok"),
+    Platform.YOUTUBE: localised("YouTube"),
+    Platform.OTHER: localised("Other platform"),
+}
+
+
+def platform_name(platform: str, lang: Language) -> str:
+    """A platform's name in `lang` (the raw value if unknown)."""
+    try:
+        return PLATFORMS[Platform(platform)][lang]
+    except ValueError:
+        return platform

@@ -9,9 +9,18 @@ from aiohttp import web
 from pydantic import ValidationError
 
 from services.common.http import decode_json_body, field_errors, json_error
+from services.common.i18n import LANG_PARAM, negotiate
+from services.common.labels import category_name
 from services.common.mongo import Document
 from services.intake.context import INTAKE, IntakeContext
-from services.intake.labels import CATEGORIES, Language, agency_label, status_label
+from services.intake.evidence_views import create_report_with_evidence, is_multipart
+from services.intake.labels import (
+    CATEGORIES,
+    Language,
+    agency_label,
+    outcome_label,
+    status_label,
+)
 from services.intake.models import (
     CategoryInfo,
     CategoryList,
@@ -20,11 +29,11 @@ from services.intake.models import (
     ReportStatus,
     StatusChange,
 )
-from services.intake.repository import IdempotencyConflict
+from services.intake.repository import IdempotencyConflict, StoredReport
 from services.intake.submission import REPORTS_REJECTED
+from services.intake.tracking import normalise_tracking_code
 
 IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,200}$")
-TRACKING_CODE = re.compile(r"^[A-Z0-9]{4}-[A-Z0-9]{4}-[A-Z0-9]{4}$")
 
 
 def _reject(status: int, message: str, reason: str, **kwargs: Any) -> web.Response:
@@ -35,13 +44,18 @@ def _reject(status: int, message: str, reason: str, **kwargs: Any) -> web.Respon
 async def create_report(request: web.Request) -> web.Response:
     """POST /api/v1/reports: 201 with the tracking code once the report is stored."""
     ctx = request.app[INTAKE]
-    if request.content_type != "application/json":
-        return _reject(415, "Content-Type must be application/json", "content_type")
+    multipart = is_multipart(request)  # a `report` part and `evidence` files
+    if not multipart and request.content_type != "application/json":
+        return _reject(
+            415, "Content-Type must be application/json or multipart/form-data", "content_type"
+        )
     key = request.headers.get("Idempotency-Key")
     if key is not None and not IDEMPOTENCY_KEY.match(key):
         return _reject(
             400, "Idempotency-Key must be 1-200 visible ASCII characters", "idempotency_key"
         )
+    if multipart:
+        return await create_report_with_evidence(request, key, created_response)
     try:
         data = decode_json_body(await request.read())
     except ValueError as exc:
@@ -51,11 +65,18 @@ async def create_report(request: web.Request) -> web.Response:
     except ValidationError as exc:
         return json_error(422, "the report has invalid fields", field_errors(exc))
     try:
-        stored = await ctx.submission.submit(report, channel="api", idempotency_key=key)
+        stored = await ctx.submission.submit(
+            report, channel="api", idempotency_key=key, client=ctx.client(request)
+        )
     except IdempotencyConflict:
         return _reject(
             409, "this Idempotency-Key was used with a different report", "idempotency_conflict"
         )
+    return created_response(ctx, stored)
+
+
+def created_response(ctx: IntakeContext, stored: StoredReport) -> web.Response:
+    """201 with the tracking code; a replayed submission says so."""
     body = created_body(ctx, stored.document["tracking_code"])
     headers = {} if stored.created else {"Idempotent-Replayed": "true"}
     return web.json_response(body.model_dump(mode="json"), status=201, headers=headers)
@@ -74,27 +95,35 @@ def created_body(ctx: IntakeContext, code: str) -> ReportCreated:
 async def report_status(request: web.Request) -> web.Response:
     """GET /api/v1/reports/{tracking_code}: the reporter-visible status, or 404."""
     ctx = request.app[INTAKE]
-    code = request.match_info["tracking_code"].upper()
-    document = await ctx.repository.by_tracking_code(code) if TRACKING_CODE.match(code) else None
+    code = normalise_tracking_code(request.match_info["tracking_code"])
+    document = await ctx.repository.by_tracking_code(code) if code else None
     if document is None:
         return json_error(404, "no report with this tracking code")
-    language: Language = "en" if request.query.get("lang") == "en" else "vi"
+    language = negotiate(request.query.get(LANG_PARAM), None)
     return web.json_response(status_view(document, language).model_dump(mode="json"))
 
 
 def status_view(document: Document, language: Language) -> ReportStatus:
-    """A report document as the reporter may see it."""
-    agency = (document.get("case") or {}).get("agency")
+    """A report document as the reporter may see it, every code also in words in `language`."""
+    case = document.get("case") or {}
+    agency, outcome = case.get("agency"), case.get("outcome")
     return ReportStatus(
         tracking_code=document["tracking_code"],
         status=document["status"],
         status_label=status_label(document["status"], language),
         category=document["report"]["category"],
+        category_name=category_name(document["report"]["category"], language),
         agency=agency,
         agency_name=agency_label(agency, language),
         submitted_at=document["submitted_at"],
         updated_at=document["updated_at"],
-        history=[StatusChange(**step) for step in document["history"]],
+        history=[
+            StatusChange(**step, status_label=status_label(step["status"], language))
+            for step in document["history"]
+        ],
+        outcome=outcome,
+        outcome_label=outcome_label(outcome, language),
+        language=language,
     )
 
 

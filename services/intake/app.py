@@ -8,12 +8,17 @@ from services.common.amqp import Batched, QueueSpec
 from services.common.clock import Clock, utcnow
 from services.common.contracts import ReportSubmitted
 from services.common.csrf import CsrfTokens
+from services.common.i18n import language_middleware
 from services.common.service import Runtime, Service, create_service_app
 from services.intake.api import add_api_routes
-from services.intake.context import INTAKE, IntakeContext
+from services.intake.context import EVIDENCE, INTAKE, IntakeContext
+from services.intake.evidence_store import EvidenceStore
+from services.intake.evidence_views import add_evidence_routes
 from services.intake.middleware import rate_limit
 from services.intake.open311 import add_open311_routes, open311_errors
 from services.intake.openapi_doc import add_openapi_route
+from services.intake.places import add_places_routes
+from services.intake.reporters import ReporterIds, reporter_key
 from services.intake.repository import ReportRepository
 from services.intake.security import RateLimiter
 from services.intake.settings import IntakeSettings
@@ -43,10 +48,14 @@ def create_app(
         )
         await repository.ensure_indexes()
         relay = runtime.outbox(runtime.db.reports)
-        submission = Submission(repository, clock, relay.wake)
+        submission = Submission(repository, clock, relay.wake, ReporterIds(reporter_key(settings)))
         runtime.app[INTAKE] = IntakeContext(
             settings, repository, submission, limiter, CsrfTokens(settings.csrf_secret)
         )
+        evidence = EvidenceStore(runtime.db, clock=clock)
+        await evidence.ensure_indexes()
+        runtime.app[EVIDENCE] = evidence
+        runtime.loop("evidence-sweep", evidence.sweep_forever)
         follower = StatusFollower(runtime.db)
         follow = Batched(follower.apply_many)
         runtime.consume(STATUS_QUEUE, {"case.assigned": follow, "case.updated": follow})
@@ -57,13 +66,15 @@ def create_app(
             settings,
             wire,
             clock=clock,
-            middlewares=[open311_errors, rate_limit],
+            middlewares=[open311_errors, rate_limit, language_middleware],
             client_max_size=settings.max_body_bytes,
             publishes=[ReportSubmitted],
         )
     )
     add_api_routes(app)
+    add_places_routes(app)
     add_form_routes(app)
+    add_evidence_routes(app)
     add_open311_routes(app)
     add_openapi_route(app)
     return app

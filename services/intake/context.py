@@ -7,8 +7,9 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from services.common.csrf import CsrfTokens
+from services.intake.evidence_store import EvidenceStore
 from services.intake.repository import ReportRepository
-from services.intake.security import RateLimiter
+from services.intake.security import RateLimiter, client_address
 from services.intake.settings import IntakeSettings
 from services.intake.submission import Submission
 
@@ -23,5 +24,10 @@ class IntakeContext:
     rate_limiter: RateLimiter
     csrf: CsrfTokens
 
+    def client(self, request: web.Request) -> str:
+        """The client's address as intake counts it (rate limit, reporter ids)."""
+        return client_address(request, trust_forwarded_for=self.settings.trust_forwarded_for)
+
 
 INTAKE: web.AppKey[IntakeContext] = web.AppKey("intake", IntakeContext)
+EVIDENCE: web.AppKey[EvidenceStore] = web.AppKey("evidence", EvidenceStore)

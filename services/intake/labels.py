@@ -2,45 +2,54 @@
 
 from __future__ import annotations
 
-from services.common.contracts import Category, Platform, ReporterKind
-from services.common.labels import CATEGORIES, Language
+from services.common.contracts import Category, ReporterKind
+from services.common.i18n import LANGUAGES, localised
+from services.common.labels import CATEGORIES, PLATFORMS, Language, platform_name
 
-LANGUAGES: tuple[Language, ...] = ("vi", "en")
-
-
-PLATFORMS: dict[Platform, str] = {
-    Platform.FACEBOOK: "Facebook",
-    Platform.ZALO: "Zalo",
-    Platform.TIKTOK: "TikTok",
-    Platform.YOUTUBE: "YouTube",
-    Platform.OTHER: "Khác / Other",
-}
+__all__ = ["CATEGORIES", "LANGUAGES", "PLATFORMS", "Language"]
 
 REPORTER_KINDS: dict[ReporterKind, dict[Language, str]] = {
-    ReporterKind.CITIZEN: {"vi": "Người dân", "en": "Citizen"},
-    ReporterKind.OFFICIAL: {"vi": "Cán bộ, công chức", "en": "Official"},
+    ReporterKind.CITIZEN: localised("Citizen"),
+    ReporterKind.OFFICIAL: localised("Official"),
 }
 
+# The reporter-visible statuses (services/intake/status.py maps case statuses onto them).
 STATUSES: dict[str, dict[Language, str]] = {
-    "received": {"vi": "Đã tiếp nhận", "en": "Received"},
-    "under_review": {"vi": "Đang phân loại", "en": "Being reviewed"},
-    "assigned": {"vi": "Đã chuyển cơ quan xử lý", "en": "Assigned to an agency"},
-    "acknowledged": {"vi": "Cơ quan đã tiếp nhận", "en": "Acknowledged by the agency"},
-    "in_progress": {"vi": "Đang xử lý", "en": "In progress"},
-    "resolved": {"vi": "Đã xử lý xong", "en": "Resolved"},
-    "rejected": {"vi": "Không xử lý", "en": "Closed without action"},
+    "received": localised("Received"),
+    "under_review": localised("Being reviewed"),
+    "assigned": localised("Assigned to an agency"),
+    "acknowledged": localised("Acknowledged by the agency"),
+    "in_progress": localised("In progress"),
+    "resolved": localised("Resolved"),
+    "rejected": localised("Closed without action"),
+}
+
+# The decision recorded when a case closes, as the reporter reads it.
+OUTCOMES: dict[str, dict[Language, str]] = {
+    "removed": localised("The content was removed"),
+    "account_restored": localised("The account was restored"),
+    "no_violation": localised("No violation was found"),
+    "referred": localised("Referred to the competent authority"),
+    "other": localised("Closed for another reason"),
+    "merged": localised("Joined to the case of other reports of the same content"),
 }
 
 AGENCIES: dict[str, dict[Language, str]] = {
-    "police": {"vi": "Công an (An ninh mạng)", "en": "Police (cyber security unit)"},
-    "culture_office": {"vi": "Sở Văn hóa và Thông tin", "en": "Culture and information office"},
-    "party_committee": {"vi": "Ủy ban Kiểm tra Đảng ủy", "en": "Party committee"},
+    "police": localised("Police (cyber security unit)"),
+    "culture_office": localised("Culture and information office"),
+    "party_committee": localised("Party committee"),
+    "triage": localised("Not assigned yet"),  # a supervisor is choosing the agency
 }
 
 
 def category_label(category: Category, lang: Language) -> str:
     """The short name of a category."""
     return CATEGORIES[category][lang][0]
+
+
+def platform_label(platform: str, lang: Language) -> str:
+    """A platform's name (its code when it is not one we know)."""
+    return platform_name(platform, lang)
 
 
 def agency_label(agency: str | None, lang: Language) -> str | None:
@@ -53,3 +62,10 @@ def agency_label(agency: str | None, lang: Language) -> str | None:
 def status_label(status: str, lang: Language) -> str:
     """A reporter-visible status in words."""
     return STATUSES.get(status, {}).get(lang, status)
+
+
+def outcome_label(outcome: str | None, lang: Language) -> str | None:
+    """A closed case's outcome in words (its code when it is not one we know)."""
+    if outcome is None:
+        return None
+    return OUTCOMES.get(outcome, {}).get(lang, outcome)

@@ -14,6 +14,7 @@ RATE_LIMITED = (
     ("POST", "/api/v1/reports"),
     ("GET", "/api/v1/reports/"),
     ("GET", "/status"),
+    ("GET", "/receipt/"),  # a lookup by tracking code too
     ("POST", "/open311/v2/requests"),
     ("GET", "/open311/v2/requests"),
 )
@@ -27,7 +28,7 @@ async def rate_limit(
     if not any(request.method == m and _matches(request.path, p) for m, p in RATE_LIMITED):
         return await handler(request)
     ctx = request.app[INTAKE]
-    wait = ctx.rate_limiter.check(_client(request, ctx.settings.trust_forwarded_for))
+    wait = ctx.rate_limiter.check(ctx.client(request))
     if wait > 0:
         retry_after = RateLimiter.retry_after_header(wait)
         raise web.HTTPTooManyRequests(
@@ -40,8 +41,3 @@ async def rate_limit(
 
 def _matches(path: str, pattern: str) -> bool:
     return path == pattern if pattern == "/" else path.startswith(pattern)
-
-
-def _client(request: web.Request, trust_forwarded_for: bool) -> str:
-    forwarded = request.headers.get("X-Forwarded-For") if trust_forwarded_for else None
-    return (forwarded.split(",")[0].strip() if forwarded else None) or request.remote or "unknown"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 from typing import Annotated, Literal
 
@@ -12,10 +13,7 @@ from pydantic import (
     ConfigDict,
     EmailStr,
     Field,
-    HttpUrl,
-    PlainSerializer,
     StringConstraints,
-    UrlConstraints,
     ValidationInfo,
     field_validator,
 )
@@ -30,23 +28,42 @@ from services.common.contracts import (
     new_event_id,
 )
 from services.common.params import MIN_SEEN_AT, ParamError, check_datetime
+from services.common.phones import e164
+from services.intake.placefields import (
+    PLACE_FIELDS,
+    CommuneIn,
+    DistrictIn,
+    ProvinceIn,
+    event_place,
+)
+from services.intake.urlfields import ContentUrls, EvidenceLink
 
 MAX_URLS = 5
 MAX_EVIDENCE_LINKS = 10
-MAX_URL_LENGTH = 2000
 CLOCK_SKEW = timedelta(minutes=5)
 
-
-# Validated as an http(s) URL of at most MAX_URL_LENGTH characters as sent (the limit the
-# OpenAPI document states), then kept as its text.
-WebUrl = Annotated[
-    HttpUrl,
-    UrlConstraints(max_length=MAX_URL_LENGTH),
-    AfterValidator(str),
-    PlainSerializer(str, return_type=str),
-]
 Text = Annotated[str, StringConstraints(strip_whitespace=True)]
-Phone = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^\+?[0-9 ().-]{6,20}$")]
+PHONE_CHARACTERS = re.compile(r"^\+?[0-9 ().-]{3,30}$")
+
+
+def _phone_e164(text: str) -> str:
+    """A phone number in E.164 (`0912 345 678` -> `+84912345678`); refused unless valid."""
+    number = e164(text) if PHONE_CHARACTERS.match(text) else None
+    if number is None:
+        raise PydanticCustomError("phone_invalid", "not a valid phone number")
+    return number
+
+
+Phone = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, max_length=30),
+    AfterValidator(_phone_e164),
+    Field(
+        description="A Vietnamese mobile or landline number (0912 345 678, +84 24 3825 1234, "
+        "84912345678) or an international one with +; stored in E.164.",
+        examples=["0912 345 678", "+84912345678"],
+    ),
+]
 
 
 class ContactIn(BaseModel):
@@ -65,13 +82,14 @@ class ReportIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     category: Category
-    content_urls: list[WebUrl] = Field(min_length=1, max_length=MAX_URLS)
+    content_urls: ContentUrls = Field(min_length=1, max_length=MAX_URLS)
     platform: Platform
     description: Annotated[Text, Field(min_length=10, max_length=5000)]
     seen_at: AwareDatetime | None = None
-    province: Annotated[Text, Field(max_length=100)] | None = None
-    district: Annotated[Text, Field(max_length=100)] | None = None
-    evidence_links: list[WebUrl] = Field(default_factory=list, max_length=MAX_EVIDENCE_LINKS)
+    province: ProvinceIn | None = None
+    district: DistrictIn | None = None
+    commune: CommuneIn | None = None
+    evidence_links: list[EvidenceLink] = Field(default_factory=list, max_length=MAX_EVIDENCE_LINKS)
     reporter_kind: ReporterKind = ReporterKind.CITIZEN
     anonymous: bool
     contact: ContactIn | None = Field(default=None, validate_default=True)
@@ -112,7 +130,8 @@ class ReportIn(BaseModel):
 
     def to_event(self, *, report_id: str, tracking_code: str, now: datetime) -> ReportSubmitted:
         """The `report.submitted` event announcing this report."""
-        fields = self.model_dump(exclude={"contact"})
+        fields = self.model_dump(exclude={"contact", *PLACE_FIELDS})
+        fields |= event_place(self.province, self.commune, self.district)
         contact = (
             None if self.anonymous or self.contact is None else Contact(**self.contact.model_dump())
         )
@@ -146,6 +165,7 @@ class StatusChange(BaseModel):
 
     status: str
     at: datetime
+    status_label: str | None = Field(default=None, description="The status in words.")
 
 
 class ReportStatus(BaseModel):
@@ -160,6 +180,12 @@ class ReportStatus(BaseModel):
     submitted_at: datetime
     updated_at: datetime
     history: list[StatusChange]
+    category_name: str | None = Field(default=None, description="The category in words.")
+    outcome: str | None = Field(default=None, description="How the case ended, once closed.")
+    outcome_label: str | None = Field(default=None, description="The outcome in words.")
+    language: Literal["vi", "en"] | None = Field(
+        default=None, description="The language of the labels."
+    )
 
 
 class CategoryInfo(BaseModel):

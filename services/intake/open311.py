@@ -127,7 +127,9 @@ async def create_request(request: web.Request) -> web.Response:
     except ValidationError as exc:
         raise Open311Refusal(400, report_errors(exc, mapped.sources, lang)) from None
     try:
-        stored = await ctx.submission.submit(report, channel=CHANNEL, idempotency_key=key)
+        stored = await ctx.submission.submit(
+            report, channel=CHANNEL, idempotency_key=key, client=ctx.client(request)
+        )
     except IdempotencyConflict:
         conflict = message("idempotency_conflict", lang)
         _reject("idempotency_conflict", 409, "Idempotency-Key", conflict)

@@ -14,6 +14,7 @@ from pydantic import ValidationError
 from services.common.contracts import Category
 from services.common.labels import Language
 from services.intake.open311_models import ATTRIBUTE_CODES, CONTENT_URL_LIST, CONTENT_URLS
+from services.intake.placefields import address_places
 from services.intake.texts import error_message
 
 # Parameters FixMyStreet and other GeoReport v2 clients send, each at most once. Those intake
@@ -38,6 +39,7 @@ SINGLE_FIELDS = (
     *(f"attribute[{code}]" for code in ATTRIBUTE_CODES),
 )
 KNOWN_FIELDS = frozenset((*SINGLE_FIELDS, CONTENT_URL_LIST))
+PLACE_CODES = ("province", "district", "commune")
 # Patterns shared with the OpenAPI document and applied with Python's `re.match`, exactly as
 # the document's readers apply them, so the document and the checks agree on every value.
 LATITUDE = r"^[+-]?(90(\.0+)?|[0-8]?[0-9](\.[0-9]+)?)$"
@@ -76,8 +78,8 @@ MESSAGES: dict[str, dict[Language, str]] = {
         "en": "Longitude must be a decimal number from -180 to 180.",
     },
     "place_too_long": {
-        "vi": "Tên tỉnh/thành phố và quận/huyện tối đa 100 ký tự mỗi phần.",
-        "en": "Province and district names are at most 100 characters each.",
+        "vi": "Tên tỉnh/thành phố, xã/phường và quận/huyện tối đa 100 ký tự mỗi phần.",
+        "en": "Province, commune and district names are at most 100 characters each.",
     },
     "name_too_long": {"vi": "Quá dài: tối đa 99 ký tự.", "en": "Too long: at most 99 characters."},
     "content_type": {
@@ -175,7 +177,7 @@ def map_form(form: MultiDictProxy[Any], lang: Language) -> MappedRequest:
         raise Open311Refusal(400, errors)
     _put(mapped, "description", _given(form, "description"), "description")
     _put(mapped, "content_urls", _content_urls(form), _content_urls_source(form))
-    for code in ("platform", "seen_at", "reporter_kind", "language", "province", "district"):
+    for code in ("platform", "seen_at", "reporter_kind", "language", *PLACE_CODES):
         _put(mapped, code, _given(form, f"attribute[{code}]"), f"attribute[{code}]")
     _put_place(mapped, _given(form, "address_string"))
     if media_url := _given(form, "media_url"):
@@ -208,13 +210,12 @@ def _address_places(address: str) -> list[str]:
 
 
 def _put_place(mapped: MappedRequest, address: str | None) -> None:
-    """Fill province and district from address_string where no attribute gave them."""
-    if address is None:
+    """Fill province and commune from address_string where no attribute gave a place (the
+    parts of the address that name no known unit are left unused)."""
+    if address is None or {"province", "district", "commune"} & mapped.data.keys():
         return
-    places = [part.strip() for part in _address_places(address)]
-    for name, value in zip(("province", "district"), reversed(places), strict=False):
-        if value and name not in mapped.data:
-            _put(mapped, name, value, "address_string")
+    for name, value in address_places(address).items():
+        _put(mapped, name, value, "address_string")
 
 
 def _put_contact(mapped: MappedRequest, form: MultiDictProxy[Any]) -> None:
@@ -250,7 +251,7 @@ def _length_errors(form: MultiDictProxy[Any], lang: Language) -> list[tuple[str,
     address = _given(form, "address_string")
     if address is not None and any(len(p) > MAX_PLACE_LENGTH for p in _address_places(address)):
         errors.append(("address_string", message("place_too_long", lang)))
-    for name in ("attribute[province]", "attribute[district]"):
+    for name in (f"attribute[{code}]" for code in PLACE_CODES):
         if len(_given(form, name) or "") > MAX_PLACE_LENGTH:
             errors.append((name, message("place_too_long", lang)))
     for name in ("first_name", "last_name"):

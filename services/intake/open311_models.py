@@ -173,7 +173,7 @@ def _choices(labels: dict[str, str]) -> list[AttributeValue]:
 def _attributes(lang: Language) -> list[dict[str, object]]:
     """The attribute definitions in `lang` (see ATTRIBUTE_TEXTS)."""
     values = {
-        "platform": _choices({p.value: label for p, label in PLATFORMS.items()}),
+        "platform": _choices({p.value: names[lang] for p, names in PLATFORMS.items()}),
         "reporter_kind": _choices({k.value: names[lang] for k, names in REPORTER_KINDS.items()}),
         "language": _choices({"vi": "Tiếng Việt", "en": "English"}),
     }
@@ -198,12 +198,13 @@ ATTRIBUTE_TEXTS: dict[str, tuple[str, bool, Texts]] = {
         {
             "vi": (
                 "Đường dẫn (URL) tới nội dung hoặc tài khoản bị phản ánh",
-                "Một đường dẫn http(s); gửi nhiều đường dẫn (tối đa 5) bằng "
-                "attribute[content_urls][] lặp lại.",
+                "Một đường dẫn http(s), có thể bỏ https:// (facebook.com/ten-trang); gửi nhiều "
+                "đường dẫn (tối đa 5) bằng attribute[content_urls][] lặp lại.",
             ),
             "en": (
                 "Link (URL) to the content or account reported",
-                "One http(s) link; send several (at most 5) as repeated attribute[content_urls][].",
+                "One http(s) link, https:// may be left out (facebook.com/name); send several "
+                "(at most 5) as repeated attribute[content_urls][].",
             ),
         },
     ),
@@ -224,16 +225,36 @@ ATTRIBUTE_TEXTS: dict[str, tuple[str, bool, Texts]] = {
         "string",
         False,
         {
-            "vi": ("Tỉnh/Thành phố liên quan", "Nếu bỏ trống: phần cuối của address_string"),
-            "en": ("Province or city concerned", "When empty: the last part of address_string"),
+            "vi": (
+                "Tỉnh/Thành phố liên quan (mã hoặc tên, 34 tỉnh/thành phố từ 1/7/2025)",
+                "Nếu bỏ trống: phần cuối của address_string",
+            ),
+            "en": (
+                "Province or city concerned (code or name, the 34 since 1 July 2025)",
+                "When empty: the last part of address_string",
+            ),
+        },
+    ),
+    "commune": (
+        "string",
+        False,
+        {
+            "vi": (
+                "Xã/Phường/Đặc khu liên quan (mã hoặc tên)",
+                "Nếu bỏ trống: phần áp cuối của address_string",
+            ),
+            "en": (
+                "Commune, ward or special zone concerned (code or name)",
+                "When empty: the part of address_string before the last",
+            ),
         },
     ),
     "district": (
         "string",
         False,
         {
-            "vi": ("Quận/Huyện liên quan", "Nếu bỏ trống: phần áp cuối của address_string"),
-            "en": ("District concerned", "When empty: the part of address_string before the last"),
+            "vi": ("Quận/Huyện cũ (trước 1/7/2025)", "Chỉ dùng để tìm tỉnh khi không có tỉnh"),
+            "en": ("Former district (before 1 July 2025)", "Only used to find the province"),
         },
     ),
     "reporter_kind": (

@@ -6,11 +6,12 @@ from typing import Any
 
 from aiohttp import web
 
+from services.common import geography
 from services.common.contracts import Category
 from services.common.http import ErrorResponse
 from services.common.openapi import Operation, build_openapi
+from services.intake.evidence_doc import EVIDENCE_OPERATION, add_evidence_media
 from services.intake.models import (
-    MAX_URL_LENGTH,
     MAX_URLS,
     CategoryList,
     ReportCreated,
@@ -38,12 +39,15 @@ from services.intake.open311_models import (
     ServiceList,
     ServiceRequestList,
 )
+from services.intake.places import CommuneList, ProvinceList
+from services.intake.urlfields import LINK_SCHEMA
 
 TRACKING_CODE_PARAM = {
     "name": "tracking_code",
     "in": "path",
     "required": True,
-    "schema": {"type": "string", "pattern": "^[A-Z0-9]{4}-[A-Z0-9]{4}-[A-Z0-9]{4}$"},
+    "description": "As printed (`K7QX-3MPA-WZ9D`), or in any case, with spaces or without dashes.",
+    "schema": {"type": "string", "maxLength": 64, "examples": ["K7QX-3MPA-WZ9D", "k7qx 3mpa wz9d"]},
 }
 IDEMPOTENCY_PARAM = {
     "name": "Idempotency-Key",
@@ -75,8 +79,12 @@ EMAIL: dict[str, Any] = {
 # What pydantic strips from text before checking it (Unicode's White_Space), and the rest.
 SPACE = "[\\t-\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]"
 SOLID = "[^" + SPACE[1:]
-# A phone number once stripped: an optional +, then 6-20 of digits, spaces, ().- (see ContactIn).
-PHONE = f"^{SPACE}*(\\+[0-9 ().-]{{5,19}}[0-9().-]|[0-9().-][0-9 ().-]{{4,18}}[0-9().-]){SPACE}*$"
+# A Vietnamese mobile number as people write it (+84/84/0, spaces, dots or dashes between digits),
+# each of which libphonenumber holds valid. ContactIn also takes landlines (024 3825 1234) and
+# international numbers with +: everything libphonenumber holds valid (services.common.phones).
+PHONE = (
+    f"^{SPACE}*(\\+84|84|0)[ .-]?(3[0-9]|5[1689]|7[06-9]|8[1-8]|9[0-8])([ .-]?[0-9]){{7}}{SPACE}*$"
+)
 
 
 NO_CONTACT = {
@@ -153,9 +161,9 @@ OPERATIONS = [
                 (201, ("Stored; keep the tracking code", ReportCreated)),
                 (400, ("Malformed body, not UTF-8, or bad Idempotency-Key", None)),
                 (409, ("Idempotency-Key reused with a different body", None)),
-                (413, ("Body larger than the limit", None)),
-                (415, ("Content-Type is not application/json", None)),
-                (422, ("Invalid fields, each named", None)),
+                (413, ("Body, the report part or a file larger than the limit", None)),
+                (415, ("Neither JSON nor multipart, or a file not JPEG/PNG/WebP/PDF", None)),
+                (422, ("Invalid fields or files (too many, damaged), each named", None)),
                 RATE_LIMITED,
                 DATABASE_DOWN,
             ]
@@ -192,6 +200,46 @@ OPERATIONS = [
     ),
 ]
 
+PROVINCE_CODE_PARAM = {
+    "name": "code",
+    "in": "path",
+    "required": True,
+    "description": "A province code, as listed by /api/v1/places/provinces.",
+    "schema": {"type": "string", "enum": sorted(p.code for p in geography.provinces())},
+}
+IF_NONE_MATCH_PARAM = {
+    "name": "If-None-Match",
+    "in": "header",
+    "required": False,
+    "description": "The ETag of a copy held: 304 while the geography data are unchanged.",
+    "schema": {"type": "string"},
+}
+NOT_MODIFIED = (304, ("The copy held (its ETag) is current", None))
+PLACES_OPERATIONS = [
+    Operation(
+        "GET",
+        "/api/v1/places/provinces",
+        "The 34 provinces and centrally-run cities with their codes (cacheable for a day)",
+        {200: ("The provinces", ProvinceList), 304: NOT_MODIFIED[1]},
+        "listProvinces",
+        parameters=[IF_NONE_MATCH_PARAM],
+        tags=("places",),
+    ),
+    Operation(
+        "GET",
+        "/api/v1/places/provinces/{code}/communes",
+        "A province's communes, wards and special zones with their codes (cacheable for a day)",
+        {
+            200: ("The communes", CommuneList),
+            304: NOT_MODIFIED[1],
+            404: ("Unknown province code", None),
+        },
+        "listCommunes",
+        parameters=[PROVINCE_CODE_PARAM, IF_NONE_MATCH_PARAM],
+        tags=("places",),
+    ),
+]
+
 OPEN311 = "/open311"
 # Open311 GeoReport v2 (see services.intake.open311): an empty optional parameter counts as
 # one not sent, so every optional form field also takes "".
@@ -202,7 +250,8 @@ def _optional(schema: dict[str, Any]) -> dict[str, Any]:
     return {"anyOf": [NOT_SENT, schema]}
 
 
-WEB_URL = {"type": "string", "format": "uri", "minLength": 1, "maxLength": MAX_URL_LENGTH}
+# The Open311 link fields take what ReportIn's link fields take (services.intake.urlfields).
+WEB_URL = LINK_SCHEMA
 
 
 def _url_list(max_items: int = MAX_URLS, min_items: int = 0) -> dict[str, Any]:
@@ -213,7 +262,7 @@ def _url_list(max_items: int = MAX_URLS, min_items: int = 0) -> dict[str, Any]:
 GIVEN_URL = {"required": [CONTENT_URLS], "properties": {CONTENT_URLS: {"minLength": 1}}}
 NAME_PART = {"type": "string", "maxLength": MAX_NAME_PART_LENGTH}
 PLACE = {"type": "string", "maxLength": MAX_PLACE_LENGTH}
-# The last two comma-separated parts of an address are the district and the province.
+# The last two comma-separated parts of an address are the commune and the province.
 ADDRESS = f"^(([\\s\\S]*,)?[^,]{{0,{MAX_PLACE_LENGTH}}},)?[^,]{{0,{MAX_PLACE_LENGTH}}}$"
 SERVICE_REQUEST_FIELDS: dict[str, Any] = {
     "service_code": {"type": "string", "enum": [c.value for c in Category]},
@@ -236,6 +285,7 @@ SERVICE_REQUEST_FIELDS: dict[str, Any] = {
     "attribute[seen_at]": _optional(REPORT_RULES["properties"]["seen_at"]["anyOf"][0]),
     "attribute[province]": PLACE,
     "attribute[district]": PLACE,
+    "attribute[commune]": PLACE,
     "attribute[reporter_kind]": {"type": "string", "enum": ["", *REPORTER_KIND_CODES]},
     "attribute[language]": {"type": "string", "enum": ["", "vi", "en"]},
 }
@@ -439,11 +489,11 @@ def openapi_document() -> dict[str, Any]:
     document = build_openapi(
         "Incident intake API",
         "1.0.0",
-        OPERATIONS + OPEN311_OPERATIONS,
+        OPERATIONS + PLACES_OPERATIONS + OPEN311_OPERATIONS + [EVIDENCE_OPERATION],
         error_model=ErrorResponse,
         rules={"ReportIn": REPORT_RULES, "ContactIn": CONTACT_RULES},
     )
-    return _open311_media(document)
+    return add_evidence_media(_open311_media(document))
 
 
 def add_openapi_route(app: web.Application) -> None:

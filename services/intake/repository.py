@@ -69,6 +69,8 @@ class ReportRepository:
         """Unique tracking codes and idempotency keys; the outbox index."""
         await self.reports.create_index([("tracking_code", ASCENDING)], unique=True)
         await self.reports.create_index([("idempotency_key", ASCENDING)], unique=True, sparse=True)
+        # Case events fan out to every report linked to the case (services/intake/status.py).
+        await self.reports.create_index([("case.case_id", ASCENDING), ("case.version", ASCENDING)])
         await ensure_outbox_index(self.reports)
 
     async def save(

@@ -8,6 +8,8 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from aiohttp import web
+
 
 @dataclass
 class _Bucket:
@@ -50,3 +52,10 @@ class RateLimiter:
     def retry_after_header(wait_seconds: float) -> str:
         """Whole seconds for the Retry-After header (at least 1)."""
         return str(max(1, math.ceil(wait_seconds)))
+
+
+def client_address(request: web.Request, *, trust_forwarded_for: bool) -> str:
+    """The client's address: from X-Forwarded-For when trusted (behind a proxy), else the
+    peer's; the rate limit counts by it and a reporter without contact is known by it."""
+    forwarded = request.headers.get("X-Forwarded-For") if trust_forwarded_for else None
+    return (forwarded.split(",")[0].strip() if forwarded else None) or request.remote or "unknown"

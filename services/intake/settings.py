@@ -1,9 +1,12 @@
 """Intake settings (environment prefix `INTAKE_`)."""
 
-from pydantic import Field
+from typing import Self
+
+from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from services.common.settings import CommonSettings
+from services.common.signedlinks import MIN_SECRET_LENGTH, SECRET_SETTING, check_secret_setting
 
 
 class IntakeSettings(CommonSettings):
@@ -24,8 +27,27 @@ class IntakeSettings(CommonSettings):
     commit_linger_seconds: float = Field(
         default=0.002, ge=0, le=0.1, description="How long a report waits for others to join."
     )
+    evidence_link_secret: SecretStr | None = Field(
+        default=None,
+        min_length=MIN_SECRET_LENGTH,
+        validation_alias=AliasChoices(SECRET_SETTING, "evidence_link_secret"),
+        description="Verifies the evidence links routing signs (the same value as routing's); "
+        "unset: no link is accepted. Required when listening beyond this machine.",
+    )
     csrf_secret: str | None = Field(
         default=None,
         min_length=16,
         description="Signs CSRF tokens; set the same value on every replica (random if unset).",
     )
+    reporter_id_key: SecretStr | None = Field(
+        default=None,
+        min_length=16,
+        description="Keys the pseudonymous reporter ids (HMAC-SHA256 of the contact or client "
+        "address); same value on every replica. Unset: derived from csrf_secret, else random.",
+    )
+
+    @model_validator(mode="after")
+    def _evidence_secret_off_this_machine(self) -> Self:
+        secret = self.evidence_link_secret
+        check_secret_setting(secret.get_secret_value() if secret else None, self.host)
+        return self

@@ -1,12 +1,28 @@
-"""The reporter-visible status read model, kept current from `case.assigned` and `case.updated`."""
+"""The reporter-visible status read model, kept current from `case.assigned` and `case.updated`.
+
+A report belongs to one case at a time; several reports can belong to one case (reports of the
+same content join it). Intake keeps the latest known state of every case (`case_states`, by
+the case version the events carry) and, on each report linked to a case, a copy of it: the
+report's `status`, `history`, `case.{case_id, agency, status, version, outcome}` and
+`updated_at`, which the status page reads. A report is linked to a case by the events naming
+it: as the case's first report (`report_id`) or in `report_ids` of `case.updated` (a report
+that joined, or the reports of a merged case); every case event then fans out to every report
+linked to the case.
+Versions make it idempotent and tolerant of reordering: an older state never overwrites a newer
+one, a link made before the case's later events still gets their state, and a report that
+moved (split off, merged) follows its latest link (by the time of the linking event).
+"""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from pymongo import UpdateOne
+from pymongo import InsertOne, UpdateMany, UpdateOne
+from pymongo.errors import BulkWriteError
 
 from services.common.contracts import CaseAssigned, CaseStatus, CaseUpdated
 from services.common.mongo import Document, MongoDatabase
@@ -21,132 +37,267 @@ REPORTER_STATUS: dict[CaseStatus, str] = {
     CaseStatus.RESOLVED: "resolved",
     CaseStatus.REJECTED: "rejected",
 }
+MERGED = "merged"  # the action closing a case merged into another: its reports move on
+CaseEvent = CaseAssigned | CaseUpdated
 
 
-def is_newer(case: Document | None, event: CaseAssigned | CaseUpdated) -> bool:
+def is_newer(case: Document | None, event: CaseEvent) -> bool:
     """Whether `event` is newer than the case state already known.
 
-    A reassignment announces `case.updated` (old agency) and `case.assigned` (new agency) at
-    the same version; the assignment wins the tie so the reporter sees the new agency.
+    A reassignment announces `case.updated` (old agency) and `case.assigned` (new agency); at
+    the same version the assignment wins the tie so the reporter sees the new agency.
     """
     if case is None or event.version > case["version"]:
         return True
     return (
         event.version == case["version"]
         and event.type == "case.assigned"
-        and case["event_type"] != "case.assigned"
+        and case.get("event_type") != "case.assigned"
     )
 
 
-def plan_status_update(report: Document, event: CaseAssigned | CaseUpdated) -> Document | None:
-    """The update that brings `report` up to `event`, or None when it already knows better."""
-    if not is_newer(report.get("case"), event):
-        return None
-    status = REPORTER_STATUS[event.status]
+def case_state(event: CaseEvent, known: Document | None) -> Document:
+    """The state of the case `event` announces (the outcome kept from `known` when the event
+    carries none, e.g. a note added to a closed case)."""
+    outcome = getattr(event, "outcome", None)
+    if outcome is None and known is not None and known.get("case_id") == event.case_id:
+        outcome = known.get("outcome")
+    return {
+        "case_id": event.case_id,
+        "agency": event.agency,
+        "status": event.status.value,
+        "version": event.version,
+        "event_type": event.type,
+        "outcome": outcome,
+        "at": event.occurred_at,
+    }
+
+
+def linked_reports(event: CaseEvent) -> list[str]:
+    """The reports `event` links to its case: the case's first report (it never leaves its
+    case, except with the whole case in a merge) and the reports it names as joining."""
+    if _merged_away(event):
+        return []
+    named = event.report_ids if isinstance(event, CaseUpdated) else []
+    return list(dict.fromkeys([event.report_id, *named]))
+
+
+def should_link(report: Document, case_id: str, at: datetime) -> bool:
+    """Whether a link to `case_id` made at `at` moves `report` there: when it has no case yet,
+    or its current link is older (a report split off or merged follows its latest link)."""
+    current = report.get("case")
+    if current is None:
+        return True
+    if current.get("case_id") == case_id:
+        return False  # already there: the fan-out brings it up to date
+    linked_at = current.get("linked_at")
+    return linked_at is None or linked_at < at
+
+
+def plan_link(report: Document, state: Document, at: datetime) -> Document:
+    """The update moving `report` to the case in `state`, linked at `at`."""
+    status = REPORTER_STATUS[CaseStatus(state["status"])]
     update: Document = {
         "$set": {
-            "case": {
-                "case_id": event.case_id,
-                "agency": event.agency,
-                "status": event.status.value,
-                "version": event.version,
-                "event_type": event.type,
-            },
+            "case": {**_snapshot(state), "case_id": state["case_id"], "linked_at": at},
             "status": status,
-            "updated_at": event.occurred_at,
+            "updated_at": state["at"],
         }
     }
     if status != report.get("status"):
-        update["$push"] = {"history": {"status": status, "at": event.occurred_at}}
+        update["$push"] = {"history": {"status": status, "at": state["at"]}}
     return update
 
 
-class StatusFollower:
-    """Applies case events to the report documents; idempotent and tolerant of reordering.
+def plan_fan_out(state: Document) -> list[UpdateMany]:
+    """Bring every report linked to the case up to `state` (two updates: those whose status
+    changes get a history line, the others only the new case state)."""
+    status = REPORTER_STATUS[CaseStatus(state["status"])]
+    case_id, version = state["case_id"], state["version"]
+    # Plain equality and range on the (case.case_id, case.version) index: no `$or`.
+    older: list[Document] = [{"case.case_id": case_id, "case.version": {"$lt": version}}]
+    if state["event_type"] == "case.assigned":  # wins the tie with an update of its version
+        older.append(
+            {
+                "case.case_id": case_id,
+                "case.version": version,
+                "case.event_type": {"$ne": "case.assigned"},
+            }
+        )
+    fields = {f"case.{k}": v for k, v in _snapshot(state).items()}
+    fields |= {"status": status, "updated_at": state["at"]}
+    history = {"history": {"status": status, "at": state["at"]}}
+    return [
+        write
+        for base in older
+        for write in (
+            UpdateMany({**base, "status": {"$ne": status}}, {"$set": fields, "$push": history}),
+            UpdateMany({**base, "status": status}, {"$set": fields}),
+        )
+    ]
 
-    A batch of events costs one read and one write per round: each round takes the oldest
-    pending event of every report, plans its update from the stored state, and writes them
-    all in one `bulk_write`, each conditional on the case version it was planned from.
+
+def _snapshot(state: Document) -> Document:
+    """What a report keeps of its case's state."""
+    keys = ("agency", "status", "version", "event_type", "outcome")
+    return {k: state[k] for k in keys}
+
+
+@dataclass
+class StatusFollower:
+    """Applies case events to the case states and the reports linked to them.
+
+    A batch goes in rounds: each round takes the oldest pending event of every case, stores
+    the newer case states (one read, one write), links the reports the events name (one read,
+    one write, each conditional on the report's case as read) and fans the states out to the
+    linked reports (one write). A round that lost a race is planned again.
     """
 
-    def __init__(self, db: MongoDatabase, *, max_rounds: int = 20) -> None:
-        self.reports = db.reports
-        self.max_rounds = max_rounds
+    db: MongoDatabase
+    max_rounds: int = 20
 
-    async def apply(self, event: CaseAssigned | CaseUpdated) -> None:
+    def __post_init__(self) -> None:
+        self.reports = self.db.reports
+        self.states = self.db.case_states
+
+    async def apply(self, event: CaseEvent) -> None:
         """Record one event (the batch of one)."""
         (outcome,) = await self.apply_many([event])
         if outcome is not None:
             raise outcome
 
-    async def apply_many(
-        self, events: Sequence[CaseAssigned | CaseUpdated]
-    ) -> list[BaseException | None]:
-        """Record every event on its report; per event, None or its own error."""
-        pending = sorted(events, key=lambda e: e.version)
+    async def apply_many(self, events: Sequence[CaseEvent]) -> list[BaseException | None]:
+        """Record every event; per event, None or its own error."""
+        pending = sorted(events, key=lambda e: (e.version, e.type == "case.assigned"))
         for _ in range(self.max_rounds):
             if not pending:
                 return [None] * len(events)
-            round_events = _first_per_report(pending)
-            reports = await self._reports({e.report_id for e in round_events})
-            if await self._write_round(round_events, reports):
+            round_events = _first_per_case(pending)
+            if await self._round(round_events):
                 done = {id(e) for e in round_events}
                 pending = [e for e in pending if id(e) not in done]
         unfinished = {id(e) for e in pending}
         return [
-            RuntimeError(f"status of report {e.report_id} kept changing under us")
+            RuntimeError(f"case {e.case_id} kept changing under us")
             if id(e) in unfinished
             else None
             for e in events
         ]
 
-    async def _reports(self, report_ids: set[str]) -> dict[str, Document]:
-        found = self.reports.find({"_id": {"$in": list(report_ids)}}, {"case": 1, "status": 1})
-        return {doc["_id"]: doc async for doc in found}
-
-    async def _write_round(
-        self, events: list[CaseAssigned | CaseUpdated], reports: dict[str, Document]
-    ) -> bool:
-        """Write this round's updates; False when one lost a race (the round is planned again)."""
-        writes, applied = [], []
+    async def _round(self, events: list[CaseEvent]) -> bool:
+        stored = await self._store_states(events)
+        if stored is None:
+            return False
+        states, moved_on = stored
+        if not await self._link(events, states):
+            return False
+        # Only a case whose known state moved on can have reports behind it: a new case's
+        # reports are linked in this round, with its latest state.
+        fan_out = [
+            write
+            for e in events
+            if e.case_id in moved_on and not _merged_away(e)
+            for write in plan_fan_out(states[e.case_id])
+        ]
+        if fan_out:
+            await self.reports.bulk_write(fan_out, ordered=False)
         for event in events:
-            report = reports.get(event.report_id)
-            if report is None:
-                log.warning("case event for an unknown report", extra=_ids(event))
+            log.info("case state followed", extra={**_ids(event), "status": event.status})
+        return True
+
+    async def _store_states(
+        self, events: list[CaseEvent]
+    ) -> tuple[dict[str, Document], set[str]] | None:
+        """The latest state of each case of `events`, stored, and the cases whose stored
+        state the events moved on; None when a write lost a race."""
+        found = self.states.find({"_id": {"$in": [e.case_id for e in events]}})
+        stored = {doc["_id"]: doc async for doc in found}
+        latest: dict[str, Document] = {}
+        moved_on: set[str] = set()
+        writes: list[InsertOne[Document] | UpdateOne] = []
+        for event in events:
+            known = stored.get(event.case_id)
+            if known is not None and not is_newer(known, event):
+                latest[event.case_id] = known
                 continue
-            update = plan_status_update(report, event)
-            if update is not None:
+            state = case_state(event, known)
+            latest[event.case_id] = state
+            if known is None:
+                writes.append(InsertOne({"_id": event.case_id, **state}))
+            else:
+                writes.append(UpdateOne(_same_state(known), {"$set": state}))
+                moved_on.add(event.case_id)
+        if not writes:
+            return latest, moved_on
+        try:
+            result = await self.states.bulk_write(writes, ordered=False)
+        except BulkWriteError as exc:
+            if any(e.get("code") != 11000 for e in exc.details.get("writeErrors", [])):
+                raise
+            return None  # another follower stored a state first: plan again
+        updates = sum(isinstance(w, UpdateOne) for w in writes)
+        return (latest, moved_on) if result.matched_count == updates else None
+
+    async def _link(self, events: list[CaseEvent], states: dict[str, Document]) -> bool:
+        """Link the reports the events name; False when one changed under us."""
+        links: dict[str, CaseEvent] = {}
+        for event in events:
+            for rid in linked_reports(event):
+                if rid not in links or links[rid].occurred_at < event.occurred_at:
+                    links[rid] = event  # of two links in one round, the later one counts
+        if not links:
+            return True
+        found = self.reports.find({"_id": {"$in": sorted(links)}}, {"case": 1, "status": 1})
+        reports = {doc["_id"]: doc async for doc in found}
+        writes = []
+        for rid, event in links.items():
+            report = reports.get(rid)
+            if report is None:
+                log.warning(
+                    "case event for an unknown report", extra={**_ids(event), "linked": rid}
+                )
+            elif should_link(report, event.case_id, event.occurred_at):
+                update = plan_link(report, states[event.case_id], event.occurred_at)
                 writes.append(UpdateOne(_unchanged(report), update))
-                applied.append(event)
         if not writes:
             return True
         result = await self.reports.bulk_write(writes, ordered=False)
-        if result.matched_count != len(writes):
-            return False
-        for event in applied:
-            log.info("reporter status updated", extra={**_ids(event), "status": event.status})
-        return True
+        return result.matched_count == len(writes)
+
+
+def _merged_away(event: CaseEvent) -> bool:
+    """A case closed by a merge: its reports follow the target, so its close is not fanned out."""
+    return isinstance(event, CaseUpdated) and event.action == MERGED
+
+
+def _same_state(known: Document) -> Document:
+    """A filter matching a stored case state only while it is the one read."""
+    return {"_id": known["_id"], "version": known["version"], "event_type": known.get("event_type")}
 
 
 def _unchanged(report: Document) -> Document:
-    """A filter matching the report only while its case version is the one planned from."""
+    """A filter matching the report only while its case link and version are the ones read."""
     previous = report.get("case")
-    expected: Any = previous["version"] if previous else {"$exists": False}
-    return {"_id": report["_id"], "case.version": expected}
+    if not previous:
+        return {"_id": report["_id"], "case.version": {"$exists": False}}
+    expected: Any = previous.get("version")
+    return {
+        "_id": report["_id"],
+        "case.case_id": previous.get("case_id"),
+        "case.version": expected,
+    }
 
 
-def _first_per_report(
-    events: list[CaseAssigned | CaseUpdated],
-) -> list[CaseAssigned | CaseUpdated]:
-    """The first (oldest) event of each report, so one round writes each report once."""
+def _first_per_case(events: list[CaseEvent]) -> list[CaseEvent]:
+    """The first (oldest) pending event of each case, so one round writes each case once."""
     seen: set[str] = set()
     first = []
     for event in events:
-        if event.report_id not in seen:
-            seen.add(event.report_id)
+        if event.case_id not in seen:
+            seen.add(event.case_id)
             first.append(event)
     return first
 
 
-def _ids(event: CaseAssigned | CaseUpdated) -> dict[str, str]:
+def _ids(event: CaseEvent) -> dict[str, str]:
     return {"report_id": event.report_id, "case_id": event.case_id, "event_id": event.event_id}

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass
+import secrets
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from prometheus_client import Counter
 from pydantic import ValidationError
 
 from services.common.clock import Clock
+from services.common.contracts import EvidenceFile
 from services.intake.models import ReportIn
+from services.intake.reporters import ReporterIds
 from services.intake.repository import (
     ReportRepository,
     StoredReport,
@@ -35,6 +38,7 @@ class Submission:
     repository: ReportRepository
     clock: Clock
     stored_hook: Callable[[], None]
+    reporter_ids: ReporterIds = field(default_factory=lambda: ReporterIds(secrets.token_bytes(32)))
 
     def validate(self, data: Any, *, channel: str) -> ReportIn:
         """Validate a submission; raises pydantic.ValidationError (counted as rejected)."""
@@ -45,20 +49,45 @@ class Submission:
             raise
 
     async def submit(
-        self, report: ReportIn, *, channel: str, idempotency_key: str | None = None
+        self,
+        report: ReportIn,
+        *,
+        channel: str,
+        idempotency_key: str | None = None,
+        report_id: str | None = None,
+        evidence: Sequence[EvidenceFile] = (),
+        client: str | None = None,
     ) -> StoredReport:
-        """Store the report and its `report.submitted` event; return the stored document."""
+        """Store the report and its `report.submitted` event; return the stored document.
+
+        `report_id` and `evidence` come from an upload that stored its files first
+        (services.intake.evidence_views); a retry must send the same files to be a replay.
+        `client` is the client's address, which identifies a reporter who left no contact."""
         now = self.clock()
         event = report.to_event(
-            report_id=new_report_id(), tracking_code=new_tracking_code(), now=now
+            report_id=report_id or new_report_id(), tracking_code=new_tracking_code(), now=now
         )
+        event = event.model_copy(update={"reporter_id": self.reporter_id(report, client)})
+        body = report.model_dump(mode="json")
+        if evidence:
+            event = event.model_copy(update={"evidence": list(evidence)})
+            body["evidence"] = [f.sha256_received for f in evidence]
         stored = await self.repository.save(
             event,
             now=now,
             idempotency_key=idempotency_key,
-            fingerprint=request_fingerprint(report.model_dump(mode="json")),
+            fingerprint=request_fingerprint(body),
         )
         if stored.created:
             REPORTS_ACCEPTED.labels(channel=channel).inc()
             self.stored_hook()
         return stored
+
+    def reporter_id(self, report: ReportIn, client: str | None) -> str | None:
+        """The pseudonymous id of the reporter: by contact when given, else by client address."""
+        contact = None if report.anonymous else report.contact
+        return self.reporter_ids.reporter_id(
+            phone=contact.phone if contact else None,
+            email=str(contact.email) if contact and contact.email else None,
+            client=client,
+        )

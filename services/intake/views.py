@@ -1,63 +1,79 @@
-"""The reporter's HTML pages: the form (CSRF, errors beside fields), receipt, status lookup."""
+"""The reporter's HTML pages: the form (CSRF, errors beside fields), the receipt, status lookup.
+
+A valid form POST answers 303 to its receipt (Post/Redirect/Get), so refreshing the receipt
+never sends the report again; the form's submission token makes a repeated POST of the same
+form (a double tap, the back button) return the first report, like the API's Idempotency-Key.
+"""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
-import jinja2
 from aiohttp import web
+from aiohttp.web_request import FileField
 from multidict import MultiDictProxy
 from pydantic import ValidationError
 
-from services.common.contracts import Platform, ReporterKind
+from services.common.contracts import ReporterKind
 from services.common.csrf import CSRF_COOKIE
-from services.common.http import read_form, repeated_fields
-from services.intake.api import TRACKING_CODE, created_body, status_view
+from services.common.http import repeated_fields
+from services.common.i18n import request_language, switch_language_url, template_environment
+from services.intake.api import status_view
 from services.intake.context import INTAKE
+from services.intake.evidence import FIELD as EVIDENCE_FIELD
+from services.intake.evidence import CheckedFile, EvidenceRejected
+from services.intake.evidence_views import (
+    evidence_from_form,
+    read_report_form,
+    submit_with_evidence,
+)
+from services.intake.formfields import (
+    CONTACT_KEPT_DAYS,
+    FORM_TOKEN,
+    SINGLE_VALUED,
+    form_data,
+    form_errors,
+    form_values,
+    new_form_token,
+    place_choices,
+    submission_key,
+    text,
+)
 from services.intake.labels import CATEGORIES, PLATFORMS, REPORTER_KINDS, Language
-from services.intake.texts import UI, error_message
+from services.intake.models import ReportIn
+from services.intake.receipt import usual_time
+from services.intake.repository import IdempotencyConflict
+from services.intake.texts import UI, texts
+from services.intake.tracking import normalise_tracking_code
 
-TEMPLATES = jinja2.Environment(
-    loader=jinja2.PackageLoader("services.intake", "templates"),
-    autoescape=jinja2.select_autoescape(["html"]),
-    undefined=jinja2.StrictUndefined,
-)
-VIETNAM_OFFSET = "+07:00"
-# Form fields that hold one value; a form sending one twice is refused rather than guessed at.
-SINGLE_VALUED = (
-    "category",
-    "platform",
-    "description",
-    "seen_at",
-    "province",
-    "district",
-    "reporter_kind",
-    "anonymous",
-    "contact_name",
-    "contact_phone",
-    "contact_email",
-    "content_urls",
-    "evidence_links",
-)
+__all__ = ["SINGLE_VALUED", "add_form_routes", "form_data", "form_errors"]
+
+TEMPLATES = template_environment("services.intake")
+STATIC = Path(__file__).parent / "static"
+# The receipt's URL names the tracking code: kept out of shared caches and other sites' logs.
+RECEIPT_HEADERS = {"Cache-Control": "private, no-store", "Referrer-Policy": "same-origin"}
+Errors = dict[str, list[str]]
 
 
 def language(request: web.Request) -> Language:
-    """`?lang=` first, then the first of vi/en in Accept-Language, else Vietnamese."""
-    if (chosen := request.query.get("lang")) in ("vi", "en"):
-        return "en" if chosen == "en" else "vi"
-    for part in request.headers.get("Accept-Language", "").split(","):
-        tag = part.split(";")[0].strip().lower()
-        if tag.startswith("en"):
-            return "en"
-        if tag.startswith("vi"):
-            return "vi"
-    return "vi"
+    """The page's language: `?lang=`, then the `lang` cookie, else Vietnamese (never the
+    browser's Accept-Language); `language_middleware` sets the cookie and `Vary: Cookie`."""
+    return request_language(request)
 
 
-def render(template: str, lang: Language, *, status: int = 200, **context: Any) -> web.Response:
-    """Render a page in `lang` with the shared texts."""
-    text = {key: words[lang] for key, words in UI.items()}
-    html = TEMPLATES.get_template(template).render(lang=lang, t=text, **context)
+def render(
+    template: str,
+    lang: Language,
+    *,
+    status: int = 200,
+    request: web.Request | None = None,
+    **context: Any,
+) -> web.Response:
+    """Render a page in `lang`; with `request`, its language link keeps the path and query."""
+    if request is not None:
+        context.setdefault("switch_url", switch_language_url(request, lang))
+    html = TEMPLATES.get_template(template).render(lang=lang, t=texts(lang), **context)
     return web.Response(text=html, status=status, content_type="text/html", charset="utf-8")
 
 
@@ -66,116 +82,150 @@ def _form_page(
 ) -> web.Response:
     ctx = request.app[INTAKE]
     nonce = request.cookies.get(CSRF_COOKIE) or ctx.csrf.new_nonce()
+    values: dict[str, str] = context.pop("values", {})
+    if submission_key(values.get(FORM_TOKEN, "")) is None:
+        values[FORM_TOKEN] = new_form_token()
     page = render(
         "form.html",
         lang,
         status=status,
         csrf_token=ctx.csrf.token_for(nonce),
         categories=[(c.value, labels[lang]) for c, labels in CATEGORIES.items()],
-        platforms=[(p.value, label) for p, label in PLATFORMS.items()],
+        platforms=[(p.value, labels[lang]) for p, labels in PLATFORMS.items()],
         reporter_kinds=[(k.value, labels[lang]) for k, labels in REPORTER_KINDS.items()],
-        values=context.pop("values", {}),
+        places=place_choices(values),
+        contact_kept_days=CONTACT_KEPT_DAYS,
+        values=values,
         errors=context.pop("errors", {}),
         **context,
     )
     page.set_cookie(CSRF_COOKIE, nonce, httponly=True, samesite="Strict", path="/")
+    page.headers["Cache-Control"] = "no-cache"
     return page
 
 
 async def show_form(request: web.Request) -> web.Response:
-    """GET /: the empty form."""
+    """GET /: the empty form, with a fresh submission token and no platform chosen."""
     return _form_page(
-        request,
-        language(request),
-        values={"reporter_kind": ReporterKind.CITIZEN.value, "platform": Platform.FACEBOOK.value},
+        request, language(request), values={"reporter_kind": ReporterKind.CITIZEN.value}
     )
 
 
-async def submit_form(request: web.Request) -> web.Response:
-    """POST /: validate and re-render with errors beside fields, or store and show the code."""
+async def submit_form(request: web.Request) -> web.StreamResponse:
+    """POST /: re-render with errors beside fields, or store and answer 303 to the receipt.
+
+    `action=refresh` (the no-JavaScript "choose commune" button) re-renders the form with the
+    chosen province's communes and checks nothing."""
     ctx = request.app[INTAKE]
     lang = language(request)
-    form = await read_form(request)
-    values = {k: v for k, v in form.items() if isinstance(v, str) and k != "csrf_token"}
-    if not ctx.csrf.valid(request.cookies.get(CSRF_COOKIE), _text(form, "csrf_token")):
-        return _form_page(request, lang, status=403, values=values, csrf_error=True)
+    form = await read_report_form(request)
+    values = form_values(form)
+    page: dict[str, Any] = {"values": values, "files_dropped": _has_files(form)}
+    if text(form, "action") == "refresh":
+        return _form_page(request, lang, **page)
+    if not ctx.csrf.valid(request.cookies.get(CSRF_COOKIE), text(form, "csrf_token")):
+        return _form_page(request, lang, status=403, csrf_error=True, **page)
     if repeated := repeated_fields(form, SINGLE_VALUED):
         errors = {name: [UI["repeated_field"][lang]] for name in repeated}
-        return _form_page(request, lang, status=422, values=values, errors=errors)
+        return _form_page(request, lang, status=422, errors=errors, **page)
+    report, files, errors, status = await _checked(request, form, lang)
+    if report is None:
+        return _form_page(request, lang, status=status, errors=errors, **page)
+    try:
+        stored = await submit_with_evidence(
+            request,
+            report,
+            files,
+            channel="form",
+            idempotency_key=submission_key(text(form, FORM_TOKEN)),
+        )
+    except IdempotencyConflict:  # the same form sent again after changes: not sent twice
+        page["values"][FORM_TOKEN] = new_form_token()
+        return _form_page(request, lang, status=409, already_sent=True, **page)
+    raise web.HTTPSeeOther(receipt_path(stored.document["tracking_code"], lang))
+
+
+async def _checked(
+    request: web.Request, form: MultiDictProxy[Any], lang: Language
+) -> tuple[ReportIn | None, list[CheckedFile], Errors, int]:
+    """The valid report and its files, or the errors of the fields and files and the status."""
+    ctx = request.app[INTAKE]
+    report, files, errors, status = None, [], {}, 422
     try:
         report = ctx.submission.validate(form_data(form, lang), channel="form")
     except ValidationError as exc:
-        return _form_page(request, lang, status=422, values=values, errors=form_errors(exc, lang))
-    stored = await ctx.submission.submit(report, channel="form")
-    created = created_body(ctx, stored.document["tracking_code"])
-    return render("submitted.html", lang, status=201, created=created)
+        errors = form_errors(exc, lang)
+    try:
+        files = await evidence_from_form(request, form)
+    except EvidenceRejected as exc:
+        errors["evidence"] = [problem.message(lang) for problem in exc.problems]
+        status = exc.status if report is not None else 422
+        report = None
+    return report, files, errors, status
+
+
+def _has_files(form: MultiDictProxy[Any]) -> bool:
+    """Whether the form carried chosen files (a re-rendered form cannot keep them)."""
+    return any(
+        isinstance(part, FileField) and part.filename for part in form.getall(EVIDENCE_FIELD, [])
+    )
+
+
+def receipt_path(code: str, lang: Language) -> str:
+    """Where a stored form submission is acknowledged."""
+    return f"/receipt/{code}?lang={lang}"
+
+
+async def receipt_page(request: web.Request) -> web.Response:
+    """GET /receipt/{code}: the tracking code, what happens next and how long it usually takes."""
+    ctx = request.app[INTAKE]
+    lang = language(request)
+    code = normalise_tracking_code(request.match_info["code"])
+    document = await ctx.repository.by_tracking_code(code) if code else None
+    if document is None:
+        return _status(request, lang, request.match_info["code"], None)
+    page = render(
+        "submitted.html",
+        lang,
+        request=request,
+        code=document["tracking_code"],
+        submitted_at=document["submitted_at"],
+        category=status_view(document, lang).category_name,
+        usual=usual_time(document["report"]["category"]),
+    )
+    page.headers.update(RECEIPT_HEADERS)
+    return page
 
 
 async def status_page(request: web.Request) -> web.Response:
-    """GET /status and /status/{code}: look a report up by its tracking code."""
+    """GET /status and /status/{code}: look a report up by its tracking code (as typed)."""
     ctx = request.app[INTAKE]
     lang = language(request)
-    code = (request.match_info.get("code") or request.query.get("code") or "").strip().upper()
-    if not code:
-        return render("status.html", lang, code="", report=None, not_found=False)
-    document = await ctx.repository.by_tracking_code(code) if TRACKING_CODE.match(code) else None
+    typed = (request.match_info.get("code") or request.query.get("code") or "").strip()
+    code = normalise_tracking_code(typed)
+    document = await ctx.repository.by_tracking_code(code) if code else None
+    return _status(request, lang, code or typed, document)
+
+
+def _status(request: web.Request, lang: Language, code: str, document: Any) -> web.Response:
+    """The status page for `code`: the report, the empty lookup, or 'not found' (404)."""
     report = status_view(document, lang) if document else None
     return render(
         "status.html",
         lang,
-        status=200 if report else 404,
+        status=200 if report or not code else 404,
+        request=request,
         code=code,
         report=report,
-        not_found=report is None,
+        not_found=bool(code) and report is None,
     )
 
 
-def _text(form: MultiDictProxy[Any], name: str) -> str:
-    value = form.get(name, "")
-    return value.strip() if isinstance(value, str) else ""
-
-
-def _lines(value: str) -> list[str]:
-    return [line.strip() for line in value.splitlines() if line.strip()]
-
-
-def form_data(form: MultiDictProxy[Any], lang: Language) -> dict[str, Any]:
-    """Form fields as an API body: empty fields left out (so they are 'missing'), lists split."""
-    data: dict[str, Any] = {"language": lang}
-    for name in ("category", "platform", "description", "province", "district", "reporter_kind"):
-        if value := _text(form, name):
-            data[name] = value
-    for name in ("content_urls", "evidence_links"):
-        if items := _lines(_text(form, name)):
-            data[name] = items
-    if seen_at := _text(form, "seen_at"):
-        data["seen_at"] = seen_at + (VIETNAM_OFFSET if len(seen_at) == 16 else "")
-    if (anonymous := _text(form, "anonymous")) in ("yes", "no"):
-        data["anonymous"] = anonymous == "yes"
-    contact = {k: v for k in ("name", "phone", "email") if (v := _text(form, f"contact_{k}"))}
-    if contact:
-        data["contact"] = contact
-    return data
-
-
-def form_errors(exc: ValidationError, lang: Language) -> dict[str, list[str]]:
-    """Each error under the form field it belongs to (a contact sub-field, or the contact group)."""
-    errors: dict[str, list[str]] = {}
-    for error in exc.errors(include_url=False):
-        loc = error["loc"]
-        field = "anonymous" if not loc else str(loc[0])
-        if field == "contact" and len(loc) > 1:
-            field = f"contact_{loc[1]}"
-        message = error_message(dict(error), lang)
-        if len(loc) > 1 and isinstance(loc[1], int):
-            message = f"#{loc[1] + 1}: {message}"
-        errors.setdefault(field, []).append(message)
-    return errors
-
-
 def add_form_routes(app: web.Application) -> None:
-    """Register the HTML pages."""
+    """Register the HTML pages and their script."""
     app.router.add_get("/", show_form)
     app.router.add_post("/", submit_form)
+    app.router.add_get("/receipt/{code}", receipt_page)
     app.router.add_get("/status", status_page)
     app.router.add_get("/status/{code}", status_page)
+    app.router.add_static("/static/", STATIC)

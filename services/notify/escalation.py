@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, HttpUrl
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, HttpUrl, field_validator
 
 from services.common.contracts import (
     AGENCY_ID_PATTERN,
@@ -19,6 +19,7 @@ from services.common.contracts import (
     CaseStatus,
     Priority,
 )
+from services.common.geography import province_code_of
 from services.common.policyfile import (
     Duration,
     Offset,
@@ -39,7 +40,9 @@ class Target(BaseModel):
     id: str = Field(min_length=1, max_length=80, pattern=r"^[A-Za-z0-9_.-]+$")
     role: str = Field(min_length=1, max_length=80)
     agency: str | None = Field(default=None, pattern=AGENCY_ID_PATTERN)
-    province: str | None = None
+    province: str | None = Field(
+        default=None, description='A province code ("01") or name, of the 34 since July 2025.'
+    )
     email: list[EmailStr] = Field(default_factory=list, max_length=20)
     webhook: HttpUrl | None = None
     # PagerDuty Events API v2: the integration's routing key, and where events go.
@@ -51,8 +54,21 @@ class Target(BaseModel):
     def serves(self, case: CaseState) -> bool:
         """True when this target covers the case's agency and province."""
         return (self.agency is None or self.agency == case.agency) and (
-            self.province is None or self.province == case.province
+            self.province is None or same_province(self.province, case.province)
         )
+
+    @field_validator("province")
+    @classmethod
+    def _known_province(cls, province: str | None) -> str | None:
+        if province is not None and province_code_of(None, province) is None:
+            raise ValueError(f'unknown province {province!r}: give a code such as "01"')
+        return province
+
+
+def same_province(wanted: str, actual: str | None) -> bool:
+    """Whether two province codes or names (current, or pre-2025 ones) designate one province."""
+    code = province_code_of(None, wanted)
+    return code is not None and code == province_code_of(None, actual)
 
 
 class Level(BaseModel):

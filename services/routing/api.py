@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
@@ -29,9 +29,12 @@ from services.routing.actions import (
     UnreadableCase,
 )
 from services.routing.apikeys import ALL_SCOPES, ApiKeyStore, Scope, looks_like_key, missing_scope
+from services.routing.case import Case
 from services.routing.cases import CaseQuery, CaseRepository
+from services.routing.evidence import EvidenceSigner
 from services.routing.lifecycle import Action, IllegalTransition
 from services.routing.models import (
+    CaseDetail,
     CaseList,
     NoteBody,
     OptionalNote,
@@ -41,6 +44,7 @@ from services.routing.models import (
     case_summary,
     case_view,
 )
+from services.routing.regrouping import Regrouping
 from services.routing.settings import RoutingSettings
 
 
@@ -53,6 +57,7 @@ class RoutingContext:
     actions: CaseActions
     clock: Clock
     keys: ApiKeyStore
+    regrouping: Regrouping
 
     @property
     def agencies(self) -> frozenset[str]:
@@ -60,6 +65,7 @@ class RoutingContext:
         return frozenset([*self.actions.policy.agencies, TRIAGE])
 
 
+BodyT = TypeVar("BodyT", bound=BaseModel)
 ROUTING: web.AppKey[RoutingContext] = web.AppKey("routing", RoutingContext)
 
 REALM = "agency-api"
@@ -160,7 +166,14 @@ async def get_case(request: web.Request) -> web.Response:
         return json_error(404, "no such case")
     except UnreadableCase as exc:
         return unreadable(exc)
-    return web.json_response(case_view(case, principal, ctx.clock()).model_dump(mode="json"))
+    return web.json_response(detail_with_evidence(ctx, case, principal).model_dump(mode="json"))
+
+
+def detail_with_evidence(ctx: RoutingContext, case: Case, principal: str) -> CaseDetail:
+    """The case as `principal` sees it, with its evidence (signed links for the holder)."""
+    now = ctx.clock()
+    evidence = EvidenceSigner.from_settings(ctx.settings).views(case, principal, now)
+    return case_view(case, principal, now).model_copy(update={"evidence": evidence})
 
 
 async def act(request: web.Request) -> web.Response:
@@ -169,7 +182,7 @@ async def act(request: web.Request) -> web.Response:
     principal = await authorize(request, ACTION_SCOPES[name])
     action, model = ACTION_BODIES[name]
     ctx = request.app[ROUTING]
-    body = await _body(request, model)
+    body = await read_body(request, model)
     try:
         case = await ctx.actions.perform(
             request.match_info["case_id"], principal, action_request(action, principal, body)
@@ -197,7 +210,7 @@ async def act(request: web.Request) -> web.Response:
         )
     except ConcurrentChange:
         return json_error(409, "the case changed concurrently; read it again and retry")
-    return web.json_response(case_view(case, principal, ctx.clock()).model_dump(mode="json"))
+    return web.json_response(detail_with_evidence(ctx, case, principal).model_dump(mode="json"))
 
 
 def unreadable(exc: UnreadableCase) -> web.Response:
@@ -209,10 +222,11 @@ def unreadable(exc: UnreadableCase) -> web.Response:
     )
 
 
-async def _body(request: web.Request, model: type[BaseModel]) -> BaseModel:
+async def read_body(request: web.Request, model: type[BodyT]) -> BodyT:
+    """The request's JSON body as `model`: 415 if not JSON, 400 if malformed, 422 per field."""
     raw = await request.read()
     if not raw and model is OptionalNote:
-        return OptionalNote()
+        return model()
     if request.content_type != "application/json":
         raise web.HTTPUnsupportedMediaType(
             text=json.dumps(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from services.common.amqp import QueueSpec, agency_queue
+from services.common.amqp import Batched, QueueSpec, agency_queue
 from services.common.clock import Clock, utcnow
 from services.common.contracts import TRIAGE, CaseAssigned, CaseUpdated
 from services.common.service import Runtime, Service, create_service_app
@@ -15,6 +15,8 @@ from services.routing.cases import CaseRepository
 from services.routing.console import add_console_routes
 from services.routing.openapi_doc import add_openapi_route
 from services.routing.policy import Policy, load_policy
+from services.routing.regroup_api import add_regroup_routes
+from services.routing.regrouping import Regrouping
 from services.routing.router import Router
 from services.routing.sessions import Sessions
 from services.routing.settings import RoutingSettings
@@ -41,9 +43,12 @@ def create_app(
         await keys.ensure_indexes()
         runtime.loop("api-key-usage", keys.record_usage)
         runtime.on_stop(keys.flush_usage)
-        runtime.app[ROUTING] = RoutingContext(settings, repository, actions, clock, keys)
+        regrouping = Regrouping(actions, repository, clock, relay.wake)
+        runtime.app[ROUTING] = RoutingContext(
+            settings, repository, actions, clock, keys, regrouping
+        )
         router = Router(repository, policy, clock, relay.wake)
-        runtime.consume(REPORTS_QUEUE, {"report.submitted": router.on_report})
+        runtime.consume(REPORTS_QUEUE, {"report.submitted": Batched(router.on_reports)})
         runtime.consume(ESCALATIONS_QUEUE, {"case.escalated": router.on_escalation})
 
     app = create_service_app(
@@ -57,6 +62,7 @@ def create_app(
         )
     )
     add_api_routes(app)
+    add_regroup_routes(app)
     secret = settings.session_secret.get_secret_value() if settings.session_secret else None
     add_console_routes(
         app, Sessions(secret, settings.tokens, settings.session_hours * 3600), secret

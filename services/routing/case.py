@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from services.common.clock import EPOCH
 from services.common.contracts import (
@@ -13,6 +14,7 @@ from services.common.contracts import (
     CaseStatus,
     Category,
     Contact,
+    EvidenceFile,
     Platform,
     Priority,
     ReporterKind,
@@ -43,12 +45,31 @@ class CaseReport(_Stored):
     description: str
     seen_at: datetime | None = None
     province: str | None = None
+    province_code: str | None = None
+    commune: str | None = None
+    commune_code: str | None = None
     district: str | None = None
+    geography_version: str | None = None
     evidence_links: list[str] = Field(default_factory=list)
+    evidence: list[EvidenceFile] = Field(default_factory=list)
     reporter_kind: ReporterKind
     anonymous: bool
     contact: Contact | None = None
     language: str = "vi"
+
+
+class CaseReportEntry(CaseReport):
+    """One report of a case (the first or one that joined): its own fields and who made it."""
+
+    report_id: str
+    tracking_code: str
+    reported_at: datetime | None = None
+    reporter_id: str | None = None
+
+    @property
+    def reporter_key(self) -> str:
+        """Who counts as this report's reporter: its reporter id, else the report itself."""
+        return self.reporter_id or f"report:{self.report_id}"
 
 
 class AuditRecord(_Stored):
@@ -83,13 +104,22 @@ class CaseNote(_Stored):
 
 
 class Case(_Stored):
-    """One case: a report routed to an agency, with its status, deadline and history."""
+    """One case: the reports of one piece of content, routed to an agency, with its status,
+    deadline and history. `report_id`, `tracking_code` and `report` are the first report's
+    (the one that opened the case); `reports` holds every report, the first included."""
 
     case_id: str = Field(alias="_id")
     report_id: str
     tracking_code: str
     report: CaseReport
     reported_at: datetime | None = None
+    content_key: str
+    reports: list[CaseReportEntry]
+    reporter_keys: list[str]
+    reporters: int = Field(ge=1)
+    joinable: bool = True
+    merged_into: str | None = None
+    merged_from: list[str] = Field(default_factory=list)
     agency: str
     category: Category
     priority: Priority
@@ -109,6 +139,28 @@ class Case(_Stored):
     notes: list[CaseNote] = Field(default_factory=list)
     escalations: list[str] = Field(default_factory=list)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _before_grouping(cls, data: Any) -> Any:
+        """A case stored before grouping: its one report, a content key of its own."""
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        report_id = data.get("report_id")
+        data.setdefault("content_key", f"report:{report_id}")
+        if "reports" not in data and isinstance(data.get("report"), dict):
+            first = {
+                "report_id": report_id,
+                "tracking_code": data.get("tracking_code"),
+                "reported_at": data.get("reported_at"),
+            }
+            data["reports"] = [{**data["report"], **first}]
+        if "reporter_keys" not in data and isinstance(data.get("reports"), list):
+            data["reporter_keys"] = sorted(set(_reporter_keys(data["reports"])))
+        if "reporters" not in data and isinstance(data.get("reporter_keys"), list):
+            data["reporters"] = max(len(data["reporter_keys"]), 1)
+        return data
+
     @classmethod
     def from_document(cls, document: Document) -> Case:
         """The case a stored document holds; pydantic's ValidationError if it is unreadable."""
@@ -116,7 +168,26 @@ class Case(_Stored):
 
     def to_document(self) -> Document:
         """The document to store, with the urgency key the list is sorted on."""
-        return {**self.model_dump(mode="python", by_alias=True), "urgency": self.urgency}
+        document = self.model_dump(mode="python", by_alias=True)
+        return {**document, "urgency": self.urgency, "open_key": self.open_key}
+
+    @property
+    def open_key(self) -> str:
+        """The content key while open (unique: one open case per content), then a key of its
+        own (`<key>#closed#<case id>`), so every case has a distinct value. A case split off
+        another never takes later reports: its key is its own from the start."""
+        if not self.is_open:
+            return closed_key(self.content_key, self.case_id)
+        return self.content_key if self.joinable else f"{self.content_key}#own#{self.case_id}"
+
+    @property
+    def any_official(self) -> bool:
+        """Whether one of the case's reporters is an official."""
+        return any(r.reporter_kind is ReporterKind.OFFICIAL for r in self.reports)
+
+    def report_entry(self, report_id: str) -> CaseReportEntry | None:
+        """The case's report with this id, if it holds it."""
+        return next((r for r in self.reports if r.report_id == report_id), None)
 
     @property
     def is_open(self) -> bool:
@@ -142,6 +213,20 @@ class Case(_Stored):
         if self.is_open and self.due_at is not None:
             return urgency_key(DUE, self.due_at)
         return urgency_key(OPEN_WITHOUT_DEADLINE if self.is_open else CLOSED, self.created_at)
+
+
+def closed_key(content_key: str, case_id: str) -> str:
+    """The `open_key` of a closed case: distinct from every other case's."""
+    return f"{content_key}#closed#{case_id}"
+
+
+def _reporter_keys(reports: list[Any]) -> list[str]:
+    """The reporter keys of stored report entries (as documents)."""
+    return [
+        r.get("reporter_id") or f"report:{r.get('report_id')}"
+        for r in reports
+        if isinstance(r, dict)
+    ]
 
 
 def is_open_status(status: CaseStatus) -> bool:

@@ -10,11 +10,11 @@ from typing import Any
 from prometheus_client import Counter
 from pydantic import ValidationError
 from pymongo import ASCENDING, DESCENDING, ReturnDocument, UpdateOne
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import BulkWriteError
 
 from services.common import params
 from services.common.contracts import AnyEvent, CaseEscalated
-from services.common.groupcommit import GroupInsert
+from services.common.groupcommit import per_document_errors
 from services.common.mongo import Document, MongoDatabase
 from services.common.outbox import ensure_outbox_index, outbox_fields, outbox_update
 from services.routing.case import (
@@ -26,6 +26,7 @@ from services.routing.case import (
     urgency_key,
     urgency_position,
 )
+from services.routing.grouping import GroupPlan, JoinPlan
 from services.routing.planning import Plan
 
 log = logging.getLogger(__name__)
@@ -34,8 +35,12 @@ UNREADABLE_CASES = Counter(
     "routing_unreadable_cases_total", "Stored cases that could not be read (logged once each)"
 )
 NOT_IN_VIEWS = {"outbox": 0}
+# What lists leave out: every report of a grouped case (they show the first and the count).
+NOT_IN_LISTS = {"outbox": 0, "reports": 0, "reporter_keys": 0}
 # What the dashboard leaves out: the history it does not count.
-NOT_IN_FIGURES = {"outbox": 0, "audit": 0, "notes": 0, "escalations": 0}
+NOT_IN_FIGURES = {**NOT_IN_LISTS, "audit": 0, "notes": 0, "escalations": 0}
+# What joining needs of an open case: its state and reporter keys, not its reports or history.
+FOR_JOINING = {"outbox": 0, "reports": 0, "audit": 0, "notes": 0, "escalations": 0}
 BAD_CURSOR = "not a cursor this service made; start again without it"
 
 
@@ -94,12 +99,14 @@ class CaseRepository:
     def __init__(self, db: MongoDatabase) -> None:
         self.cases = db.cases
         self._reported: set[str] = set()
-        # Reports consumed at the same time become cases in one insert_many (group commit).
-        self._inserts = GroupInsert(db.cases)
 
     async def ensure_indexes(self) -> None:
-        """One case per report; lists most urgent first, by agency or not; the outbox."""
+        """One case per first report and one open case per content (`open_key`, after giving
+        stored cases theirs); reports found by id; lists most urgent first; the outbox."""
         await self.cases.create_index([("report_id", ASCENDING)], unique=True)
+        await self._add_missing_keys()
+        await self.cases.create_index([("open_key", ASCENDING)], unique=True)
+        await self.cases.create_index([("reports.report_id", ASCENDING)])
         await self.cases.create_index(
             [("agency", ASCENDING), ("urgency", ASCENDING), ("_id", ASCENDING)]
         )
@@ -111,6 +118,20 @@ class CaseRepository:
         await ensure_outbox_index(self.cases)
         await self._add_missing_urgency()
 
+    async def _add_missing_keys(self) -> None:
+        """Give cases stored before grouping an `open_key` of their own (their content key is
+        `report:<report id>`, so they never take other reports) and their one report in
+        `reports` (where reports are looked up by id); none after the first start."""
+        docs = await self.cases.find({"open_key": None}, NOT_IN_VIEWS).to_list()
+        cases = [case for doc in docs if (case := self._readable(doc)) is not None]
+        broken = [doc["_id"] for doc in docs if self._readable(doc) is None]
+        writes = [UpdateOne({"_id": c.case_id}, {"$set": _grouping_fields(c)}) for c in cases]
+        # An unreadable case still needs a distinct value for the unique index.
+        writes += [UpdateOne({"_id": i}, {"$set": {"open_key": f"unreadable#{i}"}}) for i in broken]
+        if writes:
+            await self.cases.bulk_write(writes, ordered=False)
+            log.info("open keys added to stored cases", extra={"count": len(writes)})
+
     async def _add_missing_urgency(self) -> None:
         """Give cases stored before the urgency key had one (none after the first start)."""
         docs = await self.cases.find({"urgency": None}, NOT_IN_VIEWS).to_list()
@@ -121,13 +142,63 @@ class CaseRepository:
             )
             log.info("urgency added to stored cases", extra={"count": len(cases)})
 
-    async def create(self, case: Case, events: list[AnyEvent], now: datetime) -> bool:
-        """Insert the case with its events; False when the report already has a case."""
+    async def insert_cases(
+        self, cases: list[tuple[Case, list[AnyEvent]]], now: datetime
+    ) -> list[BaseException | None]:
+        """Insert new cases with their events in one command; per case, None or its error (a
+        DuplicateKeyError when its content has an open case or its report a case by now)."""
+        if not cases:
+            return []
+        docs = [{**case.to_document(), **outbox_fields(events, now)} for case, events in cases]
         try:
-            await self._inserts.insert({**case.to_document(), **outbox_fields(events, now)})
-        except DuplicateKeyError:
-            return False
-        return True
+            await self.cases.insert_many(docs, ordered=False)
+        except BulkWriteError as exc:
+            errors = per_document_errors(exc, len(docs))
+            return [errors.get(index) for index in range(len(docs))]
+        return [None] * len(docs)
+
+    async def insert_case(self, case: Case, events: list[AnyEvent], now: datetime) -> None:
+        """Insert one new case with its events; DuplicateKeyError if its id or key is taken."""
+        await self.cases.insert_one({**case.to_document(), **outbox_fields(events, now)})
+
+    async def open_cases(self, keys: set[str]) -> dict[str, Case]:
+        """The open case of each content key that has one, without reports or history."""
+        found = self.cases.find({"open_key": {"$in": sorted(keys)}}, FOR_JOINING)
+        cases = self._readable_all(await found.to_list())
+        return {case.content_key: case for case in cases if case.is_open}
+
+    async def held_reports(self, report_ids: set[str]) -> set[str]:
+        """Which of these reports a case holds already (first or joined, open or closed):
+        every case lists its first report in `reports` too (stored ones since the migration)."""
+        criteria = {"reports.report_id": {"$in": sorted(report_ids)}}
+        held: set[str] = set()
+        async for doc in self.cases.find(criteria, {"reports.report_id": 1}):
+            held.update(str(r.get("report_id")) for r in doc.get("reports") or [])
+        return held & report_ids
+
+    async def write_joins(self, plans: list[JoinPlan], now: datetime) -> bool:
+        """Store every join, each one conditional update on the version it was planned from;
+        False when one lost a race (its reports are planned again)."""
+        if not plans:
+            return True
+        result = await self.cases.bulk_write([_join_write(p, now) for p in plans], ordered=False)
+        return result.matched_count == len(plans)
+
+    async def write_group(self, plan: GroupPlan, now: datetime) -> Case | None:
+        """Store a split's or merge's change to one case if its version is still the one
+        planned from; the case as stored, or None when it moved on."""
+        update = outbox_update(plan.events, now)
+        update["$set"] = plan.changes
+        update["$push"]["audit"] = {
+            "$each": [a.model_dump(by_alias=True, exclude_none=True) for a in plan.audit]
+        }
+        doc = await self.cases.find_one_and_update(
+            {"_id": plan.before.case_id, "version": plan.before.version},
+            update,
+            projection=NOT_IN_VIEWS,
+            return_document=ReturnDocument.AFTER,
+        )
+        return None if doc is None else self._read(doc)
 
     async def get(self, case_id: str) -> Case | None:
         """A case by id (None if there is none); UnreadableCase if its document is broken."""
@@ -183,7 +254,7 @@ class CaseRepository:
     async def recent_escalations(self, *, limit: int) -> list[EscalationEntry]:
         """The latest escalations recorded on cases, newest first (the console's alert log)."""
         docs = (
-            await self.cases.find({"escalations.0": {"$exists": True}}, NOT_IN_VIEWS)
+            await self.cases.find({"escalations.0": {"$exists": True}}, NOT_IN_LISTS)
             .sort("updated_at", DESCENDING)
             .limit(limit)
             .to_list()
@@ -209,7 +280,7 @@ class CaseRepository:
         Unreadable cases are left out (and logged once); they still move the cursor on.
         """
         docs = (
-            await self.cases.find(_criteria(query, now), NOT_IN_VIEWS)
+            await self.cases.find(_criteria(query, now), NOT_IN_LISTS)
             .sort([("urgency", ASCENDING), ("_id", ASCENDING)])
             .limit(query.limit + 1)
             .to_list()
@@ -249,6 +320,27 @@ class CaseRepository:
             "stored case is unreadable; left out of lists",
             extra={"case_id": case_id, "agency": str(agency), "error": _summary(exc)},
         )
+
+
+def _grouping_fields(case: Case) -> Document:
+    """What a case stored before grouping lacks: its key and its one report as an entry."""
+    document = case.to_document()
+    names = ("open_key", "content_key", "reports", "reporter_keys", "reporters")
+    return {name: document[name] for name in names}
+
+
+def _join_write(plan: JoinPlan, now: datetime) -> UpdateOne:
+    """One join as a conditional update: reports and new reporters appended, counts set."""
+    update = outbox_update(plan.events, now)
+    update["$set"] = plan.changes
+    update["$push"]["reports"] = {"$each": [e.model_dump(mode="python") for e in plan.entries]}
+    if plan.new_reporter_keys:
+        update["$push"]["reporter_keys"] = {"$each": plan.new_reporter_keys}
+    if plan.audit:
+        update["$push"]["audit"] = {
+            "$each": [a.model_dump(by_alias=True, exclude_none=True) for a in plan.audit]
+        }
+    return UpdateOne({"_id": plan.before.case_id, "version": plan.before.version}, update)
 
 
 def _summary(exc: ValidationError) -> str:

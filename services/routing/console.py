@@ -11,7 +11,6 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
-import jinja2
 from aiohttp import web
 from multidict import MultiDictProxy
 from pydantic import BaseModel, ValidationError
@@ -20,7 +19,13 @@ from services.common import params
 from services.common.contracts import CaseStatus, Category
 from services.common.csrf import CSRF_COOKIE, CsrfTokens
 from services.common.http import read_form
-from services.common.labels import CATEGORIES, Language, category_name
+from services.common.i18n import (
+    localise_response,
+    request_language,
+    switch_language_url,
+    template_environment,
+)
+from services.common.labels import CATEGORIES, Language, category_name, platform_name
 from services.routing import console_texts as texts
 from services.routing.actions import (
     SUPERVISOR,
@@ -29,31 +34,24 @@ from services.routing.actions import (
     InvalidReassignment,
     UnreadableCase,
 )
-from services.routing.api import ACTION_BODIES, ROUTING, action_request
+from services.routing.api import ACTION_BODIES, ROUTING, action_request, detail_with_evidence
 from services.routing.case import Case
 from services.routing.cases import CaseQuery
 from services.routing.dashboard import bar_chart, duration_text, figures, overdue_by_level
+from services.routing.grouping_texts import GROUPING
 from services.routing.lifecycle import IllegalTransition, allowed_actions
-from services.routing.models import case_view
+from services.routing.models import MergeBody, SplitBody
+from services.routing.regrouping import InvalidRegrouping, NotSupervisor, RegroupConflict
 from services.routing.sessions import SESSION_COOKIE, Session, Sessions
 
 SESSIONS: web.AppKey[Sessions] = web.AppKey("console_sessions", Sessions)
 LOGIN_CSRF: web.AppKey[CsrfTokens] = web.AppKey("console_login_csrf", CsrfTokens)
-LANG_COOKIE = "console_lang"
-TEMPLATES = jinja2.Environment(
-    loader=jinja2.PackageLoader("services.routing", "templates"),
-    autoescape=jinja2.select_autoescape(["html"]),
-    undefined=jinja2.StrictUndefined,
-)
+TEMPLATES = template_environment("services.routing")
 
 
 def language(request: web.Request) -> Language:
-    """`?lang=`, then the language cookie, then Accept-Language; Vietnamese by default."""
-    chosen = request.query.get("lang") or request.cookies.get(LANG_COOKIE)
-    if chosen in ("vi", "en"):
-        return "en" if chosen == "en" else "vi"
-    accept = request.headers.get("Accept-Language", "").lower()
-    return "en" if accept.startswith("en") else "vi"
+    """`?lang=`, then the `lang` cookie, else Vietnamese (the same choice as intake's pages)."""
+    return request_language(request)
 
 
 def render(
@@ -77,11 +75,13 @@ def render(
             SUPERVISOR: "Giám sát" if lang == "vi" else "Supervisor",
         },
         category_name=lambda c: category_name(c, lang),
+        platform_name=lambda p: platform_name(p, lang),
+        g=texts.words(GROUPING, lang),
+        switch_url=switch_language_url(request, lang),
         **context,
     )
     response = web.Response(text=html, status=status, content_type="text/html", charset="utf-8")
-    if request.query.get("lang") in ("vi", "en"):
-        response.set_cookie(LANG_COOKIE, lang, path="/console", samesite="Strict", httponly=True)
+    localise_response(request, response)
     response.headers["Content-Security-Policy"] = (
         "default-src 'none'; style-src 'self' 'unsafe-inline'; script-src 'self'; "
         "connect-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'"
@@ -253,11 +253,12 @@ async def case_page(
         status=status,
         session=session,
         csrf_token=request.app[SESSIONS].csrf_token(session),
-        case=case_view(case, session.principal, now),
+        case=detail_with_evidence(ctx, case, session.principal),
         left=left,
         css=css,
         level=case.escalation_level,
         actions=[a.value for a in allowed_actions(case.status)],
+        regroup=session.principal == SUPERVISOR and case.is_open,
         outcomes=texts.words(texts.OUTCOMES, language(request)),
         agencies=[a for a in ctx.actions.policy.agencies if a != case.agency],
         done=request.query.get("done"),
@@ -291,6 +292,43 @@ async def act(request: web.Request) -> web.Response:
     back = request.query.get("back") == "overview" and session.principal == SUPERVISOR
     target = "/console/overview" if back else f"/console/cases/{case_id}?done={name}"
     raise web.HTTPSeeOther(target)
+
+
+REGROUP_BODIES: dict[str, type[BaseModel]] = {"split": SplitBody, "merge": MergeBody}
+
+
+async def regroup(request: web.Request) -> web.Response:
+    """POST /console/cases/{case_id}/{split|merge}: a supervisor's split or merge from a form."""
+    session = current(request)
+    form = await read_form(request)
+    if not request.app[SESSIONS].csrf_valid(session, _text(form, "csrf_token")):
+        raise web.HTTPForbidden(text="invalid form token")
+    ctx, name = request.app[ROUTING], request.match_info["op"]
+    model = REGROUP_BODIES[name]
+    fields = {k: v for k in model.model_fields if (v := (_text(form, k) or "").strip())}
+    case_id = request.match_info["case_id"]
+    try:
+        body = model.model_validate(fields)
+        if isinstance(body, SplitBody):
+            _, new_case = await ctx.regrouping.split(
+                case_id, session.principal, body.report_id, body.reason
+            )
+            raise web.HTTPSeeOther(f"/console/cases/{new_case.case_id}?done=split")
+        if isinstance(body, MergeBody):
+            target = await ctx.regrouping.merge(case_id, session.principal, body.into, body.reason)
+            raise web.HTTPSeeOther(f"/console/cases/{target.case_id}?done=merge")
+        raise web.HTTPNotFound()  # the route names split and merge only
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        return await case_page(request, error=problems, status=422)
+    except InvalidRegrouping as exc:
+        return await case_page(request, error=f"{exc.field}: {exc}", status=409)
+    except NotSupervisor as exc:
+        return await case_page(request, error=str(exc), status=403)
+    except (CaseNotFound, UnreadableCase):
+        return await case_page(request)
+    except (RegroupConflict, ConcurrentChange) as exc:
+        return await case_page(request, error=str(exc) or type(exc).__name__, status=409)
 
 
 async def overview(request: web.Request) -> web.Response:
@@ -415,5 +453,6 @@ def add_console_routes(app: web.Application, sessions: Sessions, csrf_secret: st
     app.router.add_get("/console/cases/{case_id}", case_page)
     actions = "|".join(ACTION_BODIES)
     app.router.add_post(f"/console/cases/{{case_id}}/{{action:{actions}}}", act)
+    app.router.add_post("/console/cases/{case_id}/{op:split|merge}", regroup)
     app.router.add_get("/console/overview", overview)
     app.router.add_get("/console/console.js", script)

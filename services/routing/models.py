@@ -9,7 +9,9 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from services.common.contracts import AGENCY_ID_PATTERN, CaseStatus, Category, Contact, Priority
+from services.common.geography import province_code_of
 from services.routing.case import Case
+from services.routing.evidence import EvidenceView
 from services.routing.lifecycle import allowed_actions
 
 Note = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=5000)]
@@ -61,6 +63,25 @@ class NoteBody(_Body):
     note: Note
 
 
+CaseRef = Annotated[
+    str, StringConstraints(min_length=1, max_length=64, pattern=r"^[0-9A-Za-z_-]+$")
+]
+
+
+class SplitBody(_Body):
+    """Body of split: the report to take out of the case into a case of its own, and why."""
+
+    report_id: CaseRef
+    reason: Note
+
+
+class MergeBody(_Body):
+    """Body of merge: the case this one's reports move into, and why."""
+
+    into: CaseRef
+    reason: Note
+
+
 class AuditEntry(BaseModel):
     """One line of the audit log."""
 
@@ -84,12 +105,30 @@ class ReportView(BaseModel):
     description: str
     seen_at: datetime | None
     province: str | None
-    district: str | None
+    province_code: str | None = Field(default=None, description='Province code ("01").')
+    commune: str | None = None
+    commune_code: str | None = Field(default=None, description='Commune code ("00070").')
+    district: str | None = Field(description="Only on reports made before July 2025.")
     evidence_links: list[str]
     reporter_kind: str
     anonymous: bool
     contact: Contact | None
     language: str
+
+
+class CaseReportView(BaseModel):
+    """One of a case's reports; `contact` only for the agency holding the case."""
+
+    report_id: str
+    tracking_code: str
+    reported_at: datetime | None
+    reporter_kind: str
+    category: Category
+    content_urls: list[str]
+    description: str
+    evidence_links: list[str]
+    anonymous: bool
+    contact: Contact | None
 
 
 class CaseSummary(BaseModel):
@@ -107,7 +146,10 @@ class CaseSummary(BaseModel):
     created_at: datetime
     updated_at: datetime
     province: str | None
+    province_code: str | None = Field(default=None, description='Province code ("01").')
     district: str | None
+    content_key: str = Field(description="platform:kind:id of the content the case is about")
+    reporters: int = Field(description="Distinct reporters of the case's reports")
 
 
 class CaseDetail(CaseSummary):
@@ -120,6 +162,20 @@ class CaseDetail(CaseSummary):
     notes: list[dict[str, Any]]
     audit: list[AuditEntry]
     allowed_actions: list[str]
+    reports: list[CaseReportView] = Field(description="Every report, the first one first")
+    merged_into: str | None = None
+    merged_from: list[str] = Field(default_factory=list)
+    evidence: list[EvidenceView] = Field(
+        default_factory=list,
+        description="The reports' files; links (short-lived) only for the holding agency.",
+    )
+
+
+class SplitResult(BaseModel):
+    """The case after a split and the new case the report opened."""
+
+    case: CaseDetail
+    new_case: CaseDetail
 
 
 class CaseList(BaseModel):
@@ -144,7 +200,10 @@ def summary_fields(case: Case, now: datetime) -> dict[str, Any]:
         "created_at": case.created_at,
         "updated_at": case.updated_at,
         "province": case.report.province,
+        "province_code": province_code_of(case.report.province_code, case.report.province),
         "district": case.report.district,
+        "content_key": case.content_key,
+        "reporters": case.reporters,
     }
 
 
@@ -165,4 +224,13 @@ def case_view(case: Case, principal: str, now: datetime) -> CaseDetail:
         notes=[note.model_dump() for note in case.notes],
         audit=[AuditEntry(**entry.model_dump()) for entry in case.audit],
         allowed_actions=[a.value for a in allowed_actions(case.status)],
+        reports=[
+            CaseReportView(**{**entry.model_dump(include=REPORT_VIEW_FIELDS), **hidden})
+            for entry in case.reports
+        ],
+        merged_into=case.merged_into,
+        merged_from=case.merged_from,
     )
+
+
+REPORT_VIEW_FIELDS = set(CaseReportView.model_fields)

@@ -14,11 +14,14 @@ from services.routing.api import ROUTING
 from services.routing.models import (
     CaseDetail,
     CaseList,
+    MergeBody,
     NoteBody,
     OptionalNote,
     ReassignBody,
     RejectBody,
     ResolveBody,
+    SplitBody,
+    SplitResult,
 )
 
 CASE_ID = {"name": "case_id", "in": "path", "required": True, "schema": {"type": "string"}}
@@ -66,7 +69,32 @@ CASE_LINKS = {
         "operationId": f"{name}Case",
         "parameters": {"case_id": "$response.body#/cases/0/case_id"},
     }
-    for name in ("get", "acknowledge", "start", "resolve", "reject", "reassign", "notes")
+    for name in (
+        "get",
+        "acknowledge",
+        "start",
+        "resolve",
+        "reject",
+        "reassign",
+        "notes",
+        "split",
+        "merge",
+    )
+}
+REGROUP_RESPONSES: Responses = {
+    **ACTION_RESPONSES,
+    403: (
+        "Not a supervisor (only supervisors split and merge), or the API key lacks "
+        "cases:reassign (named in `missing_scope`)",
+        None,
+    ),
+    409: (
+        "What the body names does not fit the cases as they stand, the field named in "
+        "`errors`: `report_id` not a report of the case (or the one that opened it), `into` "
+        "not an open case in scope (or the case itself); or a closed case, a concurrent "
+        "change, a stored case that cannot be read",
+        None,
+    ),
 }
 
 
@@ -158,7 +186,37 @@ def operations(agencies: list[str]) -> list[Operation]:
             ReassignBody,
         ),
         _action("notes", "Add a note to a case", NoteBody),
+        _regroup(
+            "split",
+            "Supervisors: take a wrongly joined report out of the case into a new case, "
+            "routed by the policy from that report",
+            SplitBody,
+            ("The case without the report, and the new case", SplitResult),
+        ),
+        _regroup(
+            "merge",
+            "Supervisors: move the case's reports into the open case `into`; this case "
+            "closes with outcome `merged` naming it",
+            MergeBody,
+            ("The case the reports moved into", CaseDetail),
+        ),
     ]
+
+
+def _regroup(
+    name: str, summary: str, body: Any, ok: tuple[str, type[BaseModel] | None]
+) -> Operation:
+    return Operation(
+        "POST",
+        f"/api/v1/cases/{{case_id}}/{name}",
+        summary,
+        {**REGROUP_RESPONSES, 200: ok},
+        f"{name}Case",
+        request=body,
+        parameters=[CASE_ID],
+        secured=True,
+        tags=("cases",),
+    )
 
 
 def openapi_document(agencies: list[str]) -> dict[str, Any]:
@@ -176,6 +234,8 @@ def openapi_document(agencies: list[str]) -> dict[str, Any]:
             "NoteBody": note,
             "RejectBody": {"properties": {"reason": NOTE}},
             "ReassignBody": {"properties": {"reason": NOTE, "agency": {"enum": targets}}},
+            "SplitBody": {"properties": {"reason": NOTE}},
+            "MergeBody": {"properties": {"reason": NOTE}},
         },
     )
     document["components"]["securitySchemes"]["bearer"]["description"] = BEARER

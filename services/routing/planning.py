@@ -7,20 +7,34 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from services.common.content import ContentUrlError, content_key
 from services.common.contracts import (
     AnyEvent,
     CaseAssigned,
     CaseStatus,
     CaseUpdated,
+    Category,
+    Priority,
+    ReporterKind,
     ReportSubmitted,
     new_event_id,
 )
+from services.common.geography import province_code_of
 from services.common.mongo import Document
-from services.routing.case import AuditRecord, Case, CaseNote, CaseReport, is_open_status
+from services.routing.case import (
+    AuditRecord,
+    Case,
+    CaseNote,
+    CaseReport,
+    CaseReportEntry,
+    is_open_status,
+)
 from services.routing.lifecycle import Action, Deadlines, due_after, next_status
-from services.routing.policy import Assignment, Policy
+from services.routing.policy import PRIORITY_RANK, Assignment, Policy
 
 REPORT_FIELDS = set(CaseReport.model_fields)
+ENTRY_FIELDS = set(CaseReportEntry.model_fields) - {"reported_at"}
+PRIORITY_RAISED = "priority_raised"
 
 
 class InvalidReassignment(ValueError):
@@ -52,29 +66,96 @@ class Plan:
     audit: AuditRecord
 
 
+def report_entry(report: ReportSubmitted) -> CaseReportEntry:
+    """The report as a case keeps it."""
+    return CaseReportEntry.model_validate(
+        {**report.model_dump(include=ENTRY_FIELDS), "reported_at": report.occurred_at}
+    )
+
+
+def report_content_key(report: ReportSubmitted) -> str:
+    """The content key of a report: its first content URL's. A URL that cannot be keyed gives
+    the report a key of its own (`report:<report id>`), so it never joins another case."""
+    try:
+        return str(content_key(report.content_urls[0]))
+    except ContentUrlError:
+        return f"report:{report.report_id}"
+
+
 def plan_new_case(
     report: ReportSubmitted, policy: Policy, now: datetime, case_id: str | None = None
 ) -> tuple[Case, list[AnyEvent]]:
-    """The case a report becomes, routed by the policy, and its `case.assigned` event."""
+    """The case a report opens, routed by the policy, and its `case.assigned` event."""
+    return plan_case_of(report_entry(report), report_content_key(report), policy, now, case_id)
+
+
+def plan_case_of(
+    report: CaseReportEntry,
+    key: str,
+    policy: Policy,
+    now: datetime,
+    case_id: str | None = None,
+    reason: str | None = None,
+) -> tuple[Case, list[AnyEvent]]:
+    """The case `report` opens (a new report, or one split off), and its `case.assigned`."""
     assignment = policy.route(
-        report.category, report.province, report.district, report.reporter_kind
+        report.category,
+        province_code_of(report.province_code, report.province),
+        report.commune_code,
+        report.reporter_kind,
     )
     status = CaseStatus.TRIAGE if assignment.rule_id is None else CaseStatus.ASSIGNED
+    fields = _assignment_fields(assignment, policy.version, now)
+    audit = [_assign_record(assignment, status, now)]
+    official = report.reporter_kind is ReporterKind.OFFICIAL
+    raised = raised_priority(policy, report.category, fields["priority"], 1, official)
+    if raised is not None:
+        audit.append(priority_record(fields["priority"], raised, status, 1, "routing", now))
+        fields["priority"] = raised
     case = Case(
         case_id=case_id or uuid.uuid4().hex,
         report_id=report.report_id,
         tracking_code=report.tracking_code,
         report=CaseReport.model_validate(report.model_dump(include=REPORT_FIELDS)),
-        reported_at=report.occurred_at,
+        reported_at=report.reported_at,
+        content_key=key,
+        reports=[report],
+        reporter_keys=[report.reporter_key],
+        reporters=1,
         category=report.category,
         status=status,
         version=1,
         created_at=now,
         updated_at=now,
-        audit=[_assign_record(assignment, status, now)],
-        **_assignment_fields(assignment, policy.version, now),
+        audit=audit,
+        **fields,
     )
-    return case, [assigned_event(case, now)]
+    return case, [assigned_event(case, now, reason=reason)]
+
+
+def raised_priority(
+    policy: Policy, category: Category, current: Priority, reporters: int, any_official: bool
+) -> Priority | None:
+    """The priority the policy's thresholds raise a case to, or None when they do not (a
+    priority is never lowered)."""
+    reached = policy.threshold_priority(category, reporters, any_official)
+    if reached is None or PRIORITY_RANK[reached] <= PRIORITY_RANK[current]:
+        return None
+    return reached
+
+
+def priority_record(
+    old: Priority, new: Priority, status: CaseStatus, reporters: int, actor: str, now: datetime
+) -> AuditRecord:
+    """The audit line of a priority raised by the policy's thresholds."""
+    return AuditRecord(
+        at=now,
+        actor=actor,
+        action=PRIORITY_RAISED,
+        from_status=status.value,
+        to_status=status.value,
+        note=f"{old.value} -> {new.value}: {reporters} distinct reporter(s) (policy threshold)",
+    )
 
 
 def plan_action(case: Case, request: ActionRequest, policy: Policy, now: datetime) -> Plan:
@@ -111,8 +192,8 @@ def _plan_reassign(case: Case, request: ActionRequest, policy: Policy, now: date
     assignment = policy.route_to(
         target,
         case.category,
-        case.report.province,
-        case.report.district,
+        province_code_of(case.report.province_code, case.report.province),
+        case.report.commune_code,
         case.report.reporter_kind,
     )
     left = case.model_copy(
@@ -223,7 +304,10 @@ def case_event_fields(case: Case, now: datetime) -> Document:
         "version": case.version,
         "due_at": case.due_at,
         "province": case.report.province,
+        "province_code": province_code_of(case.report.province_code, case.report.province),
         "district": case.report.district,
+        "content_key": case.content_key,
+        "reporters": case.reporters,
     }
 
 
@@ -253,4 +337,24 @@ def updated_event(
         note=request.note,
         outcome=request.outcome,
         reassigned_to=reassigned_to,
+    )
+
+
+def case_updated(
+    case: Case,
+    action: str,
+    actor: str,
+    now: datetime,
+    *,
+    from_status: CaseStatus | None = None,
+    **extra: Any,
+) -> CaseUpdated:
+    """`case.updated.<agency>` announcing a change that is not a lifecycle action (a report
+    joined, split off or merged in, a priority raised)."""
+    return CaseUpdated(
+        **case_event_fields(case, now),
+        action=action,
+        from_status=from_status or case.status,
+        actor=actor,
+        **extra,
     )

@@ -6,8 +6,9 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, model_validator
 
+from services.common import geography
 from services.common.contracts import AGENCY_ID_PATTERN, TRIAGE, Category, Priority, ReporterKind
 from services.common.policyfile import (
     Duration,
@@ -38,8 +39,24 @@ class Rule(BaseModel):
 
     id: str = Field(min_length=1, max_length=80)
     category: Category
-    province: str | None = None
-    district: str | None = None
+    province: str | None = Field(
+        default=None,
+        description='A province code since 1 July 2025 ("01" for Hà Nội); see '
+        "GET /api/v1/places/provinces on intake.",
+        json_schema_extra={"enum": list[JsonValue](sorted(p.code for p in geography.provinces()))},
+    )
+    commune: str | None = Field(
+        default=None,
+        description='A commune code ("00070"), of `province` when both are given; see '
+        "GET /api/v1/places/provinces/{code}/communes on intake.",
+        json_schema_extra={"pattern": "^[0-9]{5}$"},
+    )
+    district: str | None = Field(
+        default=None,
+        description="Refused: districts were abolished on 1 July 2025; name province and "
+        "commune codes instead.",
+        json_schema_extra={"deprecated": True},
+    )
     reporter_kind: ReporterKind | None = None
     agency: str
     priority: Priority = Priority.NORMAL
@@ -47,32 +64,64 @@ class Rule(BaseModel):
     resolve_within: Duration | None = None
 
     @property
+    def province_code(self) -> str | None:
+        """The province the rule is about: named, or the one its commune lies in."""
+        if self.province is None and self.commune is not None:
+            found = geography.commune(self.commune)
+            return found.province_code if found else None
+        return self.province
+
+    @property
     def specificity(self) -> int:
-        """How many optional criteria the rule names."""
-        return sum(x is not None for x in (self.province, self.district, self.reporter_kind))
+        """How many optional criteria the rule names (a commune also names its province)."""
+        place = (self.province_code is not None) + (self.commune is not None)
+        return place + (self.reporter_kind is not None)
 
     def criteria(self) -> tuple[object, ...]:
         """What the rule matches on (two rules may not share it)."""
-        return (self.category, self.province, self.district, self.reporter_kind)
+        return (self.category, self.province_code, self.commune, self.reporter_kind)
 
     def matches(
         self,
         category: Category,
-        province: str | None,
-        district: str | None,
+        province_code: str | None,
+        commune_code: str | None,
         reporter_kind: ReporterKind | None,
     ) -> bool:
-        """Whether a report with these attributes falls under this rule."""
+        """Whether a report with these attributes (place codes) falls under this rule."""
         return (
             self.category == category
-            and _same(self.province, province)
-            and _same(self.district, district)
+            and (self.province_code is None or self.province_code == province_code)
+            and (self.commune is None or self.commune == commune_code)
             and (self.reporter_kind is None or self.reporter_kind == reporter_kind)
         )
 
 
-def _same(wanted: str | None, actual: str | None) -> bool:
-    return wanted is None or (actual is not None and wanted.casefold() == actual.strip().casefold())
+PRIORITY_RANK = {Priority.LOW: 0, Priority.NORMAL: 1, Priority.HIGH: 2, Priority.URGENT: 3}
+
+
+class PriorityThreshold(BaseModel):
+    """Raise a case's priority once it has `reporters` distinct reporters, or (with
+    `any_official`) as soon as one of its reporters is an official; optionally for one category."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    reporters: int | None = Field(default=None, ge=2)
+    any_official: bool = False
+    category: Category | None = None
+    priority: Priority
+
+    @model_validator(mode="after")
+    def _one_trigger(self) -> PriorityThreshold:
+        if (self.reporters is None) == (not self.any_official):
+            raise ValueError("give either reporters = N or any_official = true (one of them)")
+        return self
+
+    def reached(self, category: Category, reporters: int, any_official: bool) -> bool:
+        """Whether a case with these reporters has reached this threshold."""
+        if self.category is not None and self.category != category:
+            return False
+        return any_official if self.any_official else reporters >= (self.reporters or 0)
 
 
 class _PolicyFile(BaseModel):
@@ -81,6 +130,7 @@ class _PolicyFile(BaseModel):
     version: str = Field(min_length=1)
     agencies: list[Agency] = Field(min_length=1)
     rules: list[Rule] = Field(default_factory=list)
+    priority_thresholds: list[PriorityThreshold] = Field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -104,16 +154,28 @@ class Policy:
     version: str
     agencies: dict[str, Agency]
     rules: tuple[Rule, ...]
+    thresholds: tuple[PriorityThreshold, ...] = ()
+
+    def threshold_priority(
+        self, category: Category, reporters: int, any_official: bool
+    ) -> Priority | None:
+        """The highest priority the reached thresholds give (None when none is reached)."""
+        reached = [
+            t.priority for t in self.thresholds if t.reached(category, reporters, any_official)
+        ]
+        return max(reached, key=PRIORITY_RANK.__getitem__, default=None)
 
     def route(
         self,
         category: Category,
-        province: str | None = None,
-        district: str | None = None,
+        province_code: str | None = None,
+        commune_code: str | None = None,
         reporter_kind: ReporterKind | None = None,
     ) -> Assignment:
         """The most specific matching rule's assignment, or triage when none matches."""
-        matching = [r for r in self.rules if r.matches(category, province, district, reporter_kind)]
+        matching = [
+            r for r in self.rules if r.matches(category, province_code, commune_code, reporter_kind)
+        ]
         if not matching:
             return Assignment(TRIAGE, Priority.NORMAL, TRIAGE_DEADLINE, None, None)
         rule = max(matching, key=lambda r: r.specificity)
@@ -123,15 +185,16 @@ class Policy:
         self,
         agency: str,
         category: Category,
-        province: str | None = None,
-        district: str | None = None,
+        province_code: str | None = None,
+        commune_code: str | None = None,
         reporter_kind: ReporterKind | None = None,
     ) -> Assignment:
         """The assignment when a case is sent to `agency` by hand (reassignment)."""
         matching = [
             r
             for r in self.rules
-            if r.agency == agency and r.matches(category, province, district, reporter_kind)
+            if r.agency == agency
+            and r.matches(category, province_code, commune_code, reporter_kind)
         ]
         if matching:
             rule = max(matching, key=lambda r: r.specificity)
@@ -173,9 +236,60 @@ def _checked(parsed: _PolicyFile, text: str, name: str) -> Policy:
             problems.append(
                 f"{where}: unknown agency {rule.agency!r} (known: {', '.join(agencies)})"
             )
+        problems += [f"{where}: {problem}" for problem in place_problems(rule)]
         if (other := seen_criteria.get(rule.criteria())) is not None:
             problems.append(f"{where}: matches exactly the same reports as rule {other!r}")
         seen_criteria.setdefault(rule.criteria(), rule.id)
     if problems:
         raise PolicyError(invalid(name, problems))
-    return Policy(parsed.version, agencies, tuple(parsed.rules))
+    return Policy(parsed.version, agencies, tuple(parsed.rules), tuple(parsed.priority_thresholds))
+
+
+def place_problems(rule: Rule) -> list[str]:
+    """What is wrong with a rule's place criteria: a district, an unknown or misplaced code."""
+    problems = []
+    if rule.district is not None:
+        problems.append(
+            "`district` is no longer a criterion (districts were abolished on 1 July 2025); "
+            "name the province code (and a commune code) instead"
+        )
+    if rule.province is not None and geography.province(rule.province) is None:
+        problems.append(f"unknown province code {rule.province!r}{_did_you_mean(rule.province)}")
+    if rule.commune is None:
+        return problems
+    found = geography.commune(rule.commune)
+    if found is None:
+        hint = _did_you_mean(rule.province, rule.commune)
+        problems.append(f"unknown commune code {rule.commune!r}{hint}")
+    elif rule.province is not None and found.province_code != rule.province:
+        problems.append(
+            f"commune {rule.commune} ({found.name}) is in province {found.province_code}, "
+            f"not {rule.province}"
+        )
+    return problems
+
+
+def _did_you_mean(province: str | None, commune: str | None = None) -> str:
+    """Up to five codes the text may have meant: ` (did you mean: "01" Thành phố Hà Nội?)`."""
+    within = province if geography.province(province or "") else None
+    try:
+        place = geography.resolve_place(province if commune is None else within, commune)
+        options = [_coded(place, commune is not None)]
+    except geography.PlaceError as exc:
+        options = [o for s in exc.suggestions if (o := _suggested(s, within, commune is not None))]
+    return f" (did you mean: {', '.join(options)}?)" if options else ""
+
+
+def _suggested(name: str, within: str | None, is_commune: bool) -> str | None:
+    province, commune = (within, name) if is_commune else (name, None)
+    try:
+        place = geography.resolve_place(province, commune)
+    except geography.PlaceError:
+        return None
+    return _coded(place, is_commune)
+
+
+def _coded(place: geography.Place, is_commune: bool) -> str:
+    if is_commune:
+        return f'"{place.commune_code}" {place.commune_name}'
+    return f'"{place.province_code}" {place.province_name}'

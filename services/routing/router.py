@@ -1,22 +1,35 @@
-"""Consumer handlers: every report becomes exactly one case; escalations land in the audit log."""
+"""Consumer handlers: reports open or join the case of their content; escalations are audited.
+
+Reports come in batches. Each round reads the open cases of the batch's content keys and which
+of its reports a case holds already (two reads), then writes the new cases in one insert and
+the joins in one bulk write, each join conditional on the version it was planned from. A
+report that lost a race (another replica opened the content's case, or joined the same case
+first) is planned again in the next round, so replicas need no transactions.
+"""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
 
 from prometheus_client import Counter, Histogram
+from pymongo.errors import DuplicateKeyError
 
 from services.common.clock import Clock
-from services.common.contracts import CaseEscalated, ReportSubmitted
+from services.common.contracts import AnyEvent, CaseEscalated, ReportSubmitted
+from services.routing.case import Case, CaseReportEntry
 from services.routing.cases import CaseRepository
-from services.routing.planning import plan_new_case
+from services.routing.grouping import JoinPlan, plan_join
+from services.routing.planning import plan_case_of, report_content_key, report_entry
 from services.routing.policy import Policy
 
 log = logging.getLogger(__name__)
 
 CASES_CREATED = Counter("routing_cases_created_total", "Cases created", ["agency", "category"])
+REPORTS_JOINED = Counter("routing_reports_joined_total", "Reports that joined an open case")
 DUPLICATE_REPORTS = Counter("routing_duplicate_reports_total", "Reports that already had a case")
 ROUTING_LATENCY = Histogram(
     "routing_latency_seconds",
@@ -25,37 +38,153 @@ ROUTING_LATENCY = Histogram(
 )
 
 
+@dataclass(frozen=True)
+class Arrival:
+    """A report on its way into a case, with its content key."""
+
+    event: ReportSubmitted
+    entry: CaseReportEntry
+    key: str
+
+
+@dataclass
+class RoutingRound:
+    """What one round decides: new cases to insert, joins to write, reports already held."""
+
+    new_cases: list[tuple[Case, list[AnyEvent], list[Arrival]]] = field(default_factory=list)
+    joins: list[tuple[JoinPlan, list[Arrival]]] = field(default_factory=list)
+    held: list[Arrival] = field(default_factory=list)
+
+
+def plan_round(
+    arrivals: list[Arrival],
+    open_cases: dict[str, Case],
+    held: set[str],
+    policy: Policy,
+    now: datetime,
+    new_id: Callable[[], str],
+) -> RoutingRound:
+    """Pure: per content key, the reports join its open case, or the first opens one and the
+    others of the batch join it at once; reports a case holds already change nothing."""
+    plan = RoutingRound()
+    by_key: dict[str, list[Arrival]] = {}
+    for arrival in arrivals:
+        if arrival.event.report_id in held:
+            plan.held.append(arrival)
+        else:
+            by_key.setdefault(arrival.key, []).append(arrival)
+    for key, group in by_key.items():
+        entries = [a.entry for a in group]
+        if (case := open_cases.get(key)) is not None:
+            if (join := plan_join(case, entries, policy, now)) is not None:
+                plan.joins.append((join, group))
+            continue
+        opened, events = plan_case_of(entries[0], key, policy, now, case_id=new_id())
+        join = plan_join(opened, entries[1:], policy, now)
+        if join is not None:
+            opened = join.case.model_copy(update={"audit": [*opened.audit, *join.audit]})
+            events = [*events, *join.events]
+        plan.new_cases.append((opened, events, group))
+    return plan
+
+
 @dataclass
 class Router:
-    """Routes reports by the policy into the case store."""
+    """Routes reports by the policy into the case store, one case per open content."""
 
     repository: CaseRepository
     policy: Policy
     clock: Clock
     stored_hook: Callable[[], None]
+    max_rounds: int = 20
+
+    async def on_reports(self, events: Sequence[ReportSubmitted]) -> list[BaseException | None]:
+        """Open or join the case of each report (once: a repeated report changes nothing)."""
+        pending = [Arrival(e, report_entry(e), report_content_key(e)) for e in events]
+        for _ in range(self.max_rounds):
+            if not pending:
+                return [None] * len(events)
+            pending = await self._round(pending)
+        left = {a.event.report_id for a in pending}
+        return [
+            RuntimeError(f"report {e.report_id} kept losing races for its case")
+            if e.report_id in left
+            else None
+            for e in events
+        ]
 
     async def on_report(self, event: ReportSubmitted) -> None:
-        """Create the report's case (once: a repeated report changes nothing)."""
+        """One report (the batch of one)."""
+        (outcome,) = await self.on_reports([event])
+        if outcome is not None:
+            raise outcome
+
+    async def _round(self, arrivals: list[Arrival]) -> list[Arrival]:
+        """One round; the arrivals to plan again (they lost a race)."""
+        # Open cases first, then membership: a report that joined a case which has closed
+        # since is then always seen as held, never as the first of a new case.
+        open_cases = await self.repository.open_cases({a.key for a in arrivals})
+        held = await self.repository.held_reports({a.event.report_id for a in arrivals})
         now = self.clock()
-        case, events = plan_new_case(event, self.policy, now)
-        if not await self.repository.create(case, events, now):
+        plan = plan_round(arrivals, open_cases, held, self.policy, now, lambda: uuid.uuid4().hex)
+        for arrival in plan.held:
             DUPLICATE_REPORTS.inc()
-            log.info(
-                "report already has a case; nothing to do", extra={"report_id": event.report_id}
-            )
-            return
-        self.stored_hook()
-        CASES_CREATED.labels(agency=case.agency, category=event.category.value).inc()
-        ROUTING_LATENCY.observe(max((now - event.occurred_at).total_seconds(), 0.0))
+            log.info("report already has a case", extra={"report_id": arrival.event.report_id})
+        again = await self._insert(plan, now)
+        if await self.repository.write_joins([join for join, _ in plan.joins], now):
+            self._joined(plan, now)
+        else:
+            again += [arrival for _, group in plan.joins for arrival in group]
+        if plan.new_cases or plan.joins:
+            self.stored_hook()
+        return again
+
+    async def _insert(self, plan: RoutingRound, now: datetime) -> list[Arrival]:
+        """Insert the new cases; the arrivals of those whose content or report was taken."""
+        outcomes = await self.repository.insert_cases(
+            [(case, events) for case, events, _ in plan.new_cases], now
+        )
+        again: list[Arrival] = []
+        for (case, _, group), outcome in zip(plan.new_cases, outcomes, strict=True):
+            if isinstance(outcome, DuplicateKeyError):
+                again += group
+            elif outcome is not None:
+                raise outcome
+            else:
+                self._created(case, group, now)
+        return again
+
+    def _created(self, case: Case, group: list[Arrival], now: datetime) -> None:
+        CASES_CREATED.labels(agency=case.agency, category=case.category.value).inc()
+        REPORTS_JOINED.inc(len(group) - 1)
+        for arrival in group:
+            _observe(arrival.event, now)
         log.info(
             "case created",
             extra={
-                "report_id": event.report_id,
+                "report_id": case.report_id,
                 "case_id": case.case_id,
                 "agency": case.agency,
                 "rule_id": case.rule_id,
+                "content_key": case.content_key,
+                "reporters": case.reporters,
             },
         )
+
+    def _joined(self, plan: RoutingRound, now: datetime) -> None:
+        for join, group in plan.joins:
+            REPORTS_JOINED.inc(len(join.entries))
+            for arrival in group:
+                _observe(arrival.event, now)
+            log.info(
+                "reports joined a case",
+                extra={
+                    "case_id": join.case.case_id,
+                    "report_ids": [e.report_id for e in join.entries],
+                    "reporters": join.case.reporters,
+                    "priority": join.case.priority.value,
+                },
+            )
 
     async def on_escalation(self, event: CaseEscalated) -> None:
         """Record the escalation in the case's audit log (once per event)."""
@@ -64,3 +193,7 @@ class Router:
                 "escalation recorded",
                 extra={"case_id": event.case_id, "escalation_level": event.level},
             )
+
+
+def _observe(event: ReportSubmitted, now: datetime) -> None:
+    ROUTING_LATENCY.observe(max((now - event.occurred_at).total_seconds(), 0.0))

@@ -1,11 +1,14 @@
 """Routing settings (environment prefix `ROUTING_`)."""
 
 from pathlib import Path
+from typing import Self
 
-from pydantic import Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
+from services.common import signedlinks
 from services.common.settings import CommonSettings
+from services.common.signedlinks import MIN_SECRET_LENGTH, SECRET_SETTING
 
 
 class RoutingSettings(CommonSettings):
@@ -31,6 +34,22 @@ class RoutingSettings(CommonSettings):
         description="How long a replica trusts a looked-up API key: a key revoked on another "
         "replica stops working here within this many seconds.",
     )
+    evidence_link_secret: SecretStr | None = Field(
+        default=None,
+        min_length=MIN_SECRET_LENGTH,
+        validation_alias=AliasChoices(SECRET_SETTING, "evidence_link_secret"),
+        description="Signs links to evidence files (the same value as intake's); unset: files "
+        "are listed without links. Required when listening beyond this machine.",
+    )
+    intake_public_url: str = Field(
+        default="http://127.0.0.1:8080", description="Where agencies reach intake's files."
+    )
+    evidence_link_seconds: int = Field(
+        default=signedlinks.DEFAULT_LINK_SECONDS,
+        ge=30,
+        le=signedlinks.MAX_LINK_SECONDS,
+        description="How long an evidence link works.",
+    )
     session_secret: SecretStr | None = Field(
         default=None,
         description="Signs console sessions; random per process when unset (restarts sign out).",
@@ -39,3 +58,9 @@ class RoutingSettings(CommonSettings):
     cookie_secure: bool = Field(
         default=False, description="Mark console cookies Secure (set it behind HTTPS)."
     )
+
+    @model_validator(mode="after")
+    def _evidence_secret_off_this_machine(self) -> Self:
+        secret = self.evidence_link_secret
+        signedlinks.check_secret_setting(secret.get_secret_value() if secret else None, self.host)
+        return self

@@ -55,7 +55,7 @@ async def test_citizen_fills_the_form_in_the_browser_and_gets_a_tracking_code(
     await page.locator("#description").fill(
         "Tài khoản Zalo báo trúng thưởng, đòi nộp phí nhận quà."
     )
-    await page.locator("#province").fill("Cần Thơ")
+    await page.locator("#province").select_option("92")  # Thành phố Cần Thơ
     await page.locator("#anonymous-yes").check()
     await page.locator("button[type=submit]").click()
     code = page.locator("#tracking-code")

@@ -20,6 +20,7 @@ from services.common.auth import hash_token
 from services.common.mongo import MongoDatabase, mongo_database
 from services.common.processes import ServiceProcess
 from services.notify.signing import encode_secret
+from tests.helpers import EVIDENCE_LINK_SECRET
 
 TOKENS = {
     "police": "e2e-police",
@@ -180,6 +181,7 @@ def system_env(
         "NOTIFY_OUTBOX_POLL_SECONDS": "0.2",
         "NOTIFY_POLICY_PATH": str(escalation),
         "NOTIFY_WEBHOOK_SECRETS": json.dumps([WEBHOOK_SECRET]),
+        "EVIDENCE_LINK_SECRET": EVIDENCE_LINK_SECRET,
         "NOTIFY_SUPERVISOR_TOKENS": json.dumps([hash_token(TOKENS["supervisor"])]),
         "NOTIFY_RETRY_BASE_SECONDS": "0.2",
         "ROUTING_TOKENS": "{"
@@ -205,6 +207,7 @@ async def system(
     env = system_env(amqp_url, mongo_url, topology, db_name, policy, escalation)
     names = ["intake", "routing", "notify"]
     services = {n: ServiceProcess(n, env, tmp_path) for n in names}
+    env["ROUTING_INTAKE_PUBLIC_URL"] = services["intake"].url  # where evidence links point
     try:
         for service in services.values():
             service.start()

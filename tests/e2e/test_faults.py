@@ -44,7 +44,7 @@ def rabbitmqctl(*args: str) -> None:
 def report(n: int) -> dict[str, Any]:
     return {
         "category": CATEGORIES[n % 3],
-        "content_urls": [f"https://facebook.com/fault/{n}"],
+        "content_urls": [f"https://www.facebook.com/fault.page.{n}"],  # one content each
         "platform": "facebook",
         "description": f"Fault-test report {n} about a fake page.",
         "reporter_kind": "citizen",

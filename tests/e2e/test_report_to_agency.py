@@ -42,9 +42,11 @@ async def submit_form(session: aiohttp.ClientSession, system: System) -> str:
         "reporter_kind": "citizen",
         "anonymous": "yes",
     }
-    async with session.post(f"{system.url('intake')}/", data=form) as response:
-        assert response.status == 201
-        code = re.search(r'id="tracking-code">([A-Z0-9-]+)<', await response.text())
+    async with session.post(
+        f"{system.url('intake')}/", data=form, allow_redirects=False
+    ) as response:
+        assert response.status == 303  # Post/Redirect/Get: to the receipt
+        code = re.match(r"^/receipt/([A-Z0-9-]+)\?", response.headers["Location"])
     assert code
     return code.group(1)
 

@@ -82,7 +82,9 @@ def assert_no_server_error(reply: Reply, what: str) -> None:
 texts = st.text(max_size=300)
 field_values = st.one_of(
     texts,
-    st.sampled_from(["scam_fraud", "facebook", "citizen", "yes", "no", "", "0001-01-01T03:00"]),
+    st.sampled_from(
+        ["scam_fraud", "facebook", "citizen", "yes", "no", "", "0001-01-01T03:00", "refresh", "01"]
+    ),
     st.datetimes().map(lambda d: d.isoformat(timespec="minutes")),
     st.from_regex(r"\Ahttps?://[a-z0-9.]{1,30}/\S{0,40}\Z"),
 )
@@ -145,8 +147,9 @@ def test_the_status_page_never_answers_5xx(code: str, lang: str) -> None:
     query = urllib.parse.urlencode({"code": code, "lang": lang})
     reply = request(intake_url(), "GET", f"/status?{query}")
     assert_no_server_error(reply, f"GET /status?{query}")
-    path = "/status/" + urllib.parse.quote(code, safe="")
-    assert_no_server_error(request(intake_url(), "GET", path), f"GET {path}")
+    for page in ("/status/", "/receipt/"):
+        path = page + urllib.parse.quote(code, safe="")
+        assert_no_server_error(request(intake_url(), "GET", path), f"GET {path}")
 
 
 @FUZZ

@@ -13,7 +13,7 @@ from services.common.mongo import MongoDatabase, mongo_database
 from services.intake.app import create_app
 from services.intake.security import RateLimiter
 from services.intake.settings import IntakeSettings
-from tests.helpers import start_client
+from tests.helpers import EVIDENCE_LINK_SECRET, start_client
 
 
 @pytest.fixture
@@ -28,6 +28,7 @@ def intake_settings(
         mongo_timeout_ms=3000,
         outbox_poll_seconds=0.2,
         csrf_secret="test-secret-0123456789",
+        evidence_link_secret=EVIDENCE_LINK_SECRET,
     )
 
 

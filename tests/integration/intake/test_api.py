@@ -35,7 +35,7 @@ async def test_submitted_report_is_stored_and_announced(
 
     stored = await intake_db.reports.find_one({"tracking_code": code})
     assert stored is not None
-    assert stored["report"]["contact"]["phone"] == "+84 912 345 678"
+    assert stored["report"]["contact"]["phone"] == "+84912345678"  # E.164
 
     (event,) = await probe.wait_for(1)
     assert isinstance(event, ReportSubmitted)
@@ -154,6 +154,7 @@ async def test_health_ready_and_metrics(intake: Client) -> None:
         "broker-policies": True,
         "loop:outbox-relay": True,
         "loop:outbox-relay-backlog": True,
+        "loop:evidence-sweep": True,
     }
     await intake.post("/api/v1/reports", json=valid_report())
     metrics = await (await intake.get("/metrics")).text()

@@ -139,11 +139,14 @@ async def test_fixmystreet_request_is_stored_and_announced_like_a_json_report(
     assert report["description"] == FMS_DESCRIPTION.strip()
     assert report["content_urls"] == ["https://www.facebook.com/congan.phuong.gia"]
     assert report["evidence_links"] == ["https://fixmystreet.example/photo/42.jpeg"]
-    assert (report["province"], report["district"]) == ("Hà Nội", "Cầu Giấy")
+    # The address's last two parts: the province, and before it the commune (Phường Cầu Giấy).
+    assert (report["province_code"], report["province"]) == ("01", "Thành phố Hà Nội")
+    assert (report["commune_code"], report["commune"]) == ("00167", "Phường Cầu Giấy")
+    assert report.get("district") is None
     assert report["anonymous"] is False
     assert report["contact"] == {
         "name": "Lan Trần Thị",
-        "phone": "+84 912 345 678",
+        "phone": "+84912345678",  # E.164, as every channel stores it
         "email": "nguoidan@example.com",
     }
     (event,) = await probe.wait_for(1)
@@ -175,7 +178,7 @@ async def test_several_urls_and_attributes_and_an_anonymous_report(
     stored = await intake_db.reports.find_one({"tracking_code": created["service_request_id"]})
     assert stored is not None
     report = stored["report"]
-    assert len(report["content_urls"]) == 2 and report["province"] == "Đà Nẵng"
+    assert len(report["content_urls"]) == 2 and report["province_code"] == "48"
     assert report["reporter_kind"] == "official" and report["language"] == "en"
     assert report["anonymous"] is True and report.get("contact") is None
 

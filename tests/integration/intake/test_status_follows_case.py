@@ -34,7 +34,7 @@ def _case_fields(
     return {
         "event_id": new_event_id(),
         "occurred_at": datetime.now(UTC),
-        "case_id": "case-1",
+        "case_id": f"case-of-{report['_id']}",  # one case per report: events fan out by case
         "report_id": report["_id"],
         "tracking_code": report["tracking_code"],
         "agency": agency,

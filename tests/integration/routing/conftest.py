@@ -16,7 +16,7 @@ from services.common.contracts import Category, ReportSubmitted
 from services.common.mongo import MongoDatabase, mongo_database
 from services.routing.app import create_app
 from services.routing.settings import RoutingSettings
-from tests.helpers import report_event, start_client, wait_until
+from tests.helpers import EVIDENCE_LINK_SECRET, report_event, start_client, wait_until
 
 TOKENS = {
     "police": "tok-police",
@@ -43,6 +43,7 @@ def routing_settings(
         outbox_poll_seconds=0.2,
         delivery_limit=3,
         tokens={hash_token(token): principal for principal, token in TOKENS.items()},
+        evidence_link_secret=EVIDENCE_LINK_SECRET,
     )
 
 

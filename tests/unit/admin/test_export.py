@@ -31,6 +31,8 @@ def test_the_column_set_never_holds_contact_data_or_free_text() -> None:
     assert not {"contact", "name", "phone", "email", "description", "notes"} & set(HEADERS)
     assert row["created_at"] == datetime(2026, 11, 25, 19, 0, tzinfo=LOCAL)
     assert row["overdue"] is False and row["province"] == "Đà Nẵng"
+    # A case stored before place codes gets its province code from the name.
+    assert (row["province_code"], row["commune_code"]) == ("48", None)
 
 
 @pytest.mark.parametrize(

@@ -85,7 +85,8 @@ def test_contact_media_and_address_map_to_intake_fields() -> None:
     )
     report = validated(mapped)
     assert report.contact is not None and report.contact.name == "Lan Trần Thị"
-    assert (report.province, report.district) == ("Hà Nội", "Cầu Giấy")
+    # The last part is the province, the one before it the commune (Phường Cầu Giấy), as codes.
+    assert (report.province, report.commune, report.district) == ("01", "00167", None)
     assert report.evidence_links == ["https://img.example/1.jpeg"]
     assert mapped.account_id == "acct-9" and not report.anonymous
     assert mapped.sources["province"] == "address_string"
@@ -101,8 +102,25 @@ def test_attributes_win_over_the_address_and_urls_combine() -> None:
         ),
         "vi",
     )
-    assert mapped.data["province"] == "Đà Nẵng" and mapped.data["district"] == "Cầu Giấy"
+    assert mapped.data["province"] == "Đà Nẵng" and "commune" not in mapped.data
     assert len(mapped.data["content_urls"]) == 3 and mapped.data["language"] == "en"
+
+
+def test_address_parts_that_name_no_known_place_are_left_unused() -> None:
+    mapped = map_form(form(address_string="12 Nguyễn Trãi, Khu phố 3, Đảo Xa Lạ"), "vi")
+    assert not {"province", "commune", "district"} & mapped.data.keys()
+    mapped = map_form(form(address_string="Khu phố 3, TP.HCM"), "vi")
+    assert mapped.data["province"] == "TP.HCM" and "commune" not in mapped.data
+    assert validated(mapped).province == "79"
+
+
+def test_an_unknown_province_attribute_is_refused_under_that_attribute() -> None:
+    mapped = map_form(form(**{"attribute[province]": "Hà Tây"}), "vi")
+    with pytest.raises(ValidationError) as refused:
+        validated(mapped)
+    [(parameter, text)] = report_errors(refused.value, mapped.sources, "vi")
+    assert parameter == "attribute[province]"
+    assert "Hà Tây" in text and "Có phải" in text
 
 
 def test_empty_parameters_count_as_not_sent() -> None:
@@ -180,7 +198,7 @@ def test_services_and_definitions_speak_both_languages() -> None:
     definition = service_definition(Category.SCAM_FRAUD, "vi")
     codes = [a.code for a in definition.attributes if a.required]
     assert codes == ["content_urls", "platform"]
-    assert [a.order for a in definition.attributes] == list(range(1, 8))
+    assert [a.order for a in definition.attributes] == list(range(1, 9))
 
 
 def _document(status: str, agency: str | None) -> dict[str, Any]:

@@ -1,9 +1,10 @@
 """Planning the reporter-visible status from case events: newer wins, reassignment ties go to
-the new agency, an unchanged status adds no history line."""
+the new agency, an unchanged status adds no history line, a report follows its latest link."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -16,18 +17,27 @@ from services.common.contracts import (
     Priority,
     new_event_id,
 )
-from services.intake.status import plan_status_update
+from services.intake.status import (
+    case_state,
+    is_newer,
+    linked_reports,
+    plan_fan_out,
+    plan_link,
+    should_link,
+)
 
 pytestmark = pytest.mark.unit
 
 AT = datetime(2026, 11, 2, 9, 30, tzinfo=UTC)
 
 
-def case_fields(version: int, status: CaseStatus, agency: str = "police") -> dict[str, Any]:
+def case_fields(
+    version: int, status: CaseStatus, agency: str = "police", case_id: str = "case-1"
+) -> dict[str, Any]:
     return {
         "event_id": new_event_id(),
         "occurred_at": AT,
-        "case_id": "case-1",
+        "case_id": case_id,
         "report_id": "report-1",
         "tracking_code": "K7QX-3MPA-WZ9D",
         "agency": agency,
@@ -39,50 +49,96 @@ def case_fields(version: int, status: CaseStatus, agency: str = "police") -> dic
     }
 
 
-def assigned(version: int = 1, agency: str = "police") -> CaseAssigned:
+def assigned(version: int = 1, agency: str = "police", case_id: str = "case-1") -> CaseAssigned:
     return CaseAssigned(
-        **case_fields(version, CaseStatus.ASSIGNED, agency), policy_version="1", rule_id="r"
+        **case_fields(version, CaseStatus.ASSIGNED, agency, case_id),
+        policy_version="1",
+        rule_id="r",
     )
 
 
-def updated(version: int, status: CaseStatus, action: str = "acknowledge") -> CaseUpdated:
+def updated(
+    version: int, status: CaseStatus, action: str = "acknowledge", **extra: Any
+) -> CaseUpdated:
     return CaseUpdated(
         **case_fields(version, status),
         action=action,
         from_status=CaseStatus.ASSIGNED,
         actor="police",
+        **extra,
     )
 
 
-def known(version: int, event_type: str, status: str = "assigned") -> dict[str, Any]:
-    return {
-        "_id": "report-1",
-        "status": status,
-        "case": {"version": version, "event_type": event_type},
-    }
+def known(version: int, event_type: str) -> dict[str, Any]:
+    return {"case_id": "case-1", "version": version, "event_type": event_type}
 
 
-def test_first_assignment_sets_the_status_and_adds_history() -> None:
-    update = plan_status_update({"_id": "report-1", "status": "received"}, assigned())
-    assert update is not None
-    assert update["$set"]["status"] == "assigned"
-    assert update["$set"]["case"]["version"] == 1
-    assert update["$push"]["history"] == {"status": "assigned", "at": AT}
-
-
-def test_an_older_or_repeated_event_changes_nothing() -> None:
-    report = known(3, "case.updated", "acknowledged")
-    assert plan_status_update(report, updated(2, CaseStatus.IN_PROGRESS)) is None
-    assert plan_status_update(report, updated(3, CaseStatus.ACKNOWLEDGED)) is None
+def test_a_newer_event_wins_and_an_older_or_repeated_one_does_not() -> None:
+    assert is_newer(None, assigned())
+    assert is_newer(known(2, "case.updated"), updated(3, CaseStatus.IN_PROGRESS))
+    assert not is_newer(known(3, "case.updated"), updated(2, CaseStatus.IN_PROGRESS))
+    assert not is_newer(known(3, "case.updated"), updated(3, CaseStatus.ACKNOWLEDGED))
 
 
 def test_a_reassignment_at_the_same_version_goes_to_the_new_agency() -> None:
-    report = known(4, "case.updated")
-    update = plan_status_update(report, assigned(version=4, agency="culture_office"))
-    assert update is not None and update["$set"]["case"]["agency"] == "culture_office"
+    assert is_newer(known(4, "case.updated"), assigned(version=4, agency="culture_office"))
+    assert not is_newer(known(4, "case.assigned"), assigned(version=4))
 
 
-def test_a_note_that_keeps_the_status_adds_no_history_line() -> None:
-    report = known(2, "case.updated", "acknowledged")
-    update = plan_status_update(report, updated(3, CaseStatus.ACKNOWLEDGED, action="note"))
-    assert update is not None and "$push" not in update
+def test_a_closed_cases_outcome_is_kept_when_a_later_note_carries_none() -> None:
+    closed = case_state(updated(3, CaseStatus.RESOLVED, "resolve", outcome="removed"), None)
+    note = case_state(updated(4, CaseStatus.RESOLVED, "note"), closed)
+    assert closed["outcome"] == note["outcome"] == "removed"
+
+
+def test_an_event_links_the_cases_first_report_and_the_reports_it_names() -> None:
+    assert linked_reports(assigned()) == ["report-1"]
+    joined = updated(2, CaseStatus.ASSIGNED, "report_joined", report_ids=["report-9"])
+    assert linked_reports(joined) == ["report-1", "report-9"]
+    assert linked_reports(updated(3, CaseStatus.ACKNOWLEDGED)) == ["report-1"]
+
+
+def test_the_close_of_a_merged_case_links_nothing_and_is_not_fanned_out() -> None:
+    merged = updated(4, CaseStatus.RESOLVED, "merged", outcome="merged", merged_into="case-2")
+    assert linked_reports(merged) == []
+
+
+def test_a_report_follows_its_latest_link_only() -> None:
+    fresh = {"_id": "r", "status": "received"}
+    assert should_link(fresh, "case-1", AT)
+    here = {"_id": "r", "case": {"case_id": "case-1", "version": 2, "linked_at": AT}}
+    assert not should_link(here, "case-1", AT + timedelta(hours=1))  # the fan-out does it
+    assert should_link(here, "case-2", AT + timedelta(hours=1))  # split off later: moves
+    assert not should_link(here, "case-2", AT - timedelta(hours=1))  # an older link: stays
+
+
+def test_linking_sets_the_cases_state_and_adds_history_only_for_a_new_status() -> None:
+    state = case_state(updated(3, CaseStatus.ACKNOWLEDGED), None)
+    update = plan_link({"_id": "r", "status": "received"}, state, AT)
+    assert update["$set"]["status"] == "acknowledged"
+    assert update["$set"]["case"]["case_id"] == "case-1"
+    assert update["$set"]["case"]["linked_at"] == AT
+    assert update["$push"]["history"] == {"status": "acknowledged", "at": AT}
+    same = plan_link({"_id": "r", "status": "acknowledged"}, state, AT)
+    assert "$push" not in same
+
+
+def test_fan_out_touches_only_older_reports_of_the_case_and_keeps_their_link() -> None:
+    state = case_state(updated(5, CaseStatus.IN_PROGRESS, "start"), None)
+    with_history, without = plan_fan_out(state)
+    assert with_history._filter["case.case_id"] == "case-1"
+    assert with_history._filter["case.version"] == {"$lt": 5}
+    assert with_history._filter["status"] == {"$ne": "in_progress"}
+    assert without._filter["status"] == "in_progress"
+    assert "$push" not in without._doc
+    update = with_history._doc
+    assert isinstance(update, Mapping)  # an update document, not a pipeline
+    assert "case.linked_at" not in update["$set"]
+    assert update["$set"]["case.version"] == 5
+
+
+def test_a_reassignment_also_brings_reports_at_its_version_to_the_new_agency() -> None:
+    writes = plan_fan_out(case_state(assigned(version=4, agency="culture_office"), None))
+    assert len(writes) == 4
+    tie = writes[2]._filter
+    assert tie["case.version"] == 4 and tie["case.event_type"] == {"$ne": "case.assigned"}

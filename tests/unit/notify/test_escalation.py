@@ -16,8 +16,7 @@ from services.notify.escalation import (
 
 pytestmark = pytest.mark.unit
 DUE = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
-POLICY = parse_escalation_policy(
-    """
+POLICY_TEXT = """
 version = "t1"
 repeat_every = "24h"
 
@@ -64,7 +63,7 @@ id = "national"
 role = "national_supervisor"
 email = ["n@example.org"]
 """
-)
+POLICY = parse_escalation_policy(POLICY_TEXT)
 
 
 def case(
@@ -135,6 +134,21 @@ def test_targets_follow_agency_and_province() -> None:
     assert [t.id for t in POLICY.targets_for(hanoi, 2)] == ["police-sup", "hanoi"]
     assert [t.id for t in POLICY.targets_for(case(province="Huế"), 2)] == ["police-sup"]
     assert [t.id for t in POLICY.targets_for(case(agency="culture_office"), 3)] == ["national"]
+
+
+@pytest.mark.parametrize("shown", ["Thành phố Hà Nội", "Hà Nội", "01", "TP. Hà Nội"])
+def test_a_province_target_serves_its_province_however_the_case_names_it(shown: str) -> None:
+    # New cases carry the official name ("Thành phố Hà Nội"); cases from before place codes
+    # carry what the reporter typed.
+    assert "hanoi" in [t.id for t in POLICY.targets_for(case(province=shown), 2)]
+    assert "hanoi" not in [t.id for t in POLICY.targets_for(case(province="Huế"), 2)]
+
+
+def test_a_target_naming_an_unknown_province_is_refused() -> None:
+    text = POLICY_TEXT.replace('province = "Hà Nội"', 'province = "Hà Tây"')
+    with pytest.raises(PolicyError) as error:
+        parse_escalation_policy(text, "test.toml")
+    assert "unknown province 'Hà Tây'" in str(error.value)
 
 
 def test_the_packaged_default_policy_is_valid() -> None:

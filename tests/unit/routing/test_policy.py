@@ -51,12 +51,65 @@ def test_default_policy_follows_the_design_table(
     assert assignment.rule_id is not None
 
 
-def test_most_specific_rule_wins_and_matching_ignores_case_and_spaces() -> None:
+def test_most_specific_rule_wins_and_matches_the_province_code() -> None:
     policy = load_policy()
-    hanoi = policy.route(Category.FALSE_INFORMATION, province=" hà nội ")
+    hanoi = policy.route(Category.FALSE_INFORMATION, province_code="01")
     assert hanoi.rule_id == "false-information-hanoi"
     assert hanoi.deadline == timedelta(hours=12) and hanoi.priority is Priority.HIGH
-    assert policy.route(Category.FALSE_INFORMATION, province="Huế").rule_id == "false-information"
+    assert policy.route(Category.FALSE_INFORMATION, province_code="46").rule_id == (
+        "false-information"
+    )
+    # A name is not a code: names are resolved to codes by intake, never matched here.
+    assert policy.route(Category.FALSE_INFORMATION, province_code="Hà Nội").rule_id == (
+        "false-information"
+    )
+
+
+PLACE_RULES = """
+[[rules]]
+id = "scam"
+category = "scam_fraud"
+agency = "police"
+deadline = "24h"
+[[rules]]
+id = "scam-hanoi"
+category = "scam_fraud"
+province = "01"
+agency = "police"
+deadline = "12h"
+[[rules]]
+id = "scam-hoan-kiem"
+category = "scam_fraud"
+commune = "00070"
+agency = "police"
+deadline = "2h"
+"""
+
+
+def test_a_commune_rule_is_more_specific_than_its_provinces() -> None:
+    policy = parse_policy(policy_with(PLACE_RULES))
+    assert policy.route(Category.SCAM_FRAUD, "01", "00070").rule_id == "scam-hoan-kiem"
+    assert policy.route(Category.SCAM_FRAUD, "01", "00004").rule_id == "scam-hanoi"
+    assert policy.route(Category.SCAM_FRAUD, "79", None).rule_id == "scam"
+    assert policy.route_to("police", Category.SCAM_FRAUD, "01", "00070").deadline == timedelta(
+        hours=2
+    )
+
+
+def test_a_commune_rule_with_and_without_its_province_is_the_same_rule() -> None:
+    again = """
+[[rules]]
+id = "again"
+category = "scam_fraud"
+province = "01"
+commune = "00070"
+agency = "police"
+deadline = "4h"
+"""
+    with pytest.raises(PolicyError) as error:
+        parse_policy(policy_with(PLACE_RULES + again), "test.toml")
+    assert "rule 'again'" in str(error.value)
+    assert "matches exactly the same reports as rule 'scam-hoan-kiem'" in str(error.value)
 
 
 def test_reporter_kind_rule_applies_only_to_that_kind() -> None:
@@ -116,6 +169,9 @@ def test_bad_durations_are_refused(value: object) -> None:
         parse_duration(value)
 
 
+RULE_A = '[[rules]]\nid = "a"\ncategory = "scam_fraud"\nagency = "police"\ndeadline = "1h"\n'
+
+
 @pytest.mark.parametrize(
     ("rules", "message"),
     [
@@ -146,6 +202,30 @@ def test_bad_durations_are_refused(value: object) -> None:
             "field colour: Extra inputs are not permitted",
         ),
         ('[[rules]\nid = "a"\n', "not valid TOML"),
+        (
+            f'{RULE_A}province = "99"\n',
+            "rule 'a' (line 14): unknown province code '99'",
+        ),
+        (
+            f'{RULE_A}province = "Hà Nội"\n',
+            "unknown province code 'Hà Nội' (did you mean: \"01\" Thành phố Hà Nội?)",
+        ),
+        (
+            f'{RULE_A}province = "02"\n',
+            "unknown province code '02' (did you mean: \"08\" Tuyên Quang?)",
+        ),
+        (
+            f'{RULE_A}province = "01"\ncommune = "Hoan Kiem"\n',
+            "unknown commune code 'Hoan Kiem' (did you mean: \"00070\" Phường Hoàn Kiếm",
+        ),
+        (
+            f'{RULE_A}province = "79"\ncommune = "00070"\n',
+            "commune 00070 (Phường Hoàn Kiếm) is in province 01, not 79",
+        ),
+        (
+            f'{RULE_A}district = "Ba Đình"\n',
+            "rule 'a' (line 14): `district` is no longer a criterion (districts were abolished",
+        ),
     ],
 )
 def test_invalid_policy_is_refused_naming_the_rule_line_and_problem(

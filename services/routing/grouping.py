@@ -1,0 +1,293 @@
+"""Grouping decisions as pure functions: reports joining a case, a report split off, a merge.
+
+A case's content key is the key of its first report's first content URL. Later reports of
+the same content join the case while it is open; a supervisor can split a wrongly joined
+report into a case of its own, or merge one open case into another.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from services.common.contracts import AnyEvent, CaseStatus, ReporterKind
+from services.common.mongo import Document
+from services.routing.case import AuditRecord, Case, CaseReportEntry
+from services.routing.planning import (
+    PRIORITY_RAISED,
+    case_updated,
+    plan_case_of,
+    priority_record,
+    raised_priority,
+)
+from services.routing.policy import Policy
+
+ROUTING_ACTOR = "routing"
+REPORT_JOINED = "report_joined"
+REPORT_SPLIT = "report_split"
+MERGE = "merge"
+MERGED = "merged"  # the source's action and outcome
+
+
+class InvalidRegrouping(ValueError):
+    """A split or merge request naming something it cannot: `field` says which input."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class RegroupConflict(Exception):
+    """A split or merge the case's current state does not allow (e.g. a closed case)."""
+
+
+@dataclass(frozen=True)
+class JoinPlan:
+    """Reports joining an open case: appended and counted in one conditional update."""
+
+    before: Case
+    case: Case
+    entries: list[CaseReportEntry]
+    new_reporter_keys: list[str]
+    changes: Document
+    audit: list[AuditRecord]
+    events: list[AnyEvent]
+
+
+@dataclass(frozen=True)
+class GroupPlan:
+    """A split or merge's change to one case, written conditionally on its version."""
+
+    before: Case
+    case: Case
+    changes: Document
+    audit: list[AuditRecord]
+    events: list[AnyEvent]
+
+
+@dataclass(frozen=True)
+class SplitPlan:
+    """A split: the case without the report, and the new case the report opens."""
+
+    source: GroupPlan
+    new_case: Case
+    new_events: list[AnyEvent]
+
+
+@dataclass(frozen=True)
+class MergePlan:
+    """A merge: the target taking the source's reports, and the source closed as merged."""
+
+    target: GroupPlan
+    source: GroupPlan
+
+
+def plan_join(
+    case: Case, entries: Sequence[CaseReportEntry], policy: Policy, now: datetime
+) -> JoinPlan | None:
+    """`entries` joining `case` one after another (each a version and a `report_joined`
+    event), priority raised where a threshold is reached; None when all are in it already."""
+    fresh = _fresh(case, entries)
+    if not fresh:
+        return None
+    current, keys = case, list(case.reporter_keys)
+    new_keys: list[str] = []
+    events: list[AnyEvent] = []
+    audit: list[AuditRecord] = []
+    official = case.any_official
+    for entry in fresh:
+        if entry.reporter_key not in keys:
+            keys.append(entry.reporter_key)
+            new_keys.append(entry.reporter_key)
+        current = _next(
+            current,
+            now,
+            reports=[*current.reports, entry],
+            reporter_keys=list(keys),
+            reporters=len(keys),
+        )
+        events.append(
+            case_updated(current, REPORT_JOINED, ROUTING_ACTOR, now, report_ids=[entry.report_id])
+        )
+        official = official or entry.reporter_kind is ReporterKind.OFFICIAL
+        current = _raise(current, policy, official, ROUTING_ACTOR, now, events, audit)
+    changes = {
+        "version": current.version,
+        "reporters": current.reporters,
+        "priority": current.priority,
+        "updated_at": now,
+    }
+    return JoinPlan(case, current, fresh, new_keys, changes, audit, events)
+
+
+def plan_split(
+    case: Case,
+    report_id: str,
+    *,
+    actor: str,
+    reason: str,
+    policy: Policy,
+    now: datetime,
+    new_case_id: str,
+) -> SplitPlan:
+    """`report_id` taken out of `case` into a new case routed by the policy from that report.
+
+    InvalidRegrouping (naming `report_id`) for a report the case does not hold or the one
+    that opened it; RegroupConflict when the case is closed.
+    """
+    if not case.is_open:
+        raise RegroupConflict(f"case {case.case_id} is {case.status.value}; only open cases split")
+    entry = case.report_entry(report_id)
+    if entry is None:
+        raise InvalidRegrouping("report_id", f"case {case.case_id} holds no report {report_id!r}")
+    if report_id == case.report_id:
+        raise InvalidRegrouping(
+            "report_id", "the report that opened the case stays with it; split the others off"
+        )
+    remaining = [r for r in case.reports if r.report_id != report_id]
+    keys = list(dict.fromkeys(r.reporter_key for r in remaining))
+    after = _next(case, now, reports=remaining, reporter_keys=keys, reporters=max(len(keys), 1))
+    record = _record(
+        case, REPORT_SPLIT, actor, now, f"{entry.tracking_code} -> {new_case_id}: {reason}"
+    )
+    event = case_updated(after, REPORT_SPLIT, actor, now, note=reason)
+    new_case, new_events = plan_case_of(
+        entry, case.content_key, policy, now, case_id=new_case_id, reason=reason
+    )
+    new_case = new_case.model_copy(update={"joinable": False})
+    new_events = [e.model_copy(update={"content_key": case.content_key}) for e in new_events]
+    source = GroupPlan(case, _audited(after, [record]), _changes(case, after), [record], [event])
+    return SplitPlan(source, new_case, new_events)
+
+
+def plan_merge(
+    source: Case, target: Case, *, actor: str, reason: str, policy: Policy, now: datetime
+) -> MergePlan:
+    """`source`'s reports moved into `target` (announced with their ids), and `source` closed
+    with outcome `merged` naming the target. InvalidRegrouping naming `into` for a merge into
+    itself; RegroupConflict when either case is closed."""
+    if source.case_id == target.case_id:
+        raise InvalidRegrouping("into", "a case cannot be merged into itself")
+    for case in (source, target):
+        if not case.is_open:
+            raise RegroupConflict(
+                f"case {case.case_id} is {case.status.value}; only open cases merge"
+            )
+    return MergePlan(
+        _merge_target(source, target, actor, reason, policy, now),
+        plan_merge_close(source, target.case_id, actor=actor, reason=reason, now=now),
+    )
+
+
+def plan_merge_close(
+    source: Case, target_id: str, *, actor: str, reason: str, now: datetime
+) -> GroupPlan:
+    """The source of a merge closed: resolved with outcome `merged`, naming the target."""
+    after = _next(
+        source,
+        now,
+        status=CaseStatus.RESOLVED,
+        outcome=MERGED,
+        merged_into=target_id,
+        due_at=None,
+        closed_at=now,
+    )
+    record = _record(source, MERGED, actor, now, f"into {target_id}: {reason}", after.status)
+    record = record.model_copy(update={"outcome": MERGED})
+    event = case_updated(
+        after,
+        MERGED,
+        actor,
+        now,
+        from_status=source.status,
+        note=reason,
+        outcome=MERGED,
+        merged_into=target_id,
+    )
+    return GroupPlan(source, _audited(after, [record]), _changes(source, after), [record], [event])
+
+
+def _merge_target(
+    source: Case, target: Case, actor: str, reason: str, policy: Policy, now: datetime
+) -> GroupPlan:
+    moved = _fresh(target, source.reports)
+    keys = list(dict.fromkeys([*target.reporter_keys, *(r.reporter_key for r in moved)]))
+    after = _next(
+        target,
+        now,
+        reports=[*target.reports, *moved],
+        reporter_keys=keys,
+        reporters=len(keys),
+        merged_from=[*target.merged_from, source.case_id],
+    )
+    note = f"{source.tracking_code} ({source.case_id}): {reason}"
+    audit = [_record(target, MERGE, actor, now, note)]
+    ids = [r.report_id for r in moved]
+    events: list[AnyEvent] = [case_updated(after, MERGE, actor, now, note=reason, report_ids=ids)]
+    official = target.any_official or any(r.reporter_kind is ReporterKind.OFFICIAL for r in moved)
+    after = _raise(after, policy, official, actor, now, events, audit)
+    return GroupPlan(target, _audited(after, audit), _changes(target, after), audit, events)
+
+
+def _fresh(case: Case, entries: Sequence[CaseReportEntry]) -> list[CaseReportEntry]:
+    """The entries `case` does not hold yet, each once."""
+    held = {r.report_id for r in case.reports}
+    fresh: dict[str, CaseReportEntry] = {}
+    for entry in entries:
+        if entry.report_id not in held:
+            fresh.setdefault(entry.report_id, entry)
+    return list(fresh.values())
+
+
+def _raise(
+    case: Case,
+    policy: Policy,
+    official: bool,
+    actor: str,
+    now: datetime,
+    events: list[AnyEvent],
+    audit: list[AuditRecord],
+) -> Case:
+    """The case with its priority raised when a threshold is reached (audited, announced)."""
+    raised = raised_priority(policy, case.category, case.priority, case.reporters, official)
+    if raised is None:
+        return case
+    audit.append(priority_record(case.priority, raised, case.status, case.reporters, actor, now))
+    after = _next(case, now, priority=raised)
+    events.append(case_updated(after, PRIORITY_RAISED, actor, now))
+    return after
+
+
+def _next(case: Case, now: datetime, **updates: object) -> Case:
+    """The case one version on, with `updates`."""
+    return case.model_copy(update={**updates, "version": case.version + 1, "updated_at": now})
+
+
+def _audited(case: Case, audit: list[AuditRecord]) -> Case:
+    return case.model_copy(update={"audit": [*case.audit, *audit]})
+
+
+def _record(
+    case: Case,
+    action: str,
+    actor: str,
+    now: datetime,
+    note: str,
+    to_status: CaseStatus | None = None,
+) -> AuditRecord:
+    return AuditRecord(
+        at=now,
+        actor=actor,
+        action=action,
+        from_status=case.status.value,
+        to_status=(to_status or case.status).value,
+        note=note,
+        agency=case.agency,
+    )
+
+
+def _changes(before: Case, after: Case) -> Document:
+    """The stored fields that differ, to `$set` (audit lines are pushed on their own)."""
+    old, new = before.to_document(), after.to_document()
+    return {k: v for k, v in new.items() if k != "audit" and old.get(k) != v}

@@ -1,0 +1,134 @@
+"""A reporter whose report joined another's case follows that case: its status moves with the
+case's events, a split moves it to its new case, a merge to the case it joined."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from aio_pika.abc import AbstractRobustConnection
+from aiohttp.test_utils import TestClient
+
+from services.common.amqp import Publisher, Topology
+from services.common.contracts import (
+    CaseAssigned,
+    CaseStatus,
+    CaseUpdated,
+    Category,
+    Priority,
+    new_event_id,
+)
+from services.common.mongo import MongoDatabase
+from tests.integration.intake.test_status_follows_case import _report, _status_is
+
+pytestmark = pytest.mark.integration
+
+Client = TestClient[Any, Any]
+START = datetime.now(UTC)
+
+
+def fields(
+    case_id: str, first: dict[str, Any], version: int, status: CaseStatus, minute: int
+) -> dict[str, Any]:
+    return {
+        "event_id": new_event_id(),
+        "occurred_at": START + timedelta(minutes=minute),
+        "case_id": case_id,
+        "report_id": first["_id"],
+        "tracking_code": first["tracking_code"],
+        "agency": "police",
+        "category": Category.SCAM_FRAUD,
+        "priority": Priority.HIGH,
+        "status": status,
+        "version": version,
+        "due_at": None,
+    }
+
+
+def assigned(case_id: str, first: dict[str, Any], minute: int) -> CaseAssigned:
+    return CaseAssigned(
+        **fields(case_id, first, 1, CaseStatus.ASSIGNED, minute),
+        policy_version="t",
+        rule_id="scam",
+    )
+
+
+def updated(
+    case_id: str,
+    first: dict[str, Any],
+    version: int,
+    status: CaseStatus,
+    minute: int,
+    action: str,
+    **extra: Any,
+) -> CaseUpdated:
+    return CaseUpdated(
+        **fields(case_id, first, version, status, minute),
+        action=action,
+        from_status=CaseStatus.ASSIGNED,
+        actor="routing",
+        **extra,
+    )
+
+
+async def test_a_joined_reporter_follows_the_case_then_its_split_then_its_merge(
+    intake: Client,
+    intake_db: MongoDatabase,
+    amqp_connection: AbstractRobustConnection,
+    topology: Topology,
+) -> None:
+    first, joiner = await _report(intake, intake_db), await _report(intake, intake_db)
+    publisher = await Publisher.open(amqp_connection, topology)
+    a = ("case-a", first)
+    await publisher.publish(assigned(*a, minute=0))
+    await publisher.publish(
+        updated(*a, 2, CaseStatus.ASSIGNED, 1, "report_joined", report_ids=[joiner["_id"]])
+    )
+    body = await _status_is(intake, joiner["tracking_code"], "assigned")
+    assert body["agency"] == "police"
+    await publisher.publish(updated(*a, 3, CaseStatus.ACKNOWLEDGED, 2, "acknowledge"))
+    await _status_is(intake, joiner["tracking_code"], "acknowledged")
+    await _status_is(intake, first["tracking_code"], "acknowledged")
+
+    # Split off into case B (its own first report), then B's events move it alone.
+    await publisher.publish(updated(*a, 4, CaseStatus.ACKNOWLEDGED, 3, "report_split"))
+    await publisher.publish(assigned("case-b", joiner, minute=3))
+    await _status_is(intake, joiner["tracking_code"], "assigned")
+    await publisher.publish(updated(*a, 5, CaseStatus.IN_PROGRESS, 4, "start"))
+    await _status_is(intake, first["tracking_code"], "in_progress")
+    stored = await intake_db.reports.find_one({"_id": joiner["_id"]})
+    assert stored is not None and stored["case"]["case_id"] == "case-b"
+    assert stored["status"] == "assigned"
+
+    # B merged into A: the joiner follows A again; B's close does not show as "resolved".
+    await publisher.publish(
+        updated(
+            "case-b",
+            joiner,
+            2,
+            CaseStatus.RESOLVED,
+            5,
+            "merged",
+            merged_into="case-a",
+            outcome="merged",
+        )
+    )
+    await publisher.publish(
+        updated(*a, 6, CaseStatus.IN_PROGRESS, 5, "merge", report_ids=[joiner["_id"]])
+    )
+    body = await _status_is(intake, joiner["tracking_code"], "in_progress")
+    await publisher.publish(updated(*a, 7, CaseStatus.RESOLVED, 6, "resolve", outcome="removed"))
+    body = await _status_is(intake, joiner["tracking_code"], "resolved")
+    assert [step["status"] for step in body["history"]] == [
+        "received",
+        "assigned",
+        "acknowledged",
+        "assigned",
+        "in_progress",
+        "resolved",
+    ]
+    await _status_is(intake, first["tracking_code"], "resolved")
+    stored = await intake_db.reports.find_one({"_id": joiner["_id"]})
+    assert stored is not None
+    assert stored["case"]["case_id"] == "case-a" and stored["case"]["outcome"] == "removed"
