@@ -11,7 +11,10 @@ What goes, and why it is safe:
   and cannot open a deadline again and escalate a closed case;
 - intake's idempotency keys (and the request hash compared with them) on reports older than
   `--idempotency-older-than`: a client retries a submission within minutes, not days. The
-  reports themselves stay.
+  reports themselves stay;
+- reporters' contact details (name, phone, e-mail) `--contact-older-than` days after their
+  case closed, in intake's reports and in routing's cases (every report a case holds): what
+  the form's privacy notice promises. The reports and cases stay, without the contact.
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ from services.notify.retry import NEXT_ATTEMPT
 
 DEFAULT_DAYS = 90
 DEFAULT_IDEMPOTENCY_DAYS = 7
+DEFAULT_CONTACT_DAYS = 180  # the privacy notice's promise (services/intake/formfields.py)
 # Intake's field names (services/intake/repository.py).
 IDEMPOTENCY_KEY, REQUEST_HASH, SUBMITTED_AT = "idempotency_key", "request_hash", "submitted_at"
 COMPACTED_AT = "compacted_at"
@@ -74,6 +78,13 @@ def register(commands: Any) -> None:
         metavar="DAYS",
         help=f"how long intake keeps idempotency keys ({DEFAULT_IDEMPOTENCY_DAYS})",
     )
+    parser.add_argument(
+        "--contact-older-than",
+        type=_days,
+        default=DEFAULT_CONTACT_DAYS,
+        metavar="DAYS",
+        help=f"erase reporters' contact this long after their case closed ({DEFAULT_CONTACT_DAYS})",
+    )
     parser.set_defaults(handler=retention_command)
 
 
@@ -92,11 +103,23 @@ class Cutoffs:
 
     kept: datetime
     idempotency: datetime
+    contact: datetime
 
     @classmethod
-    def of(cls, now: datetime, *, days: int, idempotency_days: int) -> Cutoffs:
-        """The cutoffs `days` and `idempotency_days` before `now`."""
-        return cls(now - timedelta(days=days), now - timedelta(days=idempotency_days))
+    def of(
+        cls,
+        now: datetime,
+        *,
+        days: int,
+        idempotency_days: int,
+        contact_days: int = DEFAULT_CONTACT_DAYS,
+    ) -> Cutoffs:
+        """The cutoffs `days`, `idempotency_days` and `contact_days` before `now`."""
+        return cls(
+            now - timedelta(days=days),
+            now - timedelta(days=idempotency_days),
+            now - timedelta(days=contact_days),
+        )
 
 
 def old_quarantine(cutoff: datetime) -> dict[str, Any]:
@@ -126,6 +149,27 @@ def old_idempotency_keys(cutoff: datetime) -> dict[str, Any]:
     return {IDEMPOTENCY_KEY: {"$exists": True}, SUBMITTED_AT: {"$lt": cutoff}}
 
 
+def closed_reports_with_contact(cutoff: datetime) -> dict[str, Any]:
+    """Intake's reports whose case closed before `cutoff` and that still hold a contact."""
+    return {
+        "status": {"$in": sorted(CLOSED_STATUSES)},
+        "updated_at": {"$lt": cutoff},
+        "report.contact": {"$ne": None},
+    }
+
+
+def closed_cases_with_contact(cutoff: datetime) -> dict[str, Any]:
+    """Routing's cases closed before `cutoff` where one of their reports still holds a contact."""
+    return {
+        "status": {"$in": sorted(CLOSED_STATUSES)},
+        "closed_at": {"$lt": cutoff},
+        "$or": [
+            {"report.contact": {"$ne": None}},
+            {"reports": {"$elemMatch": {"contact": {"$ne": None}}}},
+        ],
+    }
+
+
 def compacted(deadline: dict[str, Any], now: datetime) -> dict[str, Any]:
     """What a closed deadline keeps."""
     kept = {key: deadline[key] for key in DEADLINE_KEEPS if key in deadline}
@@ -152,7 +196,12 @@ Step = Callable[[MongoDatabase, Cutoffs, datetime, bool], Awaitable[int]]
 async def retention_command(args: argparse.Namespace) -> int:
     """Run (or count) every step for the chosen services."""
     now = datetime.now(UTC)
-    cutoffs = Cutoffs.of(now, days=args.older_than, idempotency_days=args.idempotency_older_than)
+    cutoffs = Cutoffs.of(
+        now,
+        days=args.older_than,
+        idempotency_days=args.idempotency_older_than,
+        contact_days=args.contact_older_than,
+    )
     outcomes = []
     try:
         async with mongo_client(args) as client:
@@ -182,6 +231,9 @@ def steps(service: ServiceDatabase) -> list[tuple[str, str, Step]]:
     ]
     if service.service == "intake":
         found.append(("reports", "idempotency keys cleared", _idempotency_keys))
+        found.append(("reports", "reporters' contacts erased", _report_contacts))
+    if service.service == "routing":
+        found.append(("cases", "reporters' contacts erased", _case_contacts))
     if service.service == "notify":
         found.append(("alerts", "alert records deleted", _alerts))
         found.append(("deadlines", "closed deadlines compacted", _deadlines))
@@ -248,6 +300,37 @@ async def _idempotency_keys(
     return cleared.modified_count
 
 
+async def _report_contacts(
+    db: MongoDatabase, cutoffs: Cutoffs, now: datetime, dry_run: bool
+) -> int:
+    query = closed_reports_with_contact(cutoffs.contact)
+    if dry_run:
+        return await db.reports.count_documents(query)
+    erased = await db.reports.update_many(
+        query, {"$unset": {"report.contact": ""}, "$set": {"contact_erased_at": now}}
+    )
+    return erased.modified_count
+
+
+async def _case_contacts(db: MongoDatabase, cutoffs: Cutoffs, now: datetime, dry_run: bool) -> int:
+    query = closed_cases_with_contact(cutoffs.contact)
+    if dry_run:
+        return await db.cases.count_documents(query)
+    ids = await db.cases.distinct("_id", query)
+    if not ids:
+        return 0
+    # Two writes: `reports.$[]` needs the array, which cases stored before grouping lack.
+    chosen = {"_id": {"$in": ids}}
+    await db.cases.update_many(
+        {**chosen, "reports": {"$elemMatch": {"contact": {"$ne": None}}}},
+        {"$unset": {"reports.$[].contact": ""}},
+    )
+    await db.cases.update_many(
+        chosen, {"$unset": {"report.contact": ""}, "$set": {"contact_erased_at": now}}
+    )
+    return len(ids)
+
+
 def render(outcomes: list[Outcome], *, dry_run: bool, cutoffs: Cutoffs) -> str:
     """One line per collection and step, then what the run was."""
     width = max((len(f"{o.database}.{o.collection}") for o in outcomes), default=0)
@@ -257,7 +340,7 @@ def render(outcomes: list[Outcome], *, dry_run: bool, cutoffs: Cutoffs) -> str:
     ]
     lines.append(
         f"before {cutoffs.kept:%Y-%m-%d %H:%M}Z (idempotency keys: "
-        f"{cutoffs.idempotency:%Y-%m-%d %H:%M}Z)"
+        f"{cutoffs.idempotency:%Y-%m-%d %H:%M}Z, contacts: {cutoffs.contact:%Y-%m-%d %H:%M}Z)"
     )
     if dry_run:
         lines.append("dry run: these are counts of what would go; nothing was changed")

@@ -1,6 +1,6 @@
 """`incidents-admin retention` against a real MongoDB wire server: a dry run counts and changes
-nothing; a run removes exactly what is past its retention, and a closed deadline it compacts
-still turns away a late event about its case."""
+nothing; a run removes exactly what is past its retention (reporters' contacts included), and a
+closed deadline it compacts still turns away a late event about its case."""
 
 from __future__ import annotations
 
@@ -23,6 +23,8 @@ pytestmark = pytest.mark.integration
 
 NOW = datetime.now(UTC)
 LONG_AGO = NOW - timedelta(days=100)
+CLOSED_LONG_AGO = NOW - timedelta(days=200)  # past the contacts' 180 days
+CONTACT = {"name": "Nguyễn Văn A", "phone": "+84912345678", "email": None}
 
 
 @pytest.fixture
@@ -59,6 +61,61 @@ def case_event(case_id: str, version: int, status: CaseStatus, at: datetime) -> 
 
 def deadline_store(db: MongoDatabase, at: datetime) -> DeadlineStore:
     return DeadlineStore(db, load_escalation_policy(), lambda: at)
+
+
+def stored_report(report_id: str, status: str, at: datetime, contact: Any) -> Document:
+    return {
+        "_id": report_id,
+        "status": status,
+        "updated_at": at,
+        "report": {"category": "scam_fraud", "contact": contact},
+    }
+
+
+def stored_case(case_id: str, status: str, closed_at: datetime | None, **fields: Any) -> Document:
+    return {"_id": case_id, "status": status, "closed_at": closed_at, **fields}
+
+
+async def seed_contacts(intake: MongoDatabase, routing: MongoDatabase) -> None:
+    """Reports and cases closed long ago, lately, or still open; with a contact or without."""
+    await intake.reports.insert_many(
+        [
+            stored_report("closed-old-contact", "resolved", CLOSED_LONG_AGO, CONTACT),
+            stored_report("rejected-old-contact", "rejected", CLOSED_LONG_AGO, CONTACT),
+            stored_report("closed-old-anonymous", "resolved", CLOSED_LONG_AGO, None),
+            stored_report("closed-new-contact", "resolved", LONG_AGO, CONTACT),
+            stored_report("open-old-contact", "in_progress", CLOSED_LONG_AGO, CONTACT),
+        ]
+    )
+    first = {"report_id": "r1", "contact": CONTACT}
+    await routing.cases.insert_many(
+        [
+            stored_case(
+                "grouped-old",
+                "resolved",
+                CLOSED_LONG_AGO,
+                report={"contact": CONTACT},
+                reports=[
+                    first,
+                    {"report_id": "r2", "contact": None},
+                    {"report_id": "r3", "contact": {"phone": "+84987654321"}},
+                ],
+            ),
+            stored_case("single-old", "rejected", CLOSED_LONG_AGO, report={"contact": CONTACT}),
+            stored_case(
+                "joined-only-old",
+                "resolved",
+                CLOSED_LONG_AGO,
+                report={"contact": None},
+                reports=[
+                    {"report_id": "r4", "contact": None},
+                    {"report_id": "r5", "contact": CONTACT},
+                ],
+            ),
+            stored_case("closed-new", "resolved", LONG_AGO, report={"contact": CONTACT}),
+            stored_case("open", "assigned", None, report={"contact": CONTACT}),
+        ]
+    )
 
 
 async def seed(intake: MongoDatabase, notify: MongoDatabase) -> None:
@@ -108,7 +165,9 @@ def counts(run: Any) -> dict[tuple[str, str, str], int]:
 EXPECTED = {
     ("intake", "reports", "quarantined outbox entries removed"): 2,
     ("intake", "reports", "idempotency keys cleared"): 1,
+    ("intake", "reports", "reporters' contacts erased"): 2,
     ("routing", "cases", "quarantined outbox entries removed"): 0,
+    ("routing", "cases", "reporters' contacts erased"): 3,
     ("notify", "deadlines", "quarantined outbox entries removed"): 0,
     ("notify", "alerts", "alert records deleted"): 1,
     ("notify", "deadlines", "closed deadlines compacted"): 1,
@@ -119,14 +178,16 @@ async def test_a_dry_run_counts_and_a_run_removes_only_what_is_past_its_retentio
     client: AsyncMongoClient[Document], mongo_url: str, db_name: str
 ) -> None:
     intake, notify = client[f"{db_name}_intake"], client[f"{db_name}_notify"]
+    routing = client[f"{db_name}_routing"]
     await seed(intake, notify)
+    await seed_contacts(intake, routing)
     options = ["--json", *databases(mongo_url, db_name)]
-    before = await snapshot(intake, notify)
+    before = await snapshot(intake, notify, routing)
 
     dry = await admin("retention", "--dry-run", *options)
     assert dry.code == 0, dry.err
     assert dry.json()["dry_run"] is True and counts(dry) == EXPECTED
-    assert await snapshot(intake, notify) == before
+    assert await snapshot(intake, notify, routing) == before
 
     run = await admin("retention", *options)
     assert run.code == 0, run.err
@@ -144,6 +205,26 @@ async def test_a_dry_run_counts_and_a_run_removes_only_what_is_past_its_retentio
         "compacted_at"
     }
     assert deadlines["open-old"][NEXT_DUE] and deadlines["closed-new"]["report_id"]
+
+    contacts = {
+        doc["_id"]: doc["report"].get("contact") for doc in reports.values() if "report" in doc
+    }
+    assert contacts == {
+        "closed-old-contact": None,
+        "rejected-old-contact": None,
+        "closed-old-anonymous": None,
+        "closed-new-contact": CONTACT,
+        "open-old-contact": CONTACT,
+    }
+    assert "contact" not in reports["closed-old-contact"]["report"]
+    cases = {doc["_id"]: doc for doc in await routing.cases.find().to_list()}
+    for erased in ("grouped-old", "single-old", "joined-only-old"):
+        assert "contact" not in cases[erased]["report"], erased
+        assert all("contact" not in entry for entry in cases[erased].get("reports", [])), erased
+        assert cases[erased]["contact_erased_at"], erased
+    assert [r["report_id"] for r in cases["grouped-old"]["reports"]] == ["r1", "r2", "r3"]
+    assert cases["closed-new"]["report"]["contact"] == CONTACT
+    assert cases["open"]["report"]["contact"] == CONTACT
 
     again = await admin("retention", *options)
     assert again.code == 0 and set(counts(again).values()) == {0}

@@ -13,7 +13,9 @@ from services.admin.outboxes import CollectionState, Lease, age, render
 from services.admin.retention import (
     COMPACTED_AT,
     Cutoffs,
+    closed_cases_with_contact,
     closed_deadlines,
+    closed_reports_with_contact,
     compacted,
     finished_alerts,
     old_idempotency_keys,
@@ -64,9 +66,16 @@ def test_the_outbox_table_has_a_line_per_collection() -> None:
 
 
 def test_retention_selects_only_what_is_done_and_old() -> None:
-    cutoffs = Cutoffs.of(NOW, days=90, idempotency_days=7)
+    cutoffs = Cutoffs.of(NOW, days=90, idempotency_days=7, contact_days=180)
     assert cutoffs.kept == NOW - timedelta(days=90)
     assert cutoffs.idempotency == NOW - timedelta(days=7)
+    assert cutoffs.contact == NOW - timedelta(days=180)
+    assert closed_reports_with_contact(cutoffs.contact) == {
+        "status": {"$in": ["rejected", "resolved"]},
+        "updated_at": {"$lt": cutoffs.contact},
+        "report.contact": {"$ne": None},
+    }
+    assert closed_cases_with_contact(cutoffs.contact)["closed_at"] == {"$lt": cutoffs.contact}
     assert old_quarantine(cutoffs.kept) == {"outbox_quarantine.at": {"$lt": cutoffs.kept}}
     assert finished_alerts(cutoffs.kept) == {
         "recorded_at": {"$lt": cutoffs.kept},
@@ -132,8 +141,9 @@ def test_defaults_come_from_the_services_settings(monkeypatch: pytest.MonkeyPatc
     )
     assert build_parser().parse_args(["dlq", "list"]).prefix == "demo."
     retention = build_parser().parse_args(["retention"])
-    assert (retention.older_than, retention.idempotency_older_than, retention.dry_run) == (
-        90,
-        7,
-        False,
-    )
+    assert (
+        retention.older_than,
+        retention.idempotency_older_than,
+        retention.contact_older_than,
+        retention.dry_run,
+    ) == (90, 7, 180, False)
