@@ -14,6 +14,7 @@ from services.intake.api import add_api_routes
 from services.intake.context import EVIDENCE, INTAKE, IntakeContext
 from services.intake.evidence_store import EvidenceStore
 from services.intake.evidence_views import add_evidence_routes
+from services.intake.headers import add_security_headers_to
 from services.intake.middleware import rate_limit
 from services.intake.open311 import add_open311_routes, open311_errors
 from services.intake.openapi_doc import add_openapi_route
@@ -71,6 +72,7 @@ def create_app(
             publishes=[ReportSubmitted],
         )
     )
+    add_security_headers_to(app)
     add_api_routes(app)
     add_places_routes(app)
     add_form_routes(app)

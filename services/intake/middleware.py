@@ -9,15 +9,21 @@ from aiohttp import web
 from services.intake.context import INTAKE
 from services.intake.security import RateLimiter
 
-RATE_LIMITED = (
-    ("POST", "/"),
-    ("POST", "/api/v1/reports"),
-    ("GET", "/api/v1/reports/"),
-    ("GET", "/status"),
-    ("GET", "/receipt/"),  # a lookup by tracking code too
-    ("POST", "/open311/v2/requests"),
-    ("GET", "/open311/v2/requests"),
+# Submissions: POST only (the form page itself, GET /, is not limited).
+LIMITED_SUBMISSIONS = (("POST", "/"),)
+# Submissions and lookups by tracking code: every method counts (HEAD answers 200/404 like GET,
+# so an uncounted HEAD would be an oracle for guessing codes).
+LIMITED_PATHS = (
+    "/api/v1/reports",
+    "/status",
+    "/receipt/",  # a lookup by tracking code too
+    "/open311/v2/requests",
 )
+
+
+def is_rate_limited(method: str, path: str) -> bool:
+    """Whether a request to `path` with `method` counts against the client's budget."""
+    return path.startswith(LIMITED_PATHS) or (method, path) in LIMITED_SUBMISSIONS
 
 
 @web.middleware
@@ -25,7 +31,7 @@ async def rate_limit(
     request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
 ) -> web.StreamResponse:
     """Answer 429 with Retry-After when one client submits or looks up too fast."""
-    if not any(request.method == m and _matches(request.path, p) for m, p in RATE_LIMITED):
+    if not is_rate_limited(request.method, request.path):
         return await handler(request)
     ctx = request.app[INTAKE]
     wait = ctx.rate_limiter.check(ctx.client(request))
@@ -37,7 +43,3 @@ async def rate_limit(
             headers={"Retry-After": retry_after},
         )
     return await handler(request)
-
-
-def _matches(path: str, pattern: str) -> bool:
-    return path == pattern if pattern == "/" else path.startswith(pattern)

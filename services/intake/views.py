@@ -100,7 +100,8 @@ def _form_page(
         **context,
     )
     page.set_cookie(CSRF_COOKIE, nonce, httponly=True, samesite="Strict", path="/")
-    page.headers["Cache-Control"] = "no-cache"
+    # Never stored: a re-rendered form holds what the reporter typed, and every page its own
+    # submission token (services/intake/headers.py sends no-store on every page).
     return page
 
 
