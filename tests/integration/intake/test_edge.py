@@ -58,8 +58,8 @@ async def test_the_form_page_itself_is_not_limited(intake_settings: IntakeSettin
 async def test_every_answer_carries_the_security_headers_and_is_not_stored(
     intake: Client, method: str, path: str, status: int
 ) -> None:
-    body = {"json": {**valid_report(), "category": "nope"}} if method == "POST" else {}
-    response = await intake.request(method, path, **body)
+    body = {**valid_report(), "category": "nope"} if method == "POST" else None
+    response = await intake.request(method, path, json=body)
     assert response.status == status
     headers = response.headers
     assert headers["Content-Security-Policy"] == CONTENT_SECURITY_POLICY
