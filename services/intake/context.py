@@ -9,7 +9,7 @@ from aiohttp import web
 from services.common.csrf import CsrfTokens
 from services.intake.evidence_store import EvidenceStore
 from services.intake.repository import ReportRepository
-from services.intake.security import RateLimiter, client_address
+from services.intake.security import RateLimiter, client_address, trusted_proxies
 from services.intake.settings import IntakeSettings
 from services.intake.submission import Submission
 
@@ -26,7 +26,7 @@ class IntakeContext:
 
     def client(self, request: web.Request) -> str:
         """The client's address as intake counts it (rate limit, reporter ids)."""
-        return client_address(request, trust_forwarded_for=self.settings.trust_forwarded_for)
+        return client_address(request, trusted=trusted_proxies(self.settings))
 
 
 INTAKE: web.AppKey[IntakeContext] = web.AppKey("intake", IntakeContext)

@@ -7,8 +7,11 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
+from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_address
 
 from aiohttp import web
+
+from services.intake.settings import IntakeSettings
 
 
 @dataclass
@@ -54,8 +57,57 @@ class RateLimiter:
         return str(max(1, math.ceil(wait_seconds)))
 
 
-def client_address(request: web.Request, *, trust_forwarded_for: bool) -> str:
-    """The client's address: from X-Forwarded-For when trusted (behind a proxy), else the
-    peer's; the rate limit counts by it and a reporter without contact is known by it."""
-    forwarded = request.headers.get("X-Forwarded-For") if trust_forwarded_for else None
-    return (forwarded.split(",")[0].strip() if forwarded else None) or request.remote or "unknown"
+def client_address(request: web.Request, *, trusted: TrustedProxies) -> str:
+    """The client's address: the peer's, or behind trusted proxies the first untrusted hop from
+    the right of X-Forwarded-For (the entries left of it are whatever the client wrote); the
+    rate limit counts by it and a reporter without contact is known by it."""
+    peer = request.remote or "unknown"
+    if not trusted.trusts(peer):
+        return peer
+    forwarded = ",".join(request.headers.getall("X-Forwarded-For", ()))
+    return first_untrusted_hop([peer, *reversed(_hops(forwarded))], trusted)
+
+
+@dataclass(frozen=True)
+class TrustedProxies:
+    """The proxies whose X-Forwarded-For entries are believed; `peer` trusts the immediate peer
+    (one proxy in front, whatever its address)."""
+
+    networks: tuple[IPv4Network | IPv6Network, ...] = ()
+    peer: bool = False
+
+    def trusts(self, address: str, *, immediate: bool = True) -> bool:
+        """Whether `address` is a trusted proxy (`immediate`: it is the connection's peer)."""
+        if self.peer and immediate:
+            return True
+        ip = _ip(address)
+        return ip is not None and any(ip in network for network in self.networks)
+
+
+def trusted_proxies(settings: IntakeSettings) -> TrustedProxies:
+    """The proxies whose X-Forwarded-For entries intake believes, from its settings."""
+    return TrustedProxies(tuple(settings.trusted_proxies), peer=settings.trust_forwarded_for)
+
+
+def first_untrusted_hop(hops_from_right: list[str], trusted: TrustedProxies) -> str:
+    """The first hop, from the right, that is not a trusted proxy (the last valid one when every
+    hop is trusted or the next is not an address)."""
+    client = hops_from_right[0]
+    for position, hop in enumerate(hops_from_right):
+        if (ip := _ip(hop)) is None:
+            break
+        client = str(ip)
+        if not trusted.trusts(hop, immediate=position == 0):
+            break
+    return client
+
+
+def _hops(forwarded: str) -> list[str]:
+    return [hop.strip() for hop in forwarded.split(",") if hop.strip()]
+
+
+def _ip(text: str) -> IPv4Address | IPv6Address | None:
+    try:
+        return ip_address(text.strip("[]"))
+    except ValueError:
+        return None

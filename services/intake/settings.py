@@ -2,7 +2,7 @@
 
 from typing import Self
 
-from pydantic import AliasChoices, Field, SecretStr, model_validator
+from pydantic import AliasChoices, Field, IPvAnyNetwork, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from services.common.settings import CommonSettings
@@ -20,7 +20,17 @@ class IntakeSettings(CommonSettings):
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     rate_limit_per_minute: float = Field(default=30.0, gt=0)
     rate_limit_burst: int = Field(default=10, ge=1)
-    trust_forwarded_for: bool = False
+    trusted_proxies: list[IPvAnyNetwork] = Field(
+        default_factory=list,
+        description="The proxies in front of intake (addresses or networks, a JSON list such as "
+        '["10.0.0.0/8"]): behind them the client is the first untrusted hop from the right of '
+        "X-Forwarded-For.",
+    )
+    trust_forwarded_for: bool = Field(
+        default=False,
+        description="Older setting: trust the immediate peer as the one proxy in front "
+        "(its rightmost X-Forwarded-For entry is the client). Prefer trusted_proxies.",
+    )
     commit_batch: int = Field(
         default=200, ge=1, le=1000, description="Most reports stored by one insert command."
     )

@@ -3,6 +3,7 @@ oracle), and every answer carries the security headers, errors included."""
 
 from __future__ import annotations
 
+from ipaddress import ip_network
 from typing import Any
 
 import pytest
@@ -77,3 +78,29 @@ async def test_answers_that_set_their_own_caching_keep_it(intake: Client) -> Non
     assert places.status == 200 and places.headers["Cache-Control"].startswith("public")
     assert style.status == 200 and "Cache-Control" not in style.headers
     assert style.headers["X-Content-Type-Options"] == "nosniff"
+
+
+async def test_a_forged_x_forwarded_for_does_not_escape_the_rate_limit(
+    intake_settings: IntakeSettings,
+) -> None:
+    """Behind a trusted proxy (the test client's 127.0.0.1), a client that writes a new address
+    on every request is still counted by the address the proxy appended."""
+    settings = intake_settings.model_copy(update={"trusted_proxies": [ip_network("127.0.0.0/8")]})
+    client = await start_intake(settings, rate_limiter=RateLimiter(per_minute=1, burst=3))
+    try:
+        answers = [
+            (
+                await client.get(
+                    f"/status/{UNKNOWN_CODE}",
+                    headers={"X-Forwarded-For": f"198.51.100.{n}, 203.0.113.7"},
+                )
+            ).status
+            for n in range(4)
+        ]
+        other = await client.get(
+            f"/status/{UNKNOWN_CODE}", headers={"X-Forwarded-For": "203.0.113.8"}
+        )
+        assert answers == [404, 404, 404, 429]
+        assert other.status == 404  # another client behind the same proxy has its own budget
+    finally:
+        await client.close()
