@@ -40,6 +40,8 @@ async def main(args: argparse.Namespace) -> None:
             "TOPOLOGY_PREFIX": topology.prefix,
             "INTAKE_RATE_LIMIT_PER_MINUTE": "1e9",
             "INTAKE_RATE_LIMIT_BURST": "1000000",
+            "INTAKE_SUBMISSIONS_PER_MINUTE": "1e9",
+            "INTAKE_SUBMISSIONS_BURST": "1000000",
         }
         intake = ServiceProcess("intake", env, Path(tmp)).start()
         connection = await aio_pika.connect_robust(AMQP_URL)

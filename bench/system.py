@@ -135,6 +135,8 @@ async def main(args: argparse.Namespace) -> None:
             "LOG_LEVEL": "WARNING",
             "INTAKE_RATE_LIMIT_PER_MINUTE": "1e9",
             "INTAKE_RATE_LIMIT_BURST": "1000000",
+            "INTAKE_SUBMISSIONS_PER_MINUTE": "1e9",
+            "INTAKE_SUBMISSIONS_BURST": "1000000",
             "ROUTING_POLICY_PATH": str(root / "routing.toml"),
             "NOTIFY_POLICY_PATH": str(root / "escalation.toml"),
         }

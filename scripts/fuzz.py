@@ -72,6 +72,8 @@ def service_env(amqp_url: str, mongo_url: str, prefix: str) -> dict[str, str]:
         # The fuzzer is one client sending thousands of requests: lift the per-client limit.
         "INTAKE_RATE_LIMIT_PER_MINUTE": "100000000",
         "INTAKE_RATE_LIMIT_BURST": "1000000",
+        "INTAKE_SUBMISSIONS_PER_MINUTE": "100000000",
+        "INTAKE_SUBMISSIONS_BURST": "1000000",
         "INTAKE_CSRF_SECRET": "fuzz-csrf-secret-0123456789",
         "ROUTING_SESSION_SECRET": "fuzz-session-secret-0123456789",
         "EVIDENCE_LINK_SECRET": "fuzz-evidence-link-secret-0123456789",

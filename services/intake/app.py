@@ -35,10 +35,14 @@ def create_app(
     *,
     clock: Clock = utcnow,
     rate_limiter: RateLimiter | None = None,
+    submission_budget: RateLimiter | None = None,
 ) -> web.Application:
     """Build the intake app; reports are taken while the broker is still being reached."""
     limiter = rate_limiter or RateLimiter(
         per_minute=settings.rate_limit_per_minute, burst=settings.rate_limit_burst
+    )
+    budget = submission_budget or RateLimiter(
+        per_minute=settings.submissions_per_minute, burst=settings.submissions_burst
     )
 
     async def wire(runtime: Runtime) -> None:
@@ -51,7 +55,7 @@ def create_app(
         relay = runtime.outbox(runtime.db.reports)
         submission = Submission(repository, clock, relay.wake, ReporterIds(reporter_key(settings)))
         runtime.app[INTAKE] = IntakeContext(
-            settings, repository, submission, limiter, CsrfTokens(settings.csrf_secret)
+            settings, repository, submission, limiter, budget, CsrfTokens(settings.csrf_secret)
         )
         evidence = EvidenceStore(runtime.db, clock=clock)
         await evidence.ensure_indexes()

@@ -22,6 +22,7 @@ class IntakeContext:
     repository: ReportRepository
     submission: Submission
     rate_limiter: RateLimiter
+    submission_budget: RateLimiter  # one bucket shared by every client's submissions
     csrf: CsrfTokens
 
     def client(self, request: web.Request) -> str:

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
+import logging
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
 from services.intake.context import INTAKE
 from services.intake.security import RateLimiter
+
+log = logging.getLogger(__name__)
 
 # Submissions: POST only (the form page itself, GET /, is not limited).
 LIMITED_SUBMISSIONS = (("POST", "/"),)
@@ -19,6 +23,17 @@ LIMITED_PATHS = (
     "/receipt/",  # a lookup by tracking code too
     "/open311/v2/requests",
 )
+
+
+SUBMISSION_PATHS = ("/", "/api/v1/reports")
+ALL_CLIENTS = "all"
+
+
+def is_submission(method: str, path: str) -> bool:
+    """Whether the request submits a report (it counts against the global budget too)."""
+    return method == "POST" and (
+        path in SUBMISSION_PATHS or path.startswith("/open311/v2/requests")
+    )
 
 
 def is_rate_limited(method: str, path: str) -> bool:
@@ -34,12 +49,19 @@ async def rate_limit(
     if not is_rate_limited(request.method, request.path):
         return await handler(request)
     ctx = request.app[INTAKE]
-    wait = ctx.rate_limiter.check(ctx.client(request))
-    if wait > 0:
-        retry_after = RateLimiter.retry_after_header(wait)
-        raise web.HTTPTooManyRequests(
-            text='{"error": {"status": 429, "message": "too many requests, slow down"}}',
-            content_type="application/json",
-            headers={"Retry-After": retry_after},
-        )
+    if (wait := ctx.rate_limiter.check(ctx.client(request))) > 0:
+        raise _too_many(wait, "too many requests, slow down")
+    submitting = is_submission(request.method, request.path)
+    if submitting and (wait := ctx.submission_budget.check(ALL_CLIENTS)) > 0:
+        log.warning("submission budget exhausted; shedding", extra={"path": request.path})
+        raise _too_many(wait, "the service is receiving too many reports; try again shortly")
     return await handler(request)
+
+
+def _too_many(wait: float, message: str) -> web.HTTPTooManyRequests:
+    body = {"error": {"status": 429, "message": message}}
+    return web.HTTPTooManyRequests(
+        text=json.dumps(body),
+        content_type="application/json",
+        headers={"Retry-After": RateLimiter.retry_after_header(wait)},
+    )

@@ -20,6 +20,13 @@ class IntakeSettings(CommonSettings):
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     rate_limit_per_minute: float = Field(default=30.0, gt=0)
     rate_limit_burst: int = Field(default=10, ge=1)
+    submissions_per_minute: float = Field(
+        default=3000.0,
+        gt=0,
+        description="All clients together: submissions beyond this rate are refused with 429 "
+        "while lookups keep working (a flood is shed, the service stays up).",
+    )
+    submissions_burst: int = Field(default=500, ge=1)
     trusted_proxies: list[IPvAnyNetwork] = Field(
         default_factory=list,
         description="The proxies in front of intake (addresses or networks, a JSON list such as "

@@ -175,6 +175,8 @@ def system_env(
         "NOTIFY_MONGO_DB": f"{db_prefix}_notify",
         "INTAKE_RATE_LIMIT_PER_MINUTE": "100000",
         "INTAKE_RATE_LIMIT_BURST": "10000",
+        "INTAKE_SUBMISSIONS_PER_MINUTE": "100000",
+        "INTAKE_SUBMISSIONS_BURST": "10000",
         "INTAKE_OUTBOX_POLL_SECONDS": "0.2",
         "ROUTING_OUTBOX_POLL_SECONDS": "0.2",
         "ROUTING_POLICY_PATH": str(policy),

@@ -104,3 +104,36 @@ async def test_a_forged_x_forwarded_for_does_not_escape_the_rate_limit(
         assert other.status == 404  # another client behind the same proxy has its own budget
     finally:
         await client.close()
+
+
+async def test_a_flood_of_submissions_is_shed_while_lookups_keep_working(
+    intake_settings: IntakeSettings,
+) -> None:
+    """The global budget counts every client's submissions together; lookups do not use it."""
+    settings = intake_settings.model_copy(update={"trusted_proxies": [ip_network("127.0.0.0/8")]})
+    client = await start_intake(
+        settings,
+        rate_limiter=RateLimiter(per_minute=600, burst=10),
+        submission_budget=RateLimiter(per_minute=1, burst=2),
+    )
+    try:
+        answers = [
+            (
+                await client.post(
+                    "/api/v1/reports",
+                    json=valid_report(),
+                    headers={"X-Forwarded-For": f"203.0.113.{n}"},
+                )
+            ).status
+            for n in range(3)
+        ]
+        shed = await client.post(
+            "/api/v1/reports", json=valid_report(), headers={"X-Forwarded-For": "203.0.113.9"}
+        )
+        lookup = await client.get(f"/api/v1/reports/{UNKNOWN_CODE}")
+        assert answers == [201, 201, 429]
+        assert shed.status == 429 and int(shed.headers["Retry-After"]) >= 1
+        assert "too many reports" in (await shed.json())["error"]["message"]
+        assert lookup.status == 404  # looked up, not refused
+    finally:
+        await client.close()
