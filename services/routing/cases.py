@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -12,7 +13,7 @@ from pydantic import ValidationError
 from pymongo import ASCENDING, DESCENDING, ReturnDocument, UpdateOne
 from pymongo.errors import BulkWriteError
 
-from services.common import params
+from services.common import params, tracing
 from services.common.contracts import AnyEvent, CaseEscalated
 from services.common.groupcommit import per_document_errors
 from services.common.mongo import Document, MongoDatabase
@@ -143,13 +144,14 @@ class CaseRepository:
             log.info("urgency added to stored cases", extra={"count": len(cases)})
 
     async def insert_cases(
-        self, cases: list[tuple[Case, list[AnyEvent]]], now: datetime
+        self, cases: Sequence[tuple[Case, list[AnyEvent], object]], now: datetime
     ) -> list[BaseException | None]:
         """Insert new cases with their events in one command; per case, None or its error (a
-        DuplicateKeyError when its content has an open case or its report a case by now)."""
+        DuplicateKeyError when its content has an open case or its report a case by now).
+        Each case's events continue the trace of its origin (the report that opened it)."""
         if not cases:
             return []
-        docs = [{**case.to_document(), **outbox_fields(events, now)} for case, events in cases]
+        docs = [_new_case(case, events, origin, now) for case, events, origin in cases]
         try:
             await self.cases.insert_many(docs, ordered=False)
         except BulkWriteError as exc:
@@ -176,12 +178,14 @@ class CaseRepository:
             held.update(str(r.get("report_id")) for r in doc.get("reports") or [])
         return held & report_ids
 
-    async def write_joins(self, plans: list[JoinPlan], now: datetime) -> bool:
-        """Store every join, each one conditional update on the version it was planned from;
-        False when one lost a race (its reports are planned again)."""
+    async def write_joins(self, plans: Sequence[tuple[JoinPlan, object]], now: datetime) -> bool:
+        """Store every join, each one conditional update on the version it was planned from
+        whose events continue the trace of its origin (the first report joining); False when
+        one lost a race (its reports are planned again)."""
         if not plans:
             return True
-        result = await self.cases.bulk_write([_join_write(p, now) for p in plans], ordered=False)
+        writes = [_join_write(plan, origin, now) for plan, origin in plans]
+        result = await self.cases.bulk_write(writes, ordered=False)
         return result.matched_count == len(plans)
 
     async def write_group(self, plan: GroupPlan, now: datetime) -> Case | None:
@@ -329,9 +333,16 @@ def _grouping_fields(case: Case) -> Document:
     return {name: document[name] for name in names}
 
 
-def _join_write(plan: JoinPlan, now: datetime) -> UpdateOne:
+def _new_case(case: Case, events: list[AnyEvent], origin: object, now: datetime) -> Document:
+    """A new case's document, its outbox entries in the trace of the message of `origin`."""
+    with tracing.message_context(origin):
+        return {**case.to_document(), **outbox_fields(events, now)}
+
+
+def _join_write(plan: JoinPlan, origin: object, now: datetime) -> UpdateOne:
     """One join as a conditional update: reports and new reporters appended, counts set."""
-    update = outbox_update(plan.events, now)
+    with tracing.message_context(origin):
+        update = outbox_update(plan.events, now)
     update["$set"] = plan.changes
     update["$push"]["reports"] = {"$each": [e.model_dump(mode="python") for e in plan.entries]}
     if plan.new_reporter_keys:

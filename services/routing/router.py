@@ -131,7 +131,8 @@ class Router:
             DUPLICATE_REPORTS.inc()
             log.info("report already has a case", extra={"report_id": arrival.event.report_id})
         again = await self._insert(plan, now)
-        if await self.repository.write_joins([join for join, _ in plan.joins], now):
+        joins = [(join, group[0].event) for join, group in plan.joins]
+        if await self.repository.write_joins(joins, now):
             self._joined(plan, now)
         else:
             again += [arrival for _, group in plan.joins for arrival in group]
@@ -142,7 +143,7 @@ class Router:
     async def _insert(self, plan: RoutingRound, now: datetime) -> list[Arrival]:
         """Insert the new cases; the arrivals of those whose content or report was taken."""
         outcomes = await self.repository.insert_cases(
-            [(case, events) for case, events, _ in plan.new_cases], now
+            [(case, events, group[0].event) for case, events, group in plan.new_cases], now
         )
         again: list[Arrival] = []
         for (case, _, group), outcome in zip(plan.new_cases, outcomes, strict=True):
