@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 from pathlib import Path
 
 import pytest
@@ -34,6 +35,16 @@ async def _write_until_refused(url: str, writer: int, acknowledged: list[str]) -
             await client.close()
 
 
+# A connection whose server is SIGKILLed mid-operation is dropped by the driver without closing
+# its socket; the socket's ResourceWarning then fires at whatever garbage collection comes next
+# (seen once in CI, inside the restarted server's first query, failing the test under
+# `filterwarnings = error`). The kill is this test's own doing, so that one warning is ignored
+# here, and the test collects before it ends so the socket cannot surface in a later test; any
+# other warning still fails it.
+ABANDONED_SOCKET = "ignore:unclosed <socket:ResourceWarning"
+
+
+@pytest.mark.filterwarnings(ABANDONED_SOCKET)
 async def test_every_acknowledged_insert_survives_a_sigkill_of_the_database(
     tmp_path: Path,
 ) -> None:
@@ -63,6 +74,7 @@ async def test_every_acknowledged_insert_survives_a_sigkill_of_the_database(
         await client.close()
     finally:
         restarted.stop()
+    gc.collect()  # the killed server's sockets, while their warning is ignored (see above)
     lost = sorted(set(acknowledged) - stored)
     assert len(acknowledged) >= 1000
     assert lost == [], f"{len(lost)} of {len(acknowledged)} acknowledged inserts lost"
