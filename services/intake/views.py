@@ -56,12 +56,6 @@ RECEIPT_HEADERS = {"Cache-Control": "private, no-store", "Referrer-Policy": "sam
 Errors = dict[str, list[str]]
 
 
-def language(request: web.Request) -> Language:
-    """The page's language: `?lang=`, then the `lang` cookie, else Vietnamese (never the
-    browser's Accept-Language); `language_middleware` sets the cookie and `Vary: Cookie`."""
-    return request_language(request)
-
-
 def render(
     template: str,
     lang: Language,
@@ -108,7 +102,7 @@ def _form_page(
 async def show_form(request: web.Request) -> web.Response:
     """GET /: the empty form, with a fresh submission token and no platform chosen."""
     return _form_page(
-        request, language(request), values={"reporter_kind": ReporterKind.CITIZEN.value}
+        request, request_language(request), values={"reporter_kind": ReporterKind.CITIZEN.value}
     )
 
 
@@ -118,7 +112,7 @@ async def submit_form(request: web.Request) -> web.StreamResponse:
     `action=refresh` (the no-JavaScript "choose commune" button) re-renders the form with the
     chosen province's communes and checks nothing."""
     ctx = request.app[INTAKE]
-    lang = language(request)
+    lang = request_language(request)
     form = await read_report_form(request)
     values = form_values(form)
     page: dict[str, Any] = {"values": values, "files_dropped": _has_files(form)}
@@ -180,7 +174,7 @@ def receipt_path(code: str, lang: Language) -> str:
 async def receipt_page(request: web.Request) -> web.Response:
     """GET /receipt/{code}: the tracking code, what happens next and how long it usually takes."""
     ctx = request.app[INTAKE]
-    lang = language(request)
+    lang = request_language(request)
     code = normalise_tracking_code(request.match_info["code"])
     document = await ctx.repository.by_tracking_code(code) if code else None
     if document is None:
@@ -201,7 +195,7 @@ async def receipt_page(request: web.Request) -> web.Response:
 async def status_page(request: web.Request) -> web.Response:
     """GET /status and /status/{code}: look a report up by its tracking code (as typed)."""
     ctx = request.app[INTAKE]
-    lang = language(request)
+    lang = request_language(request)
     typed = (request.match_info.get("code") or request.query.get("code") or "").strip()
     code = normalise_tracking_code(typed)
     document = await ctx.repository.by_tracking_code(code) if code else None

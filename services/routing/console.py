@@ -25,7 +25,7 @@ from services.common.i18n import (
     switch_language_url,
     template_environment,
 )
-from services.common.labels import CATEGORIES, Language, category_name, platform_name
+from services.common.labels import CATEGORIES, category_name, platform_name
 from services.routing import console_texts as texts
 from services.routing.actions import (
     SUPERVISOR,
@@ -49,16 +49,11 @@ LOGIN_CSRF: web.AppKey[CsrfTokens] = web.AppKey("console_login_csrf", CsrfTokens
 TEMPLATES = template_environment("services.routing")
 
 
-def language(request: web.Request) -> Language:
-    """`?lang=`, then the `lang` cookie, else Vietnamese (the same choice as intake's pages)."""
-    return request_language(request)
-
-
 def render(
     request: web.Request, template: str, *, status: int = 200, **context: Any
 ) -> web.Response:
     """A console page in the reader's language."""
-    lang = language(request)
+    lang = request_language(request)
     ctx = request.app[ROUTING]
     html = TEMPLATES.get_template(template).render(
         lang=lang,
@@ -117,7 +112,7 @@ async def login_page(request: web.Request, *, error: str | None = None) -> web.R
 async def login(request: web.Request) -> web.Response:
     """POST /console/login: check the token, start a session."""
     form = await read_form(request)
-    t = texts.words(texts.UI, language(request))
+    t = texts.words(texts.UI, request_language(request))
     if not request.app[LOGIN_CSRF].valid(
         request.cookies.get(CSRF_COOKIE), _text(form, "csrf_token")
     ):
@@ -241,7 +236,7 @@ async def case_page(
     try:
         case = await ctx.actions.load(request.match_info["case_id"], session.principal)
     except CaseNotFound:
-        no_such_case = texts.words(texts.UI, language(request))["no_such_case"]
+        no_such_case = texts.words(texts.UI, request_language(request))["no_such_case"]
         return _error_page(request, session, 404, no_such_case)
     except UnreadableCase as exc:
         return _error_page(request, session, 409, str(exc))
@@ -259,7 +254,7 @@ async def case_page(
         level=case.escalation_level,
         actions=[a.value for a in allowed_actions(case.status)],
         regroup=session.principal == SUPERVISOR and case.is_open,
-        outcomes=texts.words(texts.OUTCOMES, language(request)),
+        outcomes=texts.words(texts.OUTCOMES, request_language(request)),
         agencies=[a for a in ctx.actions.policy.agencies if a != case.agency],
         done=request.query.get("done"),
         error=error,
@@ -346,7 +341,7 @@ async def overview(request: web.Request) -> web.Response:
     overdue, _ = await ctx.repository.find(CaseQuery(overdue=True, limit=500), now)
     period = await ctx.repository.created_between(start, end)
     numbers = figures(period)
-    lang = language(request)
+    lang = request_language(request)
     t = texts.words(texts.UI, lang)
     return render(
         request,
