@@ -17,27 +17,48 @@ from services.common.amqp import QueueSpec, Topology
 from services.common.contracts import (
     CaseAssigned,
     CaseEscalated,
+    CaseShared,
     CaseStatus,
     CaseUpdated,
+    CaseWarning,
     Category,
+    DeadlineClock,
+    DecisionOutcome,
     Event,
     Platform,
+    PlatformDeadlineMissed,
     Priority,
+    PublicDecision,
+    ReportAppealed,
     ReporterKind,
     ReportSubmitted,
 )
 
-EVENTS: tuple[type[Event], ...] = (ReportSubmitted, CaseAssigned, CaseUpdated, CaseEscalated)
+EVENTS: tuple[type[Event], ...] = (
+    ReportSubmitted,
+    ReportAppealed,
+    CaseAssigned,
+    CaseUpdated,
+    CaseShared,
+    CaseEscalated,
+    CaseWarning,
+    PlatformDeadlineMissed,
+)
 REF = "#/components/schemas/{model}"
 # Each event type's routing key: the type, then what the key names after it.
 ADDRESS_TAILS: dict[str, str] = {
     "report.submitted": "",
+    "report.appealed": "",
     "case.assigned": ".{agency}",
     "case.updated": ".{agency}",
+    "case.shared": ".{informed}",
     "case.escalated": ".{agency}.{level}",
+    "case.warning": ".{agency}",
+    "case.platform_overdue": ".{agency}",
 }
 PARAMETERS = {
     "agency": {"description": "The agency holding the case (police, culture_office, ...)."},
+    "informed": {"description": "An agency the policy informs besides the one holding the case."},
     "level": {"description": "The escalation level, 1, 2, 3 ..."},
 }
 _AT = datetime(2026, 11, 2, 9, 30, tzinfo=UTC)
@@ -53,6 +74,10 @@ _CASE = {
     "due_at": datetime(2026, 11, 3, 9, 30, tzinfo=UTC),
     "province": "Thành phố Đà Nẵng",
     "province_code": "48",
+}
+_ALERT = {
+    **{k: v for k, v in _CASE.items() if k not in ("province", "province_code")},
+    "status": CaseStatus.ASSIGNED,
 }
 EXAMPLES: dict[str, Event] = {
     "report.submitted": ReportSubmitted(
@@ -83,11 +108,61 @@ EXAMPLES: dict[str, Event] = {
         from_status=CaseStatus.ASSIGNED,
         actor="police",
     ),
+    "case.updated.decided": CaseUpdated(
+        **_CASE,
+        status=CaseStatus.RESOLVED,
+        version=4,
+        action="resolve",
+        from_status=CaseStatus.IN_PROGRESS,
+        actor="police",
+        outcome="removed_by_platform",
+        decision=PublicDecision(
+            outcome=DecisionOutcome.REMOVED_BY_PLATFORM,
+            legal_basis="nd147-2024-d23",
+            legal_basis_title="Nghị định 147/2024/NĐ-CP, Điều 23",
+            explanation="Nền tảng đã gỡ trang giả mạo theo yêu cầu của cơ quan chức năng.",
+            decided_at=datetime(2026, 11, 4, 2, 0, tzinfo=UTC),
+            appeal_until=datetime(2026, 11, 18, 2, 0, tzinfo=UTC),
+        ),
+    ),
     "case.escalated": CaseEscalated(
-        **{k: v for k, v in _CASE.items() if k not in ("province", "province_code")},
-        status=CaseStatus.ASSIGNED,
+        **_ALERT,
         level=1,
         escalated_at=datetime(2026, 11, 3, 9, 30, 1, tzinfo=UTC),
+        overdue_by_seconds=1.0,
+        targets=["police-supervisor"],
+    ),
+    "report.appealed": ReportAppealed(
+        event_id="5d6e7f80-91a2-4b3c-8d4e-5f60718293a4",
+        occurred_at=_AT,
+        report_id="r-9a8b7c",
+        tracking_code="K7QX-3MPA-WZ9D",
+        case_id="c-5b1d2e",
+        reason="Trang giả mạo vẫn còn hoạt động.",
+        decided_at=datetime(2026, 11, 4, 2, 0, tzinfo=UTC),
+    ),
+    "case.shared": CaseShared(
+        **{**_CASE, "category": Category.HIJACKED_ACCOUNT},
+        status=CaseStatus.ASSIGNED,
+        version=1,
+        informed=["party_committee"],
+        shared_with="party_committee",
+        action="assign",
+    ),
+    "case.warning": CaseWarning(
+        **_ALERT,
+        alerted_at=datetime(2026, 11, 3, 4, 30, tzinfo=UTC),
+        clock=DeadlineClock.INTERNAL,
+        share=0.8,
+        targets=["police-desk"],
+    ),
+    "case.platform_overdue": PlatformDeadlineMissed(
+        **{k: v for k, v in _ALERT.items() if k != "due_at"},
+        alerted_at=datetime(2026, 11, 5, 2, 0, 1, tzinfo=UTC),
+        request_id="t-1f2e3d",
+        platform="facebook",
+        sent_at=datetime(2026, 11, 4, 2, 0, tzinfo=UTC),
+        legal_due_at=datetime(2026, 11, 5, 2, 0, tzinfo=UTC),
         overdue_by_seconds=1.0,
         targets=["police-supervisor"],
     ),
@@ -253,10 +328,9 @@ def _components(models: Sequence[type[Event]]) -> dict[str, Any]:
             "contentType": "application/json",
             "payload": keys[(model, "serialization")],
             "examples": [
-                {
-                    "name": "example",
-                    "payload": EXAMPLES[event_type(model)].model_dump(mode="json"),
-                }
+                {"name": name.replace(".", "-"), "payload": example.model_dump(mode="json")}
+                for name, example in EXAMPLES.items()
+                if name.split(".")[:2] == event_type(model).split(".")
             ],
         }
         for model in models

@@ -52,9 +52,14 @@ class CaseStatus(StrEnum):
     IN_PROGRESS = "in_progress"
     RESOLVED = "resolved"
     REJECTED = "rejected"
+    WAITING_ON_PLATFORM = "waiting_on_platform"
+    APPEALED = "appealed"
 
 
 CLOSED_STATUSES = frozenset({CaseStatus.RESOLVED, CaseStatus.REJECTED})
+# Statuses in which the internal (service-level) clock stands still: a takedown request is
+# out and the platform must act; the legal clock runs on.
+PAUSED_STATUSES = frozenset({CaseStatus.WAITING_ON_PLATFORM})
 
 
 class Priority(StrEnum):
@@ -64,6 +69,70 @@ class Priority(StrEnum):
     NORMAL = "normal"
     HIGH = "high"
     URGENT = "urgent"
+
+
+class DecisionOutcome(StrEnum):
+    """How an agency decided a case (a statement of reasons names one)."""
+
+    REMOVED_BY_PLATFORM = "removed_by_platform"
+    ACCOUNT_RESTORED = "account_restored"
+    WARNING_ISSUED = "warning_issued"
+    REFERRED = "referred"
+    NO_VIOLATION = "no_violation"
+    NOT_ENOUGH_INFORMATION = "not_enough_information"
+    DUPLICATE = "duplicate"
+
+
+class AppealResult(StrEnum):
+    """What the review of an appeal concluded about the decision appealed against."""
+
+    UPHELD = "upheld"
+    REVERSED = "reversed"
+
+
+class DeadlineClock(StrEnum):
+    """Which of a case's two clocks a deadline or an alert is about."""
+
+    INTERNAL = "internal"  # the agency's service level, in working time on its calendar
+    LEGAL = "legal"  # the time the law allows, in calendar time
+
+
+class PublicDecision(BaseModel):
+    """The part of a decision the reporter sees (and events carry): never internal notes."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    outcome: DecisionOutcome
+    legal_basis: str = Field(
+        min_length=1, max_length=80, description="A code from the routing policy's list."
+    )
+    legal_basis_title: str | None = Field(
+        default=None, max_length=300, description="The legal basis as the policy names it."
+    )
+    explanation: str = Field(
+        min_length=1, max_length=2000, description="Plain words for the reporter."
+    )
+    automated: bool = Field(
+        default=False, description="Whether automated means took part in the decision."
+    )
+    decided_at: AwareDatetime
+    appeal_until: AwareDatetime | None = Field(
+        default=None, description="Until when the reporter may appeal; None: no appeal open."
+    )
+    review: AppealResult | None = Field(
+        default=None, description="On the decision that concluded an appeal's review."
+    )
+
+
+class TakedownClock(BaseModel):
+    """A request to a platform that is still waiting for its answer, with its legal deadline."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    request_id: str = Field(min_length=1, max_length=64)
+    platform: str = Field(min_length=1, max_length=40)
+    sent_at: AwareDatetime
+    legal_due_at: AwareDatetime
 
 
 class Contact(BaseModel):
@@ -169,6 +238,33 @@ class CaseEvent(Event):
     district: str | None = None
     content_key: str | None = Field(default=None, description="platform:kind:id of the content.")
     reporters: int | None = Field(default=None, ge=1, description="Distinct reporters so far.")
+    legal_due_at: AwareDatetime | None = Field(
+        default=None,
+        description="The legal clock's deadline (calendar time); kept on reassignment.",
+    )
+    calendar: str | None = Field(
+        default=None,
+        max_length=40,
+        description="The business calendar `due_at` counts working time on; None: calendar time "
+        "(urgent cases, or no calendar).",
+    )
+    internal_budget_s: float | None = Field(
+        default=None,
+        ge=0,
+        description="The internal clock's allowance for the current deadline, in (working) "
+        "seconds: pre-breach warnings fall at shares of it, counted back from `due_at`.",
+    )
+    takedowns: list[TakedownClock] = Field(
+        default_factory=list,
+        max_length=100,
+        description="Requests to platforms awaiting an answer.",
+    )
+    decision: PublicDecision | None = Field(
+        default=None, description="The case's latest decision, the reporter-visible part only."
+    )
+    informed: list[AgencyId] = Field(
+        default_factory=list, max_length=20, description="Agencies informed besides the owner."
+    )
 
 
 class CaseAssigned(CaseEvent):
@@ -212,6 +308,34 @@ class CaseUpdated(CaseEvent):
         return f"{self.type}.{self.agency}"
 
 
+class CaseShared(CaseEvent):
+    """A copy of a case's state for an agency the policy informs besides the owner (`agency`):
+    sent when the case opens and after every change, read-only, never with contact data."""
+
+    type: Literal["case.shared"] = "case.shared"
+    shared_with: AgencyId
+    action: str = Field(description="What changed: `assign`, or the action of the update.")
+
+    def routing_key(self) -> str:
+        """`case.shared.<informed agency>`."""
+        return f"{self.type}.{self.shared_with}"
+
+
+class ReportAppealed(Event):
+    """A reporter appealed the decision on their report's case (once, within the window)."""
+
+    type: Literal["report.appealed"] = "report.appealed"
+    report_id: str
+    tracking_code: str
+    case_id: str
+    reason: str = Field(min_length=1, max_length=2000)
+    decided_at: AwareDatetime = Field(description="When the decision appealed against was made.")
+
+    def routing_key(self) -> str:
+        """`report.appealed`."""
+        return self.type
+
+
 class CaseEscalated(Event):
     """An open case passed a deadline level and was escalated to a supervisor target."""
 
@@ -232,14 +356,66 @@ class CaseEscalated(Event):
     escalated_at: AwareDatetime
     overdue_by_seconds: float = Field(ge=0)
     targets: list[str]
+    clock: DeadlineClock = Field(
+        default=DeadlineClock.INTERNAL, description="The clock whose deadline was missed."
+    )
 
     def routing_key(self) -> str:
         """`case.escalated.<agency>.<level>`."""
         return f"{self.type}.{self.agency}.{self.level}"
 
 
+class CaseAlert(Event):
+    """Fields shared by notify's alerts other than escalations."""
+
+    case_id: str
+    report_id: str
+    tracking_code: str
+    agency: AgencyId
+    category: Category
+    priority: Priority
+    status: CaseStatus
+    alerted_at: AwareDatetime
+    targets: list[str]
+
+
+class CaseWarning(CaseAlert):
+    """A pre-breach warning to the handling agency: a share of a clock has run."""
+
+    type: Literal["case.warning"] = "case.warning"
+    clock: DeadlineClock
+    share: float = Field(gt=0, lt=1, description="The share of the clock used up (0.5, 0.8).")
+    due_at: AwareDatetime = Field(description="The deadline the warning is about.")
+
+    def routing_key(self) -> str:
+        """`case.warning.<agency>`."""
+        return f"{self.type}.{self.agency}"
+
+
+class PlatformDeadlineMissed(CaseAlert):
+    """A platform did not answer a takedown request within its legal deadline."""
+
+    type: Literal["case.platform_overdue"] = "case.platform_overdue"
+    request_id: str
+    platform: str
+    sent_at: AwareDatetime
+    legal_due_at: AwareDatetime
+    overdue_by_seconds: float = Field(ge=0)
+
+    def routing_key(self) -> str:
+        """`case.platform_overdue.<agency>`."""
+        return f"{self.type}.{self.agency}"
+
+
 AnyEvent = Annotated[
-    ReportSubmitted | CaseAssigned | CaseUpdated | CaseEscalated,
+    ReportSubmitted
+    | ReportAppealed
+    | CaseAssigned
+    | CaseUpdated
+    | CaseShared
+    | CaseEscalated
+    | CaseWarning
+    | PlatformDeadlineMissed,
     Field(discriminator="type"),
 ]
 EVENT_ADAPTER: TypeAdapter[AnyEvent] = TypeAdapter(AnyEvent)

@@ -36,6 +36,8 @@ REPORTER_STATUS: dict[CaseStatus, str] = {
     CaseStatus.IN_PROGRESS: "in_progress",
     CaseStatus.RESOLVED: "resolved",
     CaseStatus.REJECTED: "rejected",
+    CaseStatus.WAITING_ON_PLATFORM: "in_progress",
+    CaseStatus.APPEALED: "in_progress",
 }
 MERGED = "merged"  # the action closing a case merged into another: its reports move on
 CaseEvent = CaseAssigned | CaseUpdated

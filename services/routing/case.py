@@ -11,13 +11,17 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from services.common.clock import EPOCH
 from services.common.contracts import (
     CLOSED_STATUSES,
+    AppealResult,
     CaseStatus,
     Category,
     Contact,
+    DecisionOutcome,
     EvidenceFile,
     Platform,
     Priority,
+    PublicDecision,
     ReporterKind,
+    TakedownClock,
 )
 from services.common.mongo import Document
 
@@ -103,6 +107,85 @@ class CaseNote(_Stored):
     text: str
 
 
+class Decision(_Stored):
+    """A decision on a case (a statement of reasons): the reporter-visible part, and who made
+    it and the legal text, which stay inside the agency."""
+
+    outcome: DecisionOutcome
+    legal_basis: str
+    legal_basis_title: str | None = None
+    legal_basis_text: str | None = None
+    explanation: str
+    automated: bool = False
+    decided_at: datetime
+    decided_by: str
+    status: CaseStatus = Field(description="What the decision closed the case as.")
+    review: AppealResult | None = None
+
+    def public(self, appeal_until: datetime | None) -> PublicDecision:
+        """The part the reporter sees and events carry."""
+        return PublicDecision(
+            outcome=self.outcome,
+            legal_basis=self.legal_basis,
+            legal_basis_title=self.legal_basis_title,
+            explanation=self.explanation,
+            automated=self.automated,
+            decided_at=self.decided_at,
+            appeal_until=appeal_until,
+            review=self.review,
+        )
+
+
+class Appeal(_Stored):
+    """A reporter's appeal against a decision, and its review by someone other than the
+    person who decided."""
+
+    event_id: str
+    report_id: str
+    tracking_code: str
+    reason: str
+    appealed_at: datetime
+    against: datetime = Field(description="`decided_at` of the decision appealed against.")
+    decided_by: str = Field(description="Who made that decision: they may not review it.")
+    result: AppealResult | None = None
+    reviewed_by: str | None = None
+    reviewed_at: datetime | None = None
+
+
+class Takedown(_Stored):
+    """A request an agency sent (or drafted) to a platform, and the platform's answer."""
+
+    request_id: str
+    platform: str
+    channel: str
+    asked: str
+    reference: str | None = None
+    status: str = Field(description="draft, sent, done, refused, partial, no_answer")
+    created_at: datetime
+    created_by: str
+    sent_at: datetime | None = None
+    legal_due_at: datetime | None = None
+    answered_at: datetime | None = None
+    answer_reason: str | None = None
+    note: str | None = None
+
+    @property
+    def awaiting(self) -> bool:
+        """Sent and not yet answered: its legal clock runs."""
+        return self.status == "sent"
+
+    def clock(self) -> TakedownClock | None:
+        """The legal deadline notify follows while the platform has not answered."""
+        if not self.awaiting or self.sent_at is None or self.legal_due_at is None:
+            return None
+        return TakedownClock(
+            request_id=self.request_id,
+            platform=self.platform,
+            sent_at=self.sent_at,
+            legal_due_at=self.legal_due_at,
+        )
+
+
 class Case(_Stored):
     """One case: the reports of one piece of content, routed to an agency, with its status,
     deadline and history. `report_id`, `tracking_code` and `report` are the first report's
@@ -138,6 +221,19 @@ class Case(_Stored):
     audit: list[AuditRecord] = Field(default_factory=list)
     notes: list[CaseNote] = Field(default_factory=list)
     escalations: list[str] = Field(default_factory=list)
+    # The two clocks. The internal one (`due_at`) counts working time on `calendar` (None:
+    # calendar time) and stands still while the case waits on a platform, its remaining
+    # allowance kept in `internal_left_s`; the legal one runs in calendar time from the first
+    # assignment and survives reassignment.
+    legal_due_at: datetime | None = None
+    calendar: str | None = None
+    internal_budget_s: float | None = None
+    internal_left_s: float | None = None
+    decision: Decision | None = None
+    decisions: list[Decision] = Field(default_factory=list, description="Every one, oldest first.")
+    appeals: list[Appeal] = Field(default_factory=list)
+    takedowns: list[Takedown] = Field(default_factory=list)
+    informed: list[str] = Field(default_factory=list, description="Agencies informed, read-only.")
 
     @model_validator(mode="before")
     @classmethod
