@@ -23,6 +23,7 @@ COMMAND_MODULES = (
     "export",
     "retention",
     "deliveries",
+    "brokerusers",
 )
 
 
@@ -31,7 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="incidents-admin",
         description="Operate the incident reporting services: policies, keys, dead letters, "
-        "outboxes, exports, retention and webhook deliveries.",
+        "outboxes, exports, retention, webhook deliveries and broker users.",
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in COMMAND_MODULES:

@@ -149,6 +149,14 @@ class BrokerPolicies:
         url = self.endpoint.api("policies", self.endpoint.vhost, name)
         await self._call("DELETE", url, missing_ok=True)
 
+    async def import_definitions(self, definitions: Mapping[str, Any]) -> None:
+        """Import a definitions document (users, permissions, ...), merged into the broker's."""
+        await self._call("POST", self.endpoint.api("definitions"), json=dict(definitions))
+
+    async def delete_user(self, name: str) -> None:
+        """Delete a broker user; one that does not exist is already deleted."""
+        await self._call("DELETE", self.endpoint.api("users", name), missing_ok=True)
+
     async def policies(self) -> list[dict[str, Any]]:
         """Every policy of the virtual host."""
         found = await self._call("GET", self.endpoint.api("policies", self.endpoint.vhost))
