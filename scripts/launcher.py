@@ -270,6 +270,7 @@ def print_banner(services: list[ServiceProcess], args: argparse.Namespace) -> No
     """Where everything is."""
     tokens = json.loads((args.var / "demo-tokens.json").read_text())
     urls = {s.name: s.url for s in services}
+    admin = {s.name: s.admin_url for s in services}
     lines = [
         "",
         "The incident reporting system is running:",
@@ -279,8 +280,8 @@ def print_banner(services: list[ServiceProcess], args: argparse.Namespace) -> No
         f"  agency API          {urls['routing']}/api/v1/openapi.json",
         f"  alert log           {urls['notify']}/api/v1/alerts",
         f"  delivery log        {urls['notify']}/deliveries   (re-send; supervisor token)",
-        f"  metrics             {urls['intake']}/metrics  {urls['routing']}/metrics  "
-        f"{urls['notify']}/metrics",
+        f"  metrics             {admin['intake']}/metrics  {admin['routing']}/metrics  "
+        f"{admin['notify']}/metrics   (admin listeners, also /readyz)",
         f"  logs                {args.var / 'logs'}/",
         "Demo bearer tokens (kept in var/demo-tokens.json):",
         *(f"  {principal:<16}    {token}" for principal, token in tokens.items()),
@@ -323,7 +324,12 @@ def main() -> int:
         say(f"embedded MongoDB (SecantusDB) at {mongo_url}, data in {args.var / 'mongo'}")
     hook_port = free_port()
     env = service_env(args, mongo_url, demo_tokens(args.var), args.var, hook_port)
-    services = [ServiceProcess(name, env, args.var / "logs", port=PORTS[name]) for name in SERVICES]
+    services = [
+        ServiceProcess(
+            name, env, args.var / "logs", port=PORTS[name], admin_port=PORTS[name] + 1000
+        )
+        for name in SERVICES
+    ]
     try:
         for service in services:
             service.start()

@@ -1,8 +1,9 @@
 """The container image's HEALTHCHECK: `python -m services.healthcheck`.
 
 One image runs any of the three services; the process with id 1 is the service, so its command
-line says which one, and that service's own settings (the same environment) give its port.
-Exit 0 when `/readyz` answers 200 within three seconds, 1 otherwise, as Docker expects.
+line says which one, and that service's own settings (the same environment) give its admin
+listener's port. Exit 0 when `/readyz` answers 200 within three seconds, 1 otherwise, as Docker
+expects.
 """
 
 from __future__ import annotations
@@ -16,19 +17,19 @@ SERVICES = ("intake", "routing", "notify")
 
 
 def service_port(command_line: str) -> int:
-    """The HTTP port of the service that `command_line` runs, from its settings."""
+    """The admin port of the service that `command_line` runs, from its settings."""
     if "intake" in command_line:
         from services.intake.settings import IntakeSettings
 
-        return IntakeSettings().port
+        return IntakeSettings().admin_listener_port
     if "routing" in command_line:
         from services.routing.settings import RoutingSettings
 
-        return RoutingSettings().port
+        return RoutingSettings().admin_listener_port
     if "notify" in command_line:
         from services.notify.settings import NotifySettings
 
-        return NotifySettings().port
+        return NotifySettings().admin_listener_port
     raise ValueError(f"not one of {', '.join(SERVICES)}: {command_line!r}")
 
 

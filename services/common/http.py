@@ -196,12 +196,37 @@ async def metrics_endpoint(_: web.Request) -> web.Response:
     return response
 
 
+ADMIN_ONLY_PATHS = frozenset({"/readyz", "/metrics"})
+# Set on an app served with an admin listener: its public port no longer answers those paths.
+ADMIN_LISTENER: web.AppKey[bool] = web.AppKey("admin_listener", bool)
+
+
 def add_operational_routes(app: web.Application, readiness: ReadinessCheck) -> None:
     """Register `/healthz`, `/readyz` and `/metrics`."""
     app[READINESS] = readiness
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", metrics_endpoint)
+
+
+def admin_app(readiness: ReadinessCheck) -> web.Application:
+    """The admin listener's app: `/healthz`, `/readyz` and `/metrics` only."""
+    app = web.Application()
+    add_operational_routes(app, readiness)
+    return app
+
+
+@web.middleware
+async def admin_paths_on_admin_listener(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    """On an app served with an admin listener, `/readyz` and `/metrics` are 404 on the public
+    port: what the service depends on and how busy it is are not for the public."""
+    if request.path in ADMIN_ONLY_PATHS and request.app.get(ADMIN_LISTENER, False):
+        raise web.HTTPNotFound(
+            text=json.dumps(error_body(404, "not found")), content_type="application/json"
+        )
+    return await handler(request)
 
 
 Probes = dict[str, Callable[[], Awaitable[bool]]]

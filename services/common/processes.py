@@ -27,12 +27,18 @@ class ServiceProcess:
     env: dict[str, str]
     log_dir: Path
     port: int = field(default_factory=free_port)
+    admin_port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
 
     @property
     def url(self) -> str:
         """Its base URL."""
         return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def admin_url(self) -> str:
+        """The base URL of its admin listener (`/readyz`, `/metrics`)."""
+        return f"http://127.0.0.1:{self.admin_port}"
 
     @property
     def log_path(self) -> Path:
@@ -48,7 +54,13 @@ class ServiceProcess:
 
     def start(self) -> ServiceProcess:
         """Start it and wait until it listens."""
-        env = {**os.environ, **self.env, f"{self.name.upper()}_PORT": str(self.port)}
+        prefix = self.name.upper()
+        env = {
+            **os.environ,
+            **self.env,
+            f"{prefix}_PORT": str(self.port),
+            f"{prefix}_ADMIN_PORT": str(self.admin_port),
+        }
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", f"services.{self.name}"],
@@ -91,7 +103,7 @@ class ServiceProcess:
         async with aiohttp.ClientSession() as session:
             while time.monotonic() < deadline:
                 try:
-                    async with session.get(f"{self.url}/readyz") as response:
+                    async with session.get(f"{self.admin_url}/readyz") as response:
                         if response.status == 200:
                             return
                 except aiohttp.ClientError:

@@ -38,7 +38,14 @@ from services.common.asyncapi import asyncapi_document
 from services.common.brokerpolicy import ManagementEndpoint
 from services.common.clock import Clock, utcnow
 from services.common.contracts import Event
-from services.common.http import add_operational_routes, json_errors
+from services.common.http import (
+    ADMIN_LISTENER,
+    READINESS,
+    add_operational_routes,
+    admin_app,
+    admin_paths_on_admin_listener,
+    json_errors,
+)
 from services.common.metrics import http_metrics
 from services.common.mongo import MongoDatabase, close_client, make_client, ping
 from services.common.outbox import OutboxRelay
@@ -249,7 +256,12 @@ def create_service_app(service: Service) -> web.Application:
     """An aiohttp app whose lifespan is the runtime; the caller adds its routes."""
     configure_tracing(service.name)
     app = web.Application(
-        middlewares=[http_metrics, json_errors, *service.middlewares],
+        middlewares=[
+            http_metrics,
+            json_errors,
+            admin_paths_on_admin_listener,
+            *service.middlewares,
+        ],
         client_max_size=service.client_max_size,
     )
     app.cleanup_ctx.append(_lifespan(service))
@@ -289,8 +301,11 @@ def _lifespan(service: Service) -> Callable[[web.Application], AsyncIterator[Non
 
 
 def serve(app: web.Application, settings: CommonSettings) -> None:
-    """Serve until SIGTERM/SIGINT, then shut down within the runtime's bounds."""
+    """Serve until SIGTERM/SIGINT, then shut down within the runtime's bounds; `/readyz` and
+    `/metrics` on the admin listener only."""
     app.on_shutdown.append(_exit_by_deadline)
+    app[ADMIN_LISTENER] = True
+    app.cleanup_ctx.insert(0, _admin_listener(settings))
     web.run_app(
         app,
         host=settings.host,
@@ -298,6 +313,26 @@ def serve(app: web.Application, settings: CommonSettings) -> None:
         print=None,
         shutdown_timeout=HTTP_SHUTDOWN_SECONDS,
     )
+
+
+def _admin_listener(
+    settings: CommonSettings,
+) -> Callable[[web.Application], AsyncIterator[None]]:
+    """Serve the admin app beside the public one, from before the runtime starts (so `/readyz`
+    says what is not ready yet) until after it stops."""
+
+    async def listener(app: web.Application) -> AsyncIterator[None]:
+        runner = web.AppRunner(admin_app(app[READINESS]), access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, settings.admin_host, settings.admin_listener_port)
+        await site.start()
+        log.info("admin listener started", extra={"address": site.name})
+        try:
+            yield
+        finally:
+            await runner.cleanup()
+
+    return listener
 
 
 async def _exit_by_deadline(_: web.Application) -> None:

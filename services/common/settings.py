@@ -3,6 +3,8 @@
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+ADMIN_PORT_OFFSET = 1000
+
 
 class CommonSettings(BaseSettings):
     """Broker, database, topology and logging settings with defaults that work on localhost."""
@@ -34,6 +36,17 @@ class CommonSettings(BaseSettings):
     log_level: str = Field(default="INFO", validation_alias=AliasChoices("LOG_LEVEL", "log_level"))
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)
+    admin_host: str = Field(
+        default="127.0.0.1",
+        description="Where `/readyz`, `/healthz` and `/metrics` are served, apart from the "
+        "public port (which answers 404 for `/readyz` and `/metrics`).",
+    )
+    admin_port: int | None = Field(
+        default=None,
+        ge=0,
+        le=65535,
+        description="The admin listener's port; unset: `port` + 1000 (0 when `port` is 0).",
+    )
     prefetch: int = Field(default=32, ge=1, le=1000)
     delivery_limit: int = Field(default=5, ge=1, le=100)
     outbox_batch: int = Field(default=200, ge=1, le=5000)
@@ -41,3 +54,11 @@ class CommonSettings(BaseSettings):
     outbox_linger_seconds: float = Field(
         default=0.02, ge=0, le=1, description="After a wake-up, wait this long to batch more."
     )
+
+    @property
+    def admin_listener_port(self) -> int:
+        """The admin listener's port: as set, else the public port + 1000 (any free port when
+        the public one is any free port)."""
+        if self.admin_port is not None:
+            return self.admin_port
+        return self.port + ADMIN_PORT_OFFSET if self.port else 0

@@ -53,7 +53,7 @@ async def test_sigterm_with_the_broker_unreachable_exits_within_5s(
     try:
         async with (
             aiohttp.ClientSession() as session,
-            session.get(f"{process.url}/readyz") as ready,
+            session.get(f"{process.admin_url}/readyz") as ready,
         ):
             assert ready.status == 503
             assert (await ready.json())["checks"]["broker"] is False

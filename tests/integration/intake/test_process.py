@@ -22,7 +22,12 @@ pytestmark = pytest.mark.integration
 
 
 def run_intake_process(
-    amqp_url: str, mongo_url: str, topology: Topology, port: int, log: Path
+    amqp_url: str,
+    mongo_url: str,
+    topology: Topology,
+    port: int,
+    log: Path,
+    admin_port: int | None = None,
 ) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
@@ -30,6 +35,7 @@ def run_intake_process(
         "MONGO_URL": mongo_url,
         "TOPOLOGY_PREFIX": topology.prefix,
         "INTAKE_PORT": str(port),
+        "INTAKE_ADMIN_PORT": str(admin_port or free_port()),
         "INTAKE_MONGO_TIMEOUT_MS": "1500",
     }
     with log.open("wb") as out:
@@ -67,9 +73,9 @@ async def test_sigterm_stops_intake_cleanly_with_json_logs(
 async def test_database_outage_is_a_503_within_the_time_limit_not_a_hang(
     amqp_url: str, own_database: EmbeddedMongo, topology: Topology, tmp_path: Path
 ) -> None:
-    port = free_port()
+    port, admin_port = free_port(), free_port()
     process = run_intake_process(
-        amqp_url, own_database.url, topology, port, tmp_path / "intake.log"
+        amqp_url, own_database.url, topology, port, tmp_path / "intake.log", admin_port
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -81,7 +87,7 @@ async def test_database_outage_is_a_503_within_the_time_limit_not_a_hang(
                 assert response.status == 503, body
                 assert response.headers["Retry-After"]
             assert time.monotonic() - started < 10
-            async with session.get(f"{base}/readyz") as ready:
+            async with session.get(f"http://127.0.0.1:{admin_port}/readyz") as ready:
                 assert ready.status == 503
                 assert (await ready.json())["checks"]["database"] is False
     finally:
