@@ -30,7 +30,7 @@ from bench.floor import system_floor_rate
 from services.common.amqp import Topology, declare_exchanges
 from services.common.contracts import CaseAssigned, CaseEscalated, parse_event
 from services.common.embedded import EmbeddedMongo
-from services.common.processes import ServiceProcess
+from services.common.processes import ROOT, ServiceProcess
 
 AMQP_URL = "amqp://guest:guest@127.0.0.1:5672/"
 DEADLINE = "5s"
@@ -53,6 +53,9 @@ roles = ["supervisor"]
 id = "supervisor"
 role = "supervisor"
 """
+
+
+ALWAYS_OPEN_CALENDARS = ROOT / "scripts" / "demo" / "calendars.toml"
 
 
 def routing_policy() -> str:
@@ -139,6 +142,8 @@ async def main(args: argparse.Namespace) -> None:
             "INTAKE_SUBMISSIONS_BURST": "1000000",
             "ROUTING_POLICY_PATH": str(root / "routing.toml"),
             "NOTIFY_POLICY_PATH": str(root / "escalation.toml"),
+            # Deadlines of seconds run out at any hour: the demo's round-the-clock calendar.
+            "CALENDARS_FILE": str(ALWAYS_OPEN_CALENDARS),
         }
         services = [ServiceProcess(n, env, root).start() for n in ("intake", "routing", "notify")]
         connection = await aio_pika.connect_robust(AMQP_URL)

@@ -146,6 +146,7 @@ def service_env(
             "NOTIFY_MONGO_DB": "demo_notify",
             "ROUTING_POLICY_PATH": str(DEMO / "routing.toml"),
             "NOTIFY_POLICY_PATH": str(policy),
+            "CALENDARS_FILE": str(DEMO / "calendars.toml"),
             "NOTIFY_WEBHOOK_SECRETS": json.dumps([new_webhook_secret()]),
         }
     return {**env, **{k: v for k, v in os.environ.items() if k in env}}

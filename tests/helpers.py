@@ -24,6 +24,7 @@ from services.common.contracts import (
     new_event_id,
     parse_event,
 )
+from services.common.processes import ROOT
 
 T = TypeVar("T")
 FLUSH = "probe.flush"
@@ -179,3 +180,29 @@ def report_event(
     }
     values.update(fields)
     return ReportSubmitted(**values)
+
+
+# Business calendars open around the clock: working time is calendar time. For tests that wait
+# in real time for a deadline (set it as CALENDARS_FILE or RoutingSettings.calendars_file).
+ALWAYS_OPEN_CALENDARS_FILE = ROOT / "scripts" / "demo" / "calendars.toml"
+# A decision's public part as the agency API takes it (with a basis from the default policy).
+REMOVED_DECISION = {
+    "outcome": "removed_by_platform",
+    "legal_basis": "nd147-2024-removal",
+    "explanation": "Nền tảng đã gỡ nội dung theo yêu cầu của cơ quan chức năng.",
+}
+NO_VIOLATION_DECISION = {
+    "outcome": "no_violation",
+    "legal_basis": "khong-vi-pham",
+    "explanation": "Nội dung không vi phạm quy định pháp luật.",
+}
+
+
+def resolve_body(note: str = "Đã yêu cầu nền tảng gỡ.", **fields: Any) -> dict[str, Any]:
+    """A resolve body: the decision (changed by `fields`) and the internal note."""
+    return {**REMOVED_DECISION, "note": note, **fields}
+
+
+def reject_body(reason: str = "Không vi phạm.", **fields: Any) -> dict[str, Any]:
+    """A reject body: the decision (changed by `fields`) and the internal reason."""
+    return {**NO_VIOLATION_DECISION, "reason": reason, **fields}

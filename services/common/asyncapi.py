@@ -175,8 +175,9 @@ def event_type(model: type[Event]) -> str:
 
 
 def _name(dotted: str) -> str:
-    """`case.assigned` -> `CaseAssigned`: message and operation ids."""
-    return "".join(part[:1].upper() + part[1:] for part in dotted.replace("-", ".").split("."))
+    """`case.platform_overdue` -> `CasePlatformOverdue`: message and operation ids."""
+    parts = dotted.replace("-", ".").replace("_", ".").split(".")
+    return "".join(part[:1].upper() + part[1:] for part in parts)
 
 
 def asyncapi_document(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from typing import Any
 
 from aiohttp import web
@@ -12,6 +13,7 @@ from services.common.http import decode_json_body, field_errors, json_error
 from services.common.i18n import LANG_PARAM, negotiate
 from services.common.labels import category_name
 from services.common.mongo import Document
+from services.intake.appeals import AppealRefusal, appeal_view, decision_view
 from services.intake.context import INTAKE, IntakeContext
 from services.intake.evidence_views import create_report_with_evidence, is_multipart
 from services.intake.labels import (
@@ -22,6 +24,8 @@ from services.intake.labels import (
     status_label,
 )
 from services.intake.models import (
+    AppealAccepted,
+    AppealIn,
     CategoryInfo,
     CategoryList,
     Links,
@@ -100,11 +104,15 @@ async def report_status(request: web.Request) -> web.Response:
     if document is None:
         return json_error(404, "no report with this tracking code")
     language = negotiate(request.query.get(LANG_PARAM), None)
-    return web.json_response(status_view(document, language).model_dump(mode="json"))
+    view = status_view(document, language, now=ctx.clock())
+    return web.json_response(view.model_dump(mode="json"))
 
 
-def status_view(document: Document, language: Language) -> ReportStatus:
-    """A report document as the reporter may see it, every code also in words in `language`."""
+def status_view(
+    document: Document, language: Language, *, now: datetime | None = None
+) -> ReportStatus:
+    """A report document as the reporter may see it, every code also in words in `language`;
+    whether its decision may be appealed as of `now` (None: not said)."""
     case = document.get("case") or {}
     agency, outcome = case.get("agency"), case.get("outcome")
     return ReportStatus(
@@ -124,7 +132,35 @@ def status_view(document: Document, language: Language) -> ReportStatus:
         outcome=outcome,
         outcome_label=outcome_label(outcome, language),
         language=language,
+        decision=decision_view(document, language, now),
+        appeal=appeal_view(document),
     )
+
+
+async def appeal_report(request: web.Request) -> web.Response:
+    """POST /api/v1/reports/{tracking_code}/appeal: 201 once the appeal is stored; 409 when
+    the report cannot be appealed (no decision, appealed before), 410 past the window."""
+    ctx = request.app[INTAKE]
+    if request.content_type != "application/json":
+        return json_error(415, "Content-Type must be application/json")
+    try:
+        data = decode_json_body(await request.read())
+        appeal = AppealIn.model_validate(data)
+    except ValueError as exc:
+        if isinstance(exc, ValidationError):
+            return json_error(422, "the appeal has invalid fields", field_errors(exc))
+        return json_error(400, str(exc))
+    code = normalise_tracking_code(request.match_info["tracking_code"])
+    document = await ctx.repository.by_tracking_code(code) if code else None
+    if document is None:
+        return json_error(404, "no report with this tracking code")
+    outcome = await ctx.appeals.appeal(document, appeal.reason)
+    if isinstance(outcome, AppealRefusal):
+        message = outcome.message("en")
+        refused = {"field": "tracking_code", "message": message, "type": outcome.value}
+        return json_error(outcome.http_status, message, [refused])
+    accepted = AppealAccepted(tracking_code=document["tracking_code"], appealed_at=outcome)
+    return web.json_response(accepted.model_dump(mode="json"), status=201)
 
 
 async def categories(_: web.Request) -> web.Response:
@@ -148,4 +184,5 @@ def add_api_routes(app: web.Application) -> None:
     """Register the JSON API."""
     app.router.add_post("/api/v1/reports", create_report)
     app.router.add_get("/api/v1/reports/{tracking_code}", report_status)
+    app.router.add_post("/api/v1/reports/{tracking_code}/appeal", appeal_report)
     app.router.add_get("/api/v1/categories", categories)

@@ -6,15 +6,18 @@ from aiohttp import web
 
 from services.common.amqp import Batched, QueueSpec
 from services.common.clock import Clock, utcnow
-from services.common.contracts import ReportSubmitted
+from services.common.contracts import ReportAppealed, ReportSubmitted
 from services.common.csrf import CsrfTokens
 from services.common.i18n import language_middleware
+from services.common.mail import MailServer
 from services.common.service import Runtime, Service, create_service_app
 from services.intake.api import add_api_routes
+from services.intake.appeals import Appeals
 from services.intake.context import EVIDENCE, INTAKE, IntakeContext
 from services.intake.evidence_store import EvidenceStore
 from services.intake.evidence_views import add_evidence_routes
 from services.intake.headers import add_security_headers_to
+from services.intake.mail_outbox import DecisionMails
 from services.intake.middleware import rate_limit
 from services.intake.open311 import add_open311_routes, open311_errors
 from services.intake.openapi_doc import add_openapi_route
@@ -55,13 +58,21 @@ def create_app(
         relay = runtime.outbox(runtime.db.reports)
         submission = Submission(repository, clock, relay.wake, ReporterIds(reporter_key(settings)))
         runtime.app[INTAKE] = IntakeContext(
-            settings, repository, submission, limiter, budget, CsrfTokens(settings.csrf_secret)
+            settings,
+            repository,
+            submission,
+            limiter,
+            budget,
+            CsrfTokens(settings.csrf_secret),
+            Appeals(repository, clock, relay.wake),
+            clock,
         )
         evidence = EvidenceStore(runtime.db, clock=clock)
         await evidence.ensure_indexes()
         runtime.app[EVIDENCE] = evidence
         runtime.loop("evidence-sweep", evidence.sweep_forever)
-        follower = StatusFollower(runtime.db)
+        mails = await decision_mails(runtime, settings, clock)
+        follower = StatusFollower(runtime.db, decided=mails.queue if mails else None)
         follow = Batched(follower.apply_many)
         runtime.consume(STATUS_QUEUE, {"case.assigned": follow, "case.updated": follow})
 
@@ -73,7 +84,7 @@ def create_app(
             clock=clock,
             middlewares=[open311_errors, rate_limit, language_middleware],
             client_max_size=settings.max_body_bytes,
-            publishes=[ReportSubmitted],
+            publishes=[ReportSubmitted, ReportAppealed],
         )
     )
     add_security_headers_to(app)
@@ -84,3 +95,33 @@ def create_app(
     add_open311_routes(app)
     add_openapi_route(app)
     return app
+
+
+async def decision_mails(
+    runtime: Runtime, settings: IntakeSettings, clock: Clock
+) -> DecisionMails | None:
+    """The decision e-mails and their sending loop; None when no SMTP server is set."""
+    if not settings.smtp_host:
+        return None
+    password = settings.smtp_password.get_secret_value() if settings.smtp_password else None
+    server = MailServer(
+        host=settings.smtp_host,
+        port=settings.smtp_port,
+        sender=settings.smtp_from,
+        starttls=settings.smtp_starttls,
+        username=settings.smtp_username,
+        password=password,
+        timeout_seconds=settings.smtp_timeout_seconds,
+    )
+    mails = DecisionMails(
+        runtime.db,
+        server,
+        clock,
+        settings.public_url,
+        retry_seconds=settings.mail_retry_seconds,
+        max_attempts=settings.mail_max_attempts,
+        poll_seconds=settings.mail_poll_seconds,
+    )
+    await mails.ensure_indexes()
+    runtime.loop("decision-mails", mails.run)
+    return mails

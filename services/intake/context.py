@@ -6,7 +6,9 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
+from services.common.clock import Clock
 from services.common.csrf import CsrfTokens
+from services.intake.appeals import Appeals
 from services.intake.evidence_store import EvidenceStore
 from services.intake.repository import ReportRepository
 from services.intake.security import RateLimiter, client_address, trusted_proxies
@@ -24,6 +26,8 @@ class IntakeContext:
     rate_limiter: RateLimiter
     submission_budget: RateLimiter  # one bucket shared by every client's submissions
     csrf: CsrfTokens
+    appeals: Appeals
+    clock: Clock
 
     def client(self, request: web.Request) -> str:
         """The client's address as intake counts it (rate limit, reporter ids)."""

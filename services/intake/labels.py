@@ -22,6 +22,25 @@ STATUSES: dict[str, dict[Language, str]] = {
     "in_progress": localised("In progress"),
     "resolved": localised("Resolved"),
     "rejected": localised("Closed without action"),
+    "waiting_on_platform": localised("Waiting for the platform to act"),
+    "appealed": localised("Being reviewed again"),
+}
+
+# A decision's outcome (services.common.contracts.DecisionOutcome), as the reporter reads it.
+DECISION_OUTCOMES: dict[str, dict[Language, str]] = {
+    "removed_by_platform": localised("The platform removed the content"),
+    "account_restored": localised("The account was returned to its owner"),
+    "warning_issued": localised("A warning was issued"),
+    "referred": localised("Referred to another competent authority"),
+    "no_violation": localised("No violation of the law was found"),
+    "not_enough_information": localised("There was not enough information to act"),
+    "duplicate": localised("Already handled in another report"),
+}
+
+# What the review of an appeal concluded (services.common.contracts.AppealResult).
+REVIEW_RESULTS: dict[str, dict[Language, str]] = {
+    "upheld": localised("The review upheld the earlier decision"),
+    "reversed": localised("The review reversed the earlier decision"),
 }
 
 # The decision recorded when a case closes, as the reporter reads it.
@@ -68,4 +87,17 @@ def outcome_label(outcome: str | None, lang: Language) -> str | None:
     """A closed case's outcome in words (its code when it is not one we know)."""
     if outcome is None:
         return None
-    return OUTCOMES.get(outcome, {}).get(lang, outcome)
+    words = OUTCOMES.get(outcome) or DECISION_OUTCOMES.get(outcome) or {}
+    return words.get(lang, outcome)
+
+
+def decision_outcome_label(outcome: str, lang: Language) -> str:
+    """A decision's outcome in words (its code when it is not one we know)."""
+    return DECISION_OUTCOMES.get(outcome, {}).get(lang, outcome)
+
+
+def review_label(review: str | None, lang: Language) -> str | None:
+    """What an appeal's review concluded, in words."""
+    if review is None:
+        return None
+    return REVIEW_RESULTS.get(review, {}).get(lang, review)

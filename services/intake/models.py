@@ -168,6 +168,52 @@ class StatusChange(BaseModel):
     status_label: str | None = Field(default=None, description="The status in words.")
 
 
+MAX_APPEAL_REASON = 2000
+
+
+class DecisionView(BaseModel):
+    """The decision on the report's case as the reporter reads it (a statement of reasons)."""
+
+    outcome: str = Field(description="A DecisionOutcome code, e.g. `removed_by_platform`.")
+    outcome_label: str = Field(description="The outcome in words.")
+    legal_basis: str = Field(description="The code of the legal basis in the routing policy.")
+    legal_basis_title: str | None = Field(default=None, description="The legal basis named.")
+    explanation: str = Field(description="The agency's explanation for the reporter.")
+    automated: bool = Field(description="Whether automated means took part (never so today).")
+    decided_at: datetime
+    appeal_until: datetime | None = Field(
+        default=None, description="Until when an appeal is possible; null: none is."
+    )
+    can_appeal: bool = Field(description="Whether this report may be appealed now.")
+    review: Literal["upheld", "reversed"] | None = Field(
+        default=None, description="On a decision that concluded the review of an appeal."
+    )
+    review_label: str | None = Field(default=None, description="The review's result in words.")
+
+
+class AppealView(BaseModel):
+    """The reporter's appeal against a decision (its reason is not shown back)."""
+
+    appealed_at: datetime
+    decided_at: datetime = Field(description="When the decision appealed against was made.")
+
+
+class AppealIn(BaseModel):
+    """An appeal against the decision on the report's case."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: Annotated[Text, Field(min_length=1, max_length=MAX_APPEAL_REASON)]
+
+
+class AppealAccepted(BaseModel):
+    """The answer to an accepted appeal."""
+
+    tracking_code: str
+    status: Literal["appealed"] = "appealed"
+    appealed_at: datetime
+
+
 class ReportStatus(BaseModel):
     """What a reporter may see about a report: never contact data or agency notes."""
 
@@ -186,6 +232,10 @@ class ReportStatus(BaseModel):
     language: Literal["vi", "en"] | None = Field(
         default=None, description="The language of the labels."
     )
+    decision: DecisionView | None = Field(
+        default=None, description="The decision on the case, once there is one."
+    )
+    appeal: AppealView | None = Field(default=None, description="The appeal, once made.")
 
 
 class CategoryInfo(BaseModel):

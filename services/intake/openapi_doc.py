@@ -13,6 +13,8 @@ from services.common.openapi import Operation, build_openapi
 from services.intake.evidence_doc import EVIDENCE_OPERATION, add_evidence_media
 from services.intake.models import (
     MAX_URLS,
+    AppealAccepted,
+    AppealIn,
     CategoryList,
     ReportCreated,
     ReportIn,
@@ -187,6 +189,28 @@ OPERATIONS = [
             ]
         ),
         "getReportStatus",
+        parameters=[TRACKING_CODE_PARAM],
+        tags=("reports",),
+    ),
+    Operation(
+        "POST",
+        "/api/v1/reports/{tracking_code}/appeal",
+        "Appeal the decision on the report's case: once per report, within `appeal_until`",
+        dict(
+            [
+                (201, ("Appeal stored; the case will be reviewed by someone else", AppealAccepted)),
+                (400, ("Malformed body", None)),
+                (404, ("Unknown tracking code", None)),
+                (409, ("No decision yet, appealed before, or not appealable", None)),
+                (410, ("The appeal window has passed", None)),
+                (415, ("Not JSON", None)),
+                (422, ("The reason is empty or longer than 2000 characters", None)),
+                RATE_LIMITED,
+                DATABASE_DOWN,
+            ]
+        ),
+        "appealReport",
+        request=AppealIn,
         parameters=[TRACKING_CODE_PARAM],
         tags=("reports",),
     ),

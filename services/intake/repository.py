@@ -127,3 +127,14 @@ class ReportRepository:
         return await self.reports.find_one(
             {"tracking_code": code}, {"report.contact": 0, "outbox": 0, "request_hash": 0}
         )
+
+    async def by_id(self, report_id: str) -> Document | None:
+        """The report with this id, without contact data or outbox."""
+        return await self.reports.find_one(
+            {"_id": report_id}, {"report.contact": 0, "outbox": 0, "request_hash": 0}
+        )
+
+    async def apply(self, condition: Document, update: Document) -> bool:
+        """Apply `update` to the report matching `condition`; False when none matched."""
+        result = await self.reports.update_one(condition, update)
+        return result.matched_count == 1

@@ -63,6 +63,23 @@ class IntakeSettings(CommonSettings):
         "address); same value on every replica. Unset: derived from csrf_secret, else random.",
     )
 
+    smtp_host: str = Field(
+        default="",
+        description="SMTP server for the decision e-mails to reporters who left an address; "
+        "empty: no e-mail is queued or sent.",
+    )
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    smtp_starttls: bool = False
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_from: str = Field(default="khong-tra-loi@example.gov.vn", min_length=3, max_length=254)
+    smtp_timeout_seconds: float = Field(default=20.0, gt=0)
+    mail_retry_seconds: float = Field(
+        default=60.0, gt=0, description="Wait before the first retry of a failed e-mail; doubles."
+    )
+    mail_max_attempts: int = Field(default=8, ge=1, le=50)
+    mail_poll_seconds: float = Field(default=5.0, gt=0)
+
     @model_validator(mode="after")
     def _evidence_secret_off_this_machine(self) -> Self:
         secret = self.evidence_link_secret

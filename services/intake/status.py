@@ -16,7 +16,7 @@ moved (split off, merged) follows its latest link (by the time of the linking ev
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -36,8 +36,8 @@ REPORTER_STATUS: dict[CaseStatus, str] = {
     CaseStatus.IN_PROGRESS: "in_progress",
     CaseStatus.RESOLVED: "resolved",
     CaseStatus.REJECTED: "rejected",
-    CaseStatus.WAITING_ON_PLATFORM: "in_progress",
-    CaseStatus.APPEALED: "in_progress",
+    CaseStatus.WAITING_ON_PLATFORM: "waiting_on_platform",
+    CaseStatus.APPEALED: "appealed",
 }
 MERGED = "merged"  # the action closing a case merged into another: its reports move on
 CaseEvent = CaseAssigned | CaseUpdated
@@ -59,11 +59,15 @@ def is_newer(case: Document | None, event: CaseEvent) -> bool:
 
 
 def case_state(event: CaseEvent, known: Document | None) -> Document:
-    """The state of the case `event` announces (the outcome kept from `known` when the event
-    carries none, e.g. a note added to a closed case)."""
+    """The state of the case `event` announces (the outcome and the decision kept from `known`
+    when the event carries none, e.g. a note added to a closed case)."""
+    same_case = known is not None and known.get("case_id") == event.case_id
     outcome = getattr(event, "outcome", None)
-    if outcome is None and known is not None and known.get("case_id") == event.case_id:
+    if outcome is None and same_case and known is not None:
         outcome = known.get("outcome")
+    decision = event.decision.model_dump(mode="python") if event.decision else None
+    if decision is None and same_case and known is not None:
+        decision = known.get("decision")
     return {
         "case_id": event.case_id,
         "agency": event.agency,
@@ -71,6 +75,7 @@ def case_state(event: CaseEvent, known: Document | None) -> Document:
         "version": event.version,
         "event_type": event.type,
         "outcome": outcome,
+        "decision": decision,
         "at": event.occurred_at,
     }
 
@@ -142,7 +147,7 @@ def plan_fan_out(state: Document) -> list[UpdateMany]:
 def _snapshot(state: Document) -> Document:
     """What a report keeps of its case's state."""
     keys = ("agency", "status", "version", "event_type", "outcome")
-    return {k: state[k] for k in keys}
+    return {**{k: state[k] for k in keys}, "decision": state.get("decision")}
 
 
 @dataclass
@@ -157,6 +162,9 @@ class StatusFollower:
 
     db: MongoDatabase
     max_rounds: int = 20
+    # Called with the applied events that carry a decision (decision e-mails are queued there);
+    # an error there leaves those events to be delivered again.
+    decided: Callable[[Sequence[CaseEvent]], Awaitable[None]] | None = None
 
     def __post_init__(self) -> None:
         self.reports = self.db.reports
@@ -173,18 +181,28 @@ class StatusFollower:
         pending = sorted(events, key=lambda e: (e.version, e.type == "case.assigned"))
         for _ in range(self.max_rounds):
             if not pending:
-                return [None] * len(events)
+                break
             round_events = _first_per_case(pending)
             if await self._round(round_events):
                 done = {id(e) for e in round_events}
                 pending = [e for e in pending if id(e) not in done]
         unfinished = {id(e) for e in pending}
-        return [
+        outcomes: list[BaseException | None] = [
             RuntimeError(f"case {e.case_id} kept changing under us")
             if id(e) in unfinished
             else None
             for e in events
         ]
+        applied = [e for e in events if id(e) not in unfinished and e.decision is not None]
+        if applied and self.decided is not None:
+            try:
+                await self.decided(applied)
+            except Exception as exc:  # returned, not swallowed: those events are redelivered
+                failed = {id(e) for e in applied}
+                return [
+                    exc if id(e) in failed else o for e, o in zip(events, outcomes, strict=True)
+                ]
+        return outcomes
 
     async def _round(self, events: list[CaseEvent]) -> bool:
         stored = await self._store_states(events)

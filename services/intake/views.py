@@ -20,6 +20,7 @@ from services.common.csrf import CSRF_COOKIE
 from services.common.http import repeated_fields
 from services.common.i18n import request_language, switch_language_url, template_environment
 from services.intake.api import status_view
+from services.intake.appeals import AppealRefusal
 from services.intake.context import INTAKE
 from services.intake.evidence import FIELD as EVIDENCE_FIELD
 from services.intake.evidence import CheckedFile, EvidenceRejected
@@ -41,7 +42,7 @@ from services.intake.formfields import (
     text,
 )
 from services.intake.labels import CATEGORIES, PLATFORMS, REPORTER_KINDS, Language
-from services.intake.models import ReportIn
+from services.intake.models import MAX_APPEAL_REASON, AppealIn, ReportIn
 from services.intake.receipt import usual_time
 from services.intake.repository import IdempotencyConflict
 from services.intake.texts import UI, texts
@@ -202,18 +203,72 @@ async def status_page(request: web.Request) -> web.Response:
     return _status(request, lang, code or typed, document)
 
 
-def _status(request: web.Request, lang: Language, code: str, document: Any) -> web.Response:
-    """The status page for `code`: the report, the empty lookup, or 'not found' (404)."""
-    report = status_view(document, lang) if document else None
-    return render(
+def _status(
+    request: web.Request,
+    lang: Language,
+    code: str,
+    document: Any,
+    *,
+    status: int | None = None,
+    **context: Any,
+) -> web.Response:
+    """The status page for `code`: the report, the empty lookup, or 'not found' (404); with a
+    decision that may be appealed, the appeal form (CSRF-protected like the report form)."""
+    ctx = request.app[INTAKE]
+    now = ctx.clock()
+    report = status_view(document, lang, now=now) if document else None
+    nonce = request.cookies.get(CSRF_COOKIE) or ctx.csrf.new_nonce()
+    context = {"csrf_error": False, "appeal_error": None, "reason": "", **context}
+    page = render(
         "status.html",
         lang,
-        status=200 if report or not code else 404,
+        status=status or (200 if report or not code else 404),
         request=request,
         code=code,
         report=report,
         not_found=bool(code) and report is None,
+        csrf_token=ctx.csrf.token_for(nonce),
+        max_reason=MAX_APPEAL_REASON,
+        appealed=request.query.get("appealed") == "1",
+        now=now,
+        **context,
     )
+    if report is not None and report.decision is not None and report.decision.can_appeal:
+        page.set_cookie(CSRF_COOKIE, nonce, httponly=True, samesite="Strict", path="/")
+    return page
+
+
+async def appeal_form(request: web.Request) -> web.StreamResponse:
+    """POST /status/{code}/appeal: store the appeal and answer 303 to the status page, or show
+    the page again with the reason kept and what went wrong."""
+    ctx = request.app[INTAKE]
+    lang = request_language(request)
+    code = normalise_tracking_code(request.match_info["code"])
+    document = await ctx.repository.by_tracking_code(code) if code else None
+    if code is None or document is None:
+        return _status(request, lang, request.match_info["code"], None)
+    form = await request.post()
+    reason = text(form, "reason")
+    page = {"reason": reason}
+    if not ctx.csrf.valid(request.cookies.get(CSRF_COOKIE), text(form, "csrf_token")):
+        return _status(request, lang, code, document, status=403, csrf_error=True, **page)
+    try:
+        appeal = AppealIn.model_validate({"reason": reason})
+    except ValidationError as exc:
+        message = form_errors(exc, lang).get("reason", [UI["required"][lang]])[0]
+        return _status(request, lang, code, document, status=422, appeal_error=message, **page)
+    outcome = await ctx.appeals.appeal(document, appeal.reason)
+    if isinstance(outcome, AppealRefusal):
+        return _status(
+            request,
+            lang,
+            code,
+            document,
+            status=outcome.http_status,
+            appeal_error=outcome.message(lang),
+            **page,
+        )
+    raise web.HTTPSeeOther(f"/status/{code}?lang={lang}&appealed=1")
 
 
 def add_form_routes(app: web.Application) -> None:
@@ -223,4 +278,5 @@ def add_form_routes(app: web.Application) -> None:
     app.router.add_get("/receipt/{code}", receipt_page)
     app.router.add_get("/status", status_page)
     app.router.add_get("/status/{code}", status_page)
+    app.router.add_post("/status/{code}/appeal", appeal_form)
     app.router.add_static("/static/", STATIC)

@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 from services.notify.alerts import DELIVERED, FAILED, PENDING, SKIPPED
 
 DELIVERY_STATUSES = (PENDING, DELIVERED, FAILED, SKIPPED)
+ALERT_KINDS = ("escalation", "warning", "platform_overdue", "resolution")
 # Far above any escalation policy's levels, far below BSON's 64-bit integers.
 MAX_LEVEL = 100
 # Far above the deliveries one alert can have (channels times targets).
@@ -43,14 +44,23 @@ class Delivery(BaseModel):
 
 
 class Alert(BaseModel):
-    """An escalation (or the resolution of a closed case's PagerDuty alerts) and what became
-    of each of its deliveries."""
+    """An escalation, a pre-breach warning, a platform past its legal deadline (or the
+    resolution of a closed case's PagerDuty alerts) and what became of each of its deliveries."""
 
     alert_id: str
-    kind: Literal["escalation", "resolution"] = Field(
+    kind: Literal["escalation", "warning", "platform_overdue", "resolution"] = Field(
         default="escalation",
-        description="`resolution`: sent when a case whose escalations reached PagerDuty closed;"
-        " it has no level, repeat, due_at or escalated_at",
+        description="`escalation`: a case past a deadline (`level`, `clock`); `warning`: a share"
+        " of the internal clock has run (`share`, `due_at`); `platform_overdue`: a platform did"
+        " not answer a takedown request by its legal deadline (`request_id`, `platform`,"
+        " `sent_at`, `due_at`); `resolution`: sent when a case whose escalations reached"
+        " PagerDuty closed (no level, repeat, due_at or escalated_at)",
+    )
+    clock: Literal["internal", "legal"] | None = Field(
+        default=None,
+        description="The clock the alert is about: internal (working time on the agency's"
+        " calendar) or legal (calendar time); absent on resolutions and older escalations"
+        " (which were all internal)",
     )
     case_id: str
     tracking_code: str
@@ -62,6 +72,11 @@ class Alert(BaseModel):
     due_at: datetime | None = None
     scheduled_at: datetime | None = None
     escalated_at: datetime | None = None
+    share: float | None = Field(default=None, description="Warnings: the share of the clock run")
+    request_id: str | None = Field(default=None, description="Platform alerts: the request")
+    platform: str | None = Field(default=None, description="Platform alerts: the platform")
+    sent_at: datetime | None = Field(default=None, description="Platform alerts: request sent")
+    alerted_at: datetime | None = None
     closed_at: datetime | None = None
     recorded_at: datetime
     targets: list[str]

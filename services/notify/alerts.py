@@ -1,13 +1,15 @@
-"""The alert log: one document per escalation, with the outcome of each delivery to each target.
+"""The alert log: one document per alert, with the outcome of each delivery to each target.
 
-Alerts are recorded from `case.escalated` events (idempotently: the event id is the document
-id), and, when a case that was sent to PagerDuty closes, a resolution (kind `resolution`, its
-id the closing event's) whose deliveries resolve the PagerDuty alerts. Each pending delivery
-carries its next attempt time; the document's `next_attempt_at` is the earliest of them
-(sparse-indexed, absent when nothing is pending), and a worker leases a document by pushing
-that time forward (and setting `leased_until`) before it attempts anything, so replicas never
-send the same delivery at the same time. A supervisor's re-send queues one delivery again,
-only while no worker holds the lease, and keeps who asked and when in the delivery's history.
+Alerts are recorded from `case.escalated`, `case.warning` (pre-breach) and
+`case.platform_overdue` events (kinds `escalation`, `warning`, `platform_overdue`;
+idempotently: the event id is the document id), and, when a case that was sent to PagerDuty
+closes, a resolution (kind `resolution`, its id the closing event's) whose deliveries resolve
+the PagerDuty alerts. Each pending delivery carries its next attempt time; the document's
+`next_attempt_at` is the earliest of them (sparse-indexed, absent when nothing is pending), and
+a worker leases a document by pushing that time forward (and setting `leased_until`) before it
+attempts anything, so replicas never send the same delivery at the same time. A supervisor's
+re-send queues one delivery again, only while no worker holds the lease, and keeps who asked
+and when in the delivery's history.
 """
 
 from __future__ import annotations
@@ -15,15 +17,23 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Annotated, Any
 
+from pydantic import Field, TypeAdapter
 from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
 from services.common import metrics, params, tracing
-from services.common.contracts import CaseEscalated, CaseUpdated
+from services.common.contracts import CaseEscalated, CaseUpdated, CaseWarning
 from services.common.mongo import MongoDatabase
+from services.notify.clocks import (
+    PLATFORM_OVERDUE,
+    WARNING,
+    AlertEvent,
+    alert_clock,
+    alert_kind,
+)
 from services.notify.escalation import EscalationPolicy, Target
 from services.notify.pagerduty import RESOLVE, TRIGGER
 from services.notify.retry import (
@@ -43,18 +53,33 @@ __all__ = [
     "FAILED",
     "NEXT_ATTEMPT",
     "PENDING",
+    "PLATFORM_OVERDUE",
     "RESOLUTION",
     "SKIPPED",
+    "WARNING",
+    "AlertEvent",
     "AlertLog",
     "ResendOutcome",
+    "alert_clock",
+    "alert_kind",
     "decode_cursor",
     "deliveries_for",
     "encode_cursor",
+    "parse_alert_event",
 ]
 
 log = logging.getLogger(__name__)
 
 ESCALATION, RESOLUTION = "escalation", "resolution"
+
+_ALERT_EVENTS: TypeAdapter[AlertEvent] = TypeAdapter(
+    Annotated[AlertEvent, Field(discriminator="type")]
+)
+
+
+def parse_alert_event(raw: str) -> AlertEvent:
+    """The alert event a stored alert keeps (as JSON)."""
+    return _ALERT_EVENTS.validate_json(raw)
 
 
 @dataclass(frozen=True)
@@ -67,9 +92,10 @@ class ResendOutcome:
 
 
 def deliveries_for(
-    event: CaseEscalated, policy: EscalationPolicy, now: datetime, *, email_enabled: bool
+    event: AlertEvent, policy: EscalationPolicy, now: datetime, *, email_enabled: bool
 ) -> list[dict[str, Any]]:
-    """One delivery per channel of each target of the event's level, plus the broker's."""
+    """One delivery per channel of each target the event names, plus the broker's; PagerDuty
+    pages for escalations only (its alert is the case's, resolved when the case closes)."""
     wanted = set(event.targets)
     deliveries = [_delivery("broker", "amqp", event.routing_key(), DELIVERED, now)]
     for target in policy.targets:
@@ -77,7 +103,7 @@ def deliveries_for(
             continue
         if target.webhook is not None:
             deliveries.append(_delivery(target.id, "webhook", str(target.webhook), PENDING, now))
-        if target.pagerduty_routing_key:
+        if target.pagerduty_routing_key and isinstance(event, CaseEscalated):
             deliveries.append(_pagerduty(target, TRIGGER, now))
         if target.email:
             status = PENDING if email_enabled else SKIPPED
@@ -127,6 +153,27 @@ def _delivery(
     }
 
 
+def _kind_fields(event: AlertEvent) -> dict[str, Any]:
+    """What the alert log shows of each kind of alert."""
+    if isinstance(event, CaseEscalated):
+        return {
+            "level": event.level,
+            "repeat": event.repeat,
+            "due_at": event.due_at,
+            "scheduled_at": event.scheduled_at,
+            "escalated_at": event.escalated_at,
+        }
+    if isinstance(event, CaseWarning):
+        return {"share": event.share, "due_at": event.due_at, "alerted_at": event.alerted_at}
+    return {
+        "request_id": event.request_id,
+        "platform": event.platform,
+        "sent_at": event.sent_at,
+        "due_at": event.legal_due_at,
+        "alerted_at": event.alerted_at,
+    }
+
+
 @dataclass
 class AlertLog:
     """Stored alerts and their deliveries."""
@@ -145,22 +192,19 @@ class AlertLog:
         await self.collection.create_index([("case_id", ASCENDING)])
 
     async def record(
-        self, event: CaseEscalated, deliveries: list[dict[str, Any]], now: datetime
+        self, event: AlertEvent, deliveries: list[dict[str, Any]], now: datetime
     ) -> bool:
         """Store the alert once; False when this event was already recorded."""
         doc: dict[str, Any] = {
             "_id": event.event_id,
-            "kind": ESCALATION,
+            "kind": alert_kind(event),
+            "clock": alert_clock(event).value,
             "case_id": event.case_id,
             "tracking_code": event.tracking_code,
             "agency": event.agency,
             "category": event.category.value,
             "priority": event.priority.value,
-            "level": event.level,
-            "repeat": event.repeat,
-            "due_at": event.due_at,
-            "scheduled_at": event.scheduled_at,
-            "escalated_at": event.escalated_at,
+            **_kind_fields(event),
             "recorded_at": now,
             "targets": event.targets,
             "event": event.model_dump_json(),

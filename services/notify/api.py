@@ -13,6 +13,7 @@ from services.common.auth import bearer_token, hash_token, require_principal
 from services.common.clock import Clock
 from services.common.http import json_error
 from services.notify.alert_views import (
+    ALERT_KINDS,
     DELIVERY_STATUSES,
     MAX_DELIVERIES,
     MAX_LEVEL,
@@ -43,6 +44,13 @@ def _filters(request: web.Request) -> tuple[dict[str, Any], int, list[dict[str, 
             )
     except params.ParamError as exc:
         errors.append(exc.detail())
+    if (kind := query.get("kind")) is not None:
+        if kind in ALERT_KINDS:
+            filters["kind"] = kind
+        else:
+            errors.append(
+                {"field": "kind", "message": f"one of {', '.join(ALERT_KINDS)}", "type": "enum"}
+            )
     if (status := query.get("status")) is not None:
         if status in DELIVERY_STATUSES:
             filters["deliveries.status"] = status
@@ -65,7 +73,8 @@ def _filters(request: web.Request) -> tuple[dict[str, Any], int, list[dict[str, 
 
 
 async def list_alerts(request: web.Request) -> web.Response:
-    """GET /api/v1/alerts: filters agency, case_id, tracking_code, level, status; cursor paging."""
+    """GET /api/v1/alerts: filters agency, case_id, tracking_code, kind, level, status; cursor
+    paging."""
     require_principal(request, request.app[SUPERVISOR_TOKENS], realm="alert-log")
     filters, limit, errors = _filters(request)
     if errors:

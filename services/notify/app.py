@@ -11,11 +11,13 @@ from aiohttp import web
 
 from services.common.amqp import QueueSpec
 from services.common.clock import Clock, utcnow
-from services.common.contracts import CaseEscalated
+from services.common.contracts import CaseEscalated, CaseWarning, PlatformDeadlineMissed
+from services.common.mail import MailServer
 from services.common.service import Runtime, Service, create_service_app
+from services.common.workcalendar import CalendarBook, load_calendars
 from services.notify.alerts import AlertLog
 from services.notify.api import ALERTS, CLOCK, SUPERVISOR_TOKENS, WAKE_DELIVERY, add_api_routes
-from services.notify.channels import HttpSender, SmtpSettings, WebhookSender
+from services.notify.channels import HttpSender, WebhookSender
 from services.notify.consumer import NotifyHandlers
 from services.notify.deadlines import DeadlineStore
 from services.notify.deliveries_page import add_page_routes
@@ -26,14 +28,22 @@ from services.notify.settings import NotifySettings
 from services.notify.signing import SigningKeys, signing_keys
 
 CASES_QUEUE = QueueSpec("notify.cases", ("case.assigned.#", "case.updated.#"))
-ALERTS_QUEUE = QueueSpec("notify.alerts", ("case.escalated.#",))
+ALERTS_QUEUE = QueueSpec(
+    "notify.alerts", ("case.escalated.#", "case.warning.#", "case.platform_overdue.#")
+)
 
 
 def create_app(
-    settings: NotifySettings, *, clock: Clock = utcnow, policy: EscalationPolicy | None = None
+    settings: NotifySettings,
+    *,
+    clock: Clock = utcnow,
+    policy: EscalationPolicy | None = None,
+    calendars: CalendarBook | None = None,
 ) -> web.Application:
-    """Build the notify app; the policy is loaded and validated here, before anything connects."""
+    """Build the notify app; the policy and the business calendars are loaded and validated
+    here, before anything connects."""
     policy = policy or load_escalation_policy(settings.policy_path)
+    calendars = calendars or load_calendars(settings.calendars_file)
     keys = webhook_keys(settings)
     if any(t.webhook for t in policy.targets) and keys is None:
         raise ValueError(
@@ -44,9 +54,9 @@ def create_app(
         Service(
             "notify",
             settings,
-            _wiring(settings, policy, keys, clock),
+            _wiring(settings, policy, calendars, keys, clock),
             clock=clock,
-            publishes=[CaseEscalated],
+            publishes=[CaseEscalated, CaseWarning, PlatformDeadlineMissed],
         )
     )
     app[SUPERVISOR_TOKENS] = {digest: "supervisor" for digest in settings.supervisor_tokens}
@@ -65,11 +75,11 @@ def webhook_keys(settings: NotifySettings) -> SigningKeys | None:
     )
 
 
-def smtp_settings(settings: NotifySettings) -> SmtpSettings | None:
+def smtp_settings(settings: NotifySettings) -> MailServer | None:
     """How to send e-mail, or None when no SMTP server is configured."""
     if not settings.smtp_host:
         return None
-    return SmtpSettings(
+    return MailServer(
         host=settings.smtp_host,
         port=settings.smtp_port,
         starttls=settings.smtp_starttls,
@@ -81,10 +91,15 @@ def smtp_settings(settings: NotifySettings) -> SmtpSettings | None:
 
 
 def _wiring(
-    settings: NotifySettings, policy: EscalationPolicy, keys: SigningKeys | None, clock: Clock
+    settings: NotifySettings,
+    policy: EscalationPolicy,
+    calendars: CalendarBook,
+    keys: SigningKeys | None,
+    clock: Clock,
 ) -> Callable[[Runtime], Awaitable[None]]:
     async def wire(runtime: Runtime) -> None:
-        store, alerts = DeadlineStore(runtime.db, policy, clock), AlertLog(runtime.db)
+        store = DeadlineStore(runtime.db, policy, clock, calendars)
+        alerts = AlertLog(runtime.db)
         await store.ensure_indexes()
         await alerts.ensure_indexes()
         runtime.app[ALERTS] = alerts
@@ -115,7 +130,7 @@ def _wiring(
             "case.updated": handlers.on_case_event,
         }
         runtime.consume(CASES_QUEUE, case_events)
-        runtime.consume(ALERTS_QUEUE, {"case.escalated": handlers.on_escalation})
+        runtime.consume(ALERTS_QUEUE, handlers.alert_handlers())
         runtime.loop("deadline-scanner", scanner.run)
         runtime.loop("alert-delivery", deliverer.run)
         runtime.loop("open-deadlines-gauge", scanner.track_open_deadlines)

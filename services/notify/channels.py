@@ -1,5 +1,9 @@
 """Alert channels: signed webhooks, PagerDuty's Events API v2, and e-mail over SMTP.
 
+Every kind of alert (an escalation, a pre-breach warning, a platform past the legal deadline
+of a takedown request) goes out the same way; the e-mail and the webhook body say which kind
+and which clock (internal: working time on the agency's calendar; legal: calendar time).
+
 Webhook alerts follow the Standard Webhooks specification (https://www.standardwebhooks.com).
 A receiver holding the secret (`whsec_<base64 key>`, the form `NOTIFY_WEBHOOK_SECRETS` takes)
 verifies each request with the `standardwebhooks` package, over the raw body:
@@ -24,14 +28,17 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import datetime
 from email.message import EmailMessage
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import aiohttp
-import aiosmtplib
 
-from services.common.contracts import CaseEscalated
+from services.common.contracts import CaseEscalated, CaseWarning, DeadlineClock
 from services.common.labels import category_name
+from services.common.mail import MailError, MailServer, send_mail
+from services.notify.clocks import AlertEvent, alert_clock, alert_kind
 from services.notify.signing import (
     EVENT_ID_HEADER,
     SIGNATURE_HEADER,
@@ -47,7 +54,6 @@ __all__ = [
     "TIMESTAMP_HEADER",
     "DeliveryError",
     "HttpSender",
-    "SmtpSettings",
     "WebhookSender",
     "alert_email",
     "send_email",
@@ -101,74 +107,115 @@ class WebhookSender:
         await self.http.post(url, body, self.keys.headers(message_id, body, now=now))
 
 
-@dataclass(frozen=True)
-class SmtpSettings:
-    """Where and how to send e-mail."""
+CLOCK_VI = {
+    DeadlineClock.INTERNAL: "thời hạn xử lý nội bộ (tính theo giờ làm việc)",
+    DeadlineClock.LEGAL: "thời hạn theo quy định pháp luật",
+}
+CLOCK_EN = {
+    DeadlineClock.INTERNAL: "internal deadline (working hours)",
+    DeadlineClock.LEGAL: "legal deadline",
+}
+CLOCK_SHORT_VI = {DeadlineClock.INTERNAL: "hạn nội bộ", DeadlineClock.LEGAL: "hạn theo luật"}
+LOCAL_ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
 
-    host: str
-    port: int
-    starttls: bool
-    username: str | None
-    password: str | None
-    sender: str
-    timeout_seconds: float
+
+def local_time(moment: datetime) -> str:
+    """`16:30 27/11/2026` in Vietnam's time, as people there read it."""
+    return moment.astimezone(LOCAL_ZONE).strftime("%H:%M %d/%m/%Y")
+
+
+def alert_subject(event: AlertEvent) -> str:
+    """The alert's one-line summary, Vietnamese first, then English."""
+    code = event.tracking_code
+    if isinstance(event, CaseEscalated):
+        return (
+            f"[Cảnh báo cấp {event.level}] Vụ việc {code} quá hạn xử lý"
+            f" ({CLOCK_SHORT_VI[event.clock]}) / Level {event.level} escalation: case {code}"
+            f" overdue ({event.clock.value} deadline)"
+        )
+    if isinstance(event, CaseWarning):
+        percent = round(event.share * 100)
+        return (
+            f"[Nhắc hạn {percent}%] Vụ việc {code} đã dùng {percent}% {CLOCK_VI[event.clock]}"
+            f" / Warning: case {code} has used {percent}% of its {CLOCK_EN[event.clock]}"
+        )
+    return (
+        f"[Nền tảng quá hạn] {event.platform} chưa trả lời yêu cầu của vụ việc {code} đúng hạn"
+        f" / Platform overdue: {event.platform} has not answered the request on case {code}"
+        " within its legal deadline"
+    )
+
+
+def alert_text(event: AlertEvent, case_url: str) -> list[str]:
+    """The body's lines: what happened and by when, in Vietnamese, then in English."""
+    category_vi = category_name(event.category.value, "vi")
+    who = f"Vụ việc {event.tracking_code} ({category_vi}) do {event.agency} xử lý"
+    who_en = f"case {event.tracking_code} ({event.category.value}) held by {event.agency}"
+    if isinstance(event, CaseEscalated):
+        hours = event.overdue_by_seconds / 3600
+        vi = (
+            f"{who} đã quá {CLOCK_VI[event.clock]} {hours:.1f} giờ (hạn: {local_time(event.due_at)}"
+            f" giờ Việt Nam). Trạng thái: {event.status.value}. Mức cảnh báo: {event.level}."
+        )
+        en = (
+            f"{who_en} is {hours:.1f} h past its {CLOCK_EN[event.clock]};"
+            f" escalation level {event.level}."
+        )
+    elif isinstance(event, CaseWarning):
+        percent = round(event.share * 100)
+        vi = (
+            f"{who} đã dùng {percent}% {CLOCK_VI[event.clock]}; hạn: {local_time(event.due_at)}"
+            f" (giờ Việt Nam). Trạng thái: {event.status.value}. Đây là nhắc hạn, chưa quá hạn."
+        )
+        en = (
+            f"{who_en} has used {percent}% of its {CLOCK_EN[event.clock]}, due"
+            f" {event.due_at.isoformat()}: a warning before the deadline, not an escalation."
+        )
+    else:
+        hours = event.overdue_by_seconds / 3600
+        vi = (
+            f"{who}: nền tảng {event.platform} chưa trả lời yêu cầu {event.request_id}"
+            f" (gửi lúc {local_time(event.sent_at)}) và đã quá {CLOCK_VI[DeadlineClock.LEGAL]}"
+            f" {hours:.1f} giờ (hạn: {local_time(event.legal_due_at)} giờ Việt Nam)."
+        )
+        en = (
+            f"{who_en}: {event.platform} has not answered request {event.request_id} (sent"
+            f" {event.sent_at.isoformat()}) and is {hours:.1f} h past its legal deadline."
+        )
+    return [vi, f"Xem vụ việc: {case_url}", "", f"English: {en} Open it at {case_url}"]
 
 
 def alert_email(
-    event: CaseEscalated, recipients: list[str], sender: str, case_url: str
+    event: AlertEvent, recipients: list[str], sender: str, case_url: str
 ) -> EmailMessage:
     """The alert e-mail: Vietnamese first, with an English line, and the case link."""
     message = EmailMessage()
     message["From"] = sender
     message["To"] = ", ".join(recipients)
-    message["Subject"] = (
-        f"[Cảnh báo cấp {event.level}] Vụ việc {event.tracking_code} quá hạn xử lý"
-        f" / Level {event.level} escalation: case {event.tracking_code} overdue"
-    )
-    hours = event.overdue_by_seconds / 3600
-    category_vi = category_name(event.category.value, "vi")
+    message["Subject"] = alert_subject(event)
     message["X-Incidents-Event-Id"] = event.event_id
-    message.set_content(
-        "\n".join(
-            [
-                f"Vụ việc {event.tracking_code} ({category_vi})"
-                f" do {event.agency} xử lý đã quá hạn {hours:.1f} giờ"
-                f" (hạn: {event.due_at.isoformat()}). Trạng thái: {event.status.value}."
-                f" Mức cảnh báo: {event.level}.",
-                f"Xem vụ việc: {case_url}",
-                "",
-                f"English: case {event.tracking_code} ({event.category.value}) held by"
-                f" {event.agency} is {hours:.1f} h past its deadline; escalation level"
-                f" {event.level}. Open it at {case_url}",
-            ]
-        )
-    )
+    message["X-Incidents-Alert-Kind"] = alert_kind(event)
+    message["X-Incidents-Clock"] = alert_clock(event).value
+    message.set_content("\n".join(alert_text(event, case_url)))
     return message
 
 
-async def send_email(settings: SmtpSettings, message: EmailMessage) -> None:
-    """One SMTP delivery attempt; raises DeliveryError when it did not succeed."""
+async def send_email(server: MailServer, message: EmailMessage) -> None:
+    """One SMTP delivery attempt (services.common.mail); DeliveryError when it did not succeed."""
     try:
-        await aiosmtplib.send(
-            message,
-            hostname=settings.host,
-            port=settings.port,
-            start_tls=settings.starttls,
-            username=settings.username,
-            password=settings.password,
-            timeout=settings.timeout_seconds,
-        )
-    except aiosmtplib.SMTPResponseException as exc:
-        raise DeliveryError(
-            f"SMTP {exc.code}: {exc.message}", permanent=500 <= exc.code < 600
-        ) from exc
-    except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
-        raise DeliveryError(f"{type(exc).__name__}: {exc}") from exc
+        await send_mail(server, message)
+    except MailError as exc:
+        raise DeliveryError(str(exc), permanent=exc.permanent) from exc
 
 
-def webhook_body(event: CaseEscalated, target: str, case_url: str) -> bytes:
-    """The JSON a webhook receives: the event, the target it is sent to, and the case link."""
+def webhook_body(event: AlertEvent, target: str, case_url: str) -> bytes:
+    """The JSON a webhook receives: the event (its `type` tells the kind), the target it is
+    sent to, the case link, and added since alerts had kinds: `kind`, `clock` and `summary`
+    (Vietnamese, then English). Fields are only ever added, never renamed."""
     payload: dict[str, Any] = json.loads(event.model_dump_json())
     payload["target"] = target
     payload["case_url"] = case_url
+    payload["kind"] = alert_kind(event)
+    payload["clock"] = alert_clock(event).value
+    payload["summary"] = alert_subject(event)
     return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()

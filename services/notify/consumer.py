@@ -1,15 +1,16 @@
-"""Event handlers: case events feed the deadline store; escalations feed the alert log."""
+"""Event handlers: case events feed the deadline store; alerts (escalations, pre-breach
+warnings, platforms past their deadline) feed the alert log."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from services.common.clock import Clock
 from services.common.contracts import CLOSED_STATUSES, CaseAssigned, CaseEscalated, CaseUpdated
 from services.notify import telemetry
-from services.notify.alerts import AlertLog, deliveries_for
+from services.notify.alerts import AlertEvent, AlertLog, alert_clock, alert_kind, deliveries_for
 from services.notify.deadlines import DeadlineStore
 from services.notify.escalation import EscalationPolicy
 
@@ -49,21 +50,37 @@ class NotifyHandlers:
             self.alert_recorded()
             log.info("pagerduty resolution recorded", extra={"case_id": event.case_id})
 
-    async def on_escalation(self, event: CaseEscalated) -> None:
+    async def on_alert(self, event: AlertEvent) -> None:
         """Record the alert (once per event) so its webhooks and e-mails get delivered."""
         now = self.clock()
         deliveries = deliveries_for(event, self.policy, now, email_enabled=self.email_enabled)
         if not await self.alerts.record(event, deliveries, now):
             return
-        telemetry.ESCALATIONS.labels(str(event.level)).inc()
-        if event.scheduled_at is not None:
-            telemetry.LATENESS.observe(max((now - event.scheduled_at).total_seconds(), 0.0))
+        kind, clock = alert_kind(event), alert_clock(event).value
+        telemetry.ALERTS.labels(kind, clock).inc()
+        if isinstance(event, CaseEscalated):
+            telemetry.ESCALATIONS.labels(str(event.level)).inc()
+            if event.scheduled_at is not None:
+                telemetry.LATENESS.observe(max((now - event.scheduled_at).total_seconds(), 0.0))
         self.alert_recorded()
         log.info(
-            "escalation recorded",
+            "alert recorded",
             extra={
                 "case_id": event.case_id,
-                "escalation_level": event.level,
+                "alert_kind": kind,
+                "clock": clock,
+                "escalation_level": getattr(event, "level", None),
                 "targets": event.targets,
             },
         )
+
+    # The name the escalation queue's table used before alerts had kinds.
+    on_escalation = on_alert
+
+    def alert_handlers(self) -> dict[str, Callable[[AlertEvent], Awaitable[None]]]:
+        """The alert queue's table: event type -> handler."""
+        return {
+            "case.escalated": self.on_alert,
+            "case.warning": self.on_alert,
+            "case.platform_overdue": self.on_alert,
+        }

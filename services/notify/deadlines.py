@@ -1,17 +1,18 @@
 """The notifier's deadline store: one document per case, fed by case events, scanned by due time.
 
 Each document holds the case's latest state (by the version the events carry), how many alerts
-were sent about its current deadline, and `next_due_at`, the time of the next alert: a sparse
-index on it makes a scan cost grow with the number of alerts due, not with open cases. Every
-write is conditional on the document's revision `rev`, so the consumer and any number of
-scanners never overwrite one another. What to write is decided in `services.notify.planning`;
-this module loads, calls it, and writes.
+were sent about its current deadline (the earlier of its two clocks), how many pre-breach
+warnings and which platform requests were alerted, and `next_due_at`, the time of the next
+alert of any kind: a sparse index on it makes a scan cost grow with the number of alerts due,
+not with open cases. Every write is conditional on the document's revision `rev`, so the
+consumer and any number of scanners never overwrite one another. What to write is decided in
+`services.notify.planning`; this module loads, calls it, and writes.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -24,12 +25,14 @@ from services.common.clock import EPOCH, Clock
 from services.common.contracts import CLOSED_STATUSES
 from services.common.mongo import MongoDatabase
 from services.common.outbox import ensure_outbox_index, outbox_update
+from services.common.workcalendar import CalendarBook
 from services.notify.escalation import EscalationPolicy
 from services.notify.planning import (
     CaseEvent,
     Deadline,
     Revision,
     deadline_key,
+    packaged_calendars,
     plan_case_event,
     plan_claim,
 )
@@ -58,6 +61,7 @@ class DeadlineStore:
     db: MongoDatabase
     policy: EscalationPolicy
     clock: Clock
+    calendars: CalendarBook = field(default_factory=packaged_calendars)
 
     @property
     def collection(self) -> AsyncCollection[dict[str, Any]]:
@@ -74,7 +78,9 @@ class DeadlineStore:
         for _ in range(WRITE_ATTEMPTS):
             doc = await self.collection.find_one({"_id": event.case_id})
             stored = Revision.model_validate(doc) if doc is not None else None
-            fields = plan_case_event(stored, event, self.policy, self.clock())
+            fields = plan_case_event(
+                stored, event, self.policy, self.clock(), calendars=self.calendars
+            )
             if fields is None:
                 return False
             fields.update(tracing.trace_fields())  # the case's trace, for its escalations
@@ -147,12 +153,13 @@ class DeadlineStore:
         deadline = Deadline.model_validate(doc)
         claim = plan_claim(deadline, self.policy, now)
         fields: dict[str, Any] = {"rev": deadline.rev + 1, NEXT_DUE: claim.next_due_at}
+        fields.update(warned=claim.warned, platform_alerted=list(claim.platform_alerted))
         if claim.escalation is not None:
             fields.update(sent=claim.sent, last_escalated_at=now)
         update = _set_fields(fields)
-        if claim.escalation is not None:
+        if claim.events:
             with tracing.resumed(tracing.stored_trace(doc.get(tracing.TRACE)), "deadline due"):
-                update.update(outbox_update([claim.escalation], now))
+                update.update(outbox_update(claim.events, now))
         return UpdateOne({"_id": deadline.case_id, "rev": deadline.rev}, update)
 
     async def _write_claims(

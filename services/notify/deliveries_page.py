@@ -85,6 +85,17 @@ function cell(row, text) {
   return td;
 }
 
+const CLOCK = {internal: "hạn nội bộ", legal: "hạn theo luật"};
+
+function kindLabel(alert) {
+  const clock = CLOCK[alert.clock || "internal"];
+  if (alert.kind === "resolution") return "Đóng cảnh báo PagerDuty";
+  const percent = Math.round((alert.share || 0) * 100);
+  if (alert.kind === "warning") return "Nhắc hạn " + percent + "% (" + clock + ")";
+  if (alert.kind === "platform_overdue") return "Nền tảng quá hạn: " + alert.platform;
+  return "Cấp " + alert.level + " (" + clock + ")";
+}
+
 function render(alerts, status) {
   const rows = $("rows");
   rows.replaceChildren();
@@ -94,7 +105,7 @@ function render(alerts, status) {
       const row = document.createElement("tr");
       cell(row, new Date(alert.recorded_at).toLocaleString("vi-VN"));
       cell(row, alert.tracking_code);
-      cell(row, alert.kind === "resolution" ? "Đóng cảnh báo PagerDuty" : "Cấp " + alert.level);
+      cell(row, kindLabel(alert));
       cell(row, d.n);
       cell(row, d.action ? d.channel + " (" + d.action + ")" : d.channel);
       cell(row, d.target);

@@ -1,5 +1,6 @@
-"""Delivers recorded alerts to their webhook, PagerDuty and e-mail targets, retrying with
-back-off; a PagerDuty trigger whose case has closed meanwhile is skipped, never sent late."""
+"""Delivers recorded alerts (escalations, warnings, platforms past their deadline) to their
+webhook, PagerDuty and e-mail targets, retrying with back-off; a PagerDuty trigger whose case
+has closed meanwhile is skipped, never sent late."""
 
 from __future__ import annotations
 
@@ -13,14 +14,14 @@ from typing import Any
 from services.common import tracing
 from services.common.clock import Clock
 from services.common.contracts import CaseEscalated
+from services.common.mail import MailServer
 from services.common.mongo import TRANSIENT_MONGO_ERRORS
 from services.common.runtime import raise_if_cancelling, woken
 from services.notify import telemetry
-from services.notify.alerts import RESOLUTION, AlertLog
+from services.notify.alerts import RESOLUTION, AlertEvent, AlertLog, parse_alert_event
 from services.notify.channels import (
     DeliveryError,
     HttpSender,
-    SmtpSettings,
     WebhookSender,
     alert_email,
     send_email,
@@ -55,7 +56,7 @@ class Deliverer:
     alerts: AlertLog
     webhooks: WebhookSender | None
     pagerduty: HttpSender
-    smtp: SmtpSettings | None
+    smtp: MailServer | None
     retry: RetryPolicy
     case_url: str
     clock: Clock
@@ -105,11 +106,7 @@ class Deliverer:
         return len(leased)
 
     async def _deliver(self, alert: dict[str, Any]) -> None:
-        event = (
-            None
-            if alert.get("kind") == RESOLUTION
-            else CaseEscalated.model_validate_json(alert["event"])
-        )
+        event = None if alert.get("kind") == RESOLUTION else parse_alert_event(alert["event"])
         with tracing.resumed(tracing.stored_trace(alert.get(tracing.TRACE))):
             deliveries = [
                 await self._attempt(event, alert, d) if is_due(d, self.clock()) else d
@@ -118,7 +115,7 @@ class Deliverer:
         await self.alerts.save_deliveries(alert, deliveries)
 
     async def _attempt(
-        self, event: CaseEscalated | None, alert: dict[str, Any], delivery: dict[str, Any]
+        self, event: AlertEvent | None, alert: dict[str, Any], delivery: dict[str, Any]
     ) -> dict[str, Any]:
         started, now = retry_start(delivery, alert["recorded_at"]), self.clock()
         if too_old(started, self.retry, now):
@@ -149,7 +146,7 @@ class Deliverer:
         return delivered(attempted(delivery), self.clock())
 
     async def _overtaken(
-        self, event: CaseEscalated | None, alert: dict[str, Any], delivery: dict[str, Any]
+        self, event: AlertEvent | None, alert: dict[str, Any], delivery: dict[str, Any]
     ) -> bool:
         """True for a PagerDuty trigger whose case has closed: it would open an alert that
         nothing resolves (the case's resolution only covers triggers recorded before it)."""
@@ -158,7 +155,7 @@ class Deliverer:
         return await self.case_closed(alert["case_id"])
 
     async def _send(
-        self, event: CaseEscalated | None, alert: dict[str, Any], delivery: dict[str, Any]
+        self, event: AlertEvent | None, alert: dict[str, Any], delivery: dict[str, Any]
     ) -> None:
         channel, address = delivery["channel"], delivery["address"]
         if channel == "pagerduty":
@@ -185,11 +182,11 @@ class Deliverer:
             raise DeliveryError(f"unknown channel {channel!r}", permanent=True)
 
     def _pagerduty_body(
-        self, event: CaseEscalated | None, alert: dict[str, Any], delivery: dict[str, Any]
+        self, event: AlertEvent | None, alert: dict[str, Any], delivery: dict[str, Any]
     ) -> bytes:
         if delivery.get("action") == RESOLVE:
             return resolve_body(alert["case_id"], delivery["routing_key"])
-        if event is None:
+        if not isinstance(event, CaseEscalated):
             raise DeliveryError("a PagerDuty trigger needs its escalation", permanent=True)
         return trigger_body(event, delivery["routing_key"], self._case_url(event.case_id))
 

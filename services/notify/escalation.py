@@ -1,4 +1,5 @@
-"""The escalation policy: who is alerted, when, about an open case past its deadline.
+"""The escalation policy: who is alerted, when, about an open case past its deadline; which
+shares of the internal clock warn the agency before it; who hears of a platform past its own.
 
 Everything here is a pure function of (case state, policy, alerts already sent, now), so the
 schedule can be tested with an injected clock and no I/O.
@@ -7,6 +8,7 @@ schedule can be tested with an injected clock and no I/O.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -99,6 +101,18 @@ class _PolicyFile(BaseModel):
     levels: list[Level] = Field(min_length=1)
     targets: list[Target] = Field(default_factory=list)
     overrides: list[Override] = Field(default_factory=list)
+    warnings: list[float] = Field(default_factory=list, max_length=10)
+    warning_roles: list[str] = Field(default_factory=lambda: ["agency_desk"])
+    platform_roles: list[str] = Field(default_factory=lambda: ["agency_supervisor"])
+
+    @field_validator("warnings")
+    @classmethod
+    def _shares_in_order(cls, shares: list[float]) -> list[float]:
+        if any(not 0 < share < 1 for share in shares):
+            raise ValueError("each warning is a share of the internal clock, between 0 and 1")
+        if any(later <= earlier for earlier, later in itertools.pairwise(shares)):
+            raise ValueError("warnings must be in ascending order, none twice")
+        return shares
 
 
 @dataclass(frozen=True)
@@ -144,6 +158,11 @@ class EscalationPolicy:
     targets: tuple[Target, ...]
     default: Schedule
     by_priority: dict[Priority, Schedule]
+    # Pre-breach warnings: shares of the internal clock, and who besides the agency's queue.
+    warnings: tuple[float, ...] = ()
+    warning_roles: tuple[str, ...] = ("agency_desk",)
+    # Who hears of a platform past its legal deadline on a takedown request.
+    platform_roles: tuple[str, ...] = ("agency_supervisor",)
 
     def schedule(self, priority: Priority) -> Schedule:
         """The offsets that apply to a case of this priority."""
@@ -183,8 +202,12 @@ class EscalationPolicy:
 
     def targets_for(self, case: CaseState, level: int) -> list[Target]:
         """The targets alerted at `level` about this case."""
-        roles = self.levels[level - 1].roles
-        return [t for t in self.targets if t.role in roles and t.serves(case)]
+        return self.targets_with(case, self.levels[level - 1].roles)
+
+    def targets_with(self, case: CaseState, roles: Iterable[str]) -> list[Target]:
+        """The targets of these roles that serve the case's agency and province."""
+        wanted = set(roles)
+        return [t for t in self.targets if t.role in wanted and t.serves(case)]
 
 
 def load_escalation_policy(path: Path | None = None) -> EscalationPolicy:
@@ -223,6 +246,13 @@ def _checked(parsed: _PolicyFile, text: str, name: str) -> EscalationPolicy:
                 f"target {target.id!r}{line_of(text, target.id)}: pagerduty_events_url"
                 " without pagerduty_routing_key"
             )
+    for field in ("warning_roles", "platform_roles"):
+        if field in parsed.model_fields_set:  # the defaults may name roles no target has
+            problems += [
+                f"{field}: no target has role {role!r} (known: {sorted(roles)})"
+                for role in getattr(parsed, field)
+                if role not in roles
+            ]
     by_priority = _overrides(parsed, problems)
     if problems:
         raise PolicyError(invalid(name, problems))
@@ -232,6 +262,9 @@ def _checked(parsed: _PolicyFile, text: str, name: str) -> EscalationPolicy:
         tuple(parsed.targets),
         Schedule(offsets, parsed.repeat_every),
         by_priority,
+        tuple(parsed.warnings),
+        tuple(parsed.warning_roles),
+        tuple(parsed.platform_roles),
     )
 
 

@@ -9,6 +9,7 @@ from aiohttp import web
 from services.common.http import ErrorResponse
 from services.common.openapi import Operation, build_openapi
 from services.notify.alert_views import (
+    ALERT_KINDS,
     DELIVERY_STATUSES,
     MAX_DELIVERIES,
     MAX_LEVEL,
@@ -25,6 +26,12 @@ LIST_PARAMS: list[dict[str, Any]] = [
         "name": "level",
         "in": "query",
         "schema": {"type": "integer", "minimum": 1, "maximum": MAX_LEVEL},
+    },
+    {
+        "name": "kind",
+        "in": "query",
+        "description": "escalation, warning (pre-breach), platform_overdue or resolution",
+        "schema": {"type": "string", "enum": list(ALERT_KINDS)},
     },
     {
         "name": "status",
@@ -54,7 +61,8 @@ OPERATIONS = [
     Operation(
         "GET",
         "/api/v1/alerts",
-        "The alert log, newest first: escalations and what became of each delivery",
+        "The alert log, newest first: escalations, pre-breach warnings, platforms past their"
+        " legal deadline, and what became of each delivery",
         {
             200: ("A page of alerts", AlertList),
             422: ("A bad filter or cursor, each named", None),

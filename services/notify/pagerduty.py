@@ -9,13 +9,14 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from services.common.contracts import CaseEscalated, Priority
+from services.common.contracts import CaseEscalated, DeadlineClock, Priority
 from services.common.labels import category_name
 
 DEFAULT_EVENTS_URL = "https://events.pagerduty.com/v2/enqueue"
 TRIGGER, RESOLVE = "trigger", "resolve"
 ACTIONS = (TRIGGER, RESOLVE)
 SUMMARY_MAX_CHARS = 1024
+CLOCK_VI = {DeadlineClock.INTERNAL: "hạn xử lý nội bộ", DeadlineClock.LEGAL: "hạn theo luật"}
 SEVERITY = {
     Priority.URGENT: "critical",
     Priority.HIGH: "error",
@@ -28,8 +29,9 @@ def trigger_body(event: CaseEscalated, routing_key: str, case_url: str) -> bytes
     """The `trigger` event for one escalation of a case."""
     category_vi = category_name(event.category.value, "vi")
     summary = (
-        f"Vụ việc {event.tracking_code} ({category_vi}) quá hạn xử lý, cảnh báo cấp"
-        f" {event.level} / Case {event.tracking_code} overdue, escalation level {event.level}"
+        f"Vụ việc {event.tracking_code} ({category_vi}) quá {CLOCK_VI[event.clock]}, cảnh báo"
+        f" cấp {event.level} / Case {event.tracking_code} past its {event.clock.value} deadline,"
+        f" escalation level {event.level}"
     )
     body = {
         "routing_key": routing_key,
@@ -64,6 +66,7 @@ def _details(event: CaseEscalated, case_url: str) -> dict[str, Any]:
         "repeat": event.repeat,
         "due_at": event.due_at.isoformat(),
         "overdue_by_seconds": event.overdue_by_seconds,
+        "clock": event.clock.value,
         "case_url": case_url,
     }
 

@@ -1,101 +1,107 @@
 """Notify's decisions as pure functions of (stored deadline, event, policy, now).
 
 What to store for an incoming case event, and what claiming a due deadline writes and
-announces. The deadline store only loads documents, calls these and writes what they return.
+announces: escalations on the earlier of the case's two clocks, pre-breach warnings at shares
+of its internal clock, and platforms past the legal deadline of a takedown request. The
+deadline store only loads documents, calls these and writes what they return.
 
-A deadline's identity is its agency and its time to the millisecond (as BSON keeps it), so an
-event carrying the deadline read back from the database names the same deadline as the event
-that set it; with the case version that set it, it also tells apart a deadline that changes
-and later returns to an earlier time. Escalation event ids derive from that identity and the
-alert's index, so a repeated claim or a redelivery yields the same id.
+A deadline's identity is its clock, agency and time to the millisecond (as BSON keeps it; see
+`services.notify.clocks`), so an event carrying the deadline read back from the database names
+the same deadline as the event that set it; with the case version that set it, it also tells
+apart a deadline that changes and later returns to an earlier time. Alert event ids derive
+from that identity and the alert's index (or share, or takedown request), so a repeated claim
+or a redelivery yields the same id.
 """
 
 from __future__ import annotations
 
-import uuid
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
-
-from services.common.clock import to_millis
 from services.common.contracts import (
-    AgencyId,
+    CLOSED_STATUSES,
+    AnyEvent,
     CaseAssigned,
     CaseEscalated,
     CaseStatus,
     CaseUpdated,
-    Category,
-    Priority,
+    CaseWarning,
+    PlatformDeadlineMissed,
+    TakedownClock,
 )
-from services.notify.escalation import CaseState, EscalationPolicy, Step
+from services.common.workcalendar import CalendarBook, load_calendars
+from services.notify.announcements import claim_platform, claim_warning, escalation
+from services.notify.clocks import (
+    EVENT_NAMESPACE,
+    WarningTime,
+    anchor_of,
+    earliest,
+    internal_key,
+    passed,
+    warning_times,
+)
+from services.notify.escalation import CaseState, EscalationPolicy
+from services.notify.records import Deadline, Revision
 
-EVENT_NAMESPACE = uuid.UUID("5b0f3c56-4c8e-4e8f-9a57-0c7f2f3a9e11")
+__all__ = ["EVENT_NAMESPACE", "CaseEvent", "Claim", "Deadline", "Revision", "deadline_key"]
 
 CaseEvent = CaseAssigned | CaseUpdated
 
 
-class Revision(BaseModel):
-    """What deciding on a new case event needs from the stored deadline document."""
-
-    model_config = ConfigDict(extra="ignore", frozen=True)
-
-    version: int
-    rev: int
-    deadline_key: str | None = None
-    # Absent on documents stored before deadlines carried the version that set them.
-    deadline_version: int | None = None
-    sent: int = Field(default=0, ge=0)
-
-
-class Deadline(Revision):
-    """A stored deadline as the scanner reads it; a document that does not fit is poison."""
-
-    case_id: str = Field(alias="_id")
-    agency: AgencyId
-    category: Category
-    priority: Priority
-    status: CaseStatus
-    due_at: AwareDatetime | None
-    report_id: str
-    tracking_code: str
-    province: str | None = None
-
-    @property
-    def state(self) -> CaseState:
-        """The escalation-relevant state of the case."""
-        return CaseState(self.agency, self.priority, self.status, self.due_at, self.province)
-
-
 @dataclass(frozen=True)
 class Claim:
-    """What claiming a due deadline writes: alerts sent, the next alert's time, and the
-    escalation to announce (None when the deadline is only rescheduled)."""
+    """What claiming a due deadline writes: alerts sent, warnings done, platform requests
+    alerted, the next alert's time, and the events to announce (none when the deadline is
+    only rescheduled)."""
 
     sent: int
     next_due_at: datetime | None
     escalation: CaseEscalated | None
+    warned: int = 0
+    warning: CaseWarning | None = None
+    platform_alerted: tuple[str, ...] = ()
+    platform: tuple[PlatformDeadlineMissed, ...] = field(default=())
+
+    @property
+    def events(self) -> list[AnyEvent]:
+        """Everything this claim announces."""
+        announced: list[AnyEvent] = [e for e in (self.escalation, self.warning) if e]
+        return announced + list(self.platform)
+
+
+@lru_cache(maxsize=1)
+def packaged_calendars() -> CalendarBook:
+    """The packaged calendars, for callers that pass none."""
+    return load_calendars(None)
 
 
 def deadline_key(event: CaseEvent) -> str | None:
-    """The deadline an event sets (agency and UTC time to the millisecond), None for none."""
-    if event.due_at is None:
-        return None
-    return f"{event.agency}@{to_millis(event.due_at.astimezone(UTC)).isoformat()}"
+    """The deadline escalation runs on (clock, agency and UTC time to the millisecond)."""
+    anchor = anchor_of(event.agency, event.due_at, event.legal_due_at)
+    return anchor.key if anchor is not None else None
 
 
 def plan_case_event(
-    stored: Revision | None, event: CaseEvent, policy: EscalationPolicy, now: datetime
+    stored: Revision | None,
+    event: CaseEvent,
+    policy: EscalationPolicy,
+    now: datetime,
+    *,
+    calendars: CalendarBook | None = None,
 ) -> dict[str, Any] | None:
     """The fields to store for `event`, or None when the stored state is as new or newer.
 
     Only a different deadline restarts the alerts: one that names the stored deadline keeps
-    the count of alerts sent and the version that set it.
+    the count of alerts sent and the version that set it (and likewise for the warnings of
+    the internal deadline, and the takedown requests already alerted).
     """
     if stored is not None and stored.version >= event.version:
         return None
-    key = deadline_key(event)
+    anchor = anchor_of(event.agency, event.due_at, event.legal_due_at)
+    key = anchor.key if anchor is not None else None
     kept = stored is not None and key is not None and stored.deadline_key == key
     fields: dict[str, Any] = {
         "version": event.version,
@@ -104,18 +110,31 @@ def plan_case_event(
         "priority": event.priority.value,
         "status": event.status.value,
         "due_at": event.due_at,
+        "legal_due_at": event.legal_due_at,
+        "clock": anchor.clock.value if anchor is not None else None,
+        "calendar": event.calendar,
+        "internal_budget_s": event.internal_budget_s,
         "deadline_key": key,
         "deadline_version": _set_by(stored, event, key, kept),
         "sent": stored.sent if kept and stored is not None else 0,
         "report_id": event.report_id,
         "tracking_code": event.tracking_code,
         "province": event.province,
+        "takedowns": [t.model_dump() for t in event.takedowns],
+        "platform_alerted": _still_awaiting(stored, event),
         "rev": stored.rev + 1 if stored is not None else 1,
         "updated_at": now,
     }
-    state = CaseState(event.agency, event.priority, event.status, event.due_at, event.province)
+    warnings = _warnings(stored, event, policy, calendars or packaged_calendars())
+    fields.update(warnings.fields())
+    due_at = anchor.due_at if anchor is not None else None
+    state = CaseState(event.agency, event.priority, event.status, due_at, event.province)
     step = policy.next_step(state, fields["sent"], now)
-    fields["next_due_at"] = step.due if step else None
+    fields["next_due_at"] = earliest(
+        step.due if step else None,
+        _next_warning(warnings.times, warnings.warned),
+        _next_platform(event.takedowns, fields["platform_alerted"], event.status),
+    )
     return fields
 
 
@@ -125,48 +144,80 @@ def _set_by(stored: Revision | None, event: CaseEvent, key: str | None, kept: bo
     return stored.deadline_version if kept and stored is not None else event.version
 
 
+@dataclass(frozen=True)
+class _Warnings:
+    """The warnings of the internal deadline: which one, set by which version, when each
+    falls, and how many are done."""
+
+    key: str | None = None
+    version: int | None = None
+    times: tuple[WarningTime, ...] = ()
+    warned: int = 0
+
+    def fields(self) -> dict[str, Any]:
+        return {
+            "warning_key": self.key,
+            "warning_version": self.version,
+            "warnings": [t.model_dump() for t in self.times],
+            "warned": self.warned,
+        }
+
+
+def _warnings(
+    stored: Revision | None, event: CaseEvent, policy: EscalationPolicy, calendars: CalendarBook
+) -> _Warnings:
+    """Kept for the same internal deadline; for a new one, shares already run when it was set
+    are skipped (a deadline resumed after a pause does not warn again of one warned before)."""
+    key = internal_key(event.agency, event.due_at)
+    if key is None or event.status in CLOSED_STATUSES:
+        return _Warnings()
+    calendar = calendars.get(event.calendar) if event.calendar is not None else None
+    times = warning_times(policy.warnings, event.due_at, event.internal_budget_s, calendar)
+    if stored is not None and stored.warning_key == key:
+        return _Warnings(key, stored.warning_version, tuple(times), stored.warned)
+    return _Warnings(key, event.version, tuple(times), passed(times, event.occurred_at))
+
+
+def _still_awaiting(stored: Revision | None, event: CaseEvent) -> list[str]:
+    """The requests already alerted that still await their answer (answered ones drop out)."""
+    awaiting = {t.request_id for t in event.takedowns}
+    alerted = stored.platform_alerted if stored is not None else []
+    return [request_id for request_id in alerted if request_id in awaiting]
+
+
+def _next_warning(times: Sequence[WarningTime], warned: int) -> datetime | None:
+    return times[warned].at if warned < len(times) else None
+
+
+def _next_platform(
+    takedowns: list[TakedownClock], alerted: list[str] | tuple[str, ...], status: CaseStatus
+) -> datetime | None:
+    if status in CLOSED_STATUSES:
+        return None
+    return earliest(*(t.legal_due_at for t in takedowns if t.request_id not in alerted))
+
+
 def plan_claim(deadline: Deadline, policy: EscalationPolicy, now: datetime) -> Claim:
-    """Advance a due deadline by one alert, or reschedule it when nothing is due after all
-    (the policy changed since the deadline was stored)."""
+    """Advance a due deadline by one escalation and every warning and platform alert due, or
+    reschedule it when nothing is due after all (the policy changed since it was stored)."""
+    sent, next_step, escalated = _claim_escalation(deadline, policy, now)
+    warned, warning = claim_warning(deadline, policy, now)
+    alerted, platform = claim_platform(deadline, policy, now)
+    next_due_at = earliest(
+        next_step,
+        _next_warning(deadline.warnings, warned),
+        _next_platform(deadline.takedowns, alerted, deadline.status),
+    )
+    return Claim(sent, next_due_at, escalated, warned, warning, alerted, platform)
+
+
+def _claim_escalation(
+    deadline: Deadline, policy: EscalationPolicy, now: datetime
+) -> tuple[int, datetime | None, CaseEscalated | None]:
     state = deadline.state
     step = policy.next_step(state, deadline.sent, now)
     if step is None or step.due > now:
-        return Claim(deadline.sent, step.due if step else None, None)
+        return deadline.sent, step.due if step else None, None
     following = policy.next_step(state, step.index + 1, now)
     event = escalation(deadline, step, policy, now)
-    return Claim(step.index + 1, following.due if following else None, event)
-
-
-def escalation(
-    deadline: Deadline, step: Step, policy: EscalationPolicy, now: datetime
-) -> CaseEscalated:
-    """The `case.escalated` event announcing `step` of the deadline."""
-    state = deadline.state
-    if state.due_at is None:
-        raise ValueError("a deadline without a due time cannot escalate")
-    return CaseEscalated(
-        event_id=escalation_id(deadline, step.index),
-        occurred_at=now,
-        case_id=deadline.case_id,
-        report_id=deadline.report_id,
-        tracking_code=deadline.tracking_code,
-        agency=state.agency,
-        category=deadline.category,
-        priority=state.priority,
-        status=state.status,
-        level=step.level,
-        repeat=step.repeat,
-        due_at=state.due_at,
-        scheduled_at=step.due,
-        escalated_at=now,
-        overdue_by_seconds=max((now - state.due_at).total_seconds(), 0.0),
-        targets=[t.id for t in policy.targets_for(state, step.level)],
-    )
-
-
-def escalation_id(deadline: Deadline, index: int) -> str:
-    """The id of the `index`-th alert about the deadline: the same however often computed."""
-    name = f"{deadline.case_id}|{deadline.deadline_key}|{index}"
-    if deadline.deadline_version is not None:
-        name = f"{deadline.case_id}|{deadline.deadline_key}|v{deadline.deadline_version}|{index}"
-    return uuid.uuid5(EVENT_NAMESPACE, name).hex
+    return step.index + 1, following.due if following else None, event

@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from services.common.settings import CommonSettings
@@ -17,6 +17,12 @@ class NotifySettings(CommonSettings):
     mongo_db: str = "notify"
     policy_path: Path | None = Field(
         default=None, description="Escalation policy TOML file (the packaged default when unset)."
+    )
+    calendars_file: Path | None = Field(
+        default=None,
+        validation_alias=AliasChoices("CALENDARS_FILE", "calendars_file"),
+        description="Business calendars TOML file, shared with routing (env CALENDARS_FILE,"
+        " unprefixed; the packaged services/common/calendars.toml when unset).",
     )
     scan_interval_seconds: float = Field(
         default=1.0, gt=0, le=1.0, description="Longest pause between two deadline scans."

@@ -4,6 +4,11 @@ from prometheus_client import Counter, Gauge, Histogram
 
 OPEN_DEADLINES = Gauge("notify_open_deadlines", "Cases with an escalation still to come")
 ESCALATIONS = Counter("notify_escalations_total", "Escalations recorded, by level", ["level"])
+ALERTS = Counter(
+    "notify_alerts_total",
+    "Alerts recorded, by kind (escalation, warning, platform_overdue) and clock",
+    ["kind", "clock"],
+)
 DELIVERIES = Counter(
     "notify_deliveries_total",
     "Alert delivery attempts by channel and outcome",

@@ -7,6 +7,7 @@ import logging
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 from services.common.clock import Clock
 from services.routing.case import Case
@@ -15,9 +16,11 @@ from services.routing.planning import (
     ActionRequest,
     AlreadyWithAgency,
     InvalidReassignment,
+    Plan,
     plan_action,
 )
 from services.routing.policy import Policy
+from services.routing.sharing import InformedOnly, only_informed
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +33,7 @@ __all__ = [
     "CaseActions",
     "CaseNotFound",
     "ConcurrentChange",
+    "InformedOnly",
     "InvalidReassignment",
     "UnreadableCase",
     "in_scope",
@@ -60,38 +64,61 @@ class CaseActions:
     max_attempts: int = 20
 
     async def load(self, case_id: str, principal: str) -> Case:
-        """The case if `principal` may see it; CaseNotFound, or UnreadableCase when in scope."""
+        """The case if `principal` may see it (in scope, or informed of it); CaseNotFound, or
+        UnreadableCase when in scope."""
         try:
             case = await self.repository.get(case_id)
         except UnreadableCase as exc:
             if not in_scope(exc.agency, principal):
                 raise CaseNotFound(case_id) from None
             raise
-        if case is None or not in_scope(case.agency, principal):
+        if case is None or not (in_scope(case.agency, principal) or only_informed(case, principal)):
             raise CaseNotFound(case_id)
         return case
 
     async def perform(self, case_id: str, principal: str, request: ActionRequest) -> Case:
-        """Apply the action and return the case as stored.
+        """Apply the lifecycle action and return the case as stored.
 
-        Raises CaseNotFound, UnreadableCase, IllegalTransition, InvalidReassignment, or
-        ConcurrentChange when the case kept changing under every attempt.
+        Raises CaseNotFound, UnreadableCase, IllegalTransition, InvalidReassignment,
+        InvalidDecision, or ConcurrentChange when the case kept changing under every attempt.
+        """
+
+        def plan(case: Case, policy: Policy, now: datetime) -> Plan:
+            return plan_action(case, request, policy, now)
+
+        return await self.change(case_id, principal, plan, action=request.action.value)
+
+    async def change(
+        self,
+        case_id: str,
+        principal: str,
+        plan: Callable[[Case, Policy, datetime], Plan],
+        *,
+        action: str = "change",
+    ) -> Case:
+        """Plan a change of the case (read fresh on every attempt) and store it conditionally
+        on the version it was planned from; the case as stored.
+
+        Raises CaseNotFound, UnreadableCase, InformedOnly (an agency informed of the case
+        reads it, never acts on it), ConcurrentChange, and whatever `plan` raises.
         """
         for attempt in range(self.max_attempts):
             if attempt:  # lost a race on the version: back off a little, with jitter
                 await asyncio.sleep(random.uniform(0, 0.005 * 2 ** min(attempt, 6)))
             case = await self.load(case_id, principal)
+            if only_informed(case, principal):
+                raise InformedOnly(case_id, principal)
             now = self.clock()
-            plan = plan_action(case, request, self.policy, now)
-            stored = await self.repository.write_change(case, plan, now)
+            planned = plan(case, self.policy, now)
+            stored = await self.repository.write_change(case, planned, now)
             if stored is not None:
                 self.stored_hook()
                 log.info(
                     "case action",
                     extra={
                         "case_id": case_id,
-                        "action": request.action.value,
-                        "actor": request.actor,
+                        "action": action,
+                        "actor": planned.audit.actor,
                         "to": stored.status.value,
                     },
                 )

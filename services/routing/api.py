@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, TypeVar
 
 from aiohttp import web
@@ -25,12 +26,15 @@ from services.routing.actions import (
     CaseActions,
     CaseNotFound,
     ConcurrentChange,
+    InformedOnly,
     InvalidReassignment,
     UnreadableCase,
 )
 from services.routing.apikeys import ALL_SCOPES, ApiKeyStore, Scope, looks_like_key, missing_scope
+from services.routing.appeals import plan_review
 from services.routing.case import Case
 from services.routing.cases import CaseQuery, CaseRepository
+from services.routing.decisions import InvalidDecision, ReviewerConflict
 from services.routing.evidence import EvidenceSigner
 from services.routing.lifecycle import Action, IllegalTransition
 from services.routing.models import (
@@ -41,9 +45,12 @@ from services.routing.models import (
     ReassignBody,
     RejectBody,
     ResolveBody,
+    ReviewBody,
     case_summary,
     case_view,
 )
+from services.routing.planning import Plan
+from services.routing.policy import Policy
 from services.routing.regrouping import Regrouping
 from services.routing.settings import RoutingSettings
 
@@ -76,6 +83,7 @@ ACTION_BODIES: dict[str, tuple[Action, type[BaseModel]]] = {
     "reject": (Action.REJECT, RejectBody),
     "reassign": (Action.REASSIGN, ReassignBody),
     "notes": (Action.NOTE, NoteBody),
+    "review": (Action.REVIEW, ReviewBody),
 }
 # The scope each action needs; reading cases needs cases:read.
 ACTION_SCOPES = {
@@ -136,13 +144,15 @@ def _query(request: web.Request, principal: str, agencies: frozenset[str]) -> Ca
         )
     elif asked is not None and asked not in agencies:
         errors.append(params.ParamError("agency", f"one of {', '.join(sorted(agencies))}"))
-    agency = principal if principal != SUPERVISOR else asked
+    # An agency lists the cases it holds and those it is informed of; `?agency=` (itself, for
+    # an agency) keeps the held ones only.
+    agency, reader = asked, (None if principal == SUPERVISOR else principal)
     if errors:
         raise web.HTTPUnprocessableEntity(
             text=json.dumps(error_body(422, "bad query", [e.detail() for e in errors])),
             content_type="application/json",
         )
-    return CaseQuery(agency=agency, cursor=q.get("cursor"), limit=limit, **values)
+    return CaseQuery(agency=agency, reader=reader, cursor=q.get("cursor"), limit=limit, **values)
 
 
 async def list_cases(request: web.Request) -> web.Response:
@@ -152,7 +162,8 @@ async def list_cases(request: web.Request) -> web.Response:
     now = ctx.clock()
     query = _query(request, principal, ctx.agencies)
     cases, next_cursor = await ctx.repository.find(query, now)
-    page = CaseList(cases=[case_summary(c, now) for c in cases], next_cursor=next_cursor)
+    summaries = [case_summary(c, now, principal) for c in cases]
+    page = CaseList(cases=summaries, next_cursor=next_cursor)
     return web.json_response(page.model_dump(mode="json"))
 
 
@@ -184,13 +195,13 @@ async def act(request: web.Request) -> web.Response:
     ctx = request.app[ROUTING]
     body = await read_body(request, model)
     try:
-        case = await ctx.actions.perform(
-            request.match_info["case_id"], principal, action_request(action, principal, body)
-        )
+        case = await perform_action(ctx, request.match_info["case_id"], principal, action, body)
     except CaseNotFound:
         return json_error(404, "no such case")
     except UnreadableCase as exc:
         return unreadable(exc)
+    except InformedOnly as exc:
+        return json_error(403, str(exc))
     except IllegalTransition as exc:
         return web.json_response(
             {
@@ -208,9 +219,32 @@ async def act(request: web.Request) -> web.Response:
         return json_error(
             422, str(exc), [{"field": "agency", "message": str(exc), "type": "value_error"}]
         )
+    except InvalidDecision as exc:
+        return json_error(
+            422, str(exc), [{"field": exc.field, "message": str(exc), "type": "value_error"}]
+        )
+    except ReviewerConflict as exc:
+        return json_error(403, str(exc))
     except ConcurrentChange:
         return json_error(409, "the case changed concurrently; read it again and retry")
     return web.json_response(detail_with_evidence(ctx, case, principal).model_dump(mode="json"))
+
+
+async def perform_action(
+    ctx: RoutingContext, case_id: str, principal: str, action: Action, body: BaseModel
+) -> Case:
+    """Do one action with its validated body (the API's and the console's one way in).
+
+    Raises what CaseActions raises, InvalidDecision and ReviewerConflict.
+    """
+    request = action_request(action, principal, body)
+    if action is Action.REVIEW:
+
+        def review(case: Case, policy: Policy, now: datetime) -> Plan:
+            return plan_review(case, request, policy, now)
+
+        return await ctx.actions.change(case_id, principal, review, action=action.value)
+    return await ctx.actions.perform(case_id, principal, request)
 
 
 def unreadable(exc: UnreadableCase) -> web.Response:
@@ -260,12 +294,14 @@ def _error(status: int, exc: ValidationError) -> web.HTTPException:
 def action_request(action: Action, principal: str, body: BaseModel) -> ActionRequest:
     """The action request a validated body stands for."""
     fields = body.model_dump()
+    decision = body.decision() if isinstance(body, ResolveBody | RejectBody | ReviewBody) else None
     return ActionRequest(
         action=action,
         actor=principal,
         note=fields.get("note") or fields.get("reason"),
-        outcome=fields.get("outcome"),
         target_agency=fields.get("agency"),
+        decision=decision,
+        review=body.result if isinstance(body, ReviewBody) else None,
     )
 
 

@@ -6,13 +6,14 @@ from aiohttp import web
 
 from services.common.amqp import Batched, QueueSpec, agency_queue
 from services.common.clock import Clock, utcnow
-from services.common.contracts import TRIAGE, CaseAssigned, CaseUpdated
+from services.common.contracts import TRIAGE, CaseAssigned, CaseShared, CaseUpdated
 from services.common.service import Runtime, Service, create_service_app
+from services.common.workcalendar import load_calendars
 from services.routing.actions import SUPERVISOR, CaseActions
 from services.routing.api import ROUTING, RoutingContext, add_api_routes
 from services.routing.apikeys import ApiKeyStore
 from services.routing.cases import CaseRepository
-from services.routing.console import add_console_routes
+from services.routing.console_routes import add_console_routes
 from services.routing.openapi_doc import add_openapi_route
 from services.routing.policy import Policy, load_policy
 from services.routing.regroup_api import add_regroup_routes
@@ -20,16 +21,21 @@ from services.routing.regrouping import Regrouping
 from services.routing.router import Router
 from services.routing.sessions import Sessions
 from services.routing.settings import RoutingSettings
+from services.routing.takedown_api import add_takedown_routes
+from services.routing.transparency_api import add_transparency_routes
 
 REPORTS_QUEUE = QueueSpec("routing.reports", ("report.submitted",))
 ESCALATIONS_QUEUE = QueueSpec("routing.escalations", ("case.escalated.#",))
+APPEALS_QUEUE = QueueSpec("routing.appeals", ("report.appealed",))
 
 
 def create_app(
     settings: RoutingSettings, *, clock: Clock = utcnow, policy: Policy | None = None
 ) -> web.Application:
     """Build the routing app; the policy is loaded and validated here, before anything connects."""
-    policy = policy or load_policy(settings.policy_path)
+    policy = (policy or load_policy(settings.policy_path)).with_calendars(
+        load_calendars(settings.calendars_file)
+    )
     _check_tokens(settings, policy)
 
     async def wire(runtime: Runtime) -> None:
@@ -50,6 +56,7 @@ def create_app(
         router = Router(repository, policy, clock, relay.wake)
         runtime.consume(REPORTS_QUEUE, {"report.submitted": Batched(router.on_reports)})
         runtime.consume(ESCALATIONS_QUEUE, {"case.escalated": router.on_escalation})
+        runtime.consume(APPEALS_QUEUE, {"report.appealed": router.on_appeal})
 
     app = create_service_app(
         Service(
@@ -58,15 +65,17 @@ def create_app(
             wire,
             clock=clock,
             client_max_size=256 * 1024,
-            publishes=[CaseAssigned, CaseUpdated],
+            publishes=[CaseAssigned, CaseUpdated, CaseShared],
         )
     )
     add_api_routes(app)
     add_regroup_routes(app)
+    add_takedown_routes(app)
     secret = settings.session_secret.get_secret_value() if settings.session_secret else None
     add_console_routes(
         app, Sessions(secret, settings.tokens, settings.session_hours * 3600), secret
     )
+    add_transparency_routes(app)
     add_openapi_route(app)
     return app
 

@@ -15,6 +15,7 @@ from services.common.contracts import (
     CaseStatus,
     Category,
     Contact,
+    DeadlineClock,
     DecisionOutcome,
     EvidenceFile,
     Platform,
@@ -90,6 +91,12 @@ class AuditRecord(_Stored):
     previous_agency: str | None = None
     level: int | None = None
     event_id: str | None = None
+    clock: str | None = Field(
+        default=None, description="How the change moved a clock: which one, its new deadline."
+    )
+    request_id: str | None = Field(
+        default=None, description="The takedown request a step on one was about."
+    )
 
     def escalation_level(self) -> int:
         """The level this entry escalated to (0 when it is not an escalation)."""
@@ -121,6 +128,16 @@ class Decision(_Stored):
     decided_by: str
     status: CaseStatus = Field(description="What the decision closed the case as.")
     review: AppealResult | None = None
+    appeal_until: datetime | None = Field(
+        default=None,
+        description="Until when the reporter may appeal it: decided_at + the policy's window; "
+        "None on a review's decision and once an appeal was made.",
+    )
+    # The deadlines in force when the decision was taken (the transparency report's early /
+    # on time / late): the internal one (while paused, where it would have resumed) and the
+    # legal one.
+    internal_due_at: datetime | None = None
+    legal_due_at: datetime | None = None
 
     def public(self, appeal_until: datetime | None) -> PublicDecision:
         """The part the reporter sees and events carry."""
@@ -160,12 +177,14 @@ class Takedown(_Stored):
     channel: str
     asked: str
     reference: str | None = None
-    status: str = Field(description="draft, sent, done, refused, partial, no_answer")
+    status: str = Field(description="draft, sent, done, refused, partial, no_answer, discarded")
     created_at: datetime
     created_by: str
     sent_at: datetime | None = None
+    sent_by: str | None = None
     legal_due_at: datetime | None = None
     answered_at: datetime | None = None
+    answered_by: str | None = None
     answer_reason: str | None = None
     note: str | None = None
 
@@ -234,6 +253,9 @@ class Case(_Stored):
     appeals: list[Appeal] = Field(default_factory=list)
     takedowns: list[Takedown] = Field(default_factory=list)
     informed: list[str] = Field(default_factory=list, description="Agencies informed, read-only.")
+    inform_contact: bool = Field(
+        default=False, description="Whether the informed agencies may see the reporter's contact."
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -263,9 +285,14 @@ class Case(_Stored):
         return cls.model_validate(document)
 
     def to_document(self) -> Document:
-        """The document to store, with the urgency key the list is sorted on."""
+        """The document to store, with the keys lists find and sort it by (readers, urgency)."""
         document = self.model_dump(mode="python", by_alias=True)
-        return {**document, "urgency": self.urgency, "open_key": self.open_key}
+        return {
+            **document,
+            "urgency": self.urgency,
+            "open_key": self.open_key,
+            "readers": self.readers,
+        }
 
     @property
     def open_key(self) -> str:
@@ -275,6 +302,11 @@ class Case(_Stored):
         if not self.is_open:
             return closed_key(self.content_key, self.case_id)
         return self.content_key if self.joinable else f"{self.content_key}#own#{self.case_id}"
+
+    @property
+    def readers(self) -> list[str]:
+        """The agencies that see the case: the one holding it, then those informed."""
+        return [self.agency, *(a for a in self.informed if a != self.agency)]
 
     @property
     def any_official(self) -> bool:
@@ -290,13 +322,24 @@ class Case(_Stored):
         """Whether the case still waits for the agency (not resolved or rejected)."""
         return is_open_status(self.status)
 
+    @property
+    def deadline(self) -> tuple[datetime, DeadlineClock] | None:
+        """The nearer of the open case's two deadlines and its clock; None when closed or
+        without one (the internal clock stands still while the case waits on a platform, the
+        legal one does not)."""
+        if not self.is_open:
+            return None
+        clocks = [(self.due_at, DeadlineClock.INTERNAL), (self.legal_due_at, DeadlineClock.LEGAL)]
+        running = [(at, clock) for at, clock in clocks if at is not None]
+        return min(running, key=lambda pair: pair[0], default=None)
+
     def is_overdue(self, now: datetime) -> bool:
-        """Whether the case is open and past its deadline."""
-        return self.is_open and self.due_at is not None and self.due_at < now
+        """Whether the case is open and past the nearer of its deadlines."""
+        return (deadline := self.deadline) is not None and deadline[0] < now
 
     def time_left(self, now: datetime) -> timedelta | None:
-        """Time to the deadline (negative when overdue); None when closed or without one."""
-        return self.due_at - now if self.is_open and self.due_at is not None else None
+        """Time to the nearer deadline (negative when overdue); None when closed or without."""
+        return None if (deadline := self.deadline) is None else deadline[0] - now
 
     @property
     def escalation_level(self) -> int:
@@ -306,8 +349,8 @@ class Case(_Stored):
     @property
     def urgency(self) -> int:
         """The sort key of "most urgent first": smaller is more urgent."""
-        if self.is_open and self.due_at is not None:
-            return urgency_key(DUE, self.due_at)
+        if (deadline := self.deadline) is not None:
+            return urgency_key(DUE, deadline[0])
         return urgency_key(OPEN_WITHOUT_DEADLINE if self.is_open else CLOSED, self.created_at)
 
 

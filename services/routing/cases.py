@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -29,6 +29,7 @@ from services.routing.case import (
 )
 from services.routing.grouping import GroupPlan, JoinPlan
 from services.routing.planning import Plan
+from services.routing.sharing import with_shares
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +60,7 @@ class CaseQuery:
     """Filters of the case list."""
 
     agency: str | None = None
+    reader: str | None = None  # an agency: the cases it holds and those it is informed of
     status: str | None = None
     category: str | None = None
     overdue: bool | None = None
@@ -111,13 +113,18 @@ class CaseRepository:
         await self.cases.create_index(
             [("agency", ASCENDING), ("urgency", ASCENDING), ("_id", ASCENDING)]
         )
+        await self.cases.create_index(
+            [("readers", ASCENDING), ("urgency", ASCENDING), ("_id", ASCENDING)]
+        )
         await self.cases.create_index([("urgency", ASCENDING), ("_id", ASCENDING)])
         await self.cases.create_index(
             [("status", ASCENDING), ("urgency", ASCENDING), ("_id", ASCENDING)]
         )
         await self.cases.create_index([("created_at", DESCENDING), ("_id", DESCENDING)])
+        await self.cases.create_index([("updated_at", ASCENDING)])
         await ensure_outbox_index(self.cases)
         await self._add_missing_urgency()
+        await self._add_missing_readers()
 
     async def _add_missing_keys(self) -> None:
         """Give cases stored before grouping an `open_key` of their own (their content key is
@@ -143,6 +150,17 @@ class CaseRepository:
             )
             log.info("urgency added to stored cases", extra={"count": len(cases)})
 
+    async def _add_missing_readers(self) -> None:
+        """Give cases stored before informed agencies their `readers` (the agency holding
+        them, the informed ones): an agency's list finds its cases by it."""
+        docs = await self.cases.find({"readers": None}, {"agency": 1, "informed": 1}).to_list()
+        writes = [
+            UpdateOne({"_id": doc["_id"]}, {"$set": {"readers": _readers(doc)}}) for doc in docs
+        ]
+        if writes:
+            await self.cases.bulk_write(writes, ordered=False)
+            log.info("readers added to stored cases", extra={"count": len(writes)})
+
     async def insert_cases(
         self, cases: Sequence[tuple[Case, list[AnyEvent], object]], now: datetime
     ) -> list[BaseException | None]:
@@ -161,7 +179,7 @@ class CaseRepository:
 
     async def insert_case(self, case: Case, events: list[AnyEvent], now: datetime) -> None:
         """Insert one new case with its events; DuplicateKeyError if its id or key is taken."""
-        await self.cases.insert_one({**case.to_document(), **outbox_fields(events, now)})
+        await self.cases.insert_one({**case.to_document(), **case_outbox_fields(events, now)})
 
     async def open_cases(self, keys: set[str]) -> dict[str, Case]:
         """The open case of each content key that has one, without reports or history."""
@@ -191,7 +209,7 @@ class CaseRepository:
     async def write_group(self, plan: GroupPlan, now: datetime) -> Case | None:
         """Store a split's or merge's change to one case if its version is still the one
         planned from; the case as stored, or None when it moved on."""
-        update = outbox_update(plan.events, now)
+        update = case_outbox_update(plan.events, now)
         update["$set"] = plan.changes
         update["$push"]["audit"] = {
             "$each": [a.model_dump(by_alias=True, exclude_none=True) for a in plan.audit]
@@ -214,7 +232,7 @@ class CaseRepository:
 
         Returns the case as stored, or None when the version moved on.
         """
-        update = outbox_update(plan.events, now)
+        update = case_outbox_update(plan.events, now)
         update["$set"] = plan.changes
         update["$push"]["audit"] = plan.audit.model_dump(by_alias=True, exclude_none=True)
         doc = await self.cases.find_one_and_update(
@@ -248,12 +266,32 @@ class CaseRepository:
         )
         return result.modified_count == 1
 
+    async def record_audit(self, case_id: str, entry: AuditRecord) -> bool:
+        """Add an audit line that changes nothing else (a refused appeal), once per event id."""
+        result = await self.cases.update_one(
+            {"_id": case_id, "audit.event_id": {"$ne": entry.event_id}},
+            {"$push": {"audit": entry.model_dump(by_alias=True, exclude_none=True)}},
+        )
+        return result.modified_count == 1
+
     async def created_between(
         self, start: datetime, end: datetime, *, limit: int = 50_000
     ) -> list[Case]:
         """Cases created in [start, end), without their history (the dashboard's input)."""
         cursor = self.cases.find({"created_at": {"$gte": start, "$lt": end}}, NOT_IN_FIGURES)
         return self._readable_all(await cursor.limit(limit).to_list())
+
+    async def touched_between(
+        self, start: datetime, end: datetime, projection: Document, *, agency: str | None = None
+    ) -> AsyncIterator[Document]:
+        """The `projection` of every case created before `end` and changed since `start`: every
+        case something happened to in [start, end) (the transparency report's input), read in
+        batches (never all held at once)."""
+        criteria: Document = {"updated_at": {"$gte": start}, "created_at": {"$lt": end}}
+        if agency is not None:
+            criteria["agency"] = agency
+        async for document in self.cases.find(criteria, projection, batch_size=1000):
+            yield document
 
     async def recent_escalations(self, *, limit: int) -> list[EscalationEntry]:
         """The latest escalations recorded on cases, newest first (the console's alert log)."""
@@ -326,6 +364,23 @@ class CaseRepository:
         )
 
 
+def case_outbox_fields(events: list[AnyEvent], now: datetime) -> Document:
+    """The outbox of a new case: its events, each followed by its copies for the agencies
+    informed of the case, so an informed agency's queue gets every change with the change."""
+    return outbox_fields(with_shares(events), now)
+
+
+def case_outbox_update(events: list[AnyEvent], now: datetime) -> Document:
+    """Update operators appending events (and their informed copies) to a case's outbox."""
+    return outbox_update(with_shares(events), now)
+
+
+def _readers(doc: Document) -> list[str]:
+    """The readers of a stored case document: its agency, then the agencies informed."""
+    informed = [a for a in doc.get("informed") or [] if a != doc.get("agency")]
+    return [str(doc.get("agency")), *informed]
+
+
 def _grouping_fields(case: Case) -> Document:
     """What a case stored before grouping lacks: its key and its one report as an entry."""
     document = case.to_document()
@@ -336,13 +391,13 @@ def _grouping_fields(case: Case) -> Document:
 def _new_case(case: Case, events: list[AnyEvent], origin: object, now: datetime) -> Document:
     """A new case's document, its outbox entries in the trace of the message of `origin`."""
     with tracing.message_context(origin):
-        return {**case.to_document(), **outbox_fields(events, now)}
+        return {**case.to_document(), **case_outbox_fields(events, now)}
 
 
 def _join_write(plan: JoinPlan, origin: object, now: datetime) -> UpdateOne:
     """One join as a conditional update: reports and new reporters appended, counts set."""
     with tracing.message_context(origin):
-        update = outbox_update(plan.events, now)
+        update = case_outbox_update(plan.events, now)
     update["$set"] = plan.changes
     update["$push"]["reports"] = {"$each": [e.model_dump(mode="python") for e in plan.entries]}
     if plan.new_reporter_keys:
@@ -367,6 +422,8 @@ def _criteria(query: CaseQuery, now: datetime) -> dict[str, Any]:
     for name in ("agency", "status", "category"):
         if (value := getattr(query, name)) is not None:
             criteria[name] = value
+    if query.reader is not None:
+        criteria["readers"] = query.reader
     created: dict[str, datetime] = {}
     if query.created_from:
         created["$gte"] = query.created_from

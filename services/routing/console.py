@@ -1,13 +1,15 @@
 """The web console for agencies and supervisors: server-rendered pages over the same actions.
 
-Sign-in takes the agency's (or a supervisor's) bearer token and sets a signed session cookie
-(HttpOnly, SameSite=Strict); every form carries a CSRF token bound to the session.
+The case list and the case page with its action forms (decisions, reviews, notes, reassigning,
+splitting and merging); sign-in is in `console_login`, the routes in `console_routes`. Every
+form carries a CSRF token bound to the session (set at sign-in: HttpOnly, SameSite=Strict).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Set
-from datetime import UTC, date, datetime, timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
@@ -17,7 +19,6 @@ from pydantic import BaseModel, ValidationError
 
 from services.common import params
 from services.common.contracts import CaseStatus, Category
-from services.common.csrf import CSRF_COOKIE, CsrfTokens
 from services.common.http import read_form
 from services.common.i18n import (
     localise_response,
@@ -25,8 +26,9 @@ from services.common.i18n import (
     switch_language_url,
     template_environment,
 )
-from services.common.labels import CATEGORIES, category_name, platform_name
+from services.common.labels import category_name, platform_name
 from services.routing import console_texts as texts
+from services.routing import transparency_texts as decision_texts
 from services.routing.actions import (
     SUPERVISOR,
     CaseNotFound,
@@ -34,18 +36,25 @@ from services.routing.actions import (
     InvalidReassignment,
     UnreadableCase,
 )
-from services.routing.api import ACTION_BODIES, ROUTING, action_request, detail_with_evidence
+from services.routing.api import ACTION_BODIES, ROUTING, detail_with_evidence, perform_action
 from services.routing.case import Case
 from services.routing.cases import CaseQuery
-from services.routing.dashboard import bar_chart, duration_text, figures, overdue_by_level
+from services.routing.console_case import (
+    clock_views,
+    decision_choices,
+    form_actions,
+    review_withheld,
+    takedown_views,
+)
+from services.routing.decisions import EXPLANATION_MAX, InvalidDecision, ReviewerConflict
 from services.routing.grouping_texts import GROUPING
-from services.routing.lifecycle import IllegalTransition, allowed_actions
+from services.routing.lifecycle import IllegalTransition
 from services.routing.models import MergeBody, SplitBody
 from services.routing.regrouping import InvalidRegrouping, NotSupervisor, RegroupConflict
 from services.routing.sessions import SESSION_COOKIE, Session, Sessions
+from services.routing.sharing import InformedOnly, only_informed
 
 SESSIONS: web.AppKey[Sessions] = web.AppKey("console_sessions", Sessions)
-LOGIN_CSRF: web.AppKey[CsrfTokens] = web.AppKey("console_login_csrf", CsrfTokens)
 TEMPLATES = template_environment("services.routing")
 
 
@@ -93,59 +102,6 @@ def current(request: web.Request) -> Session:
     return session
 
 
-async def login_page(request: web.Request, *, error: str | None = None) -> web.Response:
-    """GET /console/login: the token form."""
-    csrf = request.app[LOGIN_CSRF]
-    nonce = request.cookies.get(CSRF_COOKIE) or csrf.new_nonce()
-    page = render(
-        request,
-        "console_login.html",
-        status=401 if error else 200,
-        csrf_token=csrf.token_for(nonce),
-        error=error,
-        next_path=_safe_next(request.query.get("next")),
-    )
-    page.set_cookie(CSRF_COOKIE, nonce, httponly=True, samesite="Strict", path="/console")
-    return page
-
-
-async def login(request: web.Request) -> web.Response:
-    """POST /console/login: check the token, start a session."""
-    form = await read_form(request)
-    t = texts.words(texts.UI, request_language(request))
-    if not request.app[LOGIN_CSRF].valid(
-        request.cookies.get(CSRF_COOKIE), _text(form, "csrf_token")
-    ):
-        return await login_page(request, error=t["expired_form"])
-    signed = request.app[SESSIONS].sign_in(_text(form, "token") or "")
-    if signed is None:
-        return await login_page(request, error=t["bad_token"])
-    principal, cookie = signed
-    landing = "/console/overview" if principal == SUPERVISOR else "/console/cases"
-    response = web.HTTPSeeOther(_safe_next(_text(form, "next")) or landing)
-    response.set_cookie(
-        SESSION_COOKIE,
-        cookie,
-        httponly=True,
-        samesite="Strict",
-        path="/console",
-        secure=request.app[ROUTING].settings.cookie_secure,
-        max_age=int(request.app[ROUTING].settings.session_hours * 3600),
-    )
-    raise response
-
-
-async def logout(request: web.Request) -> web.Response:
-    """POST /console/logout."""
-    session = current(request)
-    form = await read_form(request)
-    if not request.app[SESSIONS].csrf_valid(session, _text(form, "csrf_token")):
-        raise web.HTTPForbidden(text="invalid form token")
-    response = web.HTTPSeeOther("/console/login")
-    response.del_cookie(SESSION_COOKIE, path="/console")
-    raise response
-
-
 async def case_list(request: web.Request) -> web.Response:
     """GET /console/cases: the caller's cases, most urgent first, with filters."""
     session = current(request)
@@ -155,8 +111,8 @@ async def case_list(request: web.Request) -> web.Response:
         filters = _filters(request, session.principal, ctx.agencies)
         cases, next_cursor = await ctx.repository.find(filters, now)
     except params.ParamError as exc:
-        return _error_page(request, session, 400, f"{exc.field}: {exc.message}")
-    rows = [_row(case, now) for case in cases]
+        return error_page(request, session, 400, f"{exc.field}: {exc.message}")
+    rows = [_row(case, now, session.principal) for case in cases]
     template = "console_table.html" if request.query.get("partial") else "console_cases.html"
     kept = {k: v for k, v in request.query.items() if k not in ("cursor", "partial", "lang")}
     return render(
@@ -179,9 +135,10 @@ async def case_list(request: web.Request) -> web.Response:
 def _filters(request: web.Request, principal: str, agencies: frozenset[str]) -> CaseQuery:
     """The list filters of the form; an empty field means any, an unknown value a ParamError."""
     q = request.query
-    agency = principal if principal != SUPERVISOR else _choice(q, "agency", agencies)
+    supervisor = principal == SUPERVISOR
     return CaseQuery(
-        agency=agency,
+        agency=_choice(q, "agency", agencies) if supervisor else None,
+        reader=None if supervisor else principal,
         status=_choice(q, "status", {s.value for s in CaseStatus}),
         category=_choice(q, "category", {c.value for c in Category}),
         overdue=True if q.get("overdue") == "1" else None,
@@ -198,9 +155,16 @@ def _choice(query: Mapping[str, str], name: str, known: Set[str]) -> str | None:
     return value
 
 
-def _row(case: Case, now: datetime) -> dict[str, Any]:
+def _row(case: Case, now: datetime, principal: str) -> dict[str, Any]:
     left, css = time_left(case, now)
-    return {"case": case, "left": left, "css": css, "overdue": case.is_overdue(now)}
+    informed = only_informed(case, principal)
+    return {
+        "case": case,
+        "left": left,
+        "css": css,
+        "overdue": case.is_overdue(now),
+        "informed": informed,
+    }
 
 
 def time_left(case: Case, now: datetime) -> tuple[timedelta | None, str]:
@@ -214,7 +178,7 @@ def time_left(case: Case, now: datetime) -> tuple[timedelta | None, str]:
     return left, "soon" if left < window / 4 else "ok"
 
 
-def _error_page(request: web.Request, session: Session, status: int, message: str) -> web.Response:
+def error_page(request: web.Request, session: Session, status: int, message: str) -> web.Response:
     """A console page saying what went wrong, with the way back to the list."""
     csrf_token = request.app[SESSIONS].csrf_token(session)
     return render(
@@ -227,21 +191,46 @@ def _error_page(request: web.Request, session: Session, status: int, message: st
     )
 
 
+@dataclass(frozen=True)
+class FailedForm:
+    """A form that was refused: which one, what was typed, and the problem of each field
+    (shown beside it when the page is rendered again)."""
+
+    name: str
+    values: Mapping[str, str]
+    problems: Mapping[str, str]
+
+
+def failed_form(name: str, values: Mapping[str, str], exc: ValidationError) -> FailedForm:
+    """The refused form of a validation error, each message on its field."""
+    problems: dict[str, str] = {}
+    for error in exc.errors(include_url=False):
+        field = str(error["loc"][0]) if error["loc"] else "form"
+        problems.setdefault(field, error["msg"])
+    return FailedForm(name, values, problems)
+
+
 async def case_page(
-    request: web.Request, *, error: str | None = None, status: int = 200
+    request: web.Request,
+    *,
+    error: str | None = None,
+    status: int = 200,
+    failed: FailedForm | None = None,
 ) -> web.Response:
-    """GET /console/cases/{case_id}: report, links as text, contact if allowed, audit, actions."""
+    """GET /console/cases/{case_id}: report, links as text, contact if allowed, the two clocks,
+    decisions, appeals and requests to platforms, audit, and the forms the officer may use."""
     session = current(request)
     ctx = request.app[ROUTING]
+    lang = request_language(request)
     try:
         case = await ctx.actions.load(request.match_info["case_id"], session.principal)
     except CaseNotFound:
-        no_such_case = texts.words(texts.UI, request_language(request))["no_such_case"]
-        return _error_page(request, session, 404, no_such_case)
+        return error_page(request, session, 404, texts.words(texts.UI, lang)["no_such_case"])
     except UnreadableCase as exc:
-        return _error_page(request, session, 409, str(exc))
+        return error_page(request, session, 409, str(exc))
     now = ctx.clock()
     left, css = time_left(case, now)
+    informed = only_informed(case, session.principal)
     return render(
         request,
         "console_case.html",
@@ -252,12 +241,26 @@ async def case_page(
         left=left,
         css=css,
         level=case.escalation_level,
-        actions=[a.value for a in allowed_actions(case.status)],
+        actions=form_actions(case, session.principal),
+        informed_only=informed,
+        informed=case.informed,
+        review_withheld=review_withheld(case, session.principal),
+        clocks=clock_views(case, now),
+        takedowns=takedown_views(case, now),
+        now=now,
+        may_request=not informed and case.is_open and case.status is not CaseStatus.APPEALED,
+        choices=decision_choices(ctx.actions.policy, lang),
+        outcome_names=decision_texts.words(decision_texts.DECISION_OUTCOMES, lang),
+        results=decision_texts.words(decision_texts.APPEAL_RESULTS, lang),
+        takedown_status=decision_texts.words(decision_texts.TAKEDOWN_STATUS, lang),
+        channels=decision_texts.words(decision_texts.CHANNELS, lang),
+        asked=decision_texts.words(decision_texts.ASKED, lang),
+        explanation_max=EXPLANATION_MAX,
         regroup=session.principal == SUPERVISOR and case.is_open,
-        outcomes=texts.words(texts.OUTCOMES, request_language(request)),
         agencies=[a for a in ctx.actions.policy.agencies if a != case.agency],
         done=request.query.get("done"),
         error=error,
+        failed=failed,
     )
 
 
@@ -265,28 +268,35 @@ async def act(request: web.Request) -> web.Response:
     """POST /console/cases/{case_id}/{action}: one lifecycle action from a form."""
     session = current(request)
     form = await read_form(request)
-    if not request.app[SESSIONS].csrf_valid(session, _text(form, "csrf_token")):
+    if not request.app[SESSIONS].csrf_valid(session, form_text(form, "csrf_token")):
         raise web.HTTPForbidden(text="invalid form token")
     ctx = request.app[ROUTING]
     name = request.match_info["action"]
     action, model = ACTION_BODIES[name]
-    fields = {k: v for k in model.model_fields if (v := (_text(form, k) or "").strip())}
+    fields = {k: v for k in model.model_fields if (v := (form_text(form, k) or "").strip())}
     case_id = request.match_info["case_id"]
     try:
         body: BaseModel = model.model_validate(fields)
-        await ctx.actions.perform(
-            case_id, session.principal, action_request(action, session.principal, body)
-        )
+        await perform_action(ctx, case_id, session.principal, action, body)
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-        return await case_page(request, error=problems, status=422)
+        return await _refused(request, failed_form(name, fields, exc))
+    except InvalidDecision as exc:
+        return await _refused(request, FailedForm(name, fields, {exc.field: str(exc)}))
     except (CaseNotFound, UnreadableCase):
         return await case_page(request)  # the page says which, with its 404 or 409
+    except (ReviewerConflict, InformedOnly) as exc:
+        return await case_page(request, error=str(exc) or type(exc).__name__, status=403)
     except (IllegalTransition, InvalidReassignment, ConcurrentChange) as exc:
         return await case_page(request, error=str(exc) or type(exc).__name__, status=409)
     back = request.query.get("back") == "overview" and session.principal == SUPERVISOR
     target = "/console/overview" if back else f"/console/cases/{case_id}?done={name}"
     raise web.HTTPSeeOther(target)
+
+
+async def _refused(request: web.Request, failed: FailedForm) -> web.Response:
+    """The case page again, 422, the form as typed with each problem beside its field."""
+    words = texts.words(texts.UI, request_language(request))
+    return await case_page(request, error=words["field_problem"], status=422, failed=failed)
 
 
 REGROUP_BODIES: dict[str, type[BaseModel]] = {"split": SplitBody, "merge": MergeBody}
@@ -296,11 +306,11 @@ async def regroup(request: web.Request) -> web.Response:
     """POST /console/cases/{case_id}/{split|merge}: a supervisor's split or merge from a form."""
     session = current(request)
     form = await read_form(request)
-    if not request.app[SESSIONS].csrf_valid(session, _text(form, "csrf_token")):
+    if not request.app[SESSIONS].csrf_valid(session, form_text(form, "csrf_token")):
         raise web.HTTPForbidden(text="invalid form token")
     ctx, name = request.app[ROUTING], request.match_info["op"]
     model = REGROUP_BODIES[name]
-    fields = {k: v for k in model.model_fields if (v := (_text(form, k) or "").strip())}
+    fields = {k: v for k in model.model_fields if (v := (form_text(form, k) or "").strip())}
     case_id = request.match_info["case_id"]
     try:
         body = model.model_validate(fields)
@@ -326,79 +336,9 @@ async def regroup(request: web.Request) -> web.Response:
         return await case_page(request, error=str(exc) or type(exc).__name__, status=409)
 
 
-async def overview(request: web.Request) -> web.Response:
-    """GET /console/overview: triage queue, overdue by agency and level, alerts, dashboard."""
-    session = current(request)
-    if session.principal != SUPERVISOR:
-        raise web.HTTPSeeOther("/console/cases")
-    ctx = request.app[ROUTING]
-    now = ctx.clock()
-    try:
-        start, end = _period(request, now)
-    except params.ParamError as exc:
-        return _error_page(request, session, 400, f"{exc.field}: {exc.message}")
-    triage, _ = await ctx.repository.find(CaseQuery(status="triage", limit=100), now)
-    overdue, _ = await ctx.repository.find(CaseQuery(overdue=True, limit=500), now)
-    period = await ctx.repository.created_between(start, end)
-    numbers = figures(period)
-    lang = request_language(request)
-    t = texts.words(texts.UI, lang)
-    return render(
-        request,
-        "console_overview.html",
-        session=session,
-        csrf_token=request.app[SESSIONS].csrf_token(session),
-        triage=triage,
-        agencies=list(ctx.actions.policy.agencies),
-        overdue=[
-            (agency, levels[0], levels[1], levels[2], sum(n for lv, n in levels.items() if lv >= 3))
-            for agency, levels in sorted(overdue_by_level(overdue, now).items())
-        ],
-        alerts=await ctx.repository.recent_escalations(limit=30),
-        numbers=numbers,
-        duration=duration_text,
-        start=start.date().isoformat(),
-        end=(end - timedelta(days=1)).date().isoformat(),
-        category_chart=bar_chart(
-            [(category_name(c.value, lang), numbers.by_category[c.value]) for c in CATEGORIES],
-            title=t["by_category"],
-        ),
-    )
-
-
-def _period(request: web.Request, now: datetime) -> tuple[datetime, datetime]:
-    """The chosen [from, to] days (inclusive), the last 30 days by default."""
-    today = now.replace(hour=0, minute=0, second=0, microsecond=0)
-    start = _day(request, "from") or today - timedelta(days=29)
-    end = _day(request, "to") or today
-    return start, end + timedelta(days=1)
-
-
-def _day(request: web.Request, name: str) -> datetime | None:
-    """A YYYY-MM-DD parameter as the start of that day in UTC; None when empty."""
-    raw = request.query.get(name) or None
-    if raw is None:
-        return None
-    try:
-        day = date.fromisoformat(raw) if len(raw) == 10 and raw.isascii() else None
-    except ValueError:
-        day = None
-    if day is None:
-        raise params.ParamError(name, "a day as YYYY-MM-DD")
-    moment = datetime(day.year, day.month, day.day, tzinfo=UTC)
-    return params.check_datetime(moment, field=name)
-
-
-def _text(form: MultiDictProxy[Any], name: str) -> str | None:
+def form_text(form: MultiDictProxy[Any], name: str) -> str | None:
     value = form.get(name)
     return value if isinstance(value, str) else None
-
-
-def _safe_next(path: str | None) -> str | None:
-    """Only a path inside the console (never another site) is followed after sign-in."""
-    if path and path.startswith("/console/") and not path.startswith("//"):
-        return path
-    return None
 
 
 async def root(request: web.Request) -> web.Response:
@@ -433,21 +373,3 @@ REFRESH_JS = """
   setInterval(refresh, 3000);
 })();
 """
-
-
-def add_console_routes(app: web.Application, sessions: Sessions, csrf_secret: str | None) -> None:
-    """Register the console pages."""
-    app[SESSIONS] = sessions
-    app[LOGIN_CSRF] = CsrfTokens(csrf_secret)
-    app.router.add_get("/console", root)
-    app.router.add_get("/console/", root)
-    app.router.add_get("/console/login", login_page)
-    app.router.add_post("/console/login", login)
-    app.router.add_post("/console/logout", logout)
-    app.router.add_get("/console/cases", case_list)
-    app.router.add_get("/console/cases/{case_id}", case_page)
-    actions = "|".join(ACTION_BODIES)
-    app.router.add_post(f"/console/cases/{{case_id}}/{{action:{actions}}}", act)
-    app.router.add_post("/console/cases/{case_id}/{op:split|merge}", regroup)
-    app.router.add_get("/console/overview", overview)
-    app.router.add_get("/console/console.js", script)

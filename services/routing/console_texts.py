@@ -80,6 +80,70 @@ UI: dict[str, dict[Language, str]] = {
     "within_deadline": localised("Share resolved within deadline"),
     "total": localised("Total cases"),
     "no_deadline": localised("no deadline"),
+    # Decisions, appeals, takedown requests, the two clocks, informed agencies.
+    "decision": localised("Decision"),
+    "decisions": localised("Decisions"),
+    "legal_basis": localised("Legal basis"),
+    "legal_basis_text": localised("Exact provision (optional, stays internal)"),
+    "explanation": localised("Explanation for the reporter"),
+    "explanation_help": localised(
+        "The reporter reads this on the status page and by e-mail: plain words, no internal "
+        "details or names of officers."
+    ),
+    "internal_note": localised("Internal note (never shown to the reporter)"),
+    "internal_reason": localised("Internal reason (never shown to the reporter)"),
+    "reporter_sees": localised("Shown to the reporter"),
+    "internal_only": localised("Internal only"),
+    "not_automated": localised("Decided by a person; no automated means were used."),
+    "decided_by": localised("Decided by"),
+    "decided_at": localised("Decided at"),
+    "appeal_until": localised("Open to appeal until"),
+    "appeals": localised("Appeals"),
+    "appeal_reason": localised("The reporter's reason"),
+    "appealed_at": localised("Appealed at"),
+    "review": localised("Review of the appeal"),
+    "review_help": localised(
+        "Uphold the decision or reverse it; either way the reporter receives this review's "
+        "explanation."
+    ),
+    "result": localised("Result"),
+    "same_as_before": localised("As in the decision appealed against"),
+    "not_your_review": localised(
+        "You made the decision under appeal: a supervisor or another officer must review it."
+    ),
+    "clocks": localised("Deadlines"),
+    "internal_clock": localised("Internal deadline (working time)"),
+    "legal_clock": localised("Legal deadline"),
+    "paused": localised("Paused while the platform acts"),
+    "working_left": localised("working time left when it resumes"),
+    "calendar_time": localised("calendar time (urgent)"),
+    "takedowns": localised("Requests to platforms"),
+    "no_takedowns": localised("No requests to platforms yet."),
+    "record_takedown": localised("Record a request to the platform"),
+    "request_status": localised("Record it as"),
+    "as_sent": localised("Sent now"),
+    "as_draft": localised("A draft, to send later"),
+    "channel": localised("Channel"),
+    "asked": localised("What was asked"),
+    "reference": localised("The platform's reference"),
+    "sent_at": localised("Sent at"),
+    "answered_at": localised("Answered at"),
+    "default_now": localised("Leave empty for now."),
+    "send_draft": localised("Send the draft now"),
+    "discard_draft": localised("Discard the draft"),
+    "record_answer": localised("Record the platform's answer"),
+    "answer": localised("Answer"),
+    "platform_reason": localised("The platform's reason (required for a refusal)"),
+    "answered_in_time": localised("answered within the legal deadline"),
+    "answered_late": localised("answered after the legal deadline"),
+    "platform_overdue": localised("past the legal deadline"),
+    "informed_badge": localised("Read-only · informed"),
+    "informed_only": localised(
+        "Your agency is informed of this case: you can read it, and the agency holding it "
+        "acts on it."
+    ),
+    "informed": localised("Agencies informed"),
+    "field_problem": localised("Please correct the fields marked below."),
 }
 
 # A case status (the officer"s word, not the reporter"s).
@@ -90,6 +154,8 @@ STATUS: dict[str, dict[Language, str]] = {
     "in_progress": localised_in("case status", "In progress"),
     "resolved": localised_in("case status", "Resolved"),
     "rejected": localised_in("case status", "Rejected"),
+    "waiting_on_platform": localised_in("case status", "Waiting on the platform"),
+    "appealed": localised_in("case status", "Appealed"),
 }
 
 # An action in the audit log and on the buttons.
@@ -103,15 +169,19 @@ ACTIONS: dict[str, dict[Language, str]] = {
     "note": localised_in("case action", "Add a note"),
     "assign": localised_in("case action", "Assigned"),
     "escalated": localised_in("case action", "Escalated"),
-}
-
-# How a case ended.
-OUTCOMES: dict[str, dict[Language, str]] = {
-    "removed": localised_in("case outcome", "Content removed"),
-    "account_restored": localised_in("case outcome", "Account restored"),
-    "no_violation": localised_in("case outcome", "No violation"),
-    "referred": localised_in("case outcome", "Referred"),
-    "other": localised_in("case outcome", "Other"),
+    "review": localised_in("case action", "Review the appeal"),
+    "appeal": localised_in("case action", "Appealed by the reporter"),
+    "appeal_refused": localised_in("case action", "Appeal refused"),
+    "await_platform": localised_in("case action", "Waiting on the platform"),
+    "platform_answered": localised_in("case action", "Platform answered"),
+    "takedown_drafted": localised_in("case action", "Request to the platform drafted"),
+    "takedown_sent": localised_in("case action", "Request sent to the platform"),
+    "takedown_answered": localised_in("case action", "Platform's answer recorded"),
+    "takedown_discarded": localised_in("case action", "Draft request discarded"),
+    "takedown": localised_in("case action", "Request recorded"),
+    "send": localised_in("case action", "Request sent to the platform"),
+    "answer": localised_in("case action", "Platform's answer recorded"),
+    "discard": localised_in("case action", "Draft request discarded"),
 }
 
 # A case priority.

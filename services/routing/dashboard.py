@@ -65,9 +65,11 @@ def overdue_by_level(cases: list[Case], now: datetime) -> dict[str, Counter[int]
     return table
 
 
-def bar_chart(counts: list[tuple[str, int]], *, title: str, width: int = 560) -> str:
+def bar_chart(
+    counts: list[tuple[str, int]], *, title: str, width: int = 560, label_width: int = 210
+) -> str:
     """A horizontal bar chart as inline SVG (no script, no external resources)."""
-    bar, gap, label_width = 22, 8, 210
+    bar, gap = 22, 8
     height = max(1, len(counts)) * (bar + gap) + gap
     peak = max((n for _, n in counts), default=0) or 1
     rows = []
@@ -98,3 +100,51 @@ def duration_text(value: timedelta | None) -> str:
     if seconds >= 60:
         return f"{seconds // 60} min"
     return f"{seconds} s"
+
+
+# Fills of a stacked bar's parts, in order (good, warning, bad, neutral): 4.5:1 on white.
+PART_FILLS = ("#1e5e20", "#7a4d00", "#a30000", "#595959")
+LABEL_WIDTH = 250  # room for "Hạn nội bộ (thời gian làm việc)" at 13 px
+
+
+def stacked_chart(
+    rows: list[tuple[str, list[tuple[str, int]]]], *, title: str, width: int = 600
+) -> str:
+    """Horizontal bars split into parts (e.g. early / on time / late), each row to 100 %, with
+    a legend; inline SVG (no script, no external resources)."""
+    bar, gap, label_width, legend = 22, 8, LABEL_WIDTH, 26
+    height = legend + max(1, len(rows)) * (bar + gap) + gap
+    span = width - label_width - 10
+    names = [name for name, _ in rows[0][1]] if rows else []
+    keys = "".join(
+        f'<rect x="{8 + i * 190}" y="4" width="14" height="14" fill="{PART_FILLS[i % 4]}"></rect>'
+        f'<text x="{26 + i * 190}" y="16">{escape(name)}</text>'
+        for i, name in enumerate(names)
+    )
+    drawn = [_stacked_row(i, label, parts, legend, span) for i, (label, parts) in enumerate(rows)]
+    return (
+        f'<svg class="chart stacked" role="img" aria-label="{escape(title)}" width="{width}" '
+        f'height="{height}" viewBox="0 0 {width} {height}" xmlns="http://www.w3.org/2000/svg">'
+        f"<title>{escape(title)}</title><g>{keys}</g>{''.join(drawn)}</svg>"
+    )
+
+
+def _stacked_row(index: int, label: str, parts: list[tuple[str, int]], top: int, span: int) -> str:
+    """One bar of a stacked chart: its label, then each part as a share of the row's total."""
+    bar, gap, label_width = 22, 8, LABEL_WIDTH
+    y = top + gap + index * (bar + gap)
+    whole = sum(n for _, n in parts)
+    summary = ", ".join(f"{name}: {n}" for name, n in parts)
+    pieces, x = [], float(label_width)
+    for i, (name, n) in enumerate(parts):
+        length = span * n / whole if whole else 0.0
+        pieces.append(
+            f'<rect x="{x:.1f}" y="{y}" width="{length:.1f}" height="{bar}" '
+            f'fill="{PART_FILLS[i % 4]}"><title>{escape(name)}: {n}</title></rect>'
+        )
+        x += length
+    return (
+        f"<g><title>{escape(label)}: {escape(summary)}</title>"
+        f'<text x="{label_width - 8}" y="{y + bar * 0.7:.0f}" text-anchor="end">{escape(label)}'
+        f"</text>{''.join(pieces)}</g>"
+    )

@@ -3,28 +3,49 @@
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from services.common.contracts import AGENCY_ID_PATTERN, CaseStatus, Category, Contact, Priority
+from services.common.contracts import (
+    AGENCY_ID_PATTERN,
+    AppealResult,
+    CaseStatus,
+    Category,
+    Contact,
+    DeadlineClock,
+    DecisionOutcome,
+    Priority,
+)
 from services.common.geography import province_code_of
-from services.routing.case import Case
+from services.routing.case import Appeal, Case, Decision
+from services.routing.decisions import EXPLANATION_MAX, DecisionInput
 from services.routing.evidence import EvidenceView
-from services.routing.lifecycle import allowed_actions
+from services.routing.lifecycle import Action, allowed_actions
+from services.routing.sharing import only_informed, sees_contact
+from services.routing.takedown_terms import TakedownView
 
 Note = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=5000)]
 
 
-class Outcome(StrEnum):
-    """How a resolved case ended."""
-
-    REMOVED = "removed"
-    ACCOUNT_RESTORED = "account_restored"
-    NO_VIOLATION = "no_violation"
-    REFERRED = "referred"
-    OTHER = "other"
+Explanation = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=EXPLANATION_MAX)
+]
+LegalBasisCode = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=80),
+    Field(description="A code from the routing policy's `legal_bases` list."),
+]
+LegalBasisText = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, max_length=2000),
+    Field(description="The exact provision, in words (stays inside the agencies)."),
+]
+_O = DecisionOutcome
+ResolveOutcome = Literal[
+    _O.REMOVED_BY_PLATFORM, _O.ACCOUNT_RESTORED, _O.WARNING_ISSUED, _O.REFERRED
+]
+RejectOutcome = Literal[_O.NO_VIOLATION, _O.NOT_ENOUGH_INFORMATION, _O.DUPLICATE, _O.REFERRED]
 
 
 class _Body(BaseModel):
@@ -37,17 +58,58 @@ class OptionalNote(_Body):
     note: Note | None = None
 
 
-class ResolveBody(_Body):
-    """Body of resolve."""
+class _DecisionBody(_Body):
+    """The statement of reasons a closing action takes."""
 
-    outcome: Outcome
-    note: Note
+    legal_basis: LegalBasisCode
+    legal_basis_text: LegalBasisText | None = None
+    explanation: Explanation = Field(
+        description="Plain words for the reporter: shown on the status page and e-mailed."
+    )
+
+    def decision(self) -> DecisionInput:
+        """The decision input the body stands for."""
+        return DecisionInput(
+            outcome=getattr(self, "outcome", None),
+            legal_basis=self.legal_basis,
+            explanation=self.explanation,
+            legal_basis_text=self.legal_basis_text or None,
+        )
 
 
-class RejectBody(_Body):
-    """Body of reject."""
+class ResolveBody(_DecisionBody):
+    """Body of resolve: the decision, and an internal note the reporter never sees."""
 
-    reason: Note
+    outcome: ResolveOutcome
+    note: Note = Field(description="Internal: what was done (never shown to the reporter).")
+
+
+class RejectBody(_DecisionBody):
+    """Body of reject: the decision, and the internal reason the reporter never sees."""
+
+    outcome: RejectOutcome
+    reason: Note = Field(description="Internal: why (never shown to the reporter).")
+
+
+class ReviewBody(_Body):
+    """Body of review: the appeal's result and the reviewer's decision (an upheld decision
+    keeps its outcome and legal basis unless others are named; a reversal names them)."""
+
+    result: AppealResult
+    outcome: DecisionOutcome | None = None
+    legal_basis: LegalBasisCode | None = None
+    legal_basis_text: LegalBasisText | None = None
+    explanation: Explanation = Field(description="Plain words for the reporter.")
+    note: Note | None = Field(default=None, description="Internal note.")
+
+    def decision(self) -> DecisionInput:
+        """The decision input the body stands for."""
+        return DecisionInput(
+            outcome=self.outcome,
+            legal_basis=self.legal_basis,
+            explanation=self.explanation,
+            legal_basis_text=self.legal_basis_text or None,
+        )
 
 
 class ReassignBody(_Body):
@@ -92,6 +154,11 @@ class AuditEntry(BaseModel):
     to_status: str = Field(alias="to")
     note: str | None = None
     agency: str | None = None
+    outcome: str | None = None
+    clock: str | None = Field(
+        default=None, description="How the change moved a clock: which one, its new deadline."
+    )
+    request_id: str | None = Field(default=None, description="The takedown request concerned.")
 
     model_config = ConfigDict(populate_by_name=True, serialize_by_alias=False)
 
@@ -141,7 +208,19 @@ class CaseSummary(BaseModel):
     priority: Priority
     status: CaseStatus
     version: int
-    due_at: datetime | None
+    due_at: datetime | None = Field(
+        description="The internal deadline (working time on `calendar`); None while paused."
+    )
+    legal_due_at: datetime | None = Field(
+        default=None, description="The legal deadline (calendar time); kept on reassignment."
+    )
+    deadline_clock: DeadlineClock | None = Field(
+        default=None, description="Which clock is nearer to breach (what `overdue` follows)."
+    )
+    paused: bool = Field(
+        default=False,
+        description="Whether the internal clock stands still (a platform must act).",
+    )
     overdue: bool
     created_at: datetime
     updated_at: datetime
@@ -150,6 +229,14 @@ class CaseSummary(BaseModel):
     district: str | None
     content_key: str = Field(description="platform:kind:id of the content the case is about")
     reporters: int = Field(description="Distinct reporters of the case's reports")
+    informed: list[str] = Field(
+        default_factory=list, description="Agencies informed of the case besides `agency`."
+    )
+    read_only: bool = Field(
+        default=False,
+        description="The caller is only informed of the case: it reads it (without the "
+        "reporter's contact, unless the policy says so), never acts on it.",
+    )
 
 
 class CaseDetail(CaseSummary):
@@ -165,6 +252,21 @@ class CaseDetail(CaseSummary):
     reports: list[CaseReportView] = Field(description="Every report, the first one first")
     merged_into: str | None = None
     merged_from: list[str] = Field(default_factory=list)
+    calendar: str | None = Field(
+        default=None, description="The business calendar of `due_at`; None: calendar time."
+    )
+    internal_budget_s: float | None = Field(
+        default=None, description="The current internal deadline's allowance, in working seconds."
+    )
+    internal_left_s: float | None = Field(
+        default=None, description="While paused: the internal clock's working seconds left."
+    )
+    decision: Decision | None = Field(default=None, description="The latest decision.")
+    decisions: list[Decision] = Field(default_factory=list, description="Every one, oldest first.")
+    appeals: list[Appeal] = Field(default_factory=list)
+    takedowns: list[TakedownView] = Field(
+        default_factory=list, description="Requests to platforms and their legal clocks."
+    )
     evidence: list[EvidenceView] = Field(
         default_factory=list,
         description="The reports' files; links (short-lived) only for the holding agency.",
@@ -187,6 +289,7 @@ class CaseList(BaseModel):
 
 def summary_fields(case: Case, now: datetime) -> dict[str, Any]:
     """The list fields of a case."""
+    deadline = case.deadline
     return {
         "case_id": case.case_id,
         "tracking_code": case.tracking_code,
@@ -196,6 +299,9 @@ def summary_fields(case: Case, now: datetime) -> dict[str, Any]:
         "status": case.status,
         "version": case.version,
         "due_at": case.due_at,
+        "legal_due_at": case.legal_due_at,
+        "deadline_clock": None if deadline is None else deadline[1],
+        "paused": case.internal_left_s is not None,
         "overdue": case.is_overdue(now),
         "created_at": case.created_at,
         "updated_at": case.updated_at,
@@ -204,17 +310,21 @@ def summary_fields(case: Case, now: datetime) -> dict[str, Any]:
         "district": case.report.district,
         "content_key": case.content_key,
         "reporters": case.reporters,
+        "informed": case.informed,
     }
 
 
-def case_summary(case: Case, now: datetime) -> CaseSummary:
-    """A case as a list shows it."""
-    return CaseSummary(**summary_fields(case, now))
+def case_summary(case: Case, now: datetime, principal: str | None = None) -> CaseSummary:
+    """A case as a list shows it (to `principal`: read-only when only informed of it)."""
+    read_only = principal is not None and only_informed(case, principal)
+    return CaseSummary(**summary_fields(case, now), read_only=read_only)
 
 
 def case_view(case: Case, principal: str, now: datetime) -> CaseDetail:
-    """A case as `principal` may see it: the contact only for the holding agency."""
-    hidden = {} if principal == case.agency else {"contact": None}
+    """A case as `principal` may see it: the contact only for the holding agency (and the
+    informed ones when the policy says so); no action for an agency only informed of it."""
+    hidden = {} if sees_contact(case, principal) else {"contact": None}
+    read_only = only_informed(case, principal)
     return CaseDetail(
         **summary_fields(case, now),
         report=ReportView(**{**case.report.model_dump(), **hidden}),
@@ -223,14 +333,33 @@ def case_view(case: Case, principal: str, now: datetime) -> CaseDetail:
         outcome=case.outcome,
         notes=[note.model_dump() for note in case.notes],
         audit=[AuditEntry(**entry.model_dump()) for entry in case.audit],
-        allowed_actions=[a.value for a in allowed_actions(case.status)],
+        allowed_actions=[] if read_only else [a.value for a in actions_of(case, principal)],
+        read_only=read_only,
         reports=[
             CaseReportView(**{**entry.model_dump(include=REPORT_VIEW_FIELDS), **hidden})
             for entry in case.reports
         ],
         merged_into=case.merged_into,
         merged_from=case.merged_from,
+        calendar=case.calendar,
+        internal_budget_s=case.internal_budget_s,
+        internal_left_s=case.internal_left_s,
+        decision=case.decision,
+        decisions=case.decisions,
+        appeals=case.appeals,
+        takedowns=[TakedownView.of(t, now) for t in case.takedowns],
     )
+
+
+def actions_of(case: Case, principal: str) -> list[Action]:
+    """What `principal` may do to the case now: its status's actions, except reviewing a
+    decision of its own."""
+    decided_by = case.decision.decided_by if case.decision else None
+    return [
+        action
+        for action in allowed_actions(case.status)
+        if not (action is Action.REVIEW and principal == decided_by)
+    ]
 
 
 REPORT_VIEW_FIELDS = set(CaseReportView.model_fields)

@@ -20,9 +20,13 @@ from services.routing.models import (
     ReassignBody,
     RejectBody,
     ResolveBody,
+    ReviewBody,
     SplitBody,
     SplitResult,
 )
+from services.routing.takedown_api import TakedownList, TakedownResult
+from services.routing.takedown_terms import AnswerBody, DiscardBody, SendBody, TakedownBody
+from services.routing.transparency_doc import document_transparency, transparency_operation
 
 CASE_ID = {"name": "case_id", "in": "path", "required": True, "schema": {"type": "string"}}
 # Times the service can store and compare (services.common.params bounds: 1900 to 9000).
@@ -37,6 +41,7 @@ TIME = {
 # U+0085 through, a space to pydantic but not to every regex dialect).
 NOT_BLANK = "[^\\t-\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]"
 NOTE = {"type": "string", "maxLength": 5000, "pattern": NOT_BLANK}
+EXPLANATION = {"type": "string", "maxLength": 2000, "pattern": NOT_BLANK}
 DATABASE_DOWN: tuple[str, type[BaseModel] | None] = ("Database unavailable; see Retry-After", None)
 MISSING_SCOPE: tuple[str, type[BaseModel] | None] = (
     "The API key lacks the scope this operation needs (named in `missing_scope`)",
@@ -77,10 +82,28 @@ CASE_LINKS = {
         "reject",
         "reassign",
         "notes",
+        "review",
         "split",
         "merge",
     )
 }
+DECISION = (
+    "The body is a statement of reasons: `outcome`, `legal_basis` (a code of the policy's "
+    "`legal_bases` list; an unknown one is a 422 naming `legal_basis`), optional "
+    "`legal_basis_text` (the exact provision; agencies only), `explanation` (1 to 2000 "
+    "characters of plain words for the reporter: the status page shows it and it is e-mailed) "
+    "and the internal note (`note` / `reason`), which the reporter never sees. `case.updated` "
+    "carries the public part only (`decision`), with `appeal_until` (the reporter may appeal "
+    "once until then)."
+)
+REVIEW = (
+    "Only for an `appealed` case, and only by someone other than the one who made the decision "
+    "appealed against (an agency's decision: a supervisor reviews it). `upheld` closes the "
+    "case as it was, with the reviewer's explanation (outcome and legal basis default to the "
+    "decision's); `reversed` names a new outcome and legal basis and closes the case with them "
+    "(resolved or rejected by the outcome; `referred` keeps the earlier status). The reporter "
+    "sees the result and cannot appeal again."
+)
 REGROUP_RESPONSES: Responses = {
     **ACTION_RESPONSES,
     403: (
@@ -96,6 +119,8 @@ REGROUP_RESPONSES: Responses = {
         None,
     ),
 }
+
+DESCRIPTIONS = {"resolve": DECISION, "reject": DECISION, "review": REVIEW}
 
 
 def list_params(agencies: list[str]) -> list[dict[str, Any]]:
@@ -126,12 +151,19 @@ def list_params(agencies: list[str]) -> list[dict[str, Any]]:
     ]
 
 
-def _action(name: str, summary: str, body: Any, *, body_required: bool = True) -> Operation:
+def _action(
+    name: str,
+    summary: str,
+    body: Any,
+    *,
+    body_required: bool = True,
+    responses: Responses = ACTION_RESPONSES,
+) -> Operation:
     return Operation(
         "POST",
         f"/api/v1/cases/{{case_id}}/{name}",
         summary,
-        ACTION_RESPONSES,
+        responses,
         f"{name}Case",
         request=body,
         body_required=body_required,
@@ -178,8 +210,29 @@ def operations(agencies: list[str]) -> list[Operation]:
         ),
         _action("acknowledge", "Acknowledge an assigned case", OptionalNote, body_required=False),
         _action("start", "Start work on a case", OptionalNote, body_required=False),
-        _action("resolve", "Resolve a case with an outcome and a note", ResolveBody),
-        _action("reject", "Reject a case with a reason", RejectBody),
+        _action(
+            "resolve",
+            "Resolve a case with a decision (outcome, legal basis, explanation) and a note",
+            ResolveBody,
+        ),
+        _action(
+            "reject",
+            "Reject a case with a decision (outcome, legal basis, explanation) and a reason",
+            RejectBody,
+        ),
+        _action(
+            "review",
+            "Review an appealed decision: uphold or reverse it with a decision",
+            ReviewBody,
+            responses={
+                **ACTION_RESPONSES,
+                403: (
+                    "The caller made the decision under appeal (someone else reviews it), or "
+                    "the API key lacks the scope (named in `missing_scope`)",
+                    None,
+                ),
+            },
+        ),
         _action(
             "reassign",
             "Send a case to another agency (supervisors: assign a triage case)",
@@ -200,6 +253,95 @@ def operations(agencies: list[str]) -> list[Operation]:
             MergeBody,
             ("The case the reports moved into", CaseDetail),
         ),
+        *takedown_operations(),
+        transparency_operation(DATABASE_DOWN),
+    ]
+
+
+REQUEST_ID = {"name": "request_id", "in": "path", "required": True, "schema": {"type": "string"}}
+TAKEDOWN_RESPONSES: Responses = {
+    200: ("The request after the step, and its case", TakedownResult),
+    400: ("Body is not JSON", None),
+    403: (
+        "The caller is only informed of the case (it reads it, never acts), or the API key "
+        "lacks cases:write (named in `missing_scope`)",
+        None,
+    ),
+    404: ("No such case in the caller's scope, or no such request on it", None),
+    409: (
+        "Not allowed as the case or the request stands: a case closed, in triage or under "
+        "appeal; a request not a draft (send, discard) or not awaiting an answer (answer); "
+        "a concurrent change; a stored case that cannot be read",
+        None,
+    ),
+    413: ("Body larger than the limit", None),
+    415: ("Content-Type is not application/json", None),
+    422: ("Invalid body, each field named (a time in the future: `sent_at`, `answered_at`)", None),
+    503: DATABASE_DOWN,
+}
+RECORD_RESPONSES: Responses = {
+    201: ("The request recorded, and its case", TakedownResult),
+    **{code: answer for code, answer in TAKEDOWN_RESPONSES.items() if code != 200},
+}
+TAKEDOWNS = (
+    "A request an agency sends to a platform (its portal for authorities, e-mail, phone, "
+    "letter). A sent request's legal deadline is `sent_at` + the policy's `takedown_deadline` "
+    "(24 h, calendar time); the case then waits on the platform (`waiting_on_platform`, its "
+    "internal clock paused; an `assigned` case is taken up first). Notify alerts "
+    "(`case.platform_overdue`) when the deadline passes without an answer. The answer to the "
+    "last request awaiting one brings the case back `in_progress`, its internal clock resumed."
+)
+
+
+def takedown_operations() -> list[Operation]:
+    """The takedown request routes."""
+    base = "/api/v1/cases/{case_id}/takedowns"
+
+    def step(name: str, summary: str, body: Any, required: bool = True) -> Operation:
+        return Operation(
+            "POST",
+            f"{base}/{{request_id}}/{name}",
+            summary,
+            TAKEDOWN_RESPONSES,
+            f"{name}Takedown",
+            request=body,
+            body_required=required,
+            parameters=[CASE_ID, REQUEST_ID],
+            secured=True,
+            tags=("takedowns",),
+        )
+
+    return [
+        Operation(
+            "GET",
+            base,
+            "The case's requests to platforms, each with its legal clock",
+            {
+                200: ("The requests, oldest first", TakedownList),
+                403: MISSING_SCOPE,
+                404: ("No such case in the caller's scope", None),
+                409: ("A stored case that cannot be read", None),
+                503: DATABASE_DOWN,
+            },
+            "listTakedowns",
+            parameters=[CASE_ID],
+            secured=True,
+            tags=("takedowns",),
+        ),
+        Operation(
+            "POST",
+            base,
+            "Record a request sent to a platform (or a draft of one)",
+            RECORD_RESPONSES,
+            "recordTakedown",
+            request=TakedownBody,
+            parameters=[CASE_ID],
+            secured=True,
+            tags=("takedowns",),
+        ),
+        step("send", "Send a draft request (an empty body sends it now)", SendBody, False),
+        step("answer", "Record the platform's answer to a request", AnswerBody),
+        step("discard", "Set a draft aside, never sent", DiscardBody, False),
     ]
 
 
@@ -219,10 +361,33 @@ def _regroup(
     )
 
 
-def openapi_document(agencies: list[str]) -> dict[str, Any]:
-    """The document for a deployment whose policy names `agencies`."""
+OPTIONAL_NOTE = {"anyOf": [NOTE, {"type": "null"}]}
+# What the takedown bodies' validators check beyond their types: stripped texts not blank, no
+# `sent_at` on a draft, a refusal's reason.
+TEXT_200 = {"anyOf": [{"type": "string", "maxLength": 200, "pattern": NOT_BLANK}, {"type": "null"}]}
+TEXT_2000 = {"anyOf": [EXPLANATION, {"type": "null"}]}
+TAKEDOWN_RULES: dict[str, dict[str, Any]] = {
+    "TakedownBody": {
+        "properties": {"note": OPTIONAL_NOTE, "reference": TEXT_200},
+        "if": {"properties": {"status": {"const": "draft"}}, "required": ["status"]},
+        "then": {"properties": {"sent_at": {"type": "null"}}},
+    },
+    "SendBody": {"properties": {"note": OPTIONAL_NOTE, "reference": TEXT_200}},
+    "AnswerBody": {
+        "properties": {"note": OPTIONAL_NOTE, "reference": TEXT_200, "reason": TEXT_2000},
+        "if": {"properties": {"status": {"const": "refused"}}, "required": ["status"]},
+        "then": {"properties": {"reason": EXPLANATION}, "required": ["reason"]},
+    },
+    "DiscardBody": {"properties": {"note": OPTIONAL_NOTE}},
+}
+
+
+def openapi_document(agencies: list[str], legal_bases: list[str]) -> dict[str, Any]:
+    """The document for a deployment whose policy names `agencies` and `legal_bases`."""
     note = {"properties": {"note": NOTE}}
     targets = [a for a in agencies if a != TRIAGE]  # a case is reassigned to a real agency
+    basis = {"enum": legal_bases}
+    decision = {"legal_basis": basis, "explanation": EXPLANATION}
     document = build_openapi(
         "Agency case API",
         "1.0.0",
@@ -230,15 +395,27 @@ def openapi_document(agencies: list[str]) -> dict[str, Any]:
         error_model=ErrorResponse,
         rules={
             "OptionalNote": {"properties": {"note": {"anyOf": [NOTE, {"type": "null"}]}}},
-            "ResolveBody": note,
+            "ResolveBody": {"properties": {"note": NOTE, **decision}},
             "NoteBody": note,
-            "RejectBody": {"properties": {"reason": NOTE}},
+            "RejectBody": {"properties": {"reason": NOTE, **decision}},
+            "ReviewBody": {
+                "properties": {
+                    "note": {"anyOf": [NOTE, {"type": "null"}]},
+                    "legal_basis": {"anyOf": [basis, {"type": "null"}]},
+                    "explanation": EXPLANATION,
+                }
+            },
             "ReassignBody": {"properties": {"reason": NOTE, "agency": {"enum": targets}}},
             "SplitBody": {"properties": {"reason": NOTE}},
             "MergeBody": {"properties": {"reason": NOTE}},
+            **TAKEDOWN_RULES,
         },
     )
     document["components"]["securitySchemes"]["bearer"]["description"] = BEARER
+    for name, text in DESCRIPTIONS.items():
+        document["paths"][f"/api/v1/cases/{{case_id}}/{name}"]["post"]["description"] = text
+    document["paths"]["/api/v1/cases/{case_id}/takedowns"]["post"]["description"] = TAKEDOWNS
+    document_transparency(document)
     return document
 
 
@@ -248,7 +425,10 @@ def add_openapi_route(app: web.Application) -> None:
 
     async def serve(request: web.Request) -> web.Response:
         if not built:
-            built.append(openapi_document(sorted(request.app[ROUTING].agencies)))
+            ctx = request.app[ROUTING]
+            built.append(
+                openapi_document(sorted(ctx.agencies), list(ctx.actions.policy.legal_bases))
+            )
         return web.json_response(built[0])
 
     app.router.add_get("/api/v1/openapi.json", serve)

@@ -10,6 +10,7 @@ from typing import Any
 from services.common.content import ContentUrlError, content_key
 from services.common.contracts import (
     AnyEvent,
+    AppealResult,
     CaseAssigned,
     CaseStatus,
     CaseUpdated,
@@ -29,12 +30,28 @@ from services.routing.case import (
     CaseReportEntry,
     is_open_status,
 )
-from services.routing.lifecycle import Action, Deadlines, due_after, next_status
+from services.routing.clocks import (
+    calendar_for,
+    internal_deadline,
+    join_notes,
+    legal_deadline,
+    start_internal,
+)
+from services.routing.decisions import DecisionInput, InvalidDecision, make_decision
+from services.routing.lifecycle import (
+    Action,
+    Deadlines,
+    IllegalTransition,
+    deadline_change,
+    next_status,
+)
 from services.routing.policy import PRIORITY_RANK, Assignment, Policy
+from services.routing.takedown_terms import opening_drafts
 
 REPORT_FIELDS = set(CaseReport.model_fields)
 ENTRY_FIELDS = set(CaseReportEntry.model_fields) - {"reported_at"}
 PRIORITY_RAISED = "priority_raised"
+CLOSING = (Action.RESOLVE, Action.REJECT, Action.REVIEW)
 
 
 class InvalidReassignment(ValueError):
@@ -52,8 +69,9 @@ class ActionRequest:
     action: Action
     actor: str
     note: str | None = None
-    outcome: str | None = None
     target_agency: str | None = None
+    decision: DecisionInput | None = None
+    review: AppealResult | None = None
 
 
 @dataclass(frozen=True)
@@ -105,13 +123,14 @@ def plan_case_of(
         report.reporter_kind,
     )
     status = CaseStatus.TRIAGE if assignment.rule_id is None else CaseStatus.ASSIGNED
-    fields = _assignment_fields(assignment, policy.version, now)
-    audit = [_assign_record(assignment, status, now)]
     official = report.reporter_kind is ReporterKind.OFFICIAL
-    raised = raised_priority(policy, report.category, fields["priority"], 1, official)
+    raised = raised_priority(policy, report.category, assignment.priority, 1, official)
+    priority = raised or assignment.priority
+    fields, clock_note = _assignment_fields(assignment, priority, policy, now)
+    legal, legal_note = legal_deadline(assignment.legal_within, now)
+    audit = [_assign_record(assignment, status, now, join_notes(clock_note, legal_note))]
     if raised is not None:
-        audit.append(priority_record(fields["priority"], raised, status, 1, "routing", now))
-        fields["priority"] = raised
+        audit.append(priority_record(assignment.priority, raised, status, 1, "routing", now))
     case = Case(
         case_id=case_id or uuid.uuid4().hex,
         report_id=report.report_id,
@@ -128,7 +147,9 @@ def plan_case_of(
         created_at=now,
         updated_at=now,
         audit=audit,
+        takedowns=opening_drafts(report, assignment.agency, now),
         **fields,
+        **legal,
     )
     return case, [assigned_event(case, now, reason=reason)]
 
@@ -164,13 +185,14 @@ def plan_action(case: Case, request: ActionRequest, policy: Policy, now: datetim
     new = next_status(old, request.action)
     if request.action is Action.REASSIGN:
         return _plan_reassign(case, request, policy, now)
-    updates: dict[str, Any] = {
-        "status": new,
-        "version": case.version + 1,
-        "due_at": due_after(request.action, old, new, case.due_at, _deadlines(case), now),
-    }
-    if request.outcome:
-        updates["outcome"] = request.outcome
+    if request.action is Action.REVIEW:
+        raise IllegalTransition(old, request.action)  # reviews are planned by appeals.plan_review
+    clock, clock_note = internal_after(case, request.action, new, policy, now)
+    updates: dict[str, Any] = {"status": new, "version": case.version + 1, **clock}
+    closing = request.action in (Action.RESOLVE, Action.REJECT)
+    if closing:
+        updates.update(decision_fields(case, request, new, policy, now))
+        updates["closed_at"] = now
     if request.action is Action.NOTE:
         note = CaseNote(at=now, actor=request.actor, text=request.note or "")
         updates["notes"] = [*case.notes, note]
@@ -178,11 +200,38 @@ def plan_action(case: Case, request: ActionRequest, policy: Policy, now: datetim
         new is CaseStatus.IN_PROGRESS and case.acknowledged_at is None
     ):
         updates["acknowledged_at"] = now
+    audit = _record(now, request, old, new, case.agency, outcome=updates.get("outcome"))
+    audit = audit.model_copy(update={"clock": clock_note})
+    after = applied(case, updates, audit, now)
+    event = updated_event(after, request, old, now)
+    return Plan(after, changed_fields(case, after), [event], audit)
+
+
+def internal_after(
+    case: Case, action: Action, new: CaseStatus, policy: Policy, now: datetime
+) -> tuple[Document, str | None]:
+    """The internal clock's fields after `action` (none when it is unchanged) and its note."""
+    change = deadline_change(action, case.status, new, _deadlines(case))
+    if not change.restart or not is_open_status(case.status):
+        return {}, None  # a note on a closed case moves no clock
     if not is_open_status(new):
-        updates["closed_at"] = now
-    audit = _record(now, request, old, new, case.agency)
-    after = _apply(case, updates, audit, now)
-    return Plan(after, _changes(case, after), [updated_event(after, request, old, now)], audit)
+        return {"due_at": None, "internal_left_s": None}, None
+    calendar = calendar_for(case.agency, case.priority, policy)
+    return internal_deadline(change.allowance, calendar, now, "resolve-by started")
+
+
+def decision_fields(
+    case: Case, request: ActionRequest, status: CaseStatus, policy: Policy, now: datetime
+) -> Document:
+    """The decision closing `case` as `status` and the fields it sets; InvalidDecision."""
+    if request.decision is None:
+        raise InvalidDecision("decision", "closing a case takes a decision")
+    decision = make_decision(case, request.decision, status, request.actor, policy, now)
+    return {
+        "decision": decision,
+        "decisions": [*case.decisions, decision],
+        "outcome": decision.outcome.value,
+    }
 
 
 def _plan_reassign(case: Case, request: ActionRequest, policy: Policy, now: datetime) -> Plan:
@@ -197,21 +246,32 @@ def _plan_reassign(case: Case, request: ActionRequest, policy: Policy, now: date
         case.report.reporter_kind,
     )
     left = case.model_copy(
-        update={"status": CaseStatus.ASSIGNED, "version": case.version + 1, "due_at": None}
+        update={
+            "status": CaseStatus.ASSIGNED,
+            "version": case.version + 1,
+            "due_at": None,
+            "internal_left_s": None,
+        }
     )
+    fields, clock_note = _assignment_fields(assignment, assignment.priority, policy, now)
+    # Agencies informed stay informed (as the legal clock stays), the new owner excepted.
+    informed = dict.fromkeys([*case.informed, *assignment.inform])
+    fields["informed"] = [agency for agency in informed if agency != target]
     updates = {
-        **_assignment_fields(assignment, policy.version, now),
+        **fields,
         "status": CaseStatus.ASSIGNED,
         "version": case.version + 2,
         "acknowledged_at": None,
     }
     audit = _record(now, request, case.status, CaseStatus.ASSIGNED, target, case.agency)
-    after = _apply(case, updates, audit, now)
+    reason = f"on reassignment to {target}, the legal clock kept"
+    audit = audit.model_copy(update={"clock": f"{clock_note} ({reason})"})
+    after = applied(case, updates, audit, now)
     events: list[AnyEvent] = [
         updated_event(left, request, case.status, now, reassigned_to=target),
         assigned_event(after, now, previous_agency=case.agency, reason=request.note),
     ]
-    return Plan(after, _changes(case, after), events, audit)
+    return Plan(after, changed_fields(case, after), events, audit)
 
 
 def _reassignment_target(case: Case, request: ActionRequest, policy: Policy) -> str:
@@ -223,18 +283,25 @@ def _reassignment_target(case: Case, request: ActionRequest, policy: Policy) -> 
     return target
 
 
-def _assignment_fields(assignment: Assignment, policy_version: str, now: datetime) -> Document:
-    """The fields a case takes from where it was routed."""
+def _assignment_fields(
+    assignment: Assignment, priority: Priority, policy: Policy, now: datetime
+) -> tuple[Document, str]:
+    """The fields a case takes from where it was routed, with its internal clock started
+    (acknowledge by), and the clock's audit note."""
     resolve_within = assignment.resolve_within
-    return {
+    clock, note = start_internal(assignment.agency, priority, assignment.deadline, policy, now)
+    fields = {
         "agency": assignment.agency,
-        "priority": assignment.priority,
-        "due_at": now + assignment.deadline,
+        "priority": priority,
+        **clock,
         "acknowledge_within_s": assignment.deadline.total_seconds(),
         "resolve_within_s": resolve_within.total_seconds() if resolve_within else None,
         "rule_id": assignment.rule_id,
-        "policy_version": policy_version,
+        "policy_version": policy.version,
+        "informed": list(assignment.inform),
+        "inform_contact": assignment.inform_contact,
     }
+    return fields, note
 
 
 def _deadlines(case: Case) -> Deadlines:
@@ -245,18 +312,20 @@ def _deadlines(case: Case) -> Deadlines:
     )
 
 
-def _apply(case: Case, updates: Document, audit: AuditRecord, now: datetime) -> Case:
+def applied(case: Case, updates: Document, audit: AuditRecord, now: datetime) -> Case:
     """The case after `updates`, stamped and audited."""
     return case.model_copy(update={**updates, "updated_at": now, "audit": [*case.audit, audit]})
 
 
-def _changes(before: Case, after: Case) -> Document:
+def changed_fields(before: Case, after: Case) -> Document:
     """The stored fields that differ, to `$set` (the audit entry is pushed on its own)."""
     old, new = before.to_document(), after.to_document()
     return {k: v for k, v in new.items() if k != "audit" and old.get(k) != v}
 
 
-def _assign_record(assignment: Assignment, status: CaseStatus, now: datetime) -> AuditRecord:
+def _assign_record(
+    assignment: Assignment, status: CaseStatus, now: datetime, clock: str | None
+) -> AuditRecord:
     return AuditRecord(
         at=now,
         actor="routing",
@@ -265,6 +334,7 @@ def _assign_record(assignment: Assignment, status: CaseStatus, now: datetime) ->
         to_status=status.value,
         note=f"rule {assignment.rule_id or '(none: triage)'}",
         agency=assignment.agency,
+        clock=clock,
     )
 
 
@@ -275,6 +345,7 @@ def _record(
     new: CaseStatus,
     agency: str,
     previous: str | None = None,
+    outcome: str | None = None,
 ) -> AuditRecord:
     return AuditRecord(
         at=now,
@@ -284,7 +355,7 @@ def _record(
         to_status=new.value,
         note=request.note,
         agency=agency,
-        outcome=request.outcome or None,
+        outcome=outcome,
         previous_agency=previous,
     )
 
@@ -308,6 +379,14 @@ def case_event_fields(case: Case, now: datetime) -> Document:
         "district": case.report.district,
         "content_key": case.content_key,
         "reporters": case.reporters,
+        "legal_due_at": case.legal_due_at,
+        "calendar": case.calendar,
+        "internal_budget_s": case.internal_budget_s,
+        "takedowns": [c for t in case.takedowns if (c := t.clock())] if case.is_open else [],
+        "decision": None
+        if case.decision is None
+        else case.decision.public(case.decision.appeal_until),
+        "informed": case.informed,
     }
 
 
@@ -335,7 +414,7 @@ def updated_event(
         from_status=old,
         actor=request.actor,
         note=request.note,
-        outcome=request.outcome,
+        outcome=case.outcome if request.action in CLOSING else None,
         reassigned_to=reassigned_to,
     )
 

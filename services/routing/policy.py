@@ -1,9 +1,12 @@
-"""The routing policy: a versioned, validated TOML file: report -> agency, priority, deadline."""
+"""The routing policy: a versioned, validated TOML file: report -> agency, priority, deadlines,
+the agencies to inform, and the legal bases, appeal window and legal clocks decisions use."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
+from functools import lru_cache
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, model_validator
@@ -18,6 +21,9 @@ from services.common.policyfile import (
     parse_model,
     read_policy_text,
 )
+from services.common.workcalendar import CalendarBook, load_calendars
+
+LEGAL_BASIS_CODE_PATTERN = r"^[a-z0-9][a-z0-9_.-]*$"
 
 
 class Agency(BaseModel):
@@ -30,6 +36,20 @@ class Agency(BaseModel):
     name_en: str = Field(min_length=1)
     default_deadline: Duration
     supervisors: list[str] = Field(default_factory=list)
+
+
+class LegalBasis(BaseModel):
+    """A legal basis a decision may name, from the list legal staff maintain."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    code: str = Field(pattern=LEGAL_BASIS_CODE_PATTERN, max_length=80)
+    title_vi: str = Field(min_length=1, max_length=300)
+    title_en: str = Field(min_length=1, max_length=300)
+
+    def title(self, language: str) -> str:
+        """The title in `language` (Vietnamese unless English is asked for)."""
+        return self.title_en if language == "en" else self.title_vi
 
 
 class Rule(BaseModel):
@@ -62,6 +82,17 @@ class Rule(BaseModel):
     priority: Priority = Priority.NORMAL
     deadline: Duration
     resolve_within: Duration | None = None
+    legal_within: Duration | None = Field(
+        default=None, description="The case's legal clock (calendar time); the policy's when unset."
+    )
+    inform: list[str] = Field(
+        default_factory=list,
+        max_length=20,
+        description="Agencies informed of the case besides its owner (read-only).",
+    )
+    inform_contact: bool = Field(
+        default=False, description="Whether the informed agencies see the reporter's contact."
+    )
 
     @property
     def province_code(self) -> str | None:
@@ -124,6 +155,12 @@ class PriorityThreshold(BaseModel):
         return any_official if self.any_official else reporters >= (self.reporters or 0)
 
 
+APPEAL_WINDOW = timedelta(days=14)
+APPEAL_REVIEW_WITHIN = timedelta(days=5)
+TAKEDOWN_DEADLINE = timedelta(hours=24)
+LEGAL_WITHIN = timedelta(hours=48)
+
+
 class _PolicyFile(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -131,6 +168,11 @@ class _PolicyFile(BaseModel):
     agencies: list[Agency] = Field(min_length=1)
     rules: list[Rule] = Field(default_factory=list)
     priority_thresholds: list[PriorityThreshold] = Field(default_factory=list)
+    legal_bases: list[LegalBasis] = Field(default_factory=list)
+    appeal_window: Duration = APPEAL_WINDOW
+    appeal_review_within: Duration = APPEAL_REVIEW_WITHIN
+    takedown_deadline: Duration = TAKEDOWN_DEADLINE
+    legal_within: Duration = LEGAL_WITHIN
 
 
 @dataclass(frozen=True)
@@ -142,9 +184,20 @@ class Assignment:
     deadline: timedelta
     resolve_within: timedelta | None
     rule_id: str | None
+    legal_within: timedelta = LEGAL_WITHIN
+    inform: tuple[str, ...] = ()
+    inform_contact: bool = False
 
 
-TRIAGE_DEADLINE = timedelta(hours=4)
+# A triage case waits for a supervisor at most half a working day (four working hours): a day
+# of the policy's durations is a working day (see services.routing.clocks).
+TRIAGE_DEADLINE = timedelta(hours=12)
+
+
+@lru_cache(maxsize=1)
+def default_calendars() -> CalendarBook:
+    """The packaged business calendars (services/common/calendars.toml)."""
+    return load_calendars(None)
 
 
 @dataclass(frozen=True)
@@ -155,6 +208,28 @@ class Policy:
     agencies: dict[str, Agency]
     rules: tuple[Rule, ...]
     thresholds: tuple[PriorityThreshold, ...] = ()
+    legal_bases: dict[str, LegalBasis] = field(default_factory=dict)
+    appeal_window: timedelta = APPEAL_WINDOW
+    appeal_review_within: timedelta = APPEAL_REVIEW_WITHIN
+    takedown_deadline: timedelta = TAKEDOWN_DEADLINE
+    legal_within: timedelta = LEGAL_WITHIN
+    calendars: CalendarBook = field(default_factory=default_calendars)
+
+    def with_calendars(self, calendars: CalendarBook) -> Policy:
+        """This policy counting internal deadlines on `calendars` (the CALENDARS_FILE's)."""
+        return replace(self, calendars=calendars)
+
+    def _assignment(self, rule: Rule) -> Assignment:
+        return Assignment(
+            rule.agency,
+            rule.priority,
+            rule.deadline,
+            rule.resolve_within,
+            rule.id,
+            rule.legal_within or self.legal_within,
+            tuple(rule.inform),
+            rule.inform_contact,
+        )
 
     def threshold_priority(
         self, category: Category, reporters: int, any_official: bool
@@ -177,9 +252,10 @@ class Policy:
             r for r in self.rules if r.matches(category, province_code, commune_code, reporter_kind)
         ]
         if not matching:
-            return Assignment(TRIAGE, Priority.NORMAL, TRIAGE_DEADLINE, None, None)
-        rule = max(matching, key=lambda r: r.specificity)
-        return Assignment(rule.agency, rule.priority, rule.deadline, rule.resolve_within, rule.id)
+            return Assignment(
+                TRIAGE, Priority.NORMAL, TRIAGE_DEADLINE, None, None, self.legal_within
+            )
+        return self._assignment(max(matching, key=lambda r: r.specificity))
 
     def route_to(
         self,
@@ -197,10 +273,14 @@ class Policy:
             and r.matches(category, province_code, commune_code, reporter_kind)
         ]
         if matching:
-            rule = max(matching, key=lambda r: r.specificity)
-            return Assignment(agency, rule.priority, rule.deadline, rule.resolve_within, rule.id)
+            return self._assignment(max(matching, key=lambda r: r.specificity))
         return Assignment(
-            agency, Priority.NORMAL, self.agencies[agency].default_deadline, None, None
+            agency,
+            Priority.NORMAL,
+            self.agencies[agency].default_deadline,
+            None,
+            None,
+            self.legal_within,
         )
 
 
@@ -212,7 +292,8 @@ def load_policy(path: Path | None = None) -> Policy:
 
 def parse_policy(text: str, name: str = "policy") -> Policy:
     """Parse and validate policy text; raise PolicyError naming the rule, line and problem."""
-    parsed = parse_model(text, name, _PolicyFile, {"rules": "rule", "agencies": "agency"})
+    kinds = {"rules": "rule", "agencies": "agency", "legal_bases": "legal basis"}
+    parsed = parse_model(text, name, _PolicyFile, kinds)
     return _checked(parsed, text, name)
 
 
@@ -237,12 +318,54 @@ def _checked(parsed: _PolicyFile, text: str, name: str) -> Policy:
                 f"{where}: unknown agency {rule.agency!r} (known: {', '.join(agencies)})"
             )
         problems += [f"{where}: {problem}" for problem in place_problems(rule)]
+        problems += [f"{where}: {problem}" for problem in inform_problems(rule, agencies)]
         if (other := seen_criteria.get(rule.criteria())) is not None:
             problems.append(f"{where}: matches exactly the same reports as rule {other!r}")
         seen_criteria.setdefault(rule.criteria(), rule.id)
+    bases: dict[str, LegalBasis] = {}
+    for basis in parsed.legal_bases:
+        if basis.code in bases:
+            problems.append(
+                f"legal basis {basis.code!r}{_line_of_code(text, basis.code)}: defined twice"
+            )
+        bases[basis.code] = basis
     if problems:
         raise PolicyError(invalid(name, problems))
-    return Policy(parsed.version, agencies, tuple(parsed.rules), tuple(parsed.priority_thresholds))
+    return Policy(
+        parsed.version,
+        agencies,
+        tuple(parsed.rules),
+        tuple(parsed.priority_thresholds),
+        bases,
+        parsed.appeal_window,
+        parsed.appeal_review_within,
+        parsed.takedown_deadline,
+        parsed.legal_within,
+    )
+
+
+def inform_problems(rule: Rule, agencies: dict[str, Agency]) -> list[str]:
+    """What is wrong with a rule's `inform` list: unknown agencies, the owner, repeats."""
+    problems = [
+        f"inform names unknown agency {agency!r} (known: {', '.join(agencies)})"
+        for agency in rule.inform
+        if agency not in agencies
+    ]
+    if rule.agency in rule.inform:
+        problems.append(f"inform names the rule's own agency {rule.agency!r}")
+    if len(set(rule.inform)) != len(rule.inform):
+        problems.append("inform names an agency twice")
+    return problems
+
+
+def _line_of_code(text: str, code: str) -> str:
+    """` (line N)` of the last `code = "<code>"` line (a repeated one: where it repeats)."""
+    lines = [
+        number
+        for number, line in enumerate(text.splitlines(), start=1)
+        if re.match(rf'^\s*code\s*=\s*"{re.escape(code)}"', line)
+    ]
+    return f" (line {lines[-1]})" if lines else ""
 
 
 def place_problems(rule: Rule) -> list[str]:

@@ -1,4 +1,5 @@
-"""Consumer handlers: reports open or join the case of their content; escalations are audited.
+"""Consumer handlers: reports open or join the case of their content; appeals reopen a decided
+case for review; escalations are audited.
 
 Reports come in batches. Each round reads the open cases of the batch's content keys and which
 of its reports a case holds already (two reads), then writes the new cases in one insert and
@@ -19,7 +20,8 @@ from prometheus_client import Counter, Histogram
 from pymongo.errors import DuplicateKeyError
 
 from services.common.clock import Clock
-from services.common.contracts import AnyEvent, CaseEscalated, ReportSubmitted
+from services.common.contracts import AnyEvent, CaseEscalated, ReportAppealed, ReportSubmitted
+from services.routing.appeals import AppealRefused, already_handled, plan_appeal, refusal_record
 from services.routing.case import Case, CaseReportEntry
 from services.routing.cases import CaseRepository
 from services.routing.grouping import JoinPlan, plan_join
@@ -30,6 +32,7 @@ log = logging.getLogger(__name__)
 
 CASES_CREATED = Counter("routing_cases_created_total", "Cases created", ["agency", "category"])
 REPORTS_JOINED = Counter("routing_reports_joined_total", "Reports that joined an open case")
+APPEALS = Counter("routing_appeals_total", "Appeals taken or refused", ["result"])
 DUPLICATE_REPORTS = Counter("routing_duplicate_reports_total", "Reports that already had a case")
 ROUTING_LATENCY = Histogram(
     "routing_latency_seconds",
@@ -186,6 +189,40 @@ class Router:
                     "priority": join.case.priority.value,
                 },
             )
+
+    async def on_appeal(self, event: ReportAppealed) -> None:
+        """Reopen the case for review, once per event; an appeal that cannot be taken is
+        recorded in the case's audit log (when there is a case) and logged, never retried."""
+        where = {"case_id": event.case_id, "report_id": event.report_id}
+        for _ in range(self.max_rounds):
+            case = await self.repository.get(event.case_id)
+            if case is None:
+                APPEALS.labels(result="refused").inc()
+                log.warning("appeal for an unknown case dropped", extra=where)
+                return
+            if already_handled(case, event):
+                log.info("appeal already handled", extra=where)
+                return
+            now = self.clock()
+            try:
+                plan = plan_appeal(case, event, self.policy, now)
+            except AppealRefused as exc:
+                await self._refuse(case, event, str(exc), now)
+                return
+            if await self.repository.write_change(case, plan, now) is not None:
+                self.stored_hook()
+                APPEALS.labels(result="taken").inc()
+                log.info("appeal taken: case reopened for review", extra=where)
+                return
+        raise RuntimeError(f"case {event.case_id} kept changing under the appeal")
+
+    async def _refuse(self, case: Case, event: ReportAppealed, reason: str, now: datetime) -> None:
+        APPEALS.labels(result="refused").inc()
+        await self.repository.record_audit(case.case_id, refusal_record(case, event, reason, now))
+        log.warning(
+            "appeal refused",
+            extra={"case_id": case.case_id, "report_id": event.report_id, "reason": reason},
+        )
 
     async def on_escalation(self, event: CaseEscalated) -> None:
         """Record the escalation in the case's audit log (once per event)."""

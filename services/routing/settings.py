@@ -21,6 +21,12 @@ class RoutingSettings(CommonSettings):
     policy_path: Path | None = Field(
         default=None, description="Routing policy TOML file (the packaged default when unset)."
     )
+    calendars_file: Path | None = Field(
+        default=None,
+        validation_alias=AliasChoices("CALENDARS_FILE", "calendars_file"),
+        description="Business calendars TOML file, shared with notify (env CALENDARS_FILE, "
+        "unprefixed; the packaged services/common/calendars.toml when unset).",
+    )
     tokens: dict[str, str] = Field(
         default_factory=dict,
         description="Bootstrap (legacy) bearer tokens with every scope, and the console's "

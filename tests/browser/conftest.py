@@ -10,7 +10,10 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Browser, Page, async_playwright
 
-from tests.e2e.conftest import system  # noqa: F401  (the running system, as in e2e)
+from tests.e2e.conftest import (  # noqa: F401  (the running system, as in e2e)
+    system,
+    system_extra_env,
+)
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 # Without the background-networking flags Chromium keeps trying hosts this network refuses.

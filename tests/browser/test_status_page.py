@@ -11,7 +11,7 @@ from playwright.async_api import Page, expect
 
 from tests.browser.conftest import screenshot
 from tests.e2e.conftest import System, auth, case_for, reporter_status, submit_json
-from tests.helpers import wait_until
+from tests.helpers import resolve_body, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -38,7 +38,7 @@ async def _resolved_report(system: System) -> str:
         case = await wait_until(assigned_case, what="the case")
         actions = {
             "acknowledge": {},
-            "resolve": {"outcome": "removed", "note": "Đã yêu cầu nền tảng gỡ trang."},
+            "resolve": resolve_body("Đã yêu cầu nền tảng gỡ trang."),
         }
         for action, body in actions.items():
             url = f"{system.url('routing')}/api/v1/cases/{case['_id']}/{action}"
@@ -47,7 +47,7 @@ async def _resolved_report(system: System) -> str:
 
         async def resolved() -> bool:
             status = await reporter_status(session, system, code)
-            return status["status"] == "resolved" and status.get("outcome") == "removed"
+            return status["status"] == "resolved" and status.get("outcome") == "removed_by_platform"
 
         await wait_until(resolved, what="the reporter's status to follow the case")
     return code
@@ -60,7 +60,7 @@ async def test_status_page_shows_steps_outcome_and_agency_in_vietnamese_local_ti
     await page.goto(f"{system.url('intake')}/status/{code}")
     await expect(page.locator("html")).to_have_attribute("lang", "vi")
     await expect(page.locator("#status")).to_have_text("Đã xử lý xong")
-    await expect(page.locator("#outcome")).to_have_text("Nội dung đã bị gỡ bỏ")
+    await expect(page.locator("#decision-outcome")).to_have_text("Nền tảng đã gỡ bỏ nội dung")
     await expect(page.locator("#agency")).to_have_text("Công an (An ninh mạng)")
     await expect(page.locator("#submitted-at")).to_have_text(LOCAL_TIME)
     steps = page.locator("#history li")
@@ -73,5 +73,5 @@ async def test_status_page_shows_steps_outcome_and_agency_in_vietnamese_local_ti
     await page.locator("#switch-language").click()
     await expect(page.locator("html")).to_have_attribute("lang", "en")
     await expect(page.locator("#tracking-code")).to_have_text(code)
-    await expect(page.locator("#outcome")).to_have_text("The content was removed")
+    await expect(page.locator("#decision-outcome")).to_have_text("The platform removed the content")
     await screenshot(page, "status-en-phone")

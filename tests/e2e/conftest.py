@@ -20,7 +20,7 @@ from services.common.auth import hash_token
 from services.common.mongo import MongoDatabase, mongo_database
 from services.common.processes import ServiceProcess
 from services.notify.signing import encode_secret
-from tests.helpers import EVIDENCE_LINK_SECRET
+from tests.helpers import ALWAYS_OPEN_CALENDARS_FILE, EVIDENCE_LINK_SECRET
 
 TOKENS = {
     "police": "e2e-police",
@@ -65,6 +65,22 @@ id = "misconduct"
 category = "member_misconduct"
 agency = "party_committee"
 deadline = "4s"
+[[rules]]
+id = "hijacked-official"
+category = "hijacked_account"
+reporter_kind = "official"
+agency = "police"
+deadline = "1h"
+resolve_within = "1h"
+inform = ["party_committee"]
+[[legal_bases]]
+code = "nd147-2024-removal"
+title_vi = "Nghị định 147/2024/NĐ-CP: gỡ bỏ thông tin vi phạm theo yêu cầu"
+title_en = "Decree 147/2024/NĐ-CP: removal at an authority's request"
+[[legal_bases]]
+code = "khong-vi-pham"
+title_vi = "Không có căn cứ xử lý"
+title_en = "No grounds to act"
 """
 
 
@@ -186,6 +202,8 @@ def system_env(
         "EVIDENCE_LINK_SECRET": EVIDENCE_LINK_SECRET,
         "NOTIFY_SUPERVISOR_TOKENS": json.dumps([hash_token(TOKENS["supervisor"])]),
         "NOTIFY_RETRY_BASE_SECONDS": "0.2",
+        # Deadlines of seconds run out at any hour, on a Sunday too.
+        "CALENDARS_FILE": str(ALWAYS_OPEN_CALENDARS_FILE),
         "ROUTING_TOKENS": "{"
         + ", ".join(f'"{hash_token(t)}": "{p}"' for p, t in TOKENS.items())
         + "}",
@@ -193,8 +211,19 @@ def system_env(
 
 
 @pytest.fixture
+def system_extra_env() -> dict[str, str]:
+    """Settings a test module adds to every service's environment (override the fixture)."""
+    return {}
+
+
+@pytest.fixture
 async def system(
-    amqp_url: str, mongo_url: str, topology: Topology, db_name: str, tmp_path: Path
+    amqp_url: str,
+    mongo_url: str,
+    topology: Topology,
+    db_name: str,
+    tmp_path: Path,
+    system_extra_env: dict[str, str],
 ) -> AsyncIterator[System]:
     """intake, routing and notify running as processes, and a supervisor's webhook receiver."""
     receiver = WebhookReceiver()
@@ -207,6 +236,7 @@ async def system(
     escalation = tmp_path / "escalation.toml"
     escalation.write_text(E2E_ESCALATION.format(hook=hook_server.make_url("/alerts")))
     env = system_env(amqp_url, mongo_url, topology, db_name, policy, escalation)
+    env.update(system_extra_env)
     names = ["intake", "routing", "notify"]
     services = {n: ServiceProcess(n, env, tmp_path) for n in names}
     env["ROUTING_INTAKE_PUBLIC_URL"] = services["intake"].url  # where evidence links point

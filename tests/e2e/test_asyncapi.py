@@ -77,10 +77,20 @@ async def test_the_documents_cover_every_event_with_an_example(system: System) -
         name: [op["channel"]["$ref"] for op in doc["operations"].values() if op["action"] == "send"]
         for name, doc in documents.items()
     }
-    assert published == {
-        "intake": ["#/channels/ReportSubmitted"],
-        "routing": ["#/channels/CaseAssigned", "#/channels/CaseUpdated"],
-        "notify": ["#/channels/CaseEscalated"],
+    assert {name: sorted(refs) for name, refs in published.items()} == {
+        "intake": ["#/channels/ReportAppealed", "#/channels/ReportSubmitted"],
+        "routing": ["#/channels/CaseAssigned", "#/channels/CaseShared", "#/channels/CaseUpdated"],
+        "notify": [
+            "#/channels/CaseEscalated",
+            "#/channels/CasePlatformOverdue",
+            "#/channels/CaseWarning",
+        ],
     }
     agency_queue = documents["routing"]["channels"]["agency.police.cases"]
-    assert set(agency_queue["messages"]) == {"CaseAssigned", "CaseUpdated"}
+    assert set(agency_queue["messages"]) == {
+        "CaseAssigned",
+        "CaseUpdated",
+        "CaseShared",
+        "CaseWarning",
+        "CasePlatformOverdue",
+    }

@@ -199,7 +199,7 @@ async def test_one_trace_runs_from_the_request_through_every_service(
     }
     assert "report stored" in messages["intake"]
     assert "case created" in messages["routing"]
-    assert {"deadline updated", "escalation recorded"} <= messages["notify"]
+    assert {"deadline updated", "alert recorded"} <= messages["notify"]
     assert "escalation recorded" in messages["routing"]
 
 

@@ -26,7 +26,7 @@ FUZZ = settings(
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
 )
 FORM_FIELDS = [*SINGLE_VALUED, "csrf_token"]
-ACTIONS = ["acknowledge", "start", "resolve", "reject", "reassign", "notes"]
+ACTIONS = ["acknowledge", "start", "resolve", "reject", "reassign", "notes", "review"]
 CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]*)"')
 
 
@@ -187,9 +187,32 @@ query_values = st.one_of(
 
 @FUZZ
 @given(
-    path=st.sampled_from(["/console/cases", "/console/overview", "/console/cases/x"]),
+    path=st.sampled_from(
+        [
+            "/console/cases",
+            "/console/overview",
+            "/console/cases/x",
+            "/console/transparency",
+            "/console/transparency.csv",
+            "/transparency",
+            "/transparency.json",
+        ]
+    ),
     query=st.dictionaries(
-        st.sampled_from(["cursor", "status", "category", "overdue", "from", "to", "partial", "q"]),
+        st.sampled_from(
+            [
+                "cursor",
+                "status",
+                "category",
+                "overdue",
+                "from",
+                "to",
+                "partial",
+                "q",
+                "month",
+                "lang",
+            ]
+        ),
         query_values,
         max_size=4,
     ),
@@ -206,7 +229,12 @@ def test_console_pages_never_answer_5xx(path: str, query: dict[str, str]) -> Non
     case_id=texts,
     action=st.sampled_from(ACTIONS),
     pairs=st.lists(
-        st.tuples(st.sampled_from(["note", "reason", "outcome", "agency"]), field_values),
+        st.tuples(
+            st.sampled_from(
+                ["note", "reason", "outcome", "agency", "legal_basis", "explanation", "result"]
+            ),
+            field_values,
+        ),
         max_size=5,
     ),
     real_csrf=st.booleans(),

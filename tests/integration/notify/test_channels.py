@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import email
-import email.policy
 import json
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from aiohttp import web
-from aiosmtpd.controller import Controller
 from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
 
@@ -36,6 +33,8 @@ from tests.integration.notify.conftest import (
     short_policy,
     start_notify,
 )
+from tests.smtp import SmtpInbox
+from tests.smtp import smtp_server as running_smtp_server
 
 pytestmark = pytest.mark.integration
 
@@ -112,6 +111,9 @@ async def test_webhook_alert_is_signed_and_retried_until_delivered(
     payload = json.loads(body)
     assert payload.pop("target") == "police-supervisor"
     assert payload.pop("case_url").endswith(f"/console/cases/{case.case_id}")
+    # Added since alerts had kinds (fields are only ever added): kind, clock and summary.
+    assert payload.pop("kind") == "escalation" and payload["clock"] == "internal"
+    assert payload.pop("summary").startswith("[Cảnh báo cấp 1]")
     sent = CaseEscalated.model_validate(payload)
     assert sent.case_id == case.case_id and sent.level == 1
 
@@ -138,31 +140,10 @@ async def test_a_webhook_that_never_recovers_is_given_up_and_recorded_as_failed(
     assert delivery(alert, "amqp")["status"] == "delivered"
 
 
-class SmtpInbox:
-    """An aiosmtpd handler keeping every message; refuses the first `refusals` with 451."""
-
-    def __init__(self, refusals: int = 0) -> None:
-        self.refusals = refusals
-        self.messages: list[email.message.EmailMessage] = []
-        self.recipients: list[list[str]] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        if self.refusals > 0:
-            self.refusals -= 1
-            return "451 4.3.0 try again later"
-        parsed = email.message_from_bytes(envelope.content, policy=email.policy.default)
-        self.messages.append(parsed)
-        self.recipients.append(list(envelope.rcpt_tos))
-        return "250 OK"
-
-
 @pytest.fixture
-def smtp_server() -> Any:
-    inbox = SmtpInbox(refusals=1)
-    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    yield inbox, controller.port
-    controller.stop()
+def smtp_server() -> Iterator[tuple[SmtpInbox, int]]:
+    with running_smtp_server(refusals=1) as running:
+        yield running
 
 
 async def test_email_alert_reaches_the_smtp_server_in_vietnamese_and_english(
@@ -187,9 +168,11 @@ async def test_email_alert_reaches_the_smtp_server_in_vietnamese_and_english(
     assert delivery(alert, "email")["attempts"] == 2  # the first was refused with 451
     message = next(m for m in inbox.messages if "cấp 1" in str(m["Subject"]))
     assert str(message["Subject"]) == (
-        f"[Cảnh báo cấp 1] Vụ việc {case.tracking_code} quá hạn xử lý"
-        f" / Level 1 escalation: case {case.tracking_code} overdue"
+        f"[Cảnh báo cấp 1] Vụ việc {case.tracking_code} quá hạn xử lý (hạn nội bộ)"
+        f" / Level 1 escalation: case {case.tracking_code} overdue (internal deadline)"
     )
+    assert message["X-Incidents-Alert-Kind"] == "escalation"
+    assert message["X-Incidents-Clock"] == "internal"
     body = message.get_body(preferencelist=("plain",))
     assert body is not None
     text = body.get_content()

@@ -51,3 +51,15 @@ def test_a_malformed_webhook_secret_stops_the_service_naming_it() -> None:
     result = start_notify({"NOTIFY_WEBHOOK_SECRETS": '["whsec_c2hvcnQ="]'})
     assert result.returncode == 1
     assert "NOTIFY_WEBHOOK_SECRETS[0]: the key is 5 bytes" in result.stderr
+
+
+def test_a_bad_calendars_file_stops_the_service_naming_the_line(tmp_path: Path) -> None:
+    calendars = tmp_path / "calendars.toml"
+    calendars.write_text(
+        '[[calendars]]\nid = "default"\n\n[[calendars]]\nid = "office"\nperiods = ["17:00-07:30"]\n'
+    )
+    result = start_notify({"CALENDARS_FILE": str(calendars)})
+    assert result.returncode == 1
+    assert "notify: cannot start:" in result.stderr
+    assert "calendar 'office' (line 5), field periods" in result.stderr
+    assert "must start before it ends" in result.stderr

@@ -14,7 +14,7 @@ from services.common.amqp import Topology
 from services.common.contracts import CaseAssigned, CaseUpdated, Category
 from services.common.mongo import MongoDatabase
 from services.routing.case import Case
-from tests.helpers import QueueProbe
+from tests.helpers import QueueProbe, reject_body, resolve_body
 from tests.integration.routing.conftest import Reporter, auth, case_of
 
 pytestmark = pytest.mark.integration
@@ -89,12 +89,10 @@ async def test_full_lifecycle_is_audited_and_announced(
     assert acknowledged["due_at"] is not None  # now the resolution deadline (7 days)
     assert (await _act(routing, case_id, "start")).status == 200
     assert (await _act(routing, case_id, "notes", note="liên hệ Facebook")).status == 200
-    resolved = await (
-        await _act(routing, case_id, "resolve", outcome="removed", note="đã gỡ trang")
-    ).json()
+    resolved = await (await _act(routing, case_id, "resolve", **resolve_body("đã gỡ trang"))).json()
     assert (
         resolved["status"] == "resolved"
-        and resolved["outcome"] == "removed"
+        and resolved["outcome"] == "removed_by_platform"
         and resolved["due_at"] is None
     )
     assert [(e["action"], e["from_status"], e["to_status"]) for e in resolved["audit"]] == [
@@ -119,7 +117,7 @@ async def test_illegal_transition_is_409_listing_the_allowed_actions(
     routing: Client, routing_db: MongoDatabase, reporter: Reporter
 ) -> None:
     case_id = await _case(routing_db, reporter)
-    response = await _act(routing, case_id, "resolve", outcome="removed", note="x")
+    response = await _act(routing, case_id, "resolve", **resolve_body("x"))
     assert response.status == 409
     body = await response.json()
     assert body["error"]["allowed_actions"] == [
@@ -138,6 +136,10 @@ async def test_illegal_transition_is_409_listing_the_allowed_actions(
     [
         ("resolve", {"note": "x"}, "outcome"),
         ("resolve", {"outcome": "vanished", "note": "x"}, "outcome"),
+        ("resolve", resolve_body(legal_basis="nd-999-2030"), "legal_basis"),
+        ("resolve", resolve_body(explanation=" "), "explanation"),
+        ("resolve", resolve_body(explanation="x" * 2001), "explanation"),
+        ("reject", reject_body(outcome="removed_by_platform"), "outcome"),
         ("reject", {}, "reason"),
         ("reject", {"reason": "   "}, "reason"),
         ("reassign", {"agency": "culture_office"}, "reason"),
@@ -270,13 +272,14 @@ async def test_concurrent_actions_never_lose_an_update(
 
 
 def most_urgent_first(cases: list[dict[str, Any]]) -> list[str]:
-    """Open cases with a deadline by deadline, then open ones without, newest first, then
+    """Open cases with a deadline by their nearer deadline, then open ones without, newest first, then
     closed ones, newest first; ties by id."""
 
     def key(case: dict[str, Any]) -> tuple[int, float, str]:
         is_open = case["status"] not in ("resolved", "rejected")
-        if is_open and case.get("due_at"):
-            return 0, case["due_at"].timestamp(), case["_id"]
+        deadlines = [at for at in (case.get("due_at"), case.get("legal_due_at")) if at]
+        if is_open and deadlines:  # the nearer of the internal and the legal clock
+            return 0, min(deadlines).timestamp(), case["_id"]
         return 1 if is_open else 2, -case["created_at"].timestamp(), case["_id"]
 
     return [c["_id"] for c in sorted(cases, key=key)]
@@ -330,7 +333,7 @@ async def test_the_most_overdue_case_leads_page_one_however_many_newer_cases_exi
     ids = [await _case(routing_db, reporter) for _ in range(60)]
     long_overdue = datetime.now(UTC) - timedelta(days=3)
     await set_due(routing_db, ids[0], long_overdue)
-    closed = await _act(routing, ids[1], "reject", reason="không đủ thông tin để xử lý")
+    closed = await _act(routing, ids[1], "reject", **reject_body("không đủ thông tin để xử lý"))
     assert closed.status == 200, await closed.text()
     first = await (await routing.get("/api/v1/cases?limit=50", headers=auth("police"))).json()
     assert first["cases"][0]["case_id"] == ids[0]
@@ -356,7 +359,7 @@ async def test_the_overdue_filter_is_exactly_the_open_cases_past_their_deadline(
     await set_due(routing_db, ids[0], now - timedelta(hours=2))
     await set_due(routing_db, ids[1], now - timedelta(hours=1))
     await set_due(routing_db, ids[2], now - timedelta(hours=3))
-    closed = await _act(routing, ids[2], "reject", reason="trùng lặp")
+    closed = await _act(routing, ids[2], "reject", **reject_body("trùng lặp"))
     assert closed.status == 200
 
     async def listed(query: str) -> list[str]:

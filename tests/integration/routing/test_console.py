@@ -10,6 +10,7 @@ from aiohttp.test_utils import TestClient
 
 from services.common.contracts import Category
 from services.common.mongo import MongoDatabase
+from tests.helpers import resolve_body
 from tests.integration.routing.conftest import TOKENS, Reporter, case_of
 
 pytestmark = pytest.mark.integration
@@ -91,7 +92,7 @@ async def test_agency_sees_its_cases_acts_on_them_and_never_another_agencys(
     assert incomplete.status == 422
     resolved = await routing.post(
         f"/console/cases/{police_case['_id']}/resolve",
-        data={"csrf_token": csrf, "outcome": "removed", "note": "Đã gỡ trang"},
+        data={"csrf_token": csrf, **resolve_body("Đã gỡ trang")},
     )
     assert resolved.status == 200
     stored = await routing_db.cases.find_one({"_id": police_case["_id"]})

@@ -22,7 +22,7 @@ from services.common.contracts import (
     parse_event,
 )
 from services.common.mongo import MongoDatabase
-from tests.helpers import get_all, wait_until
+from tests.helpers import get_all, reject_body, wait_until
 from tests.integration.routing.conftest import Reporter, auth, report_event
 
 pytestmark = pytest.mark.integration
@@ -278,7 +278,7 @@ async def test_a_redelivered_joiner_changes_nothing_even_after_its_case_closed(
 
     rejected = await routing.post(
         f"/api/v1/cases/{case['_id']}/reject",
-        json={"reason": "not a scam"},
+        json=reject_body("not a scam"),
         headers=auth("police"),
     )
     assert rejected.status == 200

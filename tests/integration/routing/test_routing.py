@@ -56,7 +56,7 @@ async def test_every_category_reaches_its_agencys_queue_as_case_assigned(
     for category, agency in EXPECTED.items():
         case = await case_of(routing_db, reports[category])
         assert case["agency"] == agency and case["status"] == "assigned"
-        assert case["policy_version"] == "2026-11-24.1" and case["rule_id"]
+        assert case["policy_version"] == "2026-11-29.1" and case["rule_id"]
     for agency in set(EXPECTED.values()):
         messages = await _queued(
             amqp_connection, topology, agency, list(EXPECTED.values()).count(agency)

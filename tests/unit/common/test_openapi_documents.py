@@ -9,12 +9,15 @@ import pytest
 from services.intake.openapi_doc import openapi_document as intake_document
 from services.notify.openapi_doc import openapi_document as notify_document
 from services.routing.openapi_doc import openapi_document as routing_document
+from services.routing.policy import load_policy
 
 pytestmark = pytest.mark.unit
 
 DOCUMENTS = {
     "intake": intake_document(),
-    "routing": routing_document(["culture_office", "party_committee", "police", "triage"]),
+    "routing": routing_document(
+        ["culture_office", "party_committee", "police", "triage"], list(load_policy().legal_bases)
+    ),
     "notify": notify_document(),
 }
 

@@ -156,7 +156,7 @@ def test_a_use_recorded_by_another_replica_counts() -> None:
 
 
 def test_the_openapi_document_describes_keys_and_the_403() -> None:
-    document = openapi_document(["police", "triage"])
+    document = openapi_document(["police", "triage"], ["nd147-2024-removal"])
     assert (
         "inc_<key id>_<secret>"
         in document["components"]["securitySchemes"]["bearer"]["description"]

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from pydantic import ValidationError
 
-from services.common.contracts import CaseStatus
+from services.common.contracts import CaseStatus, DeadlineClock
 from services.routing.case import (
     CLOSED,
     DUE,
@@ -37,7 +37,23 @@ def test_an_open_case_past_its_deadline_is_overdue_and_a_closed_one_never() -> N
     assert not new_case(due_at=NOW).is_overdue(NOW), "due this instant is not yet late"
     closed = new_case(status=CaseStatus.RESOLVED, due_at=NOW - HOUR)
     assert not closed.is_overdue(NOW) and closed.time_left(NOW) is None
-    assert new_case(due_at=None).time_left(NOW) is None
+    assert new_case(due_at=None, legal_due_at=None).time_left(NOW) is None
+
+
+def test_the_nearer_clock_decides_overdue_and_a_paused_case_still_runs_its_legal_clock() -> None:
+    legal_first = new_case(due_at=NOW + 3 * HOUR, legal_due_at=NOW - HOUR)
+    assert legal_first.deadline == (NOW - HOUR, DeadlineClock.LEGAL)
+    assert legal_first.is_overdue(NOW) and legal_first.time_left(NOW) == -HOUR
+    internal_first = new_case(due_at=NOW + HOUR, legal_due_at=NOW + 3 * HOUR)
+    assert internal_first.deadline == (NOW + HOUR, DeadlineClock.INTERNAL)
+    paused = new_case(
+        status=CaseStatus.WAITING_ON_PLATFORM,
+        due_at=None,
+        internal_left_s=3600.0,
+        legal_due_at=NOW - HOUR,
+    )
+    assert paused.is_overdue(NOW) and paused.deadline == (NOW - HOUR, DeadlineClock.LEGAL)
+    assert paused.urgency < internal_first.urgency
 
 
 def test_the_escalation_level_is_the_highest_recorded_old_notes_included() -> None:
@@ -56,9 +72,11 @@ def test_urgency_orders_overdue_then_due_soonest_then_open_newest_then_closed_ne
         "closed-old": new_case(status=CaseStatus.REJECTED, created_at=NOW - 9 * HOUR),
         "closed-new": new_case(status=CaseStatus.RESOLVED, created_at=NOW - HOUR),
         "no-deadline-old": new_case(
-            status=CaseStatus.IN_PROGRESS, due_at=None, created_at=NOW - 5 * HOUR
+            status=CaseStatus.IN_PROGRESS, due_at=None, legal_due_at=None, created_at=NOW - 5 * HOUR
         ),
-        "no-deadline-new": new_case(status=CaseStatus.IN_PROGRESS, due_at=None, created_at=NOW),
+        "no-deadline-new": new_case(
+            status=CaseStatus.IN_PROGRESS, due_at=None, legal_due_at=None, created_at=NOW
+        ),
         "due-later": new_case(due_at=NOW + 3 * HOUR),
         "overdue": new_case(due_at=NOW - 2 * HOUR),
         "due-soon": new_case(due_at=NOW + HOUR),

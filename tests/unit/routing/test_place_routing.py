@@ -25,7 +25,7 @@ def test_a_report_with_the_ha_noi_code_takes_the_ha_noi_rule() -> None:
         NOW,
     )
     assert case.rule_id == "false-information-hanoi"
-    assert case.due_at == NOW + timedelta(hours=12)
+    assert case.acknowledge_within_s == timedelta(hours=12).total_seconds()
     assert (case.report.province_code, case.report.commune_code) == ("01", "00070")
     assert isinstance(event, CaseAssigned) and event.province_code == "01"
 
@@ -37,7 +37,7 @@ def test_a_report_of_another_province_takes_the_national_rule() -> None:
         NOW,
     )
     assert case.rule_id == "false-information"
-    assert case.due_at == NOW + timedelta(hours=24)
+    assert case.acknowledge_within_s == timedelta(hours=24).total_seconds()
 
 
 @pytest.mark.parametrize("name", ["Hà Nội", "TP. Hà Nội", "ha noi"])

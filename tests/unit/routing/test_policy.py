@@ -172,6 +172,44 @@ def test_bad_durations_are_refused(value: object) -> None:
 RULE_A = '[[rules]]\nid = "a"\ncategory = "scam_fraud"\nagency = "police"\ndeadline = "1h"\n'
 
 
+def test_the_default_policy_lists_legal_bases_and_informs_the_party_committee_of_officials() -> (
+    None
+):
+    policy = load_policy()
+    assert {"nd147-2024-removal", "luat-anm-2018-d8", "luat-anm-2018-d16"} <= set(
+        policy.legal_bases
+    )
+    assert policy.legal_bases["luat-anm-2018-d8"].title("en").startswith("Law on Cybersecurity")
+    assert (policy.appeal_window, policy.appeal_review_within) == (
+        timedelta(days=14),
+        timedelta(days=5),
+    )
+    assert (policy.takedown_deadline, policy.legal_within) == (
+        timedelta(hours=24),
+        timedelta(hours=48),
+    )
+    for category in (Category.HIJACKED_ACCOUNT, Category.IMPERSONATION):
+        official = policy.route(category, reporter_kind=ReporterKind.OFFICIAL)
+        assert (official.agency, official.inform, official.inform_contact) == (
+            "police",
+            ("party_committee",),
+            False,
+        )
+        assert policy.route(category, reporter_kind=ReporterKind.CITIZEN).inform == ()
+
+
+def test_the_appeal_window_must_be_a_positive_duration() -> None:
+    with pytest.raises(PolicyError, match="appeal_window: Value error, duration '0s'"):
+        parse_policy('appeal_window = "0s"\n' + AGENCIES.lstrip(), "test.toml")
+
+
+def test_a_rule_may_set_its_own_legal_clock() -> None:
+    policy = parse_policy(policy_with(f'{RULE_A}legal_within = "24h"\ninform_contact = true\n'))
+    assignment = policy.route(Category.SCAM_FRAUD)
+    assert (assignment.legal_within, assignment.inform_contact) == (timedelta(hours=24), True)
+    assert policy.route(Category.IMPERSONATION).legal_within == timedelta(hours=48), "triage"
+
+
 @pytest.mark.parametrize(
     ("rules", "message"),
     [
@@ -225,6 +263,22 @@ RULE_A = '[[rules]]\nid = "a"\ncategory = "scam_fraud"\nagency = "police"\ndeadl
         (
             f'{RULE_A}district = "Ba Đình"\n',
             "rule 'a' (line 14): `district` is no longer a criterion (districts were abolished",
+        ),
+        (f'{RULE_A}inform = ["army"]\n', "rule 'a' (line 14): inform names unknown agency 'army'"),
+        (f'{RULE_A}inform = ["police"]\n', "inform names the rule's own agency 'police'"),
+        (
+            f'{RULE_A}inform = ["culture_office", "culture_office"]\n',
+            "inform names an agency twice",
+        ),
+        (f'{RULE_A}legal_within = "soon"\n', "rule 'a' (line 14), field legal_within"),
+        (
+            '[[legal_bases]]\ncode = "x-1"\ntitle_vi = "a"\ntitle_en = "a"\n'
+            '[[legal_bases]]\ncode = "x-1"\ntitle_vi = "b"\ntitle_en = "b"\n',
+            "legal basis 'x-1' (line 18): defined twice",
+        ),
+        (
+            '[[legal_bases]]\ncode = "Điều 8"\ntitle_vi = "a"\ntitle_en = "a"\n',
+            "legal_bases[0], field code",
         ),
     ],
 )
