@@ -1,14 +1,16 @@
 """Schemathesis hooks for `scripts/fuzz`: rules of the APIs that JSON Schema cannot state.
 
 Only requests generated as valid are touched, and only where validity depends on something
-outside the request: the clock (`seen_at` must not be in the future) and the service's own
+outside the request: the clock (`seen_at` must not be in the future), the service's own
 state (a cursor is valid only as a `next_cursor` the service handed out, so a made-up one is
-dropped from valid requests; invalid requests keep theirs and must be refused).
+dropped from valid requests; invalid requests keep theirs and must be refused; a takedown
+request's times must fall within its case's life), or a rule between two fields (a
+transparency period runs forward and is at most 366 days).
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import schemathesis
@@ -28,6 +30,8 @@ def before_call(context: Any, case: Any, kwargs: Any) -> None:
         return
     if isinstance(case.query, dict):
         case.query.pop("cursor", None)
+        if getattr(case.operation, "path", "") == "/api/v1/transparency":
+            _valid_period(case.query)
     body = case.body
     if not isinstance(body, dict):
         return
@@ -43,6 +47,49 @@ def before_call(context: Any, case: Any, kwargs: Any) -> None:
             body[name] = (datetime.now(UTC) - timedelta(days=1)).isoformat()
     for names in PLACE_FIELDS:
         _drop_unknown_place(body, names)
+    # A takedown request's times must fall between the case's opening and now (server state
+    # and the clock): a valid request leaves them out, and they default to now.
+    if "/takedowns" in getattr(case.operation, "path", ""):
+        body.pop("sent_at", None)
+        body.pop("answered_at", None)
+
+
+# A transparency period is at most 366 days, `to` after `from` (a rule between two fields).
+LONGEST_PERIOD_DAYS = 366
+
+
+def _valid_period(query: dict[str, Any]) -> None:
+    """Make `from` and `to` a period the API accepts, keeping what was generated if it is."""
+    given_first, given_end = _day(query.get("from")), _day(query.get("to"))
+    try:
+        if given_first is not None:
+            first = given_first
+            end = given_end if given_end is not None else _shift(first, 30)
+        elif given_end is not None:
+            end = given_end
+            first = _shift(end, -30)
+        else:
+            query.pop("from", None)
+            query.pop("to", None)
+            return
+        if end <= first or end > _shift(first, LONGEST_PERIOD_DAYS):
+            end = _shift(first, 30)
+        if first.year < 2000 or end.year > 2999:  # the days the API knows
+            raise OverflowError
+    except OverflowError:
+        first, end = date(2026, 11, 1), date(2026, 12, 1)
+    query["from"], query["to"] = first.isoformat(), end.isoformat()
+
+
+def _shift(day: date, days: int) -> date:
+    return day + timedelta(days=days)
+
+
+def _day(value: Any) -> date | None:
+    try:
+        return date.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
 
 
 # A place is valid only if the geography data know it (reference data outside the request).

@@ -221,8 +221,8 @@ class ReportSubmitted(Event):
         return self.type
 
 
-class CaseEvent(Event):
-    """Fields shared by the events that announce a case's state."""
+class CaseFacts(Event):
+    """What every event about a case says of it: which case, whose, what kind, where it stands."""
 
     case_id: str
     report_id: str
@@ -231,6 +231,11 @@ class CaseEvent(Event):
     category: Category
     priority: Priority
     status: CaseStatus
+
+
+class CaseEvent(CaseFacts):
+    """Fields shared by the events that announce a case's state."""
+
     version: int = Field(ge=1)
     due_at: AwareDatetime | None
     province: str | None = None
@@ -336,17 +341,10 @@ class ReportAppealed(Event):
         return self.type
 
 
-class CaseEscalated(Event):
+class CaseEscalated(CaseFacts):
     """An open case passed a deadline level and was escalated to a supervisor target."""
 
     type: Literal["case.escalated"] = "case.escalated"
-    case_id: str
-    report_id: str
-    tracking_code: str
-    agency: AgencyId
-    category: Category
-    priority: Priority
-    status: CaseStatus
     level: int = Field(ge=1)
     repeat: int = Field(default=0, ge=0, description="0 for a level's first alert, then 1, 2 ...")
     due_at: AwareDatetime = Field(description="The case's deadline that was missed.")
@@ -365,16 +363,9 @@ class CaseEscalated(Event):
         return f"{self.type}.{self.agency}.{self.level}"
 
 
-class CaseAlert(Event):
+class CaseAlert(CaseFacts):
     """Fields shared by notify's alerts other than escalations."""
 
-    case_id: str
-    report_id: str
-    tracking_code: str
-    agency: AgencyId
-    category: Category
-    priority: Priority
-    status: CaseStatus
     alerted_at: AwareDatetime
     targets: list[str]
 

@@ -170,14 +170,22 @@ async def list_cases(request: web.Request) -> web.Response:
 async def get_case(request: web.Request) -> web.Response:
     """GET /api/v1/cases/{case_id}: one case; another agency's case is 404."""
     principal = await authorize(request, Scope.CASES_READ)
-    ctx = request.app[ROUTING]
+    case = await readable_case(request, principal)
+    detail = detail_with_evidence(request.app[ROUTING], case, principal)
+    return web.json_response(detail.model_dump(mode="json"))
+
+
+async def readable_case(request: web.Request, principal: str) -> Case:
+    """The case the path names if `principal` may read it; else the error answer is raised:
+    404 when it is not in scope, 409 when its stored record is unreadable."""
     try:
-        case = await ctx.actions.load(request.match_info["case_id"], principal)
+        return await request.app[ROUTING].actions.load(request.match_info["case_id"], principal)
     except CaseNotFound:
-        return json_error(404, "no such case")
+        raise web.HTTPNotFound(
+            text=json.dumps(error_body(404, "no such case")), content_type="application/json"
+        ) from None
     except UnreadableCase as exc:
-        return unreadable(exc)
-    return web.json_response(detail_with_evidence(ctx, case, principal).model_dump(mode="json"))
+        raise web.HTTPConflict(text=unreadable(exc).text, content_type="application/json") from None
 
 
 def detail_with_evidence(ctx: RoutingContext, case: Case, principal: str) -> CaseDetail:

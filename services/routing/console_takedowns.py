@@ -5,7 +5,6 @@ refusal."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -32,29 +31,19 @@ from services.routing.planning import Plan
 from services.routing.policy import Policy
 from services.routing.sharing import InformedOnly
 from services.routing.takedown_terms import (
-    AnswerBody,
-    DiscardBody,
-    SendBody,
     TakedownBody,
     new_request_id,
 )
 from services.routing.takedowns import (
+    STEPS,
     InvalidTakedown,
+    Planner,
     TakedownNotFound,
     TakedownRefused,
-    plan_answer,
-    plan_discard,
     plan_record,
-    plan_send,
 )
 from services.routing.transparency import LOCAL
 
-Planner = Callable[[Case, Policy, datetime], Plan]
-STEPS: dict[str, tuple[type[BaseModel], Callable[..., Plan]]] = {
-    "send": (SendBody, plan_send),
-    "answer": (AnswerBody, plan_answer),
-    "discard": (DiscardBody, plan_discard),
-}
 TIME_FIELDS = ("sent_at", "answered_at")
 
 

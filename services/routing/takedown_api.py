@@ -10,7 +10,14 @@ from pydantic import BaseModel
 
 from services.common.http import json_error
 from services.routing.actions import CaseNotFound, ConcurrentChange, UnreadableCase
-from services.routing.api import ROUTING, authorize, detail_with_evidence, read_body, unreadable
+from services.routing.api import (
+    ROUTING,
+    authorize,
+    detail_with_evidence,
+    read_body,
+    readable_case,
+    unreadable,
+)
 from services.routing.apikeys import Scope
 from services.routing.case import Case
 from services.routing.models import CaseDetail
@@ -18,29 +25,18 @@ from services.routing.planning import Plan
 from services.routing.policy import Policy
 from services.routing.sharing import InformedOnly
 from services.routing.takedown_terms import (
-    AnswerBody,
-    DiscardBody,
-    SendBody,
     TakedownBody,
     TakedownView,
     new_request_id,
 )
 from services.routing.takedowns import (
+    STEPS,
     InvalidTakedown,
+    Planner,
     TakedownNotFound,
     TakedownRefused,
-    plan_answer,
-    plan_discard,
     plan_record,
-    plan_send,
 )
-
-Planner = Callable[[Case, Policy, datetime], Plan]
-STEPS: dict[str, tuple[type[BaseModel], Callable[..., Plan]]] = {
-    "send": (SendBody, plan_send),
-    "answer": (AnswerBody, plan_answer),
-    "discard": (DiscardBody, plan_discard),
-}
 
 
 class TakedownList(BaseModel):
@@ -59,14 +55,8 @@ class TakedownResult(BaseModel):
 async def list_takedowns(request: web.Request) -> web.Response:
     """GET /api/v1/cases/{case_id}/takedowns: the case's requests and their legal clocks."""
     principal = await authorize(request, Scope.CASES_READ)
-    ctx = request.app[ROUTING]
-    try:
-        case = await ctx.actions.load(request.match_info["case_id"], principal)
-    except CaseNotFound:
-        return json_error(404, "no such case")
-    except UnreadableCase as exc:
-        return unreadable(exc)
-    now = ctx.clock()
+    case = await readable_case(request, principal)
+    now = request.app[ROUTING].clock()
     page = TakedownList(takedowns=[TakedownView.of(t, now) for t in case.takedowns])
     return web.json_response(page.model_dump(mode="json"))
 

@@ -10,9 +10,12 @@ until the platform answers; events carry the running ones in `takedowns`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+
+from pydantic import BaseModel
 
 from services.common.clock import to_millis
 from services.common.contracts import CaseStatus
@@ -268,3 +271,12 @@ def _checked_time(value: datetime | None, now: datetime, field: str) -> datetime
     if value > now:
         raise InvalidTakedown(field, "in the future")
     return to_millis(value)
+
+
+Planner = Callable[[Case, Policy, datetime], Plan]
+# The steps on a recorded request (API and console alike): the body each takes, its planner.
+STEPS: dict[str, tuple[type[BaseModel], Callable[..., Plan]]] = {
+    "send": (SendBody, plan_send),
+    "answer": (AnswerBody, plan_answer),
+    "discard": (DiscardBody, plan_discard),
+}

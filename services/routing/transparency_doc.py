@@ -39,10 +39,20 @@ DESCRIPTION = (
 )
 
 
+def _named_from(schema: dict[str, Any]) -> None:
+    """The schema names `from_` as the answer does: `from` (a keyword in Python)."""
+    properties = schema.get("properties", {})
+    if "from_" in properties:
+        properties["from"] = properties.pop("from_")
+        schema["required"] = ["from" if r == "from_" else r for r in schema.get("required", [])]
+
+
 class ReportPeriod(BaseModel):
     """The days the report covers."""
 
-    model_config = ConfigDict(populate_by_name=True)
+    model_config = ConfigDict(
+        populate_by_name=True, serialize_by_alias=True, json_schema_extra=_named_from
+    )
 
     from_: date = Field(alias="from", description="The first day covered.")
     to: date = Field(description="The first day NOT covered.")
@@ -105,7 +115,7 @@ def _query(name: str, description: str, schema: dict[str, Any]) -> dict[str, Any
 
 def transparency_operation(database_down: tuple[str, type[BaseModel] | None]) -> Operation:
     """GET /api/v1/transparency, documented."""
-    day = {"type": "string", "format": "date"}
+    day = {"type": "string", "format": "date", "pattern": "^2[0-9]{3}-[0-9]{2}-[0-9]{2}$"}
     return Operation(
         "GET",
         PATH,
