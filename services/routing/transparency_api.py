@@ -39,7 +39,7 @@ async def api_report(request: web.Request) -> web.Response:
     ctx = request.app[ROUTING]
     problems: list[params.ParamError] = []
     try:
-        period = parse_period(request.query, this_month(ctx.clock()))
+        period = parse_period(request.query, this_month(ctx.clock()), blank_is_default=False)
     except PeriodError as exc:
         problems = exc.problems
     form = request.query.get("format", "json")

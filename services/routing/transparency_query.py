@@ -52,11 +52,15 @@ class PeriodError(Exception):
         self.problems = problems
 
 
-def parse_period(query: Any, default: Period) -> Period:
-    """`from` and `to` (YYYY-MM-DD, `to` not included) of a query; `default` for missing ones."""
+def parse_period(query: Any, default: Period, *, blank_is_default: bool = True) -> Period:
+    """`from` and `to` (YYYY-MM-DD, `to` not included) of a query; `default` for missing ones
+    (and for blank ones, as a page's form sends them, unless `blank_is_default` is False)."""
     problems: list[params.ParamError] = []
-    first = _day(query.get("from"), "from", problems) or default.first
-    end = _day(query.get("to"), "to", problems) or default.end
+    raw_first, raw_end = query.get("from"), query.get("to")
+    if blank_is_default:
+        raw_first, raw_end = raw_first or None, raw_end or None
+    first = _day(raw_first, "from", problems) or default.first
+    end = _day(raw_end, "to", problems) or default.end
     if not problems and end <= first:
         problems.append(params.ParamError("to", "a day after `from` (`to` is not included)"))
     if not problems and end - first > LONGEST_PERIOD:
@@ -67,8 +71,8 @@ def parse_period(query: Any, default: Period) -> Period:
 
 
 def _day(raw: str | None, name: str, problems: list[params.ParamError]) -> date | None:
-    """A YYYY-MM-DD parameter; None when absent, a problem noted when malformed."""
-    if not raw:
+    """A YYYY-MM-DD parameter; None when absent, a problem noted when malformed (or blank)."""
+    if raw is None:
         return None
     try:
         day = date.fromisoformat(raw) if len(raw) == 10 and raw.isascii() else None
