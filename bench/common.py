@@ -13,6 +13,7 @@ from typing import Any
 import aiohttp
 from pymongo import AsyncMongoClient
 
+from services.admin.queues import declared_queues
 from services.common.amqp import Topology
 
 
@@ -126,18 +127,7 @@ async def opcounters(url: str) -> dict[str, int]:
 async def delete_topology(connection: Any, topology: Topology) -> None:
     """Remove the benchmark's queues and exchanges."""
     channel = await connection.channel()
-    names = [
-        "unroutable",
-        "intake.case-status",
-        "routing.reports",
-        "routing.escalations",
-        "notify.cases",
-        "notify.alerts",
-    ]
-    names += [
-        f"agency.{a}.cases" for a in ("police", "culture_office", "party_committee", "triage")
-    ]
-    for name in names:
+    for name in declared_queues():
         for full in (topology.queue(name), topology.queue(name) + ".dead"):
             await channel.queue_delete(full)
     for name in (topology.exchange, topology.alternate_exchange, topology.dead_letter_exchange):

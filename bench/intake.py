@@ -42,6 +42,8 @@ async def main(args: argparse.Namespace) -> None:
             "INTAKE_RATE_LIMIT_BURST": "1000000",
             "INTAKE_SUBMISSIONS_PER_MINUTE": "1e9",
             "INTAKE_SUBMISSIONS_BURST": "1000000",
+            "INTAKE_REPORTS_PER_CONTENT_PER_MINUTE": "1e9",
+            "INTAKE_REPORTS_PER_CONTENT_BURST": "1000000",
         }
         intake = ServiceProcess("intake", env, Path(tmp)).start()
         connection = await aio_pika.connect_robust(AMQP_URL)

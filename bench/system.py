@@ -140,6 +140,8 @@ async def main(args: argparse.Namespace) -> None:
             "INTAKE_RATE_LIMIT_BURST": "1000000",
             "INTAKE_SUBMISSIONS_PER_MINUTE": "1e9",
             "INTAKE_SUBMISSIONS_BURST": "1000000",
+            "INTAKE_REPORTS_PER_CONTENT_PER_MINUTE": "1e9",
+            "INTAKE_REPORTS_PER_CONTENT_BURST": "1000000",
             "ROUTING_POLICY_PATH": str(root / "routing.toml"),
             "NOTIFY_POLICY_PATH": str(root / "escalation.toml"),
             # Deadlines of seconds run out at any hour: the demo's round-the-clock calendar.

@@ -21,6 +21,7 @@ from pathlib import Path
 import aio_pika
 import aiohttp
 
+from services.admin.queues import declared_queues
 from services.common.amqp import Topology, delete_topology
 from services.common.auth import hash_token
 from services.common.embedded import EmbeddedMongo
@@ -33,14 +34,8 @@ TOKENS = {
     "supervisor": "fuzz-supervisor-token",
 }
 QUEUES = [
-    "unroutable",
-    "intake.case-status",
-    "routing.reports",
-    "routing.escalations",
-    "notify.cases",
-    "notify.alerts",
+    *declared_queues(),
     "supervisor.alerts",
-    *(f"agency.{a}.cases" for a in ("police", "culture_office", "party_committee", "triage")),
 ]
 SEED_REPORT = {
     "category": "scam_fraud",
@@ -74,6 +69,8 @@ def service_env(amqp_url: str, mongo_url: str, prefix: str) -> dict[str, str]:
         "INTAKE_RATE_LIMIT_BURST": "1000000",
         "INTAKE_SUBMISSIONS_PER_MINUTE": "100000000",
         "INTAKE_SUBMISSIONS_BURST": "1000000",
+        "INTAKE_REPORTS_PER_CONTENT_PER_MINUTE": "100000000",
+        "INTAKE_REPORTS_PER_CONTENT_BURST": "1000000",
         "INTAKE_CSRF_SECRET": "fuzz-csrf-secret-0123456789",
         "ROUTING_SESSION_SECRET": "fuzz-session-secret-0123456789",
         "EVIDENCE_LINK_SECRET": "fuzz-evidence-link-secret-0123456789",

@@ -13,6 +13,7 @@ from pathlib import Path
 import aio_pika
 import pytest
 
+from services.admin.queues import declared_queues
 from services.common.amqp import Topology, delete_topology
 from services.common.embedded import EmbeddedMongo
 from tests.servers import amqp_server, mongo_server
@@ -38,18 +39,12 @@ def mongo_url() -> Iterator[str]:
 
 # Every queue name the project and its tests declare (each also has a `.dead` twin).
 QUEUES = [
-    "unroutable",
-    "intake.case-status",
-    "routing.reports",
-    "routing.escalations",
-    "notify.cases",
-    "notify.alerts",
+    *declared_queues(),
     "supervisor.alerts",
     "plumbing.reports",
     "plumbing.failing",
     "plumbing.reconnect",
     "plumbing.batched",
-    *(f"agency.{a}.cases" for a in ("police", "culture_office", "party_committee", "triage")),
 ]
 
 

@@ -14,7 +14,9 @@ What goes, and why it is safe:
   reports themselves stay;
 - reporters' contact details (name, phone, e-mail) `--contact-older-than` days after their
   case closed, in intake's reports and in routing's cases (every report a case holds): what
-  the form's privacy notice promises. The reports and cases stay, without the contact.
+  the form's privacy notice promises. The reports and cases stay, without the contact. Each
+  report erased in intake gets a `report.contact_erased` event (reason `retention`) in its
+  outbox in the same write, so routing also erases it in the cases that hold the report.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from pymongo import ReplaceOne
+from pymongo import ReplaceOne, UpdateOne
 from pymongo.errors import PyMongoError
 
 from services.admin.databases import (
@@ -37,9 +39,10 @@ from services.admin.databases import (
     mongo_client,
     service_databases,
 )
-from services.common.contracts import CLOSED_STATUSES
+from services.common.contracts import CLOSED_STATUSES, ErasureReason
 from services.common.mongo import MongoDatabase
 from services.common.outbox import OUTBOX_SINCE, QUARANTINE
+from services.intake.erasure import plan_erasure
 from services.notify.deadlines import NEXT_DUE, POISONED
 from services.notify.retry import NEXT_ATTEMPT
 
@@ -303,13 +306,24 @@ async def _idempotency_keys(
 async def _report_contacts(
     db: MongoDatabase, cutoffs: Cutoffs, now: datetime, dry_run: bool
 ) -> int:
+    """Erase the contacts in intake's reports, each with its `report.contact_erased` event
+    (reason `retention`) in the report's outbox in the same write: intake's relay publishes
+    it, and routing erases the report's contact in every case holding it."""
     query = closed_reports_with_contact(cutoffs.contact)
     if dry_run:
         return await db.reports.count_documents(query)
-    erased = await db.reports.update_many(
-        query, {"$unset": {"report.contact": ""}, "$set": {"contact_erased_at": now}}
-    )
-    return erased.modified_count
+    count = 0
+    projection = {"_id": 1, "tracking_code": 1}
+    while docs := await db.reports.find(query, projection).limit(WRITE_BATCH).to_list():
+        plans = [
+            plan_erasure({"tracking_code": "", **doc}, ErasureReason.RETENTION, now) for doc in docs
+        ]
+        writes = [UpdateOne({**query, **plan.filter}, plan.update) for plan in plans]
+        result = await db.reports.bulk_write(writes, ordered=False)
+        count += result.modified_count
+        if result.modified_count == 0:
+            break
+    return count
 
 
 async def _case_contacts(db: MongoDatabase, cutoffs: Cutoffs, now: datetime, dry_run: bool) -> int:

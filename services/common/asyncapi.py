@@ -24,12 +24,14 @@ from services.common.contracts import (
     Category,
     DeadlineClock,
     DecisionOutcome,
+    ErasureReason,
     Event,
     Platform,
     PlatformDeadlineMissed,
     Priority,
     PublicDecision,
     ReportAppealed,
+    ReportContactErased,
     ReporterKind,
     ReportSubmitted,
 )
@@ -37,6 +39,7 @@ from services.common.contracts import (
 EVENTS: tuple[type[Event], ...] = (
     ReportSubmitted,
     ReportAppealed,
+    ReportContactErased,
     CaseAssigned,
     CaseUpdated,
     CaseShared,
@@ -49,6 +52,7 @@ REF = "#/components/schemas/{model}"
 ADDRESS_TAILS: dict[str, str] = {
     "report.submitted": "",
     "report.appealed": "",
+    "report.contact_erased": "",
     "case.assigned": ".{agency}",
     "case.updated": ".{agency}",
     "case.shared": ".{informed}",
@@ -140,6 +144,14 @@ EXAMPLES: dict[str, Event] = {
         case_id="c-5b1d2e",
         reason="Trang giả mạo vẫn còn hoạt động.",
         decided_at=datetime(2026, 11, 4, 2, 0, tzinfo=UTC),
+    ),
+    "report.contact_erased": ReportContactErased(
+        event_id="8c9d0e1f-2a3b-4c5d-9e6f-708192a3b4c5",
+        occurred_at=datetime(2026, 11, 6, 3, 15, tzinfo=UTC),
+        report_id="r-9a8b7c",
+        tracking_code="K7QX-3MPA-WZ9D",
+        erased_at=datetime(2026, 11, 6, 3, 15, tzinfo=UTC),
+        reason=ErasureReason.REPORTER_REQUEST,
     ),
     "case.shared": CaseShared(
         **{**_CASE, "category": Category.HIJACKED_ACCOUNT},

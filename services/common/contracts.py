@@ -341,6 +341,27 @@ class ReportAppealed(Event):
         return self.type
 
 
+class ErasureReason(StrEnum):
+    """Why a reporter's contact was erased."""
+
+    REPORTER_REQUEST = "reporter_request"
+    RETENTION = "retention"
+
+
+class ReportContactErased(Event):
+    """A report's contact (name, phone, e-mail) was erased by intake: every copy goes too."""
+
+    type: Literal["report.contact_erased"] = "report.contact_erased"
+    report_id: str
+    tracking_code: str
+    erased_at: AwareDatetime
+    reason: ErasureReason
+
+    def routing_key(self) -> str:
+        """`report.contact_erased`."""
+        return self.type
+
+
 class CaseEscalated(CaseFacts):
     """An open case passed a deadline level and was escalated to a supervisor target."""
 
@@ -401,6 +422,7 @@ class PlatformDeadlineMissed(CaseAlert):
 AnyEvent = Annotated[
     ReportSubmitted
     | ReportAppealed
+    | ReportContactErased
     | CaseAssigned
     | CaseUpdated
     | CaseShared

@@ -15,7 +15,12 @@ from services.common.labels import category_name
 from services.common.mongo import Document
 from services.intake.appeals import AppealRefusal, appeal_view, decision_view
 from services.intake.context import INTAKE, IntakeContext
-from services.intake.evidence_views import create_report_with_evidence, is_multipart
+from services.intake.erasure import ERASED_AT, ERASURE_REASON
+from services.intake.evidence_views import (
+    create_report_with_evidence,
+    flooded_response,
+    is_multipart,
+)
 from services.intake.labels import (
     CATEGORIES,
     Language,
@@ -34,7 +39,7 @@ from services.intake.models import (
     StatusChange,
 )
 from services.intake.repository import IdempotencyConflict, StoredReport
-from services.intake.submission import REPORTS_REJECTED
+from services.intake.submission import REPORTS_REJECTED, ContentFlooded
 from services.intake.tracking import normalise_tracking_code
 
 IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,200}$")
@@ -76,6 +81,8 @@ async def create_report(request: web.Request) -> web.Response:
         return _reject(
             409, "this Idempotency-Key was used with a different report", "idempotency_conflict"
         )
+    except ContentFlooded as exc:
+        return flooded_response(exc)
     return created_response(ctx, stored)
 
 
@@ -104,17 +111,24 @@ async def report_status(request: web.Request) -> web.Response:
     if document is None:
         return json_error(404, "no report with this tracking code")
     language = negotiate(request.query.get(LANG_PARAM), None)
-    view = status_view(document, language, now=ctx.clock())
+    holds_contact = await ctx.repository.holds_contact(document["_id"])
+    view = status_view(document, language, now=ctx.clock(), holds_contact=holds_contact)
     return web.json_response(view.model_dump(mode="json"))
 
 
 def status_view(
-    document: Document, language: Language, *, now: datetime | None = None
+    document: Document,
+    language: Language,
+    *,
+    now: datetime | None = None,
+    holds_contact: bool = False,
 ) -> ReportStatus:
     """A report document as the reporter may see it, every code also in words in `language`;
-    whether its decision may be appealed as of `now` (None: not said)."""
+    whether its decision may be appealed as of `now` (None: not said) and its contact erased
+    (`holds_contact`: the report still holds one)."""
     case = document.get("case") or {}
     agency, outcome = case.get("agency"), case.get("outcome")
+    erased_at = document.get(ERASED_AT)
     return ReportStatus(
         tracking_code=document["tracking_code"],
         status=document["status"],
@@ -134,6 +148,10 @@ def status_view(
         language=language,
         decision=decision_view(document, language, now),
         appeal=appeal_view(document),
+        contact_erased_at=erased_at,
+        # Retention erased contacts before it recorded a reason.
+        contact_erasure_reason=(document.get(ERASURE_REASON) or "retention") if erased_at else None,
+        can_erase_contact=holds_contact and erased_at is None,
     )
 
 

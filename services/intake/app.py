@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from aiohttp import web
 
 from services.common.amqp import Batched, QueueSpec
 from services.common.clock import Clock, utcnow
-from services.common.contracts import ReportAppealed, ReportSubmitted
+from services.common.contracts import ReportAppealed, ReportContactErased, ReportSubmitted
 from services.common.csrf import CsrfTokens
 from services.common.i18n import language_middleware
 from services.common.mail import MailServer
@@ -14,10 +16,12 @@ from services.common.service import Runtime, Service, create_service_app
 from services.intake.api import add_api_routes
 from services.intake.appeals import Appeals
 from services.intake.context import EVIDENCE, INTAKE, IntakeContext
+from services.intake.erasure import Erasures
+from services.intake.erasure_views import add_erasure_routes
 from services.intake.evidence_store import EvidenceStore
 from services.intake.evidence_views import add_evidence_routes
 from services.intake.headers import add_security_headers_to
-from services.intake.mail_outbox import DecisionMails
+from services.intake.mail_outbox import DecisionMails, drop_pending_mails
 from services.intake.middleware import rate_limit
 from services.intake.open311 import add_open311_routes, open311_errors
 from services.intake.openapi_doc import add_openapi_route
@@ -31,6 +35,7 @@ from services.intake.submission import Submission
 from services.intake.views import add_form_routes
 
 STATUS_QUEUE = QueueSpec("intake.case-status", ("case.assigned.#", "case.updated.#"))
+CONSUMER_QUEUES = (STATUS_QUEUE,)
 
 
 def create_app(
@@ -39,6 +44,7 @@ def create_app(
     clock: Clock = utcnow,
     rate_limiter: RateLimiter | None = None,
     submission_budget: RateLimiter | None = None,
+    content_limiter: RateLimiter | None = None,
 ) -> web.Application:
     """Build the intake app; reports are taken while the broker is still being reached."""
     limiter = rate_limiter or RateLimiter(
@@ -46,6 +52,11 @@ def create_app(
     )
     budget = submission_budget or RateLimiter(
         per_minute=settings.submissions_per_minute, burst=settings.submissions_burst
+    )
+    per_content = content_limiter or RateLimiter(
+        per_minute=settings.reports_per_content_per_minute,
+        burst=settings.reports_per_content_burst,
+        max_clients=10_000,
     )
 
     async def wire(runtime: Runtime) -> None:
@@ -56,7 +67,10 @@ def create_app(
         )
         await repository.ensure_indexes()
         relay = runtime.outbox(runtime.db.reports)
-        submission = Submission(repository, clock, relay.wake, ReporterIds(reporter_key(settings)))
+        submission = Submission(
+            repository, clock, relay.wake, ReporterIds(reporter_key(settings)), per_content.check
+        )
+        mails_of = partial(drop_pending_mails, runtime.db.mails)
         runtime.app[INTAKE] = IntakeContext(
             settings,
             repository,
@@ -65,6 +79,7 @@ def create_app(
             budget,
             CsrfTokens(settings.csrf_secret),
             Appeals(repository, clock, relay.wake),
+            Erasures(repository, clock, relay.wake, mails_of),
             clock,
         )
         evidence = EvidenceStore(runtime.db, clock=clock)
@@ -84,13 +99,14 @@ def create_app(
             clock=clock,
             middlewares=[open311_errors, rate_limit, language_middleware],
             client_max_size=settings.max_body_bytes,
-            publishes=[ReportSubmitted, ReportAppealed],
+            publishes=[ReportSubmitted, ReportAppealed, ReportContactErased],
         )
     )
     add_security_headers_to(app)
     add_api_routes(app)
     add_places_routes(app)
     add_form_routes(app)
+    add_erasure_routes(app)
     add_evidence_routes(app)
     add_open311_routes(app)
     add_openapi_route(app)

@@ -9,6 +9,7 @@ from aiohttp import web
 from services.common.clock import Clock
 from services.common.csrf import CsrfTokens
 from services.intake.appeals import Appeals
+from services.intake.erasure import Erasures
 from services.intake.evidence_store import EvidenceStore
 from services.intake.repository import ReportRepository
 from services.intake.security import RateLimiter, client_address, trusted_proxies
@@ -27,6 +28,7 @@ class IntakeContext:
     submission_budget: RateLimiter  # one bucket shared by every client's submissions
     csrf: CsrfTokens
     appeals: Appeals
+    erasures: Erasures
     clock: Clock
 
     def client(self, request: web.Request) -> str:

@@ -39,7 +39,8 @@ from services.intake.evidence import (
 )
 from services.intake.models import ReportIn
 from services.intake.repository import IdempotencyConflict, StoredReport, new_report_id
-from services.intake.submission import REPORTS_REJECTED
+from services.intake.security import RateLimiter
+from services.intake.submission import FLOODED, REPORTS_REJECTED, ContentFlooded
 
 log = logging.getLogger(__name__)
 
@@ -147,6 +148,7 @@ async def submit_with_evidence(
         return await ctx.submission.submit(
             report, channel=channel, idempotency_key=idempotency_key, client=client
         )
+    ctx.submission.admit(report, channel=channel)  # before any file is stored
     report_id = new_report_id()
     stored_files = await store.store_pending(files, report_id)
     file_ids = [f.file_id for f in stored_files]
@@ -158,6 +160,7 @@ async def submit_with_evidence(
             report_id=report_id,
             evidence=stored_files,
             client=client,
+            admitted=True,
         )
     except BaseException:
         await store.discard(file_ids)
@@ -229,7 +232,17 @@ async def create_report_with_evidence(
     except IdempotencyConflict:
         REPORTS_REJECTED.labels(channel="api", reason="idempotency_conflict").inc()
         return json_error(409, "this Idempotency-Key was used with a different report")
+    except ContentFlooded as exc:
+        return flooded_response(exc)
     return respond(ctx, stored)
+
+
+def flooded_response(exc: ContentFlooded) -> web.Response:
+    """429 naming `content_urls`, with Retry-After: this content is reported too often now."""
+    message = FLOODED["en"]
+    detail = {"field": "content_urls", "message": message, "type": "content_flood"}
+    retry = {"Retry-After": RateLimiter.retry_after_header(exc.wait)}
+    return json_error(429, message, [detail], headers=retry)
 
 
 def _link(request: web.Request) -> signedlinks.EvidenceLink | None:

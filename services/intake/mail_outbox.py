@@ -23,6 +23,7 @@ from typing import Any, Literal
 from prometheus_client import Counter
 from pydantic import BaseModel, ValidationError
 from pymongo import ASCENDING
+from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import BulkWriteError
 
 from services.common import metrics
@@ -96,6 +97,28 @@ def planned_mails(
             }
         )
     return mails
+
+
+async def drop_pending_mails(
+    mails: AsyncCollection[Document], report_id: str, now: datetime
+) -> int:
+    """End every pending decision e-mail of a report whose contact was erased (`dropped`);
+    how many. A mail being sent at this instant ends as its attempt does."""
+    reason = "the reporter's contact was erased"
+    result = await mails.update_many(
+        {"report_id": report_id, "status": PENDING},
+        {
+            "$set": {"status": "dropped", "finished_at": now, "error": reason},
+            "$push": {"log": {"at": now, "result": "dropped", "error": reason}},
+        },
+    )
+    if result.modified_count:
+        MAILS_FINISHED.labels(result="dropped").inc(result.modified_count)
+        log.info(
+            "decision e-mails dropped: contact erased",
+            extra={"report_id": report_id, "count": result.modified_count},
+        )
+    return result.modified_count
 
 
 def retry_delay(attempts: int, first_seconds: float) -> timedelta:

@@ -10,6 +10,7 @@ from pydantic import (
     AfterValidator,
     AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     EmailStr,
     Field,
@@ -214,6 +215,32 @@ class AppealAccepted(BaseModel):
     appealed_at: datetime
 
 
+def _strict_bool(value: object) -> object:
+    """Only JSON's true and false (not 1, "yes") pass on to the literal's check."""
+    if not isinstance(value, bool):
+        raise PydanticCustomError("bool_type", "Input should be true")
+    return value
+
+
+class ContactErasureIn(BaseModel):
+    """A reporter's request to erase the contact they left with the report."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    confirm: Annotated[Literal[True], BeforeValidator(_strict_bool)] = Field(
+        description="Must be true: erasing cannot be undone (the agency can no longer contact "
+        "the reporter, and no more e-mails are sent)."
+    )
+
+
+class ContactErased(BaseModel):
+    """The answer to an erasure: when the contact was erased."""
+
+    tracking_code: str
+    contact_erased_at: datetime
+    reason: Literal["reporter_request", "retention"] = "reporter_request"
+
+
 class ReportStatus(BaseModel):
     """What a reporter may see about a report: never contact data or agency notes."""
 
@@ -236,6 +263,19 @@ class ReportStatus(BaseModel):
         default=None, description="The decision on the case, once there is one."
     )
     appeal: AppealView | None = Field(default=None, description="The appeal, once made.")
+    contact_erased_at: datetime | None = Field(
+        default=None,
+        description="When the reporter's contact was erased (at their request or after the "
+        "retention period); never the contact itself.",
+    )
+    contact_erasure_reason: Literal["reporter_request", "retention"] | None = Field(
+        default=None, description="Why it was erased."
+    )
+    can_erase_contact: bool = Field(
+        default=False,
+        description="Whether the report holds a contact the reporter may have erased "
+        "(POST .../erase-contact).",
+    )
 
 
 class CategoryInfo(BaseModel):

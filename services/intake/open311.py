@@ -41,7 +41,8 @@ from services.intake.open311_models import (
 )
 from services.intake.open311_render import CONTENT_TYPES, Format, format_of, respond
 from services.intake.repository import IdempotencyConflict
-from services.intake.submission import REPORTS_REJECTED
+from services.intake.security import RateLimiter
+from services.intake.submission import FLOODED, REPORTS_REJECTED, ContentFlooded
 
 log = logging.getLogger(__name__)
 
@@ -133,6 +134,9 @@ async def create_request(request: web.Request) -> web.Response:
     except IdempotencyConflict:
         conflict = message("idempotency_conflict", lang)
         _reject("idempotency_conflict", 409, "Idempotency-Key", conflict)
+    except ContentFlooded as exc:
+        retry = {"Retry-After": RateLimiter.retry_after_header(exc.wait)}
+        return error_response(429, [(None, FLOODED[lang])], _format(request), headers=retry)
     code = stored.document["tracking_code"]
     page = f"{ctx.settings.public_url.rstrip('/')}/status/{code}"
     created = request_created(

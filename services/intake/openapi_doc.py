@@ -16,6 +16,8 @@ from services.intake.models import (
     AppealAccepted,
     AppealIn,
     CategoryList,
+    ContactErased,
+    ContactErasureIn,
     ReportCreated,
     ReportIn,
     ReportStatus,
@@ -166,7 +168,13 @@ OPERATIONS = [
                 (413, ("Body, the report part or a file larger than the limit", None)),
                 (415, ("Neither JSON nor multipart, or a file not JPEG/PNG/WebP/PDF", None)),
                 (422, ("Invalid fields or files (too many, damaged), each named", None)),
-                RATE_LIMITED,
+                (
+                    429,
+                    (
+                        "Too many requests, or this content reported too often now; Retry-After",
+                        None,
+                    ),
+                ),
                 DATABASE_DOWN,
             ]
         ),
@@ -211,6 +219,28 @@ OPERATIONS = [
         ),
         "appealReport",
         request=AppealIn,
+        parameters=[TRACKING_CODE_PARAM],
+        tags=("reports",),
+    ),
+    Operation(
+        "POST",
+        "/api/v1/reports/{tracking_code}/erase-contact",
+        "Erase the contact (name, phone, e-mail) the reporter left with the report; cannot be "
+        "undone. The report stays and is still handled; the agency's copy is erased too",
+        dict(
+            [
+                (200, ("Erased; the status now says when", ContactErased)),
+                (400, ("Malformed body", None)),
+                (404, ("Unknown tracking code", None)),
+                (409, ("Erased before, or the report was sent without contact", None)),
+                (415, ("Not JSON", None)),
+                (422, ("`confirm` is not true", None)),
+                RATE_LIMITED,
+                DATABASE_DOWN,
+            ]
+        ),
+        "eraseReportContact",
+        request=ContactErasureIn,
         parameters=[TRACKING_CODE_PARAM],
         tags=("reports",),
     ),

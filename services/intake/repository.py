@@ -134,6 +134,13 @@ class ReportRepository:
             {"_id": report_id}, {"report.contact": 0, "outbox": 0, "request_hash": 0}
         )
 
+    async def holds_contact(self, report_id: str) -> bool:
+        """Whether the report still holds its reporter's contact (never read out here)."""
+        found = await self.reports.find_one(
+            {"_id": report_id, "report.contact": {"$ne": None}}, {"_id": 1}
+        )
+        return found is not None
+
     async def apply(self, condition: Document, update: Document) -> bool:
         """Apply `update` to the report matching `condition`; False when none matched."""
         result = await self.reports.update_one(condition, update)

@@ -27,6 +27,16 @@ class IntakeSettings(CommonSettings):
         "while lookups keep working (a flood is shed, the service stays up).",
     )
     submissions_burst: int = Field(default=500, ge=1)
+    reports_per_content_per_minute: float = Field(
+        default=60.0,
+        gt=0,
+        description="Reports about one content (the canonical key of the first link) beyond "
+        "this rate are refused with 429: it is already being handled; other content and "
+        "lookups keep working.",
+    )
+    reports_per_content_burst: int = Field(
+        default=60, ge=1, description="Reports about one content taken at once."
+    )
     trusted_proxies: list[IPvAnyNetwork] = Field(
         default_factory=list,
         description="The proxies in front of intake (addresses or networks, a JSON list such as "

@@ -52,6 +52,7 @@ UI_MESSAGES: dict[str, str] = {
     "new_report": N_("Send another report"),
     "csrf": N_("Your session expired. Please send the form again."),
     "required": N_("required"),
+    "erase_confirm": N_("Tick the box to confirm: erasing cannot be undone."),
 }
 UI: dict[str, dict[Language, str]] = {key: localised(text) for key, text in UI_MESSAGES.items()}
 

@@ -45,6 +45,8 @@ from services.intake.labels import CATEGORIES, PLATFORMS, REPORTER_KINDS, Langua
 from services.intake.models import MAX_APPEAL_REASON, AppealIn, ReportIn
 from services.intake.receipt import usual_time
 from services.intake.repository import IdempotencyConflict
+from services.intake.security import RateLimiter
+from services.intake.submission import ContentFlooded
 from services.intake.texts import UI, texts
 from services.intake.tracking import normalise_tracking_code
 
@@ -138,6 +140,10 @@ async def submit_form(request: web.Request) -> web.StreamResponse:
     except IdempotencyConflict:  # the same form sent again after changes: not sent twice
         page["values"][FORM_TOKEN] = new_form_token()
         return _form_page(request, lang, status=409, already_sent=True, **page)
+    except ContentFlooded as exc:  # kept as typed: nothing was stored
+        shed = _form_page(request, lang, status=429, flooded=True, **page)
+        shed.headers["Retry-After"] = RateLimiter.retry_after_header(exc.wait)
+        return shed
     raise web.HTTPSeeOther(receipt_path(stored.document["tracking_code"], lang))
 
 
@@ -179,7 +185,7 @@ async def receipt_page(request: web.Request) -> web.Response:
     code = normalise_tracking_code(request.match_info["code"])
     document = await ctx.repository.by_tracking_code(code) if code else None
     if document is None:
-        return _status(request, lang, request.match_info["code"], None)
+        return await status_response(request, lang, request.match_info["code"], None)
     page = render(
         "submitted.html",
         lang,
@@ -200,10 +206,10 @@ async def status_page(request: web.Request) -> web.Response:
     typed = (request.match_info.get("code") or request.query.get("code") or "").strip()
     code = normalise_tracking_code(typed)
     document = await ctx.repository.by_tracking_code(code) if code else None
-    return _status(request, lang, code or typed, document)
+    return await status_response(request, lang, code or typed, document)
 
 
-def _status(
+async def status_response(
     request: web.Request,
     lang: Language,
     code: str,
@@ -213,12 +219,21 @@ def _status(
     **context: Any,
 ) -> web.Response:
     """The status page for `code`: the report, the empty lookup, or 'not found' (404); with a
-    decision that may be appealed, the appeal form (CSRF-protected like the report form)."""
+    decision that may be appealed, the appeal form, and while the report holds the reporter's
+    contact, the form erasing it (both CSRF-protected like the report form)."""
     ctx = request.app[INTAKE]
     now = ctx.clock()
-    report = status_view(document, lang, now=now) if document else None
+    holds = document is not None and await ctx.repository.holds_contact(document["_id"])
+    report = status_view(document, lang, now=now, holds_contact=holds) if document else None
     nonce = request.cookies.get(CSRF_COOKIE) or ctx.csrf.new_nonce()
-    context = {"csrf_error": False, "appeal_error": None, "reason": "", **context}
+    context = {
+        "csrf_error": False,
+        "appeal_error": None,
+        "reason": "",
+        "erase_error": None,
+        "erase_csrf_error": False,
+        **context,
+    }
     page = render(
         "status.html",
         lang,
@@ -233,7 +248,8 @@ def _status(
         now=now,
         **context,
     )
-    if report is not None and report.decision is not None and report.decision.can_appeal:
+    can_appeal = report is not None and report.decision is not None and report.decision.can_appeal
+    if can_appeal or (report is not None and report.can_erase_contact):
         page.set_cookie(CSRF_COOKIE, nonce, httponly=True, samesite="Strict", path="/")
     return page
 
@@ -246,20 +262,24 @@ async def appeal_form(request: web.Request) -> web.StreamResponse:
     code = normalise_tracking_code(request.match_info["code"])
     document = await ctx.repository.by_tracking_code(code) if code else None
     if code is None or document is None:
-        return _status(request, lang, request.match_info["code"], None)
+        return await status_response(request, lang, request.match_info["code"], None)
     form = await request.post()
     reason = text(form, "reason")
     page = {"reason": reason}
     if not ctx.csrf.valid(request.cookies.get(CSRF_COOKIE), text(form, "csrf_token")):
-        return _status(request, lang, code, document, status=403, csrf_error=True, **page)
+        return await status_response(
+            request, lang, code, document, status=403, csrf_error=True, **page
+        )
     try:
         appeal = AppealIn.model_validate({"reason": reason})
     except ValidationError as exc:
         message = form_errors(exc, lang).get("reason", [UI["required"][lang]])[0]
-        return _status(request, lang, code, document, status=422, appeal_error=message, **page)
+        return await status_response(
+            request, lang, code, document, status=422, appeal_error=message, **page
+        )
     outcome = await ctx.appeals.appeal(document, appeal.reason)
     if isinstance(outcome, AppealRefusal):
-        return _status(
+        return await status_response(
             request,
             lang,
             code,

@@ -31,6 +31,7 @@ CASES_QUEUE = QueueSpec("notify.cases", ("case.assigned.#", "case.updated.#"))
 ALERTS_QUEUE = QueueSpec(
     "notify.alerts", ("case.escalated.#", "case.warning.#", "case.platform_overdue.#")
 )
+CONSUMER_QUEUES = (CASES_QUEUE, ALERTS_QUEUE)
 
 
 def create_app(

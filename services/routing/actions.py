@@ -17,14 +17,14 @@ from services.routing.planning import (
     AlreadyWithAgency,
     InvalidReassignment,
     Plan,
+    SensitiveReassignment,
     plan_action,
 )
 from services.routing.policy import Policy
 from services.routing.sharing import InformedOnly, only_informed
+from services.routing.visibility import SUPERVISOR, may_see
 
 log = logging.getLogger(__name__)
-
-SUPERVISOR = "supervisor"
 
 __all__ = [
     "SUPERVISOR",
@@ -35,8 +35,10 @@ __all__ = [
     "ConcurrentChange",
     "InformedOnly",
     "InvalidReassignment",
+    "SensitiveReassignment",
     "UnreadableCase",
     "in_scope",
+    "readable_by",
 ]
 
 
@@ -53,6 +55,14 @@ def in_scope(agency: str | None, principal: str) -> bool:
     return agency is not None and (principal == SUPERVISOR or agency == principal)
 
 
+def readable_by(case: Case, principal: str) -> bool:
+    """Whether `principal` may read `case`: in scope or informed of it, and, for a sensitive
+    case, the party committee or a supervisor (anyone else gets the 404 of a case out of
+    scope, even an agency holding it or informed of it)."""
+    seen = in_scope(case.agency, principal) or only_informed(case, principal)
+    return seen and may_see(principal, case.category)
+
+
 @dataclass
 class CaseActions:
     """Performs actions with optimistic concurrency on the case version."""
@@ -64,15 +74,15 @@ class CaseActions:
     max_attempts: int = 20
 
     async def load(self, case_id: str, principal: str) -> Case:
-        """The case if `principal` may see it (in scope, or informed of it); CaseNotFound, or
-        UnreadableCase when in scope."""
+        """The case if `principal` may see it (`readable_by`); CaseNotFound, or UnreadableCase
+        when in scope."""
         try:
             case = await self.repository.get(case_id)
         except UnreadableCase as exc:
             if not in_scope(exc.agency, principal):
                 raise CaseNotFound(case_id) from None
             raise
-        if case is None or not (in_scope(case.agency, principal) or only_informed(case, principal)):
+        if case is None or not readable_by(case, principal):
             raise CaseNotFound(case_id)
         return case
 

@@ -53,6 +53,7 @@ from services.routing.planning import Plan
 from services.routing.policy import Policy
 from services.routing.regrouping import Regrouping
 from services.routing.settings import RoutingSettings
+from services.routing.visibility import hidden_categories
 
 
 @dataclass
@@ -152,7 +153,14 @@ def _query(request: web.Request, principal: str, agencies: frozenset[str]) -> Ca
             text=json.dumps(error_body(422, "bad query", [e.detail() for e in errors])),
             content_type="application/json",
         )
-    return CaseQuery(agency=agency, reader=reader, cursor=q.get("cursor"), limit=limit, **values)
+    return CaseQuery(
+        agency=agency,
+        reader=reader,
+        hidden_categories=hidden_categories(principal),
+        cursor=q.get("cursor"),
+        limit=limit,
+        **values,
+    )
 
 
 async def list_cases(request: web.Request) -> web.Response:

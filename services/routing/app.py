@@ -14,6 +14,7 @@ from services.routing.api import ROUTING, RoutingContext, add_api_routes
 from services.routing.apikeys import ApiKeyStore
 from services.routing.cases import CaseRepository
 from services.routing.console_routes import add_console_routes
+from services.routing.erasure import ContactErasures
 from services.routing.openapi_doc import add_openapi_route
 from services.routing.policy import Policy, load_policy
 from services.routing.regroup_api import add_regroup_routes
@@ -27,6 +28,8 @@ from services.routing.transparency_api import add_transparency_routes
 REPORTS_QUEUE = QueueSpec("routing.reports", ("report.submitted",))
 ESCALATIONS_QUEUE = QueueSpec("routing.escalations", ("case.escalated.#",))
 APPEALS_QUEUE = QueueSpec("routing.appeals", ("report.appealed",))
+ERASURES_QUEUE = QueueSpec("routing.erasures", ("report.contact_erased",))
+CONSUMER_QUEUES = (REPORTS_QUEUE, ESCALATIONS_QUEUE, APPEALS_QUEUE, ERASURES_QUEUE)
 
 
 def create_app(
@@ -57,6 +60,8 @@ def create_app(
         runtime.consume(REPORTS_QUEUE, {"report.submitted": Batched(router.on_reports)})
         runtime.consume(ESCALATIONS_QUEUE, {"case.escalated": router.on_escalation})
         runtime.consume(APPEALS_QUEUE, {"report.appealed": router.on_appeal})
+        erasures = ContactErasures(repository, clock)
+        runtime.consume(ERASURES_QUEUE, {"report.contact_erased": erasures.on_erased})
 
     app = create_service_app(
         Service(

@@ -25,6 +25,7 @@ from services.common.contracts import (
     TakedownClock,
 )
 from services.common.mongo import Document
+from services.routing.visibility import grouping_key
 
 LEVEL_NOTE = re.compile(r"^level (\d+)")
 MILLISECOND = timedelta(milliseconds=1)
@@ -298,10 +299,13 @@ class Case(_Stored):
     def open_key(self) -> str:
         """The content key while open (unique: one open case per content), then a key of its
         own (`<key>#closed#<case id>`), so every case has a distinct value. A case split off
-        another never takes later reports: its key is its own from the start."""
+        another never takes later reports: its key is its own from the start. A sensitive
+        case's key is apart (`<key>#sensitive`): reports group by content and sensitivity."""
         if not self.is_open:
             return closed_key(self.content_key, self.case_id)
-        return self.content_key if self.joinable else f"{self.content_key}#own#{self.case_id}"
+        if not self.joinable:
+            return f"{self.content_key}#own#{self.case_id}"
+        return grouping_key(self.content_key, self.category)
 
     @property
     def readers(self) -> list[str]:

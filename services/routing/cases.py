@@ -14,7 +14,7 @@ from pymongo import ASCENDING, DESCENDING, ReturnDocument, UpdateOne
 from pymongo.errors import BulkWriteError
 
 from services.common import params, tracing
-from services.common.contracts import AnyEvent, CaseEscalated
+from services.common.contracts import CLOSED_STATUSES, AnyEvent, CaseEscalated
 from services.common.groupcommit import per_document_errors
 from services.common.mongo import Document, MongoDatabase
 from services.common.outbox import ensure_outbox_index, outbox_fields, outbox_update
@@ -30,6 +30,7 @@ from services.routing.case import (
 from services.routing.grouping import GroupPlan, JoinPlan
 from services.routing.planning import Plan
 from services.routing.sharing import with_shares
+from services.routing.visibility import SENSITIVE_CATEGORY, grouping_key
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +64,7 @@ class CaseQuery:
     reader: str | None = None  # an agency: the cases it holds and those it is informed of
     status: str | None = None
     category: str | None = None
+    hidden_categories: tuple[str, ...] = ()  # left out whatever else is asked (sensitive ones)
     overdue: bool | None = None
     created_from: datetime | None = None
     created_to: datetime | None = None
@@ -125,6 +127,7 @@ class CaseRepository:
         await ensure_outbox_index(self.cases)
         await self._add_missing_urgency()
         await self._add_missing_readers()
+        await self._set_sensitive_keys()
 
     async def _add_missing_keys(self) -> None:
         """Give cases stored before grouping an `open_key` of their own (their content key is
@@ -161,6 +164,24 @@ class CaseRepository:
             await self.cases.bulk_write(writes, ordered=False)
             log.info("readers added to stored cases", extra={"count": len(writes)})
 
+    async def _set_sensitive_keys(self) -> None:
+        """Give open sensitive cases stored before reports grouped by sensitivity their
+        `<content key>#sensitive` open key (none after the first start)."""
+        closed = [status.value for status in CLOSED_STATUSES]
+        criteria = {"category": SENSITIVE_CATEGORY.value, "status": {"$nin": closed}}
+        docs = await self.cases.find(criteria, {"open_key": 1, "content_key": 1}).to_list()
+        writes = [
+            UpdateOne(
+                {"_id": doc["_id"], "open_key": doc["open_key"]},
+                {"$set": {"open_key": grouping_key(doc["content_key"], SENSITIVE_CATEGORY)}},
+            )
+            for doc in docs
+            if doc.get("content_key") and doc.get("open_key") == doc["content_key"]
+        ]
+        if writes:
+            await self.cases.bulk_write(writes, ordered=False)
+            log.info("sensitive open keys set on stored cases", extra={"count": len(writes)})
+
     async def insert_cases(
         self, cases: Sequence[tuple[Case, list[AnyEvent], object]], now: datetime
     ) -> list[BaseException | None]:
@@ -182,10 +203,11 @@ class CaseRepository:
         await self.cases.insert_one({**case.to_document(), **case_outbox_fields(events, now)})
 
     async def open_cases(self, keys: set[str]) -> dict[str, Case]:
-        """The open case of each content key that has one, without reports or history."""
+        """The open case of each key that has one (a content key, `#sensitive` appended for a
+        sensitive case: `Case.open_key`), without reports or history."""
         found = self.cases.find({"open_key": {"$in": sorted(keys)}}, FOR_JOINING)
         cases = self._readable_all(await found.to_list())
-        return {case.content_key: case for case in cases if case.is_open}
+        return {case.open_key: case for case in cases if case.is_open}
 
     async def held_reports(self, report_ids: set[str]) -> set[str]:
         """Which of these reports a case holds already (first or joined, open or closed):
@@ -271,6 +293,26 @@ class CaseRepository:
         result = await self.cases.update_one(
             {"_id": case_id, "audit.event_id": {"$ne": entry.event_id}},
             {"$push": {"audit": entry.model_dump(by_alias=True, exclude_none=True)}},
+        )
+        return result.modified_count == 1
+
+    async def cases_holding(self, report_id: str) -> list[str]:
+        """The ids of the cases holding this report (first or joined, open or closed)."""
+        return [str(i) for i in await self.cases.distinct("_id", {"reports.report_id": report_id})]
+
+    async def erase_contact(self, case: Case, report_id: str, audit: AuditRecord) -> bool:
+        """Erase the report's contact in the case (its entry, and `report` when it is the first)
+        with the audit line, if the case is still at the version read; False when it moved on
+        (the version goes up, so a change planned from the old version cannot restore it)."""
+        erased: Document = {"reports.$.contact": None, "version": case.version + 1}
+        if case.report_id == report_id:
+            erased["report.contact"] = None
+        result = await self.cases.update_one(
+            {"_id": case.case_id, "version": case.version, "reports.report_id": report_id},
+            {
+                "$set": erased,
+                "$push": {"audit": audit.model_dump(by_alias=True, exclude_none=True)},
+            },
         )
         return result.modified_count == 1
 
@@ -424,6 +466,13 @@ def _criteria(query: CaseQuery, now: datetime) -> dict[str, Any]:
             criteria[name] = value
     if query.reader is not None:
         criteria["readers"] = query.reader
+    if query.hidden_categories:
+        asked = criteria.pop("category", None)
+        criteria["category"] = (
+            {"$nin": list(query.hidden_categories)}
+            if asked is None
+            else {"$in": [] if asked in query.hidden_categories else [asked]}
+        )
     created: dict[str, datetime] = {}
     if query.created_from:
         created["$gte"] = query.created_from

@@ -34,6 +34,7 @@ from services.routing.actions import (
     CaseNotFound,
     ConcurrentChange,
     InvalidReassignment,
+    SensitiveReassignment,
     UnreadableCase,
 )
 from services.routing.api import ACTION_BODIES, ROUTING, detail_with_evidence, perform_action
@@ -53,6 +54,7 @@ from services.routing.models import MergeBody, SplitBody
 from services.routing.regrouping import InvalidRegrouping, NotSupervisor, RegroupConflict
 from services.routing.sessions import SESSION_COOKIE, Session, Sessions
 from services.routing.sharing import InformedOnly, only_informed
+from services.routing.visibility import hidden_categories, reassignment_problem
 
 SESSIONS: web.AppKey[Sessions] = web.AppKey("console_sessions", Sessions)
 TEMPLATES = template_environment("services.routing")
@@ -141,6 +143,7 @@ def _filters(request: web.Request, principal: str, agencies: frozenset[str]) -> 
         reader=None if supervisor else principal,
         status=_choice(q, "status", {s.value for s in CaseStatus}),
         category=_choice(q, "category", {c.value for c in Category}),
+        hidden_categories=hidden_categories(principal),
         overdue=True if q.get("overdue") == "1" else None,
         cursor=q.get("cursor") or None,
         limit=50,
@@ -257,7 +260,11 @@ async def case_page(
         asked=decision_texts.words(decision_texts.ASKED, lang),
         explanation_max=EXPLANATION_MAX,
         regroup=session.principal == SUPERVISOR and case.is_open,
-        agencies=[a for a in ctx.actions.policy.agencies if a != case.agency],
+        agencies=[
+            agency
+            for agency in ctx.actions.policy.agencies
+            if agency != case.agency and reassignment_problem(case.category, agency) is None
+        ],
         done=request.query.get("done"),
         error=error,
         failed=failed,
@@ -282,6 +289,10 @@ async def act(request: web.Request) -> web.Response:
         return await _refused(request, failed_form(name, fields, exc))
     except InvalidDecision as exc:
         return await _refused(request, FailedForm(name, fields, {exc.field: str(exc)}))
+    except SensitiveReassignment:
+        words = texts.words(texts.UI, request_language(request))
+        problem = {"agency": words["sensitive_agency"]}
+        return await _refused(request, FailedForm(name, fields, problem))
     except (CaseNotFound, UnreadableCase):
         return await case_page(request)  # the page says which, with its 404 or 409
     except (ReviewerConflict, InformedOnly) as exc:

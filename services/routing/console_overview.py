@@ -16,6 +16,7 @@ from services.routing.api import ROUTING
 from services.routing.cases import CaseQuery
 from services.routing.console import SESSIONS, current, error_page, render
 from services.routing.dashboard import bar_chart, duration_text, figures, overdue_by_level
+from services.routing.visibility import sees_sensitive
 
 
 async def overview(request: web.Request) -> web.Response:
@@ -32,7 +33,7 @@ async def overview(request: web.Request) -> web.Response:
     triage, _ = await ctx.repository.find(CaseQuery(status="triage", limit=100), now)
     overdue, _ = await ctx.repository.find(CaseQuery(overdue=True, limit=500), now)
     period = await ctx.repository.created_between(start, end)
-    numbers = figures(period)
+    numbers = figures(period, sensitive_detail=sees_sensitive(session.principal))
     lang = request_language(request)
     t = texts.words(texts.UI, lang)
     return render(

@@ -144,6 +144,9 @@ UI: dict[str, dict[Language, str]] = {
     ),
     "informed": localised("Agencies informed"),
     "field_problem": localised("Please correct the fields marked below."),
+    "sensitive_agency": localised(
+        "This case is about a party member's conduct: only the party committee can hold it."
+    ),
 }
 
 # A case status (the officer"s word, not the reporter"s).

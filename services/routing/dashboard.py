@@ -10,6 +10,7 @@ from html import escape
 
 from services.common.contracts import CaseStatus
 from services.routing.case import Case
+from services.routing.visibility import is_sensitive
 
 
 @dataclass
@@ -24,13 +25,17 @@ class Figures:
     on_time_share: float | None = None
 
 
-def figures(cases: list[Case]) -> Figures:
-    """Counts by category and agency, median times, and the share resolved within deadline."""
+def figures(cases: list[Case], *, sensitive_detail: bool = False) -> Figures:
+    """Counts by category and agency, median times, and the share resolved within deadline.
+
+    Without `sensitive_detail` (anyone but supervisors and the party committee), a sensitive
+    case counts in the total and by category, never by agency (`visibility`)."""
     result = Figures(total=len(cases))
     ack_times, resolve_times, on_time = [], [], []
     for case in cases:
         result.by_category[case.category.value] += 1
-        result.by_agency[case.agency] += 1
+        if sensitive_detail or not is_sensitive(case.category):
+            result.by_agency[case.agency] += 1
         if case.acknowledged_at:
             ack_times.append((case.acknowledged_at - case.created_at).total_seconds())
         if case.closed_at and case.status is CaseStatus.RESOLVED:

@@ -22,6 +22,7 @@ from services.routing.planning import (
     raised_priority,
 )
 from services.routing.policy import Policy
+from services.routing.visibility import SENSITIVE_CATEGORY, is_sensitive
 
 ROUTING_ACTOR = "routing"
 REPORT_JOINED = "report_joined"
@@ -166,9 +167,17 @@ def plan_merge(
 ) -> MergePlan:
     """`source`'s reports moved into `target` (announced with their ids), and `source` closed
     with outcome `merged` naming the target. InvalidRegrouping naming `into` for a merge into
-    itself; RegroupConflict when either case is closed."""
+    itself or across sensitivity (a sensitive case and another); RegroupConflict when either
+    case is closed."""
     if source.case_id == target.case_id:
         raise InvalidRegrouping("into", "a case cannot be merged into itself")
+    if is_sensitive(source.category) != is_sensitive(target.category):
+        raise InvalidRegrouping(
+            "into",
+            f"sensitive: a {SENSITIVE_CATEGORY.value} case and a case of another category "
+            "are never merged (its reports stay with the party committee, the others with "
+            "their agency)",
+        )
     for case in (source, target):
         if not case.is_open:
             raise RegroupConflict(

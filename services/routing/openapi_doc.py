@@ -58,7 +58,11 @@ ACTION_RESPONSES: Responses = {
     200: ("The case after the action", CaseDetail),
     400: ("Body is not JSON", None),
     403: MISSING_SCOPE,
-    404: ("No such case in the caller's scope", None),
+    404: (
+        "No such case in the caller's scope (a `member_misconduct` case is in the scope of "
+        "the party committee and supervisors only)",
+        None,
+    ),
     409: (
         "Not allowed in the case's status (allowed actions listed), a concurrent change, "
         "a stored case that cannot be read, or a reassignment to the agency that holds it",
@@ -237,6 +241,14 @@ def operations(agencies: list[str]) -> list[Operation]:
             "reassign",
             "Send a case to another agency (supervisors: assign a triage case)",
             ReassignBody,
+            responses={
+                **ACTION_RESPONSES,
+                422: (
+                    "Invalid body, each field named; also `agency` for a `member_misconduct` "
+                    "case (sensitive) sent elsewhere than `party_committee` (`sensitive: ...`)",
+                    None,
+                ),
+            },
         ),
         _action("notes", "Add a note to a case", NoteBody),
         _regroup(

@@ -47,6 +47,7 @@ from services.routing.lifecycle import (
 )
 from services.routing.policy import PRIORITY_RANK, Assignment, Policy
 from services.routing.takedown_terms import opening_drafts
+from services.routing.visibility import may_see, reassignment_problem
 
 REPORT_FIELDS = set(CaseReport.model_fields)
 ENTRY_FIELDS = set(CaseReportEntry.model_fields) - {"reported_at"}
@@ -60,6 +61,10 @@ class InvalidReassignment(ValueError):
 
 class AlreadyWithAgency(InvalidReassignment):
     """A reassignment to the agency that already holds the case: a conflict with its state."""
+
+
+class SensitiveReassignment(InvalidReassignment):
+    """A sensitive case sent to another agency than the party committee (`visibility`)."""
 
 
 @dataclass(frozen=True)
@@ -254,9 +259,12 @@ def _plan_reassign(case: Case, request: ActionRequest, policy: Policy, now: date
         }
     )
     fields, clock_note = _assignment_fields(assignment, assignment.priority, policy, now)
-    # Agencies informed stay informed (as the legal clock stays), the new owner excepted.
+    # Agencies informed stay informed (as the legal clock stays), the new owner excepted, and
+    # only those that may see the case at all.
     informed = dict.fromkeys([*case.informed, *assignment.inform])
-    fields["informed"] = [agency for agency in informed if agency != target]
+    fields["informed"] = [
+        agency for agency in informed if agency != target and may_see(agency, case.category)
+    ]
     updates = {
         **fields,
         "status": CaseStatus.ASSIGNED,
@@ -278,6 +286,8 @@ def _reassignment_target(case: Case, request: ActionRequest, policy: Policy) -> 
     target = request.target_agency
     if target is None or target not in policy.agencies:
         raise InvalidReassignment(f"unknown agency {target!r}; known: {', '.join(policy.agencies)}")
+    if (problem := reassignment_problem(case.category, target)) is not None:
+        raise SensitiveReassignment(problem)
     if target == case.agency:
         raise AlreadyWithAgency(f"the case is already with {target}")
     return target

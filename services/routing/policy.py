@@ -22,6 +22,7 @@ from services.common.policyfile import (
     read_policy_text,
 )
 from services.common.workcalendar import CalendarBook, load_calendars
+from services.routing.visibility import rule_problems
 
 LEGAL_BASIS_CODE_PATTERN = r"^[a-z0-9][a-z0-9_.-]*$"
 
@@ -319,6 +320,10 @@ def _checked(parsed: _PolicyFile, text: str, name: str) -> Policy:
             )
         problems += [f"{where}: {problem}" for problem in place_problems(rule)]
         problems += [f"{where}: {problem}" for problem in inform_problems(rule, agencies)]
+        problems += [
+            f"{where}: {problem}"
+            for problem in rule_problems(rule.category, rule.agency, rule.inform)
+        ]
         if (other := seen_criteria.get(rule.criteria())) is not None:
             problems.append(f"{where}: matches exactly the same reports as rule {other!r}")
         seen_criteria.setdefault(rule.criteria(), rule.id)

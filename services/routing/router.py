@@ -27,6 +27,7 @@ from services.routing.cases import CaseRepository
 from services.routing.grouping import JoinPlan, plan_join
 from services.routing.planning import plan_case_of, report_content_key, report_entry
 from services.routing.policy import Policy
+from services.routing.visibility import grouping_key
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +50,12 @@ class Arrival:
     entry: CaseReportEntry
     key: str
 
+    @property
+    def group_key(self) -> str:
+        """The open case it joins is the one of this key: its content, and whether it is
+        sensitive (a misconduct report never joins another kind of case, nor the reverse)."""
+        return grouping_key(self.key, self.entry.category)
+
 
 @dataclass
 class RoutingRound:
@@ -67,22 +74,23 @@ def plan_round(
     now: datetime,
     new_id: Callable[[], str],
 ) -> RoutingRound:
-    """Pure: per content key, the reports join its open case, or the first opens one and the
-    others of the batch join it at once; reports a case holds already change nothing."""
+    """Pure: per content key (and sensitivity: `Arrival.group_key`, the key `open_cases` is
+    by), the reports join its open case, or the first opens one and the others of the batch
+    join it at once; reports a case holds already change nothing."""
     plan = RoutingRound()
     by_key: dict[str, list[Arrival]] = {}
     for arrival in arrivals:
         if arrival.event.report_id in held:
             plan.held.append(arrival)
         else:
-            by_key.setdefault(arrival.key, []).append(arrival)
+            by_key.setdefault(arrival.group_key, []).append(arrival)
     for key, group in by_key.items():
         entries = [a.entry for a in group]
         if (case := open_cases.get(key)) is not None:
             if (join := plan_join(case, entries, policy, now)) is not None:
                 plan.joins.append((join, group))
             continue
-        opened, events = plan_case_of(entries[0], key, policy, now, case_id=new_id())
+        opened, events = plan_case_of(entries[0], group[0].key, policy, now, case_id=new_id())
         join = plan_join(opened, entries[1:], policy, now)
         if join is not None:
             opened = join.case.model_copy(update={"audit": [*opened.audit, *join.audit]})
@@ -126,7 +134,7 @@ class Router:
         """One round; the arrivals to plan again (they lost a race)."""
         # Open cases first, then membership: a report that joined a case which has closed
         # since is then always seen as held, never as the first of a new case.
-        open_cases = await self.repository.open_cases({a.key for a in arrivals})
+        open_cases = await self.repository.open_cases({a.group_key for a in arrivals})
         held = await self.repository.held_reports({a.event.report_id for a in arrivals})
         now = self.clock()
         plan = plan_round(arrivals, open_cases, held, self.policy, now, lambda: uuid.uuid4().hex)

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 from services.common.contracts import AnyEvent, CaseAssigned, CaseEvent, CaseShared, CaseUpdated
 from services.routing.case import Case
+from services.routing.visibility import may_see
 
 ASSIGN = "assign"
 # Copies get ids derived from the original's, so the same event always gives the same copies.
@@ -35,7 +36,8 @@ def sees_contact(case: Case, principal: str) -> bool:
 
 
 def shared_copies(event: AnyEvent) -> list[CaseShared]:
-    """One `case.shared.<agency>` per agency informed of the case an event announces."""
+    """One `case.shared.<agency>` per agency informed of the case an event announces (never
+    to an agency that may not see the case: a sensitive case is not shared)."""
     if not isinstance(event, CaseAssigned | CaseUpdated):
         return []
     fields = {name: getattr(event, name) for name in CASE_FIELDS}
@@ -47,7 +49,7 @@ def shared_copies(event: AnyEvent) -> list[CaseShared]:
             action=action,
         )
         for agency in dict.fromkeys(event.informed)
-        if agency != event.agency
+        if agency != event.agency and may_see(agency, event.category)
     ]
 
 

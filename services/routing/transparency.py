@@ -38,6 +38,7 @@ from services.routing.transparency_facts import (
     DecisionFacts,
     TakedownFacts,
 )
+from services.routing.visibility import is_sensitive
 
 LOCAL = ZoneInfo("Asia/Ho_Chi_Minh")
 LONGEST_PERIOD = timedelta(days=366)
@@ -53,6 +54,8 @@ GROUPINGS: tuple[tuple[str, ...], ...] = (
     ("category",),
     DIMENSIONS,
 )
+# Where a sensitive case counts for those who may not see it below the category level.
+CATEGORY_LEVEL: tuple[tuple[str, ...], ...] = ((), ("category",))
 
 
 @dataclass(frozen=True)
@@ -262,17 +265,29 @@ class TransparencyReport:
 
 class ReportBuilder:
     """Adds cases one at a time (as they are read) and makes the report of `period`: memory
-    grows with the number of rows, not of cases."""
+    grows with the number of rows, not of cases.
 
-    def __init__(self, period: Period, now: datetime) -> None:
+    Without `sensitive_detail` (anyone but the party committee and supervisors, and the
+    public), a sensitive case counts in the totals and its category's row only: in no row by
+    agency or province (`visibility`)."""
+
+    def __init__(self, period: Period, now: datetime, *, sensitive_detail: bool = False) -> None:
         self.period, self.now = period, now
+        self.sensitive_detail = sensitive_detail
         self.tallies: dict[Row, Tally] = {(ALL, ALL, ALL): Tally()}
 
     def add(self, case: CaseFacts) -> None:
-        """Count what `case` did in the period, in every breakdown it falls in."""
-        for grouping in GROUPINGS:
+        """Count what `case` did in the period, in every breakdown it may be shown in."""
+        for grouping in self.groupings(case):
             row = case.key(grouping)
             self.tallies.setdefault(row, Tally()).add_case(case, self.period, self.now)
+
+    def groupings(self, case: CaseFacts) -> tuple[tuple[str, ...], ...]:
+        """The breakdowns `case` counts in: all of them, or for a sensitive case shown without
+        its detail, the totals and its category's row."""
+        if self.sensitive_detail or not is_sensitive(case.category):
+            return GROUPINGS
+        return CATEGORY_LEVEL
 
     def report(self) -> TransparencyReport:
         """The report: the totals, and every row something happened in."""
@@ -284,9 +299,12 @@ class ReportBuilder:
         return TransparencyReport(self.period, self.now, rows)
 
 
-def build_report(cases: Iterable[CaseFacts], period: Period, now: datetime) -> TransparencyReport:
-    """The report of `period` over `cases` (any superset of the cases active in it)."""
-    builder = ReportBuilder(period, now)
+def build_report(
+    cases: Iterable[CaseFacts], period: Period, now: datetime, *, sensitive_detail: bool = True
+) -> TransparencyReport:
+    """The report of `period` over `cases` (any superset of the cases active in it), with every
+    breakdown of sensitive cases unless `sensitive_detail` is False (see ReportBuilder)."""
+    builder = ReportBuilder(period, now, sensitive_detail=sensitive_detail)
     for case in cases:
         builder.add(case)
     return builder.report()

@@ -31,6 +31,7 @@ from services.routing.transparency_query import (
     scope_of,
     this_month,
 )
+from services.routing.visibility import sees_sensitive
 
 
 async def api_report(request: web.Request) -> web.Response:
@@ -48,7 +49,9 @@ async def api_report(request: web.Request) -> web.Response:
     if problems:
         body = error_body(422, "bad query", [p.detail() for p in problems])
         return web.json_response(body, status=422)
-    report = await load_report(ctx, period, scope_of(principal))
+    report = await load_report(
+        ctx, period, scope_of(principal), sensitive_detail=sees_sensitive(principal)
+    )
     return download(report, principal if principal != SUPERVISOR else "all", form == "csv")
 
 

@@ -41,6 +41,7 @@ from services.routing.transparency_query import (
     this_month,
     today,
 )
+from services.routing.visibility import sees_sensitive
 
 PUBLIC_CACHE_SECONDS = 600
 WIDE = {"width": 660, "label_width": 310}  # room for the longest outcome's name
@@ -54,7 +55,12 @@ async def console_download(request: web.Request) -> web.Response:
         period = parse_period(request.query, this_month(ctx.clock()))
     except PeriodError as exc:
         raise web.HTTPBadRequest(text=str(exc)) from None
-    report = await load_report(ctx, period, scope_of(session.principal))
+    report = await load_report(
+        ctx,
+        period,
+        scope_of(session.principal),
+        sensitive_detail=sees_sensitive(session.principal),
+    )
     scope = "all" if session.principal == SUPERVISOR else session.principal
     return download(report, scope, request.match_info["format"] == "csv")
 
@@ -69,7 +75,12 @@ async def console_page(request: web.Request) -> web.Response:
         period = parse_period(request.query, this_month(ctx.clock()))
     except PeriodError as exc:
         period, error = this_month(ctx.clock()), str(exc)
-    report = await load_report(ctx, period, scope_of(session.principal))
+    report = await load_report(
+        ctx,
+        period,
+        scope_of(session.principal),
+        sensitive_detail=sees_sensitive(session.principal),
+    )
     query = f"from={period.first.isoformat()}&to={period.end.isoformat()}"
     return render(
         request,
@@ -209,7 +220,9 @@ class PublicCache:
         kept = self.months.get(month)
         if kept is not None and kept[0] > now:
             return kept[1]
-        report = await load_report(ctx, month_period(month), None)
+        # The public never sees a sensitive case below its category (nor anything below the
+        # category level: `public_figures` reads the totals and the category rows only).
+        report = await load_report(ctx, month_period(month), None, sensitive_detail=False)
         figures = public_figures(report, month)
         expires = now + timedelta(seconds=PUBLIC_CACHE_SECONDS)
         self.months = {m: v for m, v in self.months.items() if v[0] > now} | {

@@ -96,10 +96,11 @@ def this_month(now: datetime) -> Period:
 
 
 async def load_report(
-    ctx: RoutingContext, period: Period, agency: str | None
+    ctx: RoutingContext, period: Period, agency: str | None, *, sensitive_detail: bool
 ) -> TransparencyReport:
-    """The report of `period`, over one agency's cases or all of them (read as a stream)."""
-    builder = ReportBuilder(period, ctx.clock())
+    """The report of `period`, over one agency's cases or all of them (read as a stream);
+    sensitive cases broken down below their category only with `sensitive_detail`."""
+    builder = ReportBuilder(period, ctx.clock(), sensitive_detail=sensitive_detail)
     documents = ctx.repository.touched_between(
         period.start_at, period.end_at, PROJECTION, agency=agency
     )

@@ -78,7 +78,11 @@ async def test_the_documents_cover_every_event_with_an_example(system: System) -
         for name, doc in documents.items()
     }
     assert {name: sorted(refs) for name, refs in published.items()} == {
-        "intake": ["#/channels/ReportAppealed", "#/channels/ReportSubmitted"],
+        "intake": [
+            "#/channels/ReportAppealed",
+            "#/channels/ReportContactErased",
+            "#/channels/ReportSubmitted",
+        ],
         "routing": ["#/channels/CaseAssigned", "#/channels/CaseShared", "#/channels/CaseUpdated"],
         "notify": [
             "#/channels/CaseEscalated",

@@ -217,6 +217,13 @@ async def test_a_dry_run_counts_and_a_run_removes_only_what_is_past_its_retentio
         "open-old-contact": CONTACT,
     }
     assert "contact" not in reports["closed-old-contact"]["report"]
+    # Each erased report announces it (routing erases the copies in the cases holding it).
+    for erased_report in ("closed-old-contact", "rejected-old-contact"):
+        (announced,) = reports[erased_report]["outbox"]
+        assert announced["routing_key"] == "report.contact_erased", erased_report
+        assert '"reason":"retention"' in announced["body"]
+        assert reports[erased_report]["contact_erasure_reason"] == "retention"
+    assert "outbox" not in reports["closed-new-contact"]
     cases = {doc["_id"]: doc for doc in await routing.cases.find().to_list()}
     for erased in ("grouped-old", "single-old", "joined-only-old"):
         assert "contact" not in cases[erased]["report"], erased

@@ -32,6 +32,9 @@ def intake_settings(
         # The global budget is tested on its own (test_edge.py); elsewhere it never sheds.
         submissions_per_minute=1e9,
         submissions_burst=1_000_000,
+        # Likewise the per-content limit (test_content_limit.py): reports here share one URL.
+        reports_per_content_per_minute=1e9,
+        reports_per_content_burst=1_000_000,
     )
 
 

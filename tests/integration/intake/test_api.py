@@ -55,7 +55,8 @@ async def test_status_lookup_shows_received_without_contact(intake: Client) -> N
     assert status["status"] == "received"
     assert status["category"] == "scam_fraud"
     assert status["agency"] is None
-    assert "contact" not in str(status) and "912" not in str(status)
+    assert "contact" not in status and status["can_erase_contact"] is True
+    assert "Nguyễn Văn A" not in str(status) and "912" not in str(status)
 
 
 async def test_unknown_or_malformed_tracking_code_is_404(intake: Client) -> None:
