@@ -28,6 +28,7 @@ from services.routing.actions import (
     ConcurrentChange,
     InformedOnly,
     InvalidReassignment,
+    SensitiveReassignment,
     UnreadableCase,
 )
 from services.routing.apikeys import ALL_SCOPES, ApiKeyStore, Scope, looks_like_key, missing_scope
@@ -229,8 +230,11 @@ async def act(request: web.Request) -> web.Response:
             },
             status=409,
         )
-    except AlreadyWithAgency as exc:
-        return json_error(409, str(exc))
+    except (AlreadyWithAgency, SensitiveReassignment) as exc:
+        # Conflicts with the case as it stands (where it is, what it is about), not bad input.
+        return json_error(
+            409, str(exc), [{"field": "agency", "message": str(exc), "type": "value_error"}]
+        )
     except InvalidReassignment as exc:
         return json_error(
             422, str(exc), [{"field": "agency", "message": str(exc), "type": "value_error"}]

@@ -243,9 +243,10 @@ def operations(agencies: list[str]) -> list[Operation]:
             ReassignBody,
             responses={
                 **ACTION_RESPONSES,
-                422: (
-                    "Invalid body, each field named; also `agency` for a `member_misconduct` "
-                    "case (sensitive) sent elsewhere than `party_committee` (`sensitive: ...`)",
+                409: (
+                    "The case cannot go there as it stands: it is already with that agency, or "
+                    "it is a `member_misconduct` case (sensitive) sent elsewhere than "
+                    "`party_committee` (`sensitive: ...`, naming `agency`)",
                     None,
                 ),
             },

@@ -1,6 +1,6 @@
 """A `member_misconduct` case through the real service: the party committee and supervisors see
 it; the police never do (404, not listed, not in the console), even if it is stored as theirs;
-reassigning it elsewhere is refused (422 naming `agency`); reports of one URL group apart by
+reassigning it elsewhere is refused (409 naming `agency`); reports of one URL group apart by
 sensitivity; other agencies' statistics carry it at the category level only."""
 
 from __future__ import annotations
@@ -61,7 +61,7 @@ async def test_a_misconduct_case_is_seen_by_the_party_committee_and_supervisors_
         json={"agency": "police", "reason": "thử chuyển"},
         headers=auth("supervisor"),
     )
-    assert refused.status == 422
+    assert refused.status == 409
     error = (await refused.json())["error"]
     assert error["message"].startswith("sensitive: ")
     assert [e["field"] for e in error["errors"]] == ["agency"]
