@@ -83,6 +83,9 @@ class AuditRecord(_Stored):
 
     at: datetime
     actor: str
+    person: str | None = Field(
+        default=None, description="The person who acted (name and account), when one did."
+    )
     action: str
     from_status: str | None = Field(default=None, alias="from")
     to_status: str = Field(alias="to")

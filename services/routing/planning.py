@@ -74,6 +74,7 @@ class ActionRequest:
     action: Action
     actor: str
     note: str | None = None
+    person: str | None = None  # the audit name of the person acting, when one is
     target_agency: str | None = None
     decision: DecisionInput | None = None
     review: AppealResult | None = None
@@ -360,6 +361,7 @@ def _record(
     return AuditRecord(
         at=now,
         actor=request.actor,
+        person=request.person,
         action=request.action.value,
         from_status=old.value,
         to_status=new.value,

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from services.common.auth import hash_token, principal_for
 from services.common.csrf import equal_secrets
+from services.routing.people import Person
 
 SESSION_COOKIE = "console_session"
 
@@ -26,6 +27,7 @@ class Session:
 
     principal: str
     cookie: str
+    person: Person | None = None
 
 
 class Sessions:
