@@ -24,6 +24,8 @@ COMMAND_MODULES = (
     "retention",
     "deliveries",
     "brokerusers",
+    "accounts",
+    "contactkeys",
 )
 
 
