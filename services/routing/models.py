@@ -23,10 +23,7 @@ from services.routing.decisions import EXPLANATION_MAX, DecisionInput
 from services.routing.evidence import EvidenceView
 from services.routing.lifecycle import Action, allowed_actions
 from services.routing.sharing import only_informed, sees_contact
-from services.routing.takedown_terms import TakedownView
-
-Note = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=5000)]
-
+from services.routing.takedown_terms import Note, TakedownView
 
 Explanation = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=EXPLANATION_MAX)
