@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
 import statistics
 import time
@@ -35,6 +36,12 @@ def summary(name: str, seconds: Sequence[float]) -> str:
     )
 
 
+def load_note() -> str:
+    """The machine's load averages and cores: figures depend on what else runs."""
+    one, five, _ = os.getloadavg()
+    return f"load average {one:.2f} (1 min), {five:.2f} (5 min) on {os.cpu_count()} cores"
+
+
 def cpu_seconds(pid: int) -> float:
     """User+system CPU seconds used so far by a process (Linux /proc)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -47,6 +54,9 @@ def rss_mib(pid: int) -> float:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     return float("nan")
+
+
+_PAGES = itertools.count()
 
 
 def sample_report(n: int) -> dict[str, Any]:
@@ -62,7 +72,8 @@ def sample_report(n: int) -> dict[str, Any]:
     ]
     return {
         "category": categories[n % len(categories)],
-        "content_urls": [f"https://www.facebook.com/bench/{n}"],
+        # A page of its own: reports about one content join one case (content_key).
+        "content_urls": [f"https://www.facebook.com/bench{next(_PAGES)}"],
         "platform": "facebook",
         "description": f"Benchmark report number {n}: a page promising prizes for a fee.",
         "province": "Hà Nội",

@@ -94,6 +94,29 @@ class Observer:
         return [self.assigned[c] - self.accepted[c] for c in codes if c in self.assigned]
 
 
+def system_env(mongo_url: str, topology: Topology, root: Path) -> dict[str, str]:
+    """The three services' environment for a benchmark: policies with deadlines of seconds
+    (written under `root`), every rate limit out of the way."""
+    (root / "routing.toml").write_text(routing_policy())
+    (root / "escalation.toml").write_text(ESCALATION)
+    return {
+        "MONGO_URL": mongo_url,
+        "AMQP_URL": AMQP_URL,
+        "TOPOLOGY_PREFIX": topology.prefix,
+        "LOG_LEVEL": "WARNING",
+        "INTAKE_RATE_LIMIT_PER_MINUTE": "1e9",
+        "INTAKE_RATE_LIMIT_BURST": "1000000",
+        "INTAKE_SUBMISSIONS_PER_MINUTE": "1e9",
+        "INTAKE_SUBMISSIONS_BURST": "1000000",
+        "INTAKE_REPORTS_PER_CONTENT_PER_MINUTE": "1e9",
+        "INTAKE_REPORTS_PER_CONTENT_BURST": "1000000",
+        "ROUTING_POLICY_PATH": str(root / "routing.toml"),
+        "NOTIFY_POLICY_PATH": str(root / "escalation.toml"),
+        # Deadlines of seconds run out at any hour: the demo's round-the-clock calendar.
+        "CALENDARS_FILE": str(ALWAYS_OPEN_CALENDARS),
+    }
+
+
 async def phase(
     title: str, url: str, count: int, concurrency: int, rate: float | None, observer: Observer
 ) -> float:
@@ -128,25 +151,8 @@ async def main(args: argparse.Namespace) -> None:
     topology = Topology(f"bench-{uuid.uuid4().hex[:6]}.")
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        (root / "routing.toml").write_text(routing_policy())
-        (root / "escalation.toml").write_text(ESCALATION)
         mongo = EmbeddedMongo(root / "db").start()
-        env = {
-            "MONGO_URL": mongo.url,
-            "AMQP_URL": AMQP_URL,
-            "TOPOLOGY_PREFIX": topology.prefix,
-            "LOG_LEVEL": "WARNING",
-            "INTAKE_RATE_LIMIT_PER_MINUTE": "1e9",
-            "INTAKE_RATE_LIMIT_BURST": "1000000",
-            "INTAKE_SUBMISSIONS_PER_MINUTE": "1e9",
-            "INTAKE_SUBMISSIONS_BURST": "1000000",
-            "INTAKE_REPORTS_PER_CONTENT_PER_MINUTE": "1e9",
-            "INTAKE_REPORTS_PER_CONTENT_BURST": "1000000",
-            "ROUTING_POLICY_PATH": str(root / "routing.toml"),
-            "NOTIFY_POLICY_PATH": str(root / "escalation.toml"),
-            # Deadlines of seconds run out at any hour: the demo's round-the-clock calendar.
-            "CALENDARS_FILE": str(ALWAYS_OPEN_CALENDARS),
-        }
+        env = system_env(mongo.url, topology, root)
         services = [ServiceProcess(n, env, root).start() for n in ("intake", "routing", "notify")]
         connection = await aio_pika.connect_robust(AMQP_URL)
         try:

@@ -130,13 +130,17 @@ def schemathesis(
     return subprocess.call(command, cwd=work, env=env)
 
 
-def hypothesis_pages(urls: dict[str, str], args: argparse.Namespace) -> int:
+def hypothesis_pages(
+    urls: dict[str, str], args: argparse.Namespace, services: dict[str, str]
+) -> int:
     """The Hypothesis tests of the HTML form and console; pytest's exit code."""
     env = {
         **os.environ,
         "FUZZ_INTAKE_URL": urls["intake"],
         "FUZZ_ROUTING_URL": urls["routing"],
-        "FUZZ_ROUTING_TOKEN": TOKENS["police"],
+        # where the console's fuzzing officer is made (it signs in as a person)
+        "MONGO_URL": services["MONGO_URL"],
+        "ROUTING_MONGO_DB": services["ROUTING_MONGO_DB"],
         "FUZZ_EXAMPLES": str(args.examples),
     }
     command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/fuzz"]
@@ -168,7 +172,7 @@ def run(args: argparse.Namespace, work: Path) -> int:
             "intake": schemathesis("intake", urls["intake"], None, args, work),
             "routing": schemathesis("routing", urls["routing"], TOKENS["supervisor"], args, work),
             "notify": schemathesis("notify", urls["notify"], TOKENS["supervisor"], args, work),
-            "pages": hypothesis_pages(urls, args),
+            "pages": hypothesis_pages(urls, args, env),
         }
     finally:
         for service in reversed(services):

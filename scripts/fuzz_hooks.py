@@ -52,6 +52,9 @@ def before_call(context: Any, case: Any, kwargs: Any) -> None:
     if "/takedowns" in getattr(case.operation, "path", ""):
         body.pop("sent_at", None)
         body.pop("answered_at", None)
+    # A legal hold's last day must be today or later (the clock): a valid request leaves it out.
+    if getattr(case.operation, "path", "").endswith("/legal-hold"):
+        body.pop("until", None)
 
 
 # A transparency period is at most 366 days, `to` after `from` (a rule between two fields).

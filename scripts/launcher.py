@@ -2,9 +2,9 @@
 
 Uses RabbitMQ at AMQP_URL (default localhost) and MongoDB at MONGO_URL or, when that is unset,
 an embedded SecantusDB whose data lives in `var/mongo` and survives restarts. Starts intake,
-routing and notify as processes, prints their URLs and demo tokens, and stops everything on
-Ctrl-C. `--demo` uses deadlines of seconds, submits sample reports and prints each case's
-assignment and escalations as they happen.
+routing and notify as processes, prints their URLs, demo tokens and console accounts, and
+stops everything on Ctrl-C. `--demo` uses deadlines of seconds, submits sample reports and
+prints each case's assignment and escalations as they happen.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from typing import Any
 import aio_pika
 import aiohttp
 from aiohttp import web
+from demo.accounts import banner_lines, demo_accounts  # scripts/demo/accounts.py
 from standardwebhooks import Webhook, WebhookVerificationError
 
 from services.common.amqp import Topology, declare_exchanges
@@ -33,6 +34,7 @@ from services.common.brokerpolicy import BrokerPolicies, BrokerPolicyError, Mana
 from services.common.contracts import CaseAssigned, CaseEscalated, CaseUpdated, parse_event
 from services.common.embedded import EmbeddedMongo, free_port
 from services.common.processes import ROOT, ServiceProcess
+from services.common.sealing import new_key_line
 
 SERVICES = ("intake", "routing", "notify")
 PORTS = {"intake": 8080, "routing": 8081, "notify": 8082}
@@ -87,6 +89,16 @@ def demo_tokens(var: Path) -> dict[str, str]:
     return tokens
 
 
+def local_contact_keys(var: Path) -> str:
+    """The key ring sealing reporters' contacts in this machine's runs (CONTACT_KEYS), made
+    once and kept in var/contact-keys beside the data it seals."""
+    path = var / "contact-keys"
+    if not path.exists():
+        path.write_text(new_key_line("local") + "\n")
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
 def broker_reachable(url: str) -> bool:
     """True when the broker accepts a connection."""
 
@@ -130,6 +142,8 @@ def service_env(
         "ROUTING_INTAKE_PUBLIC_URL": "http://127.0.0.1:8080",
         # Routing signs evidence links, intake checks them: one secret per run (links live minutes).
         "EVIDENCE_LINK_SECRET": secrets.token_urlsafe(32),
+        # intake seals reporters' contacts, routing opens them: one key ring kept with the data.
+        "CONTACT_KEYS": local_contact_keys(var),
     }
     if args.demo:
         policy = var / "demo-escalation.toml"
@@ -277,7 +291,7 @@ def print_banner(services: list[ServiceProcess], args: argparse.Namespace) -> No
         "The incident reporting system is running:",
         f"  report form (vi)    {urls['intake']}/          (English: {urls['intake']}/?lang=en)",
         f"  intake API          {urls['intake']}/api/v1/openapi.json",
-        f"  agency console      {urls['routing']}/console/   (sign in with a token below)",
+        f"  agency console      {urls['routing']}/console/   (sign in with an account below)",
         f"  agency API          {urls['routing']}/api/v1/openapi.json",
         f"  alert log           {urls['notify']}/api/v1/alerts",
         f"  delivery log        {urls['notify']}/deliveries   (re-send; supervisor token)",
@@ -287,6 +301,7 @@ def print_banner(services: list[ServiceProcess], args: argparse.Namespace) -> No
         "Demo bearer tokens (kept in var/demo-tokens.json):",
         *(f"  {principal:<16}    {token}" for principal, token in tokens.items()),
         f"  e.g. curl -H 'Authorization: Bearer {tokens['police']}' {urls['routing']}/api/v1/cases",
+        *banner_lines(args.accounts),
         "Ctrl-C stops everything.",
         "",
     ]
@@ -325,6 +340,8 @@ def main() -> int:
         say(f"embedded MongoDB (SecantusDB) at {mongo_url}, data in {args.var / 'mongo'}")
     hook_port = free_port()
     env = service_env(args, mongo_url, demo_tokens(args.var), args.var, hook_port)
+    routing_db = env.get("ROUTING_MONGO_DB") or os.environ.get("ROUTING_MONGO_DB", "routing")
+    args.accounts = demo_accounts(mongo_url, routing_db, args.var / "demo-accounts.json")
     services = [
         ServiceProcess(
             name, env, args.var / "logs", port=PORTS[name], admin_port=PORTS[name] + 1000

@@ -3,33 +3,47 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
+import re
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 import aio_pika
+import pyotp
 from aio_pika.abc import AbstractIncomingMessage, AbstractRobustConnection
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from services.common.amqp import Topology, declare_exchanges
+from services.common.clock import utcnow
 from services.common.contracts import (
     AnyEvent,
     Category,
+    Contact,
     Platform,
     ReporterKind,
     ReportSubmitted,
     new_event_id,
     parse_event,
 )
+from services.common.mongo import MongoDatabase
 from services.common.processes import ROOT
+from services.common.sealing import parse_key_ring
+from services.routing.accounts import ACCOUNTS, Accounts, NewAccount
+from services.routing.people import Person, Role
 
 T = TypeVar("T")
 FLUSH = "probe.flush"
 # intake and routing share it (EVIDENCE_LINK_SECRET): routing signs evidence links, intake checks.
 EVIDENCE_LINK_SECRET = "test-evidence-link-secret-0123456789"
+# intake and routing share it too (CONTACT_KEYS): intake seals reporters' contacts, routing opens.
+CONTACT_KEYS = "test1:" + "dGVzdC1jb250YWN0LWtleS0wMTIzNDU2Nzg5YWJjZGU"
+TEST_KEY_RING = parse_key_ring(CONTACT_KEYS)
+REPORTER_CONTACT = {"name": "Trần Thị B", "phone": "0905123456"}
 
 
 async def wait_until(
@@ -176,10 +190,21 @@ def report_event(
         "province": "Đà Nẵng",
         "reporter_kind": ReporterKind.CITIZEN,
         "anonymous": False,
-        "contact": {"name": "Trần Thị B", "phone": "0905123456"},
     }
+    contact = fields.pop("contact", REPORTER_CONTACT)
     values.update(fields)
+    if contact and "contact_sealed" not in values:  # sealed as intake seals it
+        sealed = TEST_KEY_RING.seal_contact(Contact(**contact), values["report_id"])
+        values["contact_sealed"] = sealed
     return ReportSubmitted(**values)
+
+
+def opened_contact(report: dict[str, Any], report_id: str) -> Contact | None:
+    """The contact a stored report (intake's `report`, a case's `report` or entry) holds,
+    opened with the tests' keys; None when it holds none."""
+    sealed = report.get("contact_sealed")
+    assert "contact" not in report, "a contact stored in clear"
+    return None if sealed is None else TEST_KEY_RING.open_contact(sealed, report_id)
 
 
 # Business calendars open around the clock: working time is calendar time. For tests that wait
@@ -206,3 +231,83 @@ def resolve_body(note: str = "Đã yêu cầu nền tảng gỡ.", **fields: Any
 def reject_body(reason: str = "Không vi phạm.", **fields: Any) -> dict[str, Any]:
     """A reject body: the decision (changed by `fields`) and the internal reason."""
     return {**NO_VIOLATION_DECISION, "reason": reason, **fields}
+
+
+# ---- staff accounts of the console ----
+
+STAFF_PASSWORD = "mật-khẩu-thử-nghiệm-đủ-dài"
+_staff_logins = itertools.count(1)
+
+
+def staff_person(
+    role: Role | str,
+    agency: str | None = None,
+    *,
+    name: str | None = None,
+    scope_agencies: Iterable[str] = (),
+    scope_provinces: Iterable[str] = (),
+) -> Person:
+    """A person to store (the store makes the account id from the login)."""
+    role = Role(role)
+    return Person(
+        account_id="",
+        name=name or f"Cán bộ {role.value} {agency or ''}".strip(),
+        role=role,
+        agency=agency,
+        scope_agencies=frozenset(scope_agencies),
+        scope_provinces=frozenset(scope_provinces),
+    )
+
+
+async def create_staff_account(
+    accounts: Accounts | MongoDatabase, person: Person, login: str | None = None
+) -> NewAccount:
+    """A built-in account stored directly (a fresh login unless one is given)."""
+    store = accounts if isinstance(accounts, Accounts) else Accounts(accounts, clock=utcnow)
+    login = login or f"{person.role.value}-{next(_staff_logins)}-{uuid.uuid4().hex[:6]}"
+    return await store.create(person, login, STAFF_PASSWORD)
+
+
+def totp_code(secret: str, step_offset: int = 0) -> str:
+    """The account's TOTP code now (or `step_offset` 30-second steps away)."""
+    return pyotp.TOTP(secret).at(datetime.now(UTC) + timedelta(seconds=30 * step_offset))
+
+
+def csrf_of(html: str) -> str:
+    """The CSRF token of the first form of a console page."""
+    match = re.search(r'name="csrf_token" value="([0-9a-f]+)"', html)
+    assert match, "the page has a CSRF token"
+    return match.group(1)
+
+
+async def console_sign_in(
+    client: TestClient[Any, Any], login: str, secret: str, *, password: str = STAFF_PASSWORD
+) -> Any:
+    """Post the console's sign-in form (its CSRF token read from the page); the reply."""
+    page = await (await client.get("/console/login")).text()
+    form = {"csrf_token": csrf_of(page), "login": login, "password": password}
+    return await client.post(
+        "/console/login", data={**form, "code": totp_code(secret)}, allow_redirects=False
+    )
+
+
+async def sign_in_as(client: TestClient[Any, Any], person: Person) -> tuple[str, NewAccount]:
+    """A fresh account for `person` in the routing app behind `client`, signed in; the CSRF
+    token of the page signed in to, and the account."""
+    made = await create_staff_account(client.app[ACCOUNTS], person)
+    reply = await console_sign_in(client, made.account.login, made.totp_secret)
+    assert reply.status == 303, await reply.text()
+    landing = await client.get(reply.headers["Location"])
+    return csrf_of(await landing.text()), made
+
+
+async def sign_in(
+    client: TestClient[Any, Any], principal: str, role: Role | str | None = None
+) -> str:
+    """Sign in to the console as a new person of `principal` (an agency's officer, or a
+    supervisor); the CSRF token of the first page after it."""
+    if role is None:
+        role = Role.SUPERVISOR if principal == "supervisor" else Role.OFFICER
+    agency = None if Role(role) in (Role.SUPERVISOR, Role.AUDITOR, Role.ADMIN) else principal
+    csrf, _ = await sign_in_as(client, staff_person(role, agency))
+    return csrf

@@ -45,7 +45,14 @@ LOCAL = ZoneInfo("Asia/Ho_Chi_Minh")
 PROGRESS_EVERY = 5000
 BATCH = 1000
 # Never read: the reporter's contact, and what the export leaves out anyway.
-PROJECTION = {"report.contact": 0, "reports.contact": 0, "notes": 0, "outbox": 0}
+PROJECTION = {
+    "report.contact_sealed": 0,
+    "reports.contact_sealed": 0,
+    "report.contact": 0,
+    "reports.contact": 0,
+    "notes": 0,
+    "outbox": 0,
+}
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 DATE_FORMAT = "yyyy-mm-dd hh:mm:ss"
 

@@ -99,7 +99,9 @@ EXAMPLES: dict[str, Event] = {
         commune_code="20242",
         geography_version="vietnam-provinces 2025.10.1 (data 2025-10-18)",
         reporter_kind=ReporterKind.CITIZEN,
-        anonymous=True,
+        anonymous=False,
+        # Sealed by intake (AES-256-GCM, services/common/sealing.py): only routing opens it.
+        contact_sealed="v1.k20261101.q2xHbUm1W0pTz7Yd.gJ8kX1e0u3l7rXkq8k4gY1nT0oZ2bW5vR9c3sA6dF7hJ",
     ),
     "case.assigned": CaseAssigned(
         **_CASE, status=CaseStatus.ASSIGNED, version=1, policy_version="2025.2", rule_id="scam"

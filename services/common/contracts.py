@@ -213,7 +213,22 @@ class ReportSubmitted(Event):
         "person gives the same id, and the id reveals neither.",
     )
     anonymous: bool
-    contact: Contact | None = None
+    contact_sealed: str | None = Field(
+        default=None,
+        max_length=4096,
+        pattern=r"^v1\.[A-Za-z0-9_-]{1,32}\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$",
+        description="The reporter's contact sealed with AES-256-GCM under the key ring intake "
+        "and routing share (`v1.<key id>.<nonce>.<ciphertext>`, bound to this report): only "
+        "they can open it. None: an anonymous report, or a contact erased.",
+    )
+    contact: Contact | None = Field(
+        default=None,
+        exclude=True,
+        json_schema_extra={"deprecated": True},
+        description="Never sent (deprecated): events published before contacts were sealed "
+        "carried the contact in clear here; routing still accepts them during an upgrade and "
+        "seals the contact on receipt.",
+    )
     language: Literal["vi", "en"] = "vi"
 
     def routing_key(self) -> str:

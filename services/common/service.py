@@ -49,6 +49,7 @@ from services.common.http import (
 from services.common.metrics import http_metrics
 from services.common.mongo import MongoDatabase, close_client, make_client, ping
 from services.common.outbox import OutboxRelay
+from services.common.retention import RetentionLoop, Sweep
 from services.common.runtime import Supervisor, bounded
 from services.common.settings import CommonSettings
 from services.common.tracing import configure_tracing
@@ -131,6 +132,14 @@ class Runtime:
     ) -> None:
         """Run `factory()` under the supervisor (after the broker connects if `needs_broker`)."""
         self.loops.append(_Loop(name, factory, needs_broker))
+
+    def retain(self, sweeps: Sequence[Sweep]) -> RetentionLoop:
+        """Remove what `sweeps` name once past its retention, in the supervised loop
+        `retention` (services.common.retention)."""
+        every = self.settings.retention_interval_seconds
+        retention = RetentionLoop(sweeps, clock=self.clock, every_seconds=every)
+        self.loop("retention", retention.run)
+        return retention
 
     def on_stop(self, close: Callable[[], Awaitable[Any]]) -> None:
         """Something to close once the loops have stopped (e.g. an HTTP client session)."""

@@ -54,6 +54,13 @@ class CommonSettings(BaseSettings):
     outbox_linger_seconds: float = Field(
         default=0.02, ge=0, le=1, description="After a wake-up, wait this long to batch more."
     )
+    retention_interval_seconds: float = Field(
+        default=3600.0,
+        gt=0,
+        validation_alias=AliasChoices("RETENTION_INTERVAL_SECONDS", "retention_interval_seconds"),
+        description="How often a service removes what is past its retention (idempotency keys,"
+        " closed deadlines, finished alerts).",
+    )
 
     @property
     def admin_listener_port(self) -> int:

@@ -152,6 +152,7 @@ def status_view(
         # Retention erased contacts before it recorded a reason.
         contact_erasure_reason=(document.get(ERASURE_REASON) or "retention") if erased_at else None,
         can_erase_contact=holds_contact and erased_at is None,
+        anonymised_at=document.get("anonymised_at"),
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from functools import partial
 
 from aiohttp import web
@@ -12,6 +13,7 @@ from services.common.contracts import ReportAppealed, ReportContactErased, Repor
 from services.common.csrf import CsrfTokens
 from services.common.i18n import language_middleware
 from services.common.mail import MailServer
+from services.common.resealing import seal_clear_contacts
 from services.common.service import Runtime, Service, create_service_app
 from services.intake.api import add_api_routes
 from services.intake.appeals import Appeals
@@ -27,7 +29,8 @@ from services.intake.open311 import add_open311_routes, open311_errors
 from services.intake.openapi_doc import add_openapi_route
 from services.intake.places import add_places_routes
 from services.intake.reporters import ReporterIds, reporter_key
-from services.intake.repository import ReportRepository
+from services.intake.repository import REPORT_CONTACTS, ReportRepository
+from services.intake.retention import intake_sweeps
 from services.intake.security import RateLimiter
 from services.intake.settings import IntakeSettings
 from services.intake.status import StatusFollower
@@ -66,9 +69,16 @@ def create_app(
             commit_linger_seconds=settings.commit_linger_seconds,
         )
         await repository.ensure_indexes()
+        contact_keys = settings.contact_key_ring()
+        await seal_clear_contacts(runtime.db, REPORT_CONTACTS, contact_keys, clock())
         relay = runtime.outbox(runtime.db.reports)
         submission = Submission(
-            repository, clock, relay.wake, ReporterIds(reporter_key(settings)), per_content.check
+            repository,
+            clock,
+            relay.wake,
+            ReporterIds(reporter_key(settings)),
+            per_content.check,
+            contact_keys=contact_keys,
         )
         mails_of = partial(drop_pending_mails, runtime.db.mails)
         runtime.app[INTAKE] = IntakeContext(
@@ -86,6 +96,13 @@ def create_app(
         await evidence.ensure_indexes()
         runtime.app[EVIDENCE] = evidence
         runtime.loop("evidence-sweep", evidence.sweep_forever)
+        runtime.retain(
+            intake_sweeps(
+                runtime.db,
+                idempotency=timedelta(days=settings.idempotency_retention_days),
+                sent_mails=timedelta(days=settings.sent_mail_retention_days),
+            )
+        )
         mails = await decision_mails(runtime, settings, clock)
         follower = StatusFollower(runtime.db, decided=mails.queue if mails else None)
         follow = Batched(follower.apply_many)
@@ -137,6 +154,7 @@ async def decision_mails(
         retry_seconds=settings.mail_retry_seconds,
         max_attempts=settings.mail_max_attempts,
         poll_seconds=settings.mail_poll_seconds,
+        contact_keys=settings.contact_key_ring(),
     )
     await mails.ensure_indexes()
     runtime.loop("decision-mails", mails.run)

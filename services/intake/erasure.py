@@ -19,7 +19,7 @@ from services.common.i18n import localised
 from services.common.mongo import Document
 from services.common.outbox import outbox_update
 from services.intake.labels import Language
-from services.intake.repository import ReportRepository
+from services.intake.repository import LEGACY_CONTACT, SEALED_CONTACT, ReportRepository
 
 ERASED_AT, ERASURE_REASON = "contact_erased_at", "contact_erasure_reason"
 
@@ -66,11 +66,11 @@ def plan_erasure(document: Document, reason: ErasureReason, now: datetime) -> Er
     )
     outbox = outbox_update([event], now)
     update = {
-        "$unset": {"report.contact": ""},
+        "$unset": {SEALED_CONTACT: "", LEGACY_CONTACT: ""},
         "$set": {ERASED_AT: now, ERASURE_REASON: reason.value},
         **outbox,
     }
-    condition = {"_id": document["_id"], ERASED_AT: None, "report.contact": {"$ne": None}}
+    condition = {"_id": document["_id"], ERASED_AT: None, SEALED_CONTACT: {"$ne": None}}
     return ErasurePlan(condition, update, event)
 
 

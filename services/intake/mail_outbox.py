@@ -32,7 +32,9 @@ from services.common.contracts import CaseAssigned, CaseUpdated, PublicDecision
 from services.common.mail import MailError, MailServer, plain_message, send_mail
 from services.common.mongo import Document, MongoDatabase
 from services.common.runtime import woken
+from services.common.sealing import KeyRing, SealingError, development_ring
 from services.intake.decision_mail import decision_mail
+from services.intake.repository import SEALED_CONTACT
 
 log = logging.getLogger(__name__)
 
@@ -65,20 +67,38 @@ def mail_id(report_id: str, decided_at: datetime) -> str:
     return f"{report_id}:{to_millis(decided_at).isoformat(timespec='milliseconds')}"
 
 
+def contact_email(keys: KeyRing, report: Document) -> str | None:
+    """The e-mail address in the report's sealed contact, if it holds one; SealingError when
+    the contact cannot be opened (a key missing from CONTACT_KEYS)."""
+    sealed = (report.get("report") or {}).get("contact_sealed")
+    if not sealed:
+        return None
+    return keys.open_contact(sealed, str(report["_id"])).email
+
+
+def _has_email(keys: KeyRing, report: Document) -> bool:
+    try:
+        return contact_email(keys, report) is not None
+    except SealingError as exc:
+        where = {"report_id": str(report["_id"]), "error": str(exc)}
+        log.error("contact cannot be opened; no decision e-mail", extra=where)
+        return False
+
+
 def planned_mails(
-    event: CaseAssigned | CaseUpdated, reports: Sequence[Document], now: datetime
+    event: CaseAssigned | CaseUpdated, reports: Sequence[Document], now: datetime, keys: KeyRing
 ) -> list[Document]:
     """The mails announcing `event`'s decision to the reporters of `reports` (the reports of
-    its case) who left an e-mail and whose report still shows that decision."""
+    its case) who left an e-mail (in their contact, opened with `keys`) and whose report
+    still shows that decision."""
     decision = event.decision
     if decision is None:
         return []
     mails = []
     for report in reports:
         shown = ((report.get("case") or {}).get("decision") or {}).get("decided_at")
-        contact = (report.get("report") or {}).get("contact") or {}
         same = shown is not None and to_millis(shown) == to_millis(decision.decided_at)
-        if not same or not contact.get("email"):
+        if not same or not _has_email(keys, report):
             continue
         mails.append(
             {
@@ -138,6 +158,7 @@ class DecisionMails:
     max_attempts: int = 8
     poll_seconds: float = 5.0
     lease_seconds: float = 120.0
+    contact_keys: KeyRing = field(default_factory=development_ring)  # opens the addresses
     _wake: asyncio.Event = field(default_factory=asyncio.Event)
 
     def __post_init__(self) -> None:
@@ -155,9 +176,9 @@ class DecisionMails:
         for event in events:
             found = self.reports.find(
                 {"case.case_id": event.case_id},
-                {"tracking_code": 1, "report.contact.email": 1, "report.language": 1, "case": 1},
+                {"tracking_code": 1, SEALED_CONTACT: 1, "report.language": 1, "case": 1},
             )
-            mails += planned_mails(event, [doc async for doc in found], now)
+            mails += planned_mails(event, [doc async for doc in found], now, self.contact_keys)
         if not mails:
             return
         try:
@@ -202,7 +223,11 @@ class DecisionMails:
         except ValidationError as exc:
             await self._quarantine(doc, str(exc))
             return
-        address = await self._address(mail.report_id)
+        try:
+            address = await self._address(mail.report_id)
+        except SealingError as exc:  # a key missing from CONTACT_KEYS: retried once it is back
+            await self._failed(mail, now, MailError(f"contact cannot be opened: {exc}"))
+            return
         if address is None:
             await self._finish(mail, now, "dropped", "the report has no e-mail address any more")
             return
@@ -221,10 +246,8 @@ class DecisionMails:
         return plain_message(self.server.sender, address, text.subject, text.body)
 
     async def _address(self, report_id: str) -> str | None:
-        report = await self.reports.find_one({"_id": report_id}, {"report.contact.email": 1})
-        contact = ((report or {}).get("report") or {}).get("contact") or {}
-        email = contact.get("email")
-        return str(email) if email else None
+        report = await self.reports.find_one({"_id": report_id}, {SEALED_CONTACT: 1})
+        return None if report is None else contact_email(self.contact_keys, report)
 
     async def _failed(self, mail: QueuedMail, now: datetime, exc: MailError) -> None:
         attempts = mail.attempts + 1

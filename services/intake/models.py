@@ -30,6 +30,7 @@ from services.common.contracts import (
 )
 from services.common.params import MIN_SEEN_AT, ParamError, check_datetime
 from services.common.phones import e164
+from services.common.sealing import KeyRing
 from services.intake.placefields import (
     PLACE_FIELDS,
     CommuneIn,
@@ -129,21 +130,27 @@ class ReportIn(BaseModel):
             )
         return contact
 
-    def to_event(self, *, report_id: str, tracking_code: str, now: datetime) -> ReportSubmitted:
-        """The `report.submitted` event announcing this report."""
+    def to_event(
+        self, *, report_id: str, tracking_code: str, now: datetime, keys: KeyRing
+    ) -> ReportSubmitted:
+        """The `report.submitted` event announcing this report, its contact sealed by `keys`."""
         fields = self.model_dump(exclude={"contact", *PLACE_FIELDS})
         fields |= event_place(self.province, self.commune, self.district)
-        contact = (
-            None if self.anonymous or self.contact is None else Contact(**self.contact.model_dump())
-        )
+        contact = self.event_contact()
         return ReportSubmitted(
             event_id=new_event_id(),
             occurred_at=now,
             report_id=report_id,
             tracking_code=tracking_code,
-            contact=contact,
+            contact_sealed=keys.seal_contact(contact, report_id) if contact else None,
             **fields,
         )
+
+    def event_contact(self) -> Contact | None:
+        """The contact the reporter left (None for an anonymous report)."""
+        if self.anonymous or self.contact is None:
+            return None
+        return Contact(**self.contact.model_dump())
 
 
 class Links(BaseModel):
@@ -275,6 +282,12 @@ class ReportStatus(BaseModel):
         default=False,
         description="Whether the report holds a contact the reporter may have erased "
         "(POST .../erase-contact).",
+    )
+    anonymised_at: datetime | None = Field(
+        default=None,
+        description="When the report's free text (its description, the appeal's reason, the "
+        "decision's explanation) was anonymised, a set time after its case closed; those "
+        "texts are empty from then on.",
     )
 
 

@@ -18,10 +18,17 @@ from services.common.contracts import ReportSubmitted
 from services.common.groupcommit import GroupInsert
 from services.common.mongo import Document, MongoDatabase
 from services.common.outbox import ensure_outbox_index, outbox_fields
+from services.common.resealing import ContactHolder, Slot
 
 log = logging.getLogger(__name__)
 
 TRACKING_ALPHABET = "ABCDEFGHJKMNPQRSTVWXYZ23456789"  # no look-alikes (0/O, 1/I/L, U/V)
+# Where a report keeps its reporter's contact, sealed (services/common/sealing.py); the clear
+# `report.contact` of reports stored before sealing is sealed at start (seal_clear_contacts).
+SEALED_CONTACT = "report.contact_sealed"
+LEGACY_CONTACT = "report.contact"
+# Never read out with a report: its contact, sealed or not, its outbox, its request's hash.
+UNREAD = {SEALED_CONTACT: 0, LEGACY_CONTACT: 0, "outbox": 0, "request_hash": 0}
 
 
 def new_tracking_code() -> str:
@@ -39,6 +46,29 @@ def request_fingerprint(body: dict[str, Any]) -> str:
     """A stable hash of a validated request body, to compare idempotent retries."""
     canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def contact_slots(doc: Document) -> list[Slot]:
+    """The contact a stored report holds (sealed, or clear from before sealing), if any."""
+    report = doc.get("report") or {}
+    sealed, clear = report.get("contact_sealed"), report.get("contact")
+    if sealed:
+        condition = {SEALED_CONTACT: sealed}
+        return [Slot(str(doc["_id"]), sealed, SEALED_CONTACT, LEGACY_CONTACT, condition)]
+    if clear:
+        condition = {LEGACY_CONTACT: {"$exists": True}}
+        return [Slot(str(doc["_id"]), clear, SEALED_CONTACT, LEGACY_CONTACT, condition)]
+    return []
+
+
+REPORT_CONTACTS = ContactHolder(
+    service="intake",
+    collection="reports",
+    holding={"$or": [{SEALED_CONTACT: {"$ne": None}}, {LEGACY_CONTACT: {"$ne": None}}]},
+    holding_clear={LEGACY_CONTACT: {"$ne": None}},
+    projection={SEALED_CONTACT: 1, LEGACY_CONTACT: 1},
+    slots=contact_slots,
+)
 
 
 class IdempotencyConflict(Exception):
@@ -124,20 +154,16 @@ class ReportRepository:
 
     async def by_tracking_code(self, code: str) -> Document | None:
         """The report with this tracking code, without contact data or outbox."""
-        return await self.reports.find_one(
-            {"tracking_code": code}, {"report.contact": 0, "outbox": 0, "request_hash": 0}
-        )
+        return await self.reports.find_one({"tracking_code": code}, UNREAD)
 
     async def by_id(self, report_id: str) -> Document | None:
         """The report with this id, without contact data or outbox."""
-        return await self.reports.find_one(
-            {"_id": report_id}, {"report.contact": 0, "outbox": 0, "request_hash": 0}
-        )
+        return await self.reports.find_one({"_id": report_id}, UNREAD)
 
     async def holds_contact(self, report_id: str) -> bool:
         """Whether the report still holds its reporter's contact (never read out here)."""
         found = await self.reports.find_one(
-            {"_id": report_id, "report.contact": {"$ne": None}}, {"_id": 1}
+            {"_id": report_id, SEALED_CONTACT: {"$ne": None}}, {"_id": 1}
         )
         return found is not None
 

@@ -5,11 +5,11 @@ from typing import Self
 from pydantic import AliasChoices, Field, IPvAnyNetwork, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
-from services.common.settings import CommonSettings
+from services.common.sealing import ContactKeySettings
 from services.common.signedlinks import MIN_SECRET_LENGTH, SECRET_SETTING, check_secret_setting
 
 
-class IntakeSettings(CommonSettings):
+class IntakeSettings(ContactKeySettings):
     """Everything intake reads from the environment, with defaults that work on localhost."""
 
     model_config = SettingsConfigDict(env_prefix="INTAKE_", extra="ignore")
@@ -53,6 +53,12 @@ class IntakeSettings(CommonSettings):
     )
     commit_linger_seconds: float = Field(
         default=0.002, ge=0, le=0.1, description="How long a report waits for others to join."
+    )
+    idempotency_retention_days: float = Field(
+        default=7.0, gt=0, description="Idempotency keys are cleared from reports this old."
+    )
+    sent_mail_retention_days: float = Field(
+        default=7.0, gt=0, description="Finished decision e-mails are deleted this long after."
     )
     evidence_link_secret: SecretStr | None = Field(
         default=None,

@@ -15,6 +15,7 @@ from services.common.clock import Clock
 from services.common.content import ContentUrlError, content_key
 from services.common.contracts import EvidenceFile
 from services.common.i18n import localised
+from services.common.sealing import KeyRing, development_ring
 from services.intake.models import ReportIn
 from services.intake.reporters import ReporterIds
 from services.intake.repository import (
@@ -71,6 +72,8 @@ class Submission:
     reporter_ids: ReporterIds = field(default_factory=lambda: ReporterIds(secrets.token_bytes(32)))
     # Takes one report of a content key: 0 when allowed, else the seconds to wait.
     content_limit: Callable[[str], float] = _unlimited
+    # Seals the reporter's contact in the stored report and its event.
+    contact_keys: KeyRing = field(default_factory=development_ring)
 
     def validate(self, data: Any, *, channel: str) -> ReportIn:
         """Validate a submission; raises pydantic.ValidationError (counted as rejected)."""
@@ -102,7 +105,10 @@ class Submission:
             self.admit(report, channel=channel)
         now = self.clock()
         event = report.to_event(
-            report_id=report_id or new_report_id(), tracking_code=new_tracking_code(), now=now
+            report_id=report_id or new_report_id(),
+            tracking_code=new_tracking_code(),
+            now=now,
+            keys=self.contact_keys,
         )
         event = event.model_copy(update={"reporter_id": self.reporter_id(report, client)})
         body = report.model_dump(mode="json")

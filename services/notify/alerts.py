@@ -6,25 +6,25 @@ idempotently: the event id is the document id), and, when a case that was sent t
 closes, a resolution (kind `resolution`, its id the closing event's) whose deliveries resolve
 the PagerDuty alerts. Each pending delivery carries its next attempt time; the document's
 `next_attempt_at` is the earliest of them (sparse-indexed, absent when nothing is pending), and
-a worker leases a document by pushing that time forward (and setting `leased_until`) before it
-attempts anything, so replicas never send the same delivery at the same time. A supervisor's
+a worker leases documents by pushing that time forward (and setting `leased_until` and its
+token, services.notify.leases) before it attempts anything, so replicas never send the same
+delivery at the same time. A supervisor's
 re-send queues one delivery again, only while no worker holds the lease, and keeps who asked
 and when in the delivery's history.
 """
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Annotated, Any
 
 from pydantic import Field, TypeAdapter
-from pymongo import ASCENDING, DESCENDING, ReturnDocument
+from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.collection import AsyncCollection
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import BulkWriteError, DuplicateKeyError, WriteError
 
-from services.common import metrics, params, tracing
+from services.common import params, tracing
 from services.common.contracts import CaseEscalated, CaseUpdated, CaseWarning
 from services.common.mongo import MongoDatabase
 from services.notify.clocks import (
@@ -34,8 +34,8 @@ from services.notify.clocks import (
     alert_clock,
     alert_kind,
 )
-from services.notify.escalation import EscalationPolicy, Target
-from services.notify.pagerduty import RESOLVE, TRIGGER
+from services.notify.fanout import deliveries_for, resolutions_for
+from services.notify.pagerduty import TRIGGER
 from services.notify.retry import (
     DELIVERED,
     FAILED,
@@ -61,16 +61,17 @@ __all__ = [
     "AlertLog",
     "ResendOutcome",
     "alert_clock",
+    "alert_document",
     "alert_kind",
     "decode_cursor",
     "deliveries_for",
     "encode_cursor",
     "parse_alert_event",
+    "resolutions_for",
 ]
 
-log = logging.getLogger(__name__)
-
 ESCALATION, RESOLUTION = "escalation", "resolution"
+DUPLICATE_KEY = 11000
 
 _ALERT_EVENTS: TypeAdapter[AlertEvent] = TypeAdapter(
     Annotated[AlertEvent, Field(discriminator="type")]
@@ -89,68 +90,6 @@ class ResendOutcome:
     status: int
     message: str
     delivery: dict[str, Any] | None = None
-
-
-def deliveries_for(
-    event: AlertEvent, policy: EscalationPolicy, now: datetime, *, email_enabled: bool
-) -> list[dict[str, Any]]:
-    """One delivery per channel of each target the event names, plus the broker's; PagerDuty
-    pages for escalations only (its alert is the case's, resolved when the case closes)."""
-    wanted = set(event.targets)
-    deliveries = [_delivery("broker", "amqp", event.routing_key(), DELIVERED, now)]
-    for target in policy.targets:
-        if target.id not in wanted:
-            continue
-        if target.webhook is not None:
-            deliveries.append(_delivery(target.id, "webhook", str(target.webhook), PENDING, now))
-        if target.pagerduty_routing_key and isinstance(event, CaseEscalated):
-            deliveries.append(_pagerduty(target, TRIGGER, now))
-        if target.email:
-            status = PENDING if email_enabled else SKIPPED
-            delivery = _delivery(target.id, "email", ", ".join(target.email), status, now)
-            if not email_enabled:
-                delivery["last_error"] = "e-mail is off: NOTIFY_SMTP_HOST is not set"
-            deliveries.append(delivery)
-    return deliveries
-
-
-def _pagerduty(target: Target, action: str, now: datetime) -> dict[str, Any]:
-    """A PagerDuty delivery; its routing key is kept for sending, never shown by the API."""
-    delivery = _delivery(target.id, "pagerduty", str(target.pagerduty_events_url), PENDING, now)
-    return {**delivery, "action": action, "routing_key": target.pagerduty_routing_key}
-
-
-def resolutions_for(alerts: list[dict[str, Any]], now: datetime) -> list[dict[str, Any]]:
-    """One PagerDuty resolve per (target, events URL, routing key) the case's alerts triggered."""
-    triggered = dict.fromkeys(
-        (sent["target"], sent["address"], sent["routing_key"])
-        for alert in alerts
-        for sent in alert.get("deliveries", [])
-        if sent.get("channel") == "pagerduty" and sent.get("action") == TRIGGER
-    )
-    return [
-        {
-            **_delivery(target, "pagerduty", address, PENDING, now),
-            "action": RESOLVE,
-            "routing_key": routing_key,
-        }
-        for target, address, routing_key in triggered
-    ]
-
-
-def _delivery(
-    target: str, channel: str, address: str, status: str, now: datetime
-) -> dict[str, Any]:
-    return {
-        "target": target,
-        "channel": channel,
-        "address": address,
-        "status": status,
-        "attempts": 0,
-        "last_error": None,
-        "delivered_at": now if status == DELIVERED else None,
-        NEXT_ATTEMPT: now if status == PENDING else None,
-    }
 
 
 def _kind_fields(event: AlertEvent) -> dict[str, Any]:
@@ -174,6 +113,45 @@ def _kind_fields(event: AlertEvent) -> dict[str, Any]:
     }
 
 
+def alert_document(
+    event: AlertEvent, deliveries: list[dict[str, Any]], now: datetime
+) -> dict[str, Any]:
+    """The stored alert, due for delivery when one of its deliveries is pending."""
+    doc: dict[str, Any] = {
+        "_id": event.event_id,
+        "kind": alert_kind(event),
+        "clock": alert_clock(event).value,
+        "case_id": event.case_id,
+        "tracking_code": event.tracking_code,
+        "agency": event.agency,
+        "category": event.category.value,
+        "priority": event.priority.value,
+        **_kind_fields(event),
+        "recorded_at": now,
+        "targets": event.targets,
+        "event": event.model_dump_json(),
+        "deliveries": deliveries,
+        **tracing.trace_fields(),  # so that its deliveries can continue the case's trace
+    }
+    return _scheduled(doc)
+
+
+def _scheduled(doc: dict[str, Any]) -> dict[str, Any]:
+    """The alert with `next_attempt_at` set to its earliest pending delivery, if any."""
+    pending = [d[NEXT_ATTEMPT] for d in doc["deliveries"] if d["status"] == PENDING]
+    if pending:
+        doc[NEXT_ATTEMPT] = min(pending)
+    return doc
+
+
+def _insert_outcome(error: dict[str, Any] | None) -> bool | Exception:
+    if error is None:
+        return True
+    if error.get("code") == DUPLICATE_KEY:
+        return False
+    return WriteError(error.get("errmsg", "refused"), error.get("code"), error)
+
+
 @dataclass
 class AlertLog:
     """Stored alerts and their deliveries."""
@@ -195,23 +173,21 @@ class AlertLog:
         self, event: AlertEvent, deliveries: list[dict[str, Any]], now: datetime
     ) -> bool:
         """Store the alert once; False when this event was already recorded."""
-        doc: dict[str, Any] = {
-            "_id": event.event_id,
-            "kind": alert_kind(event),
-            "clock": alert_clock(event).value,
-            "case_id": event.case_id,
-            "tracking_code": event.tracking_code,
-            "agency": event.agency,
-            "category": event.category.value,
-            "priority": event.priority.value,
-            **_kind_fields(event),
-            "recorded_at": now,
-            "targets": event.targets,
-            "event": event.model_dump_json(),
-            "deliveries": deliveries,
-            **tracing.trace_fields(),  # so that its deliveries can continue the case's trace
-        }
-        return await self._insert(doc)
+        return await self._insert(alert_document(event, deliveries, now))
+
+    async def record_many(self, docs: list[dict[str, Any]]) -> list[bool | Exception]:
+        """Store alerts (`alert_document`s) in one command; per document True when stored,
+        False when that event was recorded before, or the error the server refused it with."""
+        if not docs:
+            return []
+        try:
+            await self.collection.insert_many(docs, ordered=False)
+        except BulkWriteError as exc:
+            refused = {error["index"]: error for error in exc.details.get("writeErrors", [])}
+            if not refused:  # e.g. a write concern error: the batch is retried
+                raise
+            return [_insert_outcome(refused.get(index)) for index in range(len(docs))]
+        return [True] * len(docs)
 
     async def record_resolution(self, event: CaseUpdated, now: datetime) -> bool:
         """Store a resolution of the PagerDuty alerts the closed case triggered, once per
@@ -237,26 +213,14 @@ class AlertLog:
             "deliveries": deliveries,
             **tracing.trace_fields(),
         }
-        return await self._insert(doc)
+        return await self._insert(_scheduled(doc))
 
     async def _insert(self, doc: dict[str, Any]) -> bool:
-        pending = [d[NEXT_ATTEMPT] for d in doc["deliveries"] if d["status"] == PENDING]
-        if pending:
-            doc[NEXT_ATTEMPT] = min(pending)
         try:
             await self.collection.insert_one(doc)
         except DuplicateKeyError:
             return False
         return True
-
-    async def lease(self, now: datetime, lease: timedelta) -> dict[str, Any] | None:
-        """Take the alert whose delivery is most overdue, hiding it from others for `lease`."""
-        return await self.collection.find_one_and_update(
-            {NEXT_ATTEMPT: {"$lte": now}},
-            {"$set": {NEXT_ATTEMPT: now + lease, LEASED_UNTIL: now + lease}},
-            sort=[(NEXT_ATTEMPT, ASCENDING)],
-            return_document=ReturnDocument.AFTER,
-        )
 
     async def resend(
         self, alert_id: str, n: int, request: dict[str, Any], now: datetime
@@ -285,31 +249,6 @@ class AlertLog:
         if result.matched_count == 0:
             return ResendOutcome(409, f"delivery {n} changed meanwhile; look again and retry")
         return ResendOutcome(202, f"delivery {n} of alert {alert_id} queued again", queued)
-
-    async def quarantine(self, alert: dict[str, Any], error: BaseException, now: datetime) -> None:
-        """Move an alert that cannot be delivered out of the delivery index, with its error."""
-        log.error(
-            "alert cannot be processed; quarantined",
-            extra={"alert_id": str(alert.get("_id")), "error": repr(error)},
-            exc_info=error,
-        )
-        metrics.QUARANTINED.labels(collection="alerts").inc()
-        await self.collection.update_one(
-            {"_id": alert["_id"]},
-            {"$set": {"poisoned": {"error": repr(error), "at": now}}, "$unset": {NEXT_ATTEMPT: ""}},
-        )
-
-    async def save_deliveries(
-        self, alert: dict[str, Any], deliveries: list[dict[str, Any]]
-    ) -> None:
-        """Store attempt outcomes and when the next pending delivery is due (if any)."""
-        pending = [d[NEXT_ATTEMPT] for d in deliveries if d["status"] == PENDING]
-        update: dict[str, Any] = {"$set": {"deliveries": deliveries}, "$unset": {LEASED_UNTIL: ""}}
-        if pending:
-            update["$set"][NEXT_ATTEMPT] = min(pending)
-        else:
-            update["$unset"][NEXT_ATTEMPT] = ""
-        await self.collection.update_one({"_id": alert["_id"]}, update)
 
     async def page(
         self, filters: dict[str, Any], limit: int, cursor: str | None

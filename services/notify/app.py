@@ -21,8 +21,10 @@ from services.notify.channels import HttpSender, WebhookSender
 from services.notify.consumer import NotifyHandlers
 from services.notify.deadlines import DeadlineStore
 from services.notify.deliveries_page import add_page_routes
-from services.notify.delivery import Deliverer, RetryPolicy
+from services.notify.delivery import Deliverer, RetryPolicy, SendLimits
 from services.notify.escalation import EscalationPolicy, load_escalation_policy
+from services.notify.leases import AlertLeases
+from services.notify.retention import notify_sweeps
 from services.notify.scanner import Scanner
 from services.notify.settings import NotifySettings
 from services.notify.signing import SigningKeys, signing_keys
@@ -104,7 +106,11 @@ def _wiring(
         await store.ensure_indexes()
         await alerts.ensure_indexes()
         runtime.app[ALERTS] = alerts
-        session = aiohttp.ClientSession()
+        # One pool for every webhook and PagerDuty request, as wide as the deliverer sends.
+        connector = aiohttp.TCPConnector(
+            limit=settings.delivery_concurrency, limit_per_host=settings.delivery_per_host
+        )
+        session = aiohttp.ClientSession(connector=connector)
         runtime.on_stop(session.close)
         http = HttpSender(session, settings.webhook_timeout_seconds)
         deliverer = _deliverer(settings, alerts, store, http, keys, clock)
@@ -135,6 +141,14 @@ def _wiring(
         runtime.loop("deadline-scanner", scanner.run)
         runtime.loop("alert-delivery", deliverer.run)
         runtime.loop("open-deadlines-gauge", scanner.track_open_deadlines)
+        runtime.retain(
+            notify_sweeps(
+                runtime.db,
+                clock,
+                deadlines=timedelta(days=settings.closed_deadline_retention_days),
+                alerts=timedelta(days=settings.alert_retention_days),
+            )
+        )
 
     return wire
 
@@ -153,7 +167,7 @@ def _deliverer(
         timedelta(seconds=settings.delivery_give_up_seconds),
     )
     return Deliverer(
-        alerts,
+        AlertLeases(alerts.collection),
         WebhookSender(http, keys) if keys is not None else None,
         http,
         smtp_settings(settings),
@@ -161,4 +175,6 @@ def _deliverer(
         settings.case_url,
         clock,
         case_closed=store.is_closed,
+        batch=settings.delivery_batch,
+        limits=SendLimits(settings.delivery_concurrency, settings.delivery_per_host),
     )

@@ -26,11 +26,16 @@ set, over `<X-Incidents-Timestamp>.` followed by the body; see `verify_signature
 
 from __future__ import annotations
 
+import asyncio
 import json
-from dataclasses import dataclass
+from collections import defaultdict
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
 from datetime import datetime
 from email.message import EmailMessage
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import aiohttp
@@ -54,6 +59,7 @@ __all__ = [
     "TIMESTAMP_HEADER",
     "DeliveryError",
     "HttpSender",
+    "SendLimits",
     "WebhookSender",
     "alert_email",
     "send_email",
@@ -105,6 +111,33 @@ class WebhookSender:
     async def send(self, url: str, message_id: str, body: bytes, *, now: float) -> None:
         """One delivery attempt; raises DeliveryError when it did not succeed."""
         await self.http.post(url, body, self.keys.headers(message_id, body, now=now))
+
+
+@dataclass
+class SendLimits:
+    """At most `concurrency` sends at once, `per_host` of them to any one host."""
+
+    concurrency: int = 64
+    per_host: int = 16
+    _all: asyncio.Semaphore = field(init=False)
+    _hosts: defaultdict[str, asyncio.Semaphore] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._all = asyncio.Semaphore(self.concurrency)
+        self._hosts = defaultdict(lambda: asyncio.Semaphore(self.per_host))
+
+    @asynccontextmanager
+    async def slot(self, delivery: dict[str, Any]) -> AsyncIterator[None]:
+        """Hold a place to send `delivery` (its host's, then one of all)."""
+        async with self._hosts[host_of(delivery)], self._all:
+            yield
+
+
+def host_of(delivery: dict[str, Any]) -> str:
+    """What the per-host limit counts a delivery against: its URL's host, or its channel."""
+    address = str(delivery.get("address", ""))
+    host = urlsplit(address).netloc if "://" in address else ""
+    return host or str(delivery.get("channel"))
 
 
 CLOCK_VI = {

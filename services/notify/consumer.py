@@ -4,13 +4,23 @@ warnings, platforms past their deadline) feed the alert log."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
+from services.common import tracing
+from services.common.amqp import Batched
 from services.common.clock import Clock
 from services.common.contracts import CLOSED_STATUSES, CaseAssigned, CaseEscalated, CaseUpdated
 from services.notify import telemetry
-from services.notify.alerts import AlertEvent, AlertLog, alert_clock, alert_kind, deliveries_for
+from services.notify.alerts import (
+    AlertEvent,
+    AlertLog,
+    alert_clock,
+    alert_document,
+    alert_kind,
+    deliveries_for,
+)
 from services.notify.deadlines import DeadlineStore
 from services.notify.escalation import EscalationPolicy
 
@@ -50,19 +60,37 @@ class NotifyHandlers:
             self.alert_recorded()
             log.info("pagerduty resolution recorded", extra={"case_id": event.case_id})
 
+    async def on_alerts(self, events: Sequence[AlertEvent]) -> list[BaseException | None]:
+        """Record the alerts (once per event) in one write, so their webhooks and e-mails get
+        delivered; per event, None or the error the database gave it alone."""
+        now, email = self.clock(), self.email_enabled
+        docs = []
+        for event in events:
+            # Each alert keeps the trace of the message that brought it, for its deliveries.
+            with tracing.message_context(event):
+                deliveries = deliveries_for(event, self.policy, now, email_enabled=email)
+                docs.append(alert_document(event, deliveries, now))
+        stored = await self.alerts.record_many(docs)
+        for event, outcome in zip(events, stored, strict=True):
+            if outcome is True:
+                self._recorded(event, now)
+        if any(outcome is True for outcome in stored):
+            self.alert_recorded()
+        return [outcome if isinstance(outcome, Exception) else None for outcome in stored]
+
     async def on_alert(self, event: AlertEvent) -> None:
-        """Record the alert (once per event) so its webhooks and e-mails get delivered."""
-        now = self.clock()
-        deliveries = deliveries_for(event, self.policy, now, email_enabled=self.email_enabled)
-        if not await self.alerts.record(event, deliveries, now):
-            return
+        """One alert (the batch of one)."""
+        (outcome,) = await self.on_alerts([event])
+        if outcome is not None:
+            raise outcome
+
+    def _recorded(self, event: AlertEvent, now: datetime) -> None:
         kind, clock = alert_kind(event), alert_clock(event).value
         telemetry.ALERTS.labels(kind, clock).inc()
         if isinstance(event, CaseEscalated):
             telemetry.ESCALATIONS.labels(str(event.level)).inc()
             if event.scheduled_at is not None:
                 telemetry.LATENESS.observe(max((now - event.scheduled_at).total_seconds(), 0.0))
-        self.alert_recorded()
         log.info(
             "alert recorded",
             extra={
@@ -77,10 +105,11 @@ class NotifyHandlers:
     # The name the escalation queue's table used before alerts had kinds.
     on_escalation = on_alert
 
-    def alert_handlers(self) -> dict[str, Callable[[AlertEvent], Awaitable[None]]]:
-        """The alert queue's table: event type -> handler."""
+    def alert_handlers(self) -> dict[str, Batched]:
+        """The alert queue's table: event type -> handler (one batch for every kind)."""
+        batched = Batched(self.on_alerts)
         return {
-            "case.escalated": self.on_alert,
-            "case.warning": self.on_alert,
-            "case.platform_overdue": self.on_alert,
+            "case.escalated": batched,
+            "case.warning": batched,
+            "case.platform_overdue": batched,
         }

@@ -1,15 +1,25 @@
 """Delivers recorded alerts (escalations, warnings, platforms past their deadline) to their
 webhook, PagerDuty and e-mail targets, retrying with back-off; a PagerDuty trigger whose case
-has closed meanwhile is skipped, never sent late."""
+has closed meanwhile is skipped, never sent late.
+
+Each round leases a batch of due alerts (services.notify.leases), attempts them concurrently,
+at most `concurrency` sends at once and `per_host` to any one host (webhook and PagerDuty
+requests share one connection pool), and records every outcome in one write. A round stops
+starting new sends once it has run half the lease: what it did not attempt stays due and goes
+in a later round, so a lease never runs out under a round that is still sending. Up to ROUNDS
+batches are in flight at once: the next is leased while earlier ones are still sending.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from datetime import timedelta
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
+
+from pymongo import UpdateOne
 
 from services.common import tracing
 from services.common.clock import Clock
@@ -18,15 +28,17 @@ from services.common.mail import MailServer
 from services.common.mongo import TRANSIENT_MONGO_ERRORS
 from services.common.runtime import raise_if_cancelling, woken
 from services.notify import telemetry
-from services.notify.alerts import RESOLUTION, AlertEvent, AlertLog, parse_alert_event
+from services.notify.alerts import RESOLUTION, AlertEvent, parse_alert_event
 from services.notify.channels import (
     DeliveryError,
     HttpSender,
+    SendLimits,
     WebhookSender,
     alert_email,
     send_email,
     webhook_body,
 )
+from services.notify.leases import AlertLeases, Lease, quarantined, saved
 from services.notify.pagerduty import RESOLVE, resolve_body, trigger_body
 from services.notify.retry import (
     FAILED,
@@ -41,19 +53,20 @@ from services.notify.retry import (
     too_old,
 )
 
-__all__ = ["CONCURRENCY", "LEASE", "Deliverer", "RetryPolicy"]
+__all__ = ["LEASE", "Deliverer", "RetryPolicy", "SendLimits"]
 
 log = logging.getLogger(__name__)
 
 LEASE = timedelta(minutes=2)
-CONCURRENCY = 8
+ROUNDS = 4  # batches sending at once
+LINGER_SECONDS = 0.02
 
 
 @dataclass
 class Deliverer:
-    """Leases due alerts and attempts their pending deliveries."""
+    """Leases due alerts in batches and attempts their pending deliveries."""
 
-    alerts: AlertLog
+    leases: AlertLeases
     webhooks: WebhookSender | None
     pagerduty: HttpSender
     smtp: MailServer | None
@@ -62,6 +75,9 @@ class Deliverer:
     clock: Clock
     case_closed: Callable[[str], Awaitable[bool]]
     poll_seconds: float = 0.5
+    batch: int = 200
+    limits: SendLimits = field(default_factory=SendLimits)
+    lease: timedelta = LEASE
 
     def __post_init__(self) -> None:
         self._wake = asyncio.Event()
@@ -71,51 +87,101 @@ class Deliverer:
         self._wake.set()
 
     async def run(self) -> None:
-        """Deliver until cancelled."""
-        while True:
-            # Cleared before looking, so a wake during the round cuts the next wait short.
-            self._wake.clear()
-            try:
-                handled = await self.deliver_due()
-            except TRANSIENT_MONGO_ERRORS as exc:
-                raise_if_cancelling()
-                log.warning("alert delivery paused", extra={"error": repr(exc)})
-                handled = 0
-            if handled < CONCURRENCY:
-                await woken(self._wake, seconds=self.poll_seconds)
+        """Deliver until cancelled: lease the next batch while earlier ones are still sending
+        (at most ROUNDS at once), so alerts falling due behind a round need not wait for it."""
+        rounds = asyncio.Semaphore(ROUNDS)
+        async with asyncio.TaskGroup() as group:
+            while True:
+                # Cleared before looking, so a wake while leasing cuts the next wait short.
+                self._wake.clear()
+                await rounds.acquire()
+                leased = await self._lease_or_pause()
+                if leased is not None and leased.alerts:
+                    group.create_task(self._round(leased, rounds))
+                else:
+                    rounds.release()
+                if leased is None or len(leased.alerts) < self.batch:
+                    await self._idle()
+
+    async def _lease_or_pause(self) -> Lease | None:
+        """A lease on the due alerts; None while the database is away."""
+        try:
+            return await self.leases.take(self.clock(), self.lease, self.batch)
+        except TRANSIENT_MONGO_ERRORS as exc:
+            raise_if_cancelling()
+            log.warning("alert delivery paused", extra={"error": repr(exc)})
+            return None
+
+    async def _idle(self) -> None:
+        if await woken(self._wake, seconds=self.poll_seconds):
+            # Woken by a recorded alert: let those recorded right behind it join the batch.
+            await asyncio.sleep(LINGER_SECONDS)
+
+    async def _round(self, lease: Lease, rounds: asyncio.Semaphore) -> None:
+        try:
+            await self.complete(lease)
+        finally:
+            rounds.release()
 
     async def deliver_due(self) -> int:
-        """Lease up to CONCURRENCY due alerts and attempt them together; return how many."""
-        leased = []
-        for _ in range(CONCURRENCY):
-            alert = await self.alerts.lease(self.clock(), LEASE)
-            if alert is None:
-                break
-            leased.append(alert)
-        outcomes = await asyncio.gather(
-            *(self._deliver(alert) for alert in leased), return_exceptions=True
-        )
-        for alert, outcome in zip(leased, outcomes, strict=True):
-            if isinstance(outcome, TRANSIENT_MONGO_ERRORS):  # retried once the lease runs out
-                log.warning(
-                    "alert outcome not saved; retried after the lease",
-                    extra={"alert_id": str(alert.get("_id")), "error": repr(outcome)},
-                )
-            elif isinstance(outcome, Exception):
-                await self.alerts.quarantine(alert, outcome, self.clock())
-        return len(leased)
+        """One round: lease a batch of due alerts, attempt them and record the outcomes;
+        return how many were leased."""
+        lease = await self.leases.take(self.clock(), self.lease, self.batch)
+        await self.complete(lease)
+        return len(lease.alerts)
 
-    async def _deliver(self, alert: dict[str, Any]) -> None:
+    async def complete(self, lease: Lease) -> None:
+        """Attempt the leased alerts together and record what came of each in one write."""
+        outcomes = await asyncio.gather(
+            *(self._deliver(lease, alert) for alert in lease.alerts), return_exceptions=True
+        )
+        writes = [
+            (alert, write)
+            for alert, outcome in zip(lease.alerts, outcomes, strict=True)
+            if (write := self._outcome_write(lease, alert, outcome)) is not None
+        ]
+        try:
+            await self.leases.record(writes, self.clock())
+        except TRANSIENT_MONGO_ERRORS as exc:  # retried once the lease runs out
+            raise_if_cancelling()
+            log.warning(
+                "alert outcomes not saved; retried after the lease",
+                extra={"alerts": len(writes), "error": repr(exc)},
+            )
+
+    def _outcome_write(
+        self, lease: Lease, alert: dict[str, Any], outcome: list[dict[str, Any]] | BaseException
+    ) -> UpdateOne | None:
+        """The write recording one alert's round: its deliveries, or its quarantine; None to
+        leave it leased (a database outage in the middle: tried again after the lease)."""
+        if isinstance(outcome, TRANSIENT_MONGO_ERRORS):
+            log.warning(
+                "alert outcome not saved; retried after the lease",
+                extra={"alert_id": str(alert.get("_id")), "error": repr(outcome)},
+            )
+            return None
+        if isinstance(outcome, Exception):
+            return quarantined(alert, outcome, self.clock())
+        if isinstance(outcome, BaseException):
+            raise outcome
+        return saved(lease, alert, outcome)
+
+    async def _deliver(self, lease: Lease, alert: dict[str, Any]) -> list[dict[str, Any]]:
         event = None if alert.get("kind") == RESOLUTION else parse_alert_event(alert["event"])
+        # Past half the lease no new send starts: what is left stays due, for the next round.
+        last_start = lease.until - self.lease / 2
         with tracing.resumed(tracing.stored_trace(alert.get(tracing.TRACE))):
-            deliveries = [
-                await self._attempt(event, alert, d) if is_due(d, self.clock()) else d
+            return [
+                await self._attempt(event, alert, d, last_start) if is_due(d, self.clock()) else d
                 for d in alert["deliveries"]
             ]
-        await self.alerts.save_deliveries(alert, deliveries)
 
     async def _attempt(
-        self, event: AlertEvent | None, alert: dict[str, Any], delivery: dict[str, Any]
+        self,
+        event: AlertEvent | None,
+        alert: dict[str, Any],
+        delivery: dict[str, Any],
+        last_start: datetime,
     ) -> dict[str, Any]:
         started, now = retry_start(delivery, alert["recorded_at"]), self.clock()
         if too_old(started, self.retry, now):
@@ -123,7 +189,10 @@ class Deliverer:
         if await self._overtaken(event, alert, delivery):
             return skipped(delivery, "not sent: the case closed before the trigger went out")
         try:
-            await self._send(event, alert, delivery)
+            async with self.limits.slot(delivery):
+                if self.clock() > last_start:
+                    return delivery  # not attempted: still due, in the next round
+                await self._send(event, alert, delivery)
         except DeliveryError as exc:
             outcome = after_failure(
                 attempted(delivery),

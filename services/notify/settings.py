@@ -48,6 +48,26 @@ class NotifySettings(CommonSettings):
     delivery_give_up_seconds: float = Field(
         default=3600.0, gt=0, description="Retry a failing webhook or e-mail for this long."
     )
+    delivery_batch: int = Field(
+        default=200, ge=1, le=1000, description="Alerts the deliverer leases in one round."
+    )
+    delivery_concurrency: int = Field(
+        default=64, ge=1, le=1000, description="Alert deliveries sent at once."
+    )
+    delivery_per_host: int = Field(
+        default=16, ge=1, le=1000, description="Of those, at most this many to any one host."
+    )
+    closed_deadline_retention_days: float = Field(
+        default=30.0,
+        gt=0,
+        description="A closed case's deadline is compacted (id, version, status kept) this long"
+        " after its last change.",
+    )
+    alert_retention_days: float = Field(
+        default=90.0,
+        gt=0,
+        description="Delete an alert with nothing left to deliver this long after recording it.",
+    )
     retry_base_seconds: float = Field(default=2.0, gt=0)
     retry_max_seconds: float = Field(default=300.0, gt=0)
     smtp_host: str = Field(default="", description="SMTP server; e-mail alerts are off when empty.")

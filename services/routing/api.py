@@ -15,7 +15,13 @@ from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
 from services.common import params
-from services.common.auth import bearer_token, forbidden_scope, principal_for, unauthorized
+from services.common.auth import (
+    bearer_token,
+    forbidden_scope,
+    hash_token,
+    principal_for,
+    unauthorized,
+)
 from services.common.clock import Clock
 from services.common.contracts import TRIAGE, CaseStatus, Category
 from services.common.http import error_body, field_errors, json_error
@@ -50,6 +56,7 @@ from services.routing.models import (
     case_summary,
     case_view,
 )
+from services.routing.people import Person
 from services.routing.planning import Plan
 from services.routing.policy import Policy
 from services.routing.regrouping import Regrouping
@@ -97,6 +104,12 @@ ACTION_SCOPES = {
 async def authorize(request: web.Request, scope: Scope) -> str:
     """The caller's principal (agency id or 'supervisor'): 401 without a valid key or token,
     403 naming `scope` when the key lacks it."""
+    return (await caller(request, scope))[0]
+
+
+async def caller(request: web.Request, scope: Scope) -> tuple[str, str]:
+    """The caller's principal and how the audit log names it (`key:<key id>`, or
+    `token:<hash prefix>` for a bootstrap token), as `authorize` checks them."""
     ctx = request.app[ROUTING]
     token = bearer_token(request)
     if token is None:
@@ -105,15 +118,15 @@ async def authorize(request: web.Request, scope: Scope) -> str:
         key = await ctx.keys.authenticate(token)
         if key is None or key.agency not in {*ctx.actions.policy.agencies, SUPERVISOR}:
             raise unauthorized(REALM)
-        principal, scopes = key.agency, frozenset(key.scopes)
+        principal, scopes, who = key.agency, frozenset(key.scopes), f"key:{key.key_id}"
     else:
         legacy = principal_for(token, ctx.settings.tokens)
         if legacy is None:
             raise unauthorized(REALM)
-        principal, scopes = legacy, ALL_SCOPES
+        principal, scopes, who = legacy, ALL_SCOPES, f"token:{hash_token(token)[:12]}"
     if (lacking := missing_scope(scopes, scope)) is not None:
         raise forbidden_scope(lacking.value, realm=REALM)
-    return principal
+    return principal, who
 
 
 def _query(request: web.Request, principal: str, agencies: frozenset[str]) -> CaseQuery:
@@ -251,20 +264,28 @@ async def act(request: web.Request) -> web.Response:
 
 
 async def perform_action(
-    ctx: RoutingContext, case_id: str, principal: str, action: Action, body: BaseModel
+    ctx: RoutingContext,
+    case_id: str,
+    principal: str,
+    action: Action,
+    body: BaseModel,
+    person: Person | None = None,
 ) -> Case:
-    """Do one action with its validated body (the API's and the console's one way in).
+    """Do one action with its validated body (the API's and the console's one way in); the
+    audit line names `person`, the one signed in to the console, when given.
 
     Raises what CaseActions raises, InvalidDecision and ReviewerConflict.
     """
-    request = action_request(action, principal, body)
+    request = action_request(action, principal, body, person)
     if action is Action.REVIEW:
 
         def review(case: Case, policy: Policy, now: datetime) -> Plan:
             return plan_review(case, request, policy, now)
 
-        return await ctx.actions.change(case_id, principal, review, action=action.value)
-    return await ctx.actions.perform(case_id, principal, request)
+        return await ctx.actions.change(
+            case_id, principal, review, action=action.value, person=person
+        )
+    return await ctx.actions.perform(case_id, principal, request, person)
 
 
 def unreadable(exc: UnreadableCase) -> web.Response:
@@ -311,7 +332,9 @@ def _error(status: int, exc: ValidationError) -> web.HTTPException:
     )
 
 
-def action_request(action: Action, principal: str, body: BaseModel) -> ActionRequest:
+def action_request(
+    action: Action, principal: str, body: BaseModel, person: Person | None = None
+) -> ActionRequest:
     """The action request a validated body stands for."""
     fields = body.model_dump()
     decision = body.decision() if isinstance(body, ResolveBody | RejectBody | ReviewBody) else None
@@ -319,6 +342,7 @@ def action_request(action: Action, principal: str, body: BaseModel) -> ActionReq
         action=action,
         actor=principal,
         note=fields.get("note") or fields.get("reason"),
+        person=None if person is None else person.audit_name,
         target_agency=fields.get("agency"),
         decision=decision,
         review=body.result if isinstance(body, ReviewBody) else None,

@@ -2,25 +2,34 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from aiohttp import web
 
 from services.common.amqp import Batched, QueueSpec, agency_queue
 from services.common.clock import Clock, utcnow
 from services.common.contracts import TRIAGE, CaseAssigned, CaseShared, CaseUpdated
+from services.common.mongo import MongoDatabase
+from services.common.resealing import seal_clear_contacts
 from services.common.service import Runtime, Service, create_service_app
 from services.common.workcalendar import load_calendars
+from services.routing.accounts import ACCOUNTS, Accounts
 from services.routing.actions import SUPERVISOR, CaseActions
 from services.routing.api import ROUTING, RoutingContext, add_api_routes
 from services.routing.apikeys import ApiKeyStore
+from services.routing.assign_api import add_assign_route
 from services.routing.cases import CaseRepository
 from services.routing.console_routes import add_console_routes
+from services.routing.contact_api import add_contact_routes
+from services.routing.contacts import CASE_CONTACTS
 from services.routing.erasure import ContactErasures
+from services.routing.legalhold_api import add_legal_hold_routes
 from services.routing.openapi_doc import add_openapi_route
 from services.routing.policy import Policy, load_policy
 from services.routing.regroup_api import add_regroup_routes
 from services.routing.regrouping import Regrouping
 from services.routing.router import Router
-from services.routing.sessions import Sessions
+from services.routing.sessions import SESSIONS, Sessions, console_sessions
 from services.routing.settings import RoutingSettings
 from services.routing.takedown_api import add_takedown_routes
 from services.routing.transparency_api import add_transparency_routes
@@ -40,10 +49,12 @@ def create_app(
         load_calendars(settings.calendars_file)
     )
     _check_tokens(settings, policy)
+    contact_keys = settings.contact_key_ring()
 
     async def wire(runtime: Runtime) -> None:
         repository = CaseRepository(runtime.db)
         await repository.ensure_indexes()
+        await seal_clear_contacts(runtime.db, CASE_CONTACTS, contact_keys, clock())
         relay = runtime.outbox(runtime.db.cases)
         # Agencies' queues exist from the start, so their cases wait even while nobody consumes.
         runtime.declare(agency_queue(agency) for agency in [*policy.agencies, TRIAGE])
@@ -56,12 +67,27 @@ def create_app(
         runtime.app[ROUTING] = RoutingContext(
             settings, repository, actions, clock, keys, regrouping
         )
-        router = Router(repository, policy, clock, relay.wake)
+        router = Router(repository, policy, clock, relay.wake, contact_keys=contact_keys)
         runtime.consume(REPORTS_QUEUE, {"report.submitted": Batched(router.on_reports)})
         runtime.consume(ESCALATIONS_QUEUE, {"case.escalated": router.on_escalation})
         runtime.consume(APPEALS_QUEUE, {"report.appealed": router.on_appeal})
         erasures = ContactErasures(repository, clock)
         runtime.consume(ERASURES_QUEUE, {"report.contact_erased": erasures.on_erased})
+        await wire_staff(runtime.app, runtime.db)
+
+    async def wire_staff(app: web.Application, db: MongoDatabase) -> None:
+        """The console's server-side sessions and the built-in account store."""
+        sessions = Sessions(
+            db,
+            clock=clock,
+            lifetime=timedelta(hours=settings.session_hours),
+            idle=timedelta(minutes=settings.session_idle_minutes),
+        )
+        await sessions.ensure_indexes()
+        accounts = Accounts(db, clock=clock, sessions=sessions)
+        await accounts.ensure_indexes()
+        app[SESSIONS] = sessions
+        app[ACCOUNTS] = accounts
 
     app = create_service_app(
         Service(
@@ -71,15 +97,17 @@ def create_app(
             clock=clock,
             client_max_size=256 * 1024,
             publishes=[CaseAssigned, CaseUpdated, CaseShared],
+            middlewares=[console_sessions],
         )
     )
     add_api_routes(app)
     add_regroup_routes(app)
     add_takedown_routes(app)
+    add_contact_routes(app, contact_keys)
+    add_assign_route(app)
+    add_legal_hold_routes(app)
     secret = settings.session_secret.get_secret_value() if settings.session_secret else None
-    add_console_routes(
-        app, Sessions(secret, settings.tokens, settings.session_hours * 3600), secret
-    )
+    add_console_routes(app, secret)
     add_transparency_routes(app)
     add_openapi_route(app)
     return app

@@ -14,7 +14,6 @@ from services.common.contracts import (
     AppealResult,
     CaseStatus,
     Category,
-    Contact,
     DeadlineClock,
     DecisionOutcome,
     EvidenceFile,
@@ -60,7 +59,11 @@ class CaseReport(_Stored):
     evidence: list[EvidenceFile] = Field(default_factory=list)
     reporter_kind: ReporterKind
     anonymous: bool
-    contact: Contact | None = None
+    contact_sealed: str | None = Field(
+        default=None,
+        description="The reporter's contact, sealed (services/common/sealing.py); opened only "
+        "by a reveal, which the audit log records.",
+    )
     language: str = "vi"
 
 
@@ -257,8 +260,15 @@ class Case(_Stored):
     appeals: list[Appeal] = Field(default_factory=list)
     takedowns: list[Takedown] = Field(default_factory=list)
     informed: list[str] = Field(default_factory=list, description="Agencies informed, read-only.")
+    assignee: str | None = Field(
+        default=None, description="The account id of the agency's officer assigned the case."
+    )
+    assignee_name: str | None = Field(default=None, description="Their display name.")
     inform_contact: bool = Field(
         default=False, description="Whether the informed agencies may see the reporter's contact."
+    )
+    anonymised_at: datetime | None = Field(
+        default=None, description="When retention emptied its free text (services/admin)."
     )
 
     @model_validator(mode="before")

@@ -68,6 +68,7 @@ class CaseQuery:
     overdue: bool | None = None
     created_from: datetime | None = None
     created_to: datetime | None = None
+    also: tuple[Document, ...] = ()  # criteria that must hold too (a supervisor's scope, mine)
     cursor: str | None = None
     limit: int = 50
 
@@ -304,13 +305,16 @@ class CaseRepository:
         """Erase the report's contact in the case (its entry, and `report` when it is the first)
         with the audit line, if the case is still at the version read; False when it moved on
         (the version goes up, so a change planned from the old version cannot restore it)."""
-        erased: Document = {"reports.$.contact": None, "version": case.version + 1}
+        erased: Document = {"reports.$.contact_sealed": None, "version": case.version + 1}
+        legacy: Document = {"reports.$.contact": ""}  # a clear contact from before sealing
         if case.report_id == report_id:
-            erased["report.contact"] = None
+            erased["report.contact_sealed"] = None
+            legacy["report.contact"] = ""
         result = await self.cases.update_one(
             {"_id": case.case_id, "version": case.version, "reports.report_id": report_id},
             {
                 "$set": erased,
+                "$unset": legacy,
                 "$push": {"audit": audit.model_dump(by_alias=True, exclude_none=True)},
             },
         )
@@ -480,6 +484,8 @@ def _criteria(query: CaseQuery, now: datetime) -> dict[str, Any]:
         created["$lt"] = query.created_to
     if created:
         criteria["created_at"] = created
+    if query.also:
+        criteria["$and"] = list(query.also)
     urgency: dict[str, int] = {"$gte": 0}  # also leaves out documents that have no key
     if query.overdue is not None:
         urgency["$lt" if query.overdue else "$gte"] = overdue_bound(now)

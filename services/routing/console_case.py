@@ -12,7 +12,7 @@ from services.common.i18n import Language
 from services.routing.case import Case
 from services.routing.decisions import REJECT_OUTCOMES, RESOLVE_OUTCOMES
 from services.routing.lifecycle import Action
-from services.routing.models import actions_of
+from services.routing.models import CaseDetail, actions_of
 from services.routing.policy import Policy
 from services.routing.sharing import only_informed
 from services.routing.takedown_terms import TakedownView
@@ -74,6 +74,13 @@ def form_actions(case: Case, principal: str) -> list[str]:
         return []
     allowed = {a.value for a in actions_of(case, principal)}
     return [name for name in FORM_ACTIONS if name in allowed]
+
+
+def without_contact(detail: CaseDetail) -> CaseDetail:
+    """The case page's case with the reporter's contact hidden (auditors never see it)."""
+    report = detail.report.model_copy(update={"has_contact": False})
+    reports = [entry.model_copy(update={"has_contact": False}) for entry in detail.reports]
+    return detail.model_copy(update={"report": report, "reports": reports})
 
 
 def review_withheld(case: Case, principal: str) -> bool:

@@ -1,5 +1,10 @@
-"""Signing in to the console: the agency's (or a supervisor's) bearer token sets a signed
-session cookie (HttpOnly, SameSite=Strict); the sign-in form carries its own CSRF token."""
+"""Signing in to the console as oneself: login, password and the authenticator's code (the
+built-in store), or an agency's OpenID Connect provider (`oidc`, which ends in `signed_in`).
+
+A sign-in starts a server-side session (`sessions`) whose random id is the cookie (HttpOnly,
+SameSite=Strict, Secure per `ROUTING_COOKIE_SECURE`, path /console); sign-out deletes it. The
+sign-in form carries its own CSRF token, bound to a cookie nonce.
+"""
 
 from __future__ import annotations
 
@@ -9,16 +14,23 @@ from services.common.csrf import CSRF_COOKIE, CsrfTokens
 from services.common.http import read_form
 from services.common.i18n import request_language
 from services.routing import console_texts as texts
-from services.routing.actions import SUPERVISOR
+from services.routing.accounts import ACCOUNTS
 from services.routing.api import ROUTING
 from services.routing.console import SESSIONS, current, form_text, render
+from services.routing.credentials import Credentials, SignInRefused
+from services.routing.oidc_client import sign_in_options
+from services.routing.people import Person, Role
 from services.routing.sessions import SESSION_COOKIE
 
 LOGIN_CSRF: web.AppKey[CsrfTokens] = web.AppKey("console_login_csrf", CsrfTokens)
+LANDING = {Role.SUPERVISOR: "/console/overview", Role.AUDITOR: "/console/overview"}
+MAX_FIELD = 1024  # longer logins, passwords or codes are simply wrong
 
 
-async def login_page(request: web.Request, *, error: str | None = None) -> web.Response:
-    """GET /console/login: the token form."""
+async def login_page(
+    request: web.Request, *, error: str | None = None, login: str = ""
+) -> web.Response:
+    """GET /console/login: the sign-in form (again with `error` and the login typed)."""
     csrf = request.app[LOGIN_CSRF]
     nonce = request.cookies.get(CSRF_COOKIE) or csrf.new_nonce()
     page = render(
@@ -27,51 +39,81 @@ async def login_page(request: web.Request, *, error: str | None = None) -> web.R
         status=401 if error else 200,
         csrf_token=csrf.token_for(nonce),
         error=error,
-        next_path=_safe_next(request.query.get("next")),
+        login=login,
+        next_path=safe_next(request.query.get("next")),
+        oidc_options=sign_in_options(
+            request.app[ROUTING].settings.oidc_providers, request_language(request)
+        ),
     )
     page.set_cookie(CSRF_COOKIE, nonce, httponly=True, samesite="Strict", path="/console")
     return page
 
 
 async def login(request: web.Request) -> web.Response:
-    """POST /console/login: check the token, start a session."""
+    """POST /console/login: check login, password and code; start a session."""
     form = await read_form(request)
     t = texts.words(texts.UI, request_language(request))
     if not request.app[LOGIN_CSRF].valid(
         request.cookies.get(CSRF_COOKIE), form_text(form, "csrf_token")
     ):
         return await login_page(request, error=t["expired_form"])
-    signed = request.app[SESSIONS].sign_in(form_text(form, "token") or "")
-    if signed is None:
-        return await login_page(request, error=t["bad_token"])
-    principal, cookie = signed
-    landing = "/console/overview" if principal == SUPERVISOR else "/console/cases"
-    response = web.HTTPSeeOther(_safe_next(form_text(form, "next")) or landing)
+    login_name, password, code = (
+        (form_text(form, name) or "")[:MAX_FIELD] for name in ("login", "password", "code")
+    )
+    try:
+        person = await Credentials(request.app[ACCOUNTS]).sign_in(login_name, password, code)
+    except SignInRefused as refused:
+        error = t["locked"] if refused.locked_until else t["bad_sign_in"]
+        return await login_page(request, error=error, login=login_name)
+    raise await signed_in(request, person, form_text(form, "next"))
+
+
+async def signed_in(
+    request: web.Request, person: Person, next_path: str | None
+) -> web.HTTPSeeOther:
+    """Start the server-side session of `person`, set its cookie and return the redirect to
+    `next_path` (when it is a console path) or the role's landing page."""
+    sessions = request.app[SESSIONS]
+    session_id = await sessions.start(person)
+    # Disabling writes the flag, then deletes the sessions: a session started before that
+    # deletion is deleted by it, and one started after it sees the flag here.
+    account = await request.app[ACCOUNTS].get(person.account_id)
+    if account is None or account.disabled:
+        await sessions.end(session_id)
+        return web.HTTPSeeOther("/console/login")
+    response = web.HTTPSeeOther(safe_next(next_path) or landing(person))
+    settings = request.app[ROUTING].settings
     response.set_cookie(
         SESSION_COOKIE,
-        cookie,
+        session_id,
         httponly=True,
         samesite="Strict",
         path="/console",
-        secure=request.app[ROUTING].settings.cookie_secure,
-        max_age=int(request.app[ROUTING].settings.session_hours * 3600),
+        secure=settings.cookie_secure,
+        max_age=int(settings.session_hours * 3600),
     )
-    raise response
+    return response
+
+
+def landing(person: Person) -> str:
+    """Where a person lands after signing in."""
+    return LANDING.get(person.role, "/console/cases")
 
 
 async def logout(request: web.Request) -> web.Response:
-    """POST /console/logout."""
+    """POST /console/logout: the session is deleted (its cookie is worthless from now on)."""
     session = current(request)
     form = await read_form(request)
     if not request.app[SESSIONS].csrf_valid(session, form_text(form, "csrf_token")):
         raise web.HTTPForbidden(text="invalid form token")
+    await request.app[SESSIONS].end(session.cookie)
     response = web.HTTPSeeOther("/console/login")
     response.del_cookie(SESSION_COOKIE, path="/console")
     raise response
 
 
-def _safe_next(path: str | None) -> str | None:
+def safe_next(path: str | None) -> str | None:
     """Only a path inside the console (never another site) is followed after sign-in."""
-    if path and path.startswith("/console/") and not path.startswith("//"):
+    if path and path.startswith("/console/") and not path.startswith("//") and "\\" not in path:
         return path
     return None

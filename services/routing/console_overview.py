@@ -11,19 +11,28 @@ from services.common import params
 from services.common.i18n import request_language
 from services.common.labels import CATEGORIES, category_name
 from services.routing import console_texts as texts
-from services.routing.actions import SUPERVISOR
+from services.routing.actions import SUPERVISOR, within_scope
 from services.routing.api import ROUTING
+from services.routing.case import Case
 from services.routing.cases import CaseQuery
-from services.routing.console import SESSIONS, current, error_page, render
+from services.routing.console import SESSIONS, current, error_page, may_change, render
 from services.routing.dashboard import bar_chart, duration_text, figures, overdue_by_level
+from services.routing.people import Role
 from services.routing.visibility import sees_sensitive
 
 
 async def overview(request: web.Request) -> web.Response:
-    """GET /console/overview: triage queue, overdue by agency and level, alerts, dashboard."""
+    """GET /console/overview: triage queue, overdue by agency and level, alerts, dashboard;
+    a supervisor's within their scope, an agency lead's of their agency (no triage queue)."""
     session = current(request)
-    if session.principal != SUPERVISOR:
+    person = session.person
+    lead_of = person.agency if person is not None and person.role is Role.LEAD else None
+    if session.principal != SUPERVISOR and lead_of is None:
         raise web.HTTPSeeOther("/console/cases")
+
+    def seen(case: Case) -> bool:
+        return within_scope(case, person) and lead_of in (None, case.agency)
+
     ctx = request.app[ROUTING]
     now = ctx.clock()
     try:
@@ -31,9 +40,11 @@ async def overview(request: web.Request) -> web.Response:
     except params.ParamError as exc:
         return error_page(request, session, 400, f"{exc.field}: {exc.message}")
     triage, _ = await ctx.repository.find(CaseQuery(status="triage", limit=100), now)
-    overdue, _ = await ctx.repository.find(CaseQuery(overdue=True, limit=500), now)
-    period = await ctx.repository.created_between(start, end)
+    overdue, _ = await ctx.repository.find(CaseQuery(agency=lead_of, overdue=True, limit=500), now)
+    period = [case for case in await ctx.repository.created_between(start, end) if seen(case)]
     numbers = figures(period, sensitive_detail=sees_sensitive(session.principal))
+    alerts = await ctx.repository.recent_escalations(limit=30)
+    agencies = {lead_of} if lead_of else (person.scope_agencies if person else frozenset())
     lang = request_language(request)
     t = texts.words(texts.UI, lang)
     return render(
@@ -41,13 +52,16 @@ async def overview(request: web.Request) -> web.Response:
         "console_overview.html",
         session=session,
         csrf_token=request.app[SESSIONS].csrf_token(session),
-        triage=triage,
+        triage=[] if lead_of else [case for case in triage if seen(case)],
+        may_act=may_change(session),
         agencies=list(ctx.actions.policy.agencies),
         overdue=[
             (agency, levels[0], levels[1], levels[2], sum(n for lv, n in levels.items() if lv >= 3))
-            for agency, levels in sorted(overdue_by_level(overdue, now).items())
+            for agency, levels in sorted(
+                overdue_by_level([case for case in overdue if seen(case)], now).items()
+            )
         ],
-        alerts=await ctx.repository.recent_escalations(limit=30),
+        alerts=[alert for alert in alerts if not agencies or alert.agency in agencies],
         numbers=numbers,
         duration=duration_text,
         start=start.date().isoformat(),

@@ -19,16 +19,17 @@ from services.routing.actions import CaseNotFound, ConcurrentChange, UnreadableC
 from services.routing.api import ROUTING
 from services.routing.case import Case
 from services.routing.console import (
-    SESSIONS,
     FailedForm,
     case_page,
-    current,
     failed_form,
     form_text,
+    may_change,
+    read_only_refusal,
 )
 from services.routing.lifecycle import IllegalTransition
 from services.routing.planning import Plan
 from services.routing.policy import Policy
+from services.routing.sessions import SESSIONS, Session, current
 from services.routing.sharing import InformedOnly
 from services.routing.takedown_terms import (
     TakedownBody,
@@ -50,6 +51,8 @@ TIME_FIELDS = ("sent_at", "answered_at")
 async def record(request: web.Request) -> web.Response:
     """POST /console/cases/{case_id}/takedowns: a request sent to the platform, or a draft."""
     session, form = await _posted(request)
+    if not may_change(session):
+        return await read_only_refusal(request)
     fields = _fields(form, TakedownBody)
     try:
         body = TakedownBody.model_validate(_with_times(fields))
@@ -62,12 +65,14 @@ async def record(request: web.Request) -> web.Response:
             case, body, actor=session.principal, request_id=request_id, policy=policy, now=now
         )
 
-    return await _change(request, session.principal, plan, FailedForm("takedown", fields, {}))
+    return await _change(request, session, plan, FailedForm("takedown", fields, {}))
 
 
 async def step(request: web.Request) -> web.Response:
     """POST /console/cases/{case_id}/takedowns/{request_id}/{send|answer|discard}."""
     session, form = await _posted(request)
+    if not may_change(session):
+        return await read_only_refusal(request)
     name, request_id = request.match_info["step"], request.match_info["request_id"]
     model, planner = STEPS[name]
     fields = _fields(form, model)
@@ -80,10 +85,10 @@ async def step(request: web.Request) -> web.Response:
     def plan(case: Case, policy: Policy, now: datetime) -> Plan:
         return planner(case, request_id, body, actor=session.principal, policy=policy, now=now)
 
-    return await _change(request, session.principal, plan, FailedForm(form_name, fields, {}))
+    return await _change(request, session, plan, FailedForm(form_name, fields, {}))
 
 
-async def _posted(request: web.Request) -> tuple[Any, MultiDictProxy[Any]]:
+async def _posted(request: web.Request) -> tuple[Session, MultiDictProxy[Any]]:
     """The signed-in session and the posted form, its CSRF token checked."""
     session = current(request)
     form = await read_form(request)
@@ -115,13 +120,16 @@ def _with_times(fields: dict[str, str]) -> dict[str, str]:
 
 
 async def _change(
-    request: web.Request, principal: str, plan: Planner, form: FailedForm
+    request: web.Request, session: Session, plan: Planner, form: FailedForm
 ) -> web.Response:
-    """Store the planned change and go back to the case page; a refusal shown on it."""
+    """Store the planned change (its audit line naming the person) and go back to the case
+    page; a refusal shown on it."""
     ctx = request.app[ROUTING]
     case_id = request.match_info["case_id"]
     try:
-        await ctx.actions.change(case_id, principal, plan, action="takedown")
+        await ctx.actions.change(
+            case_id, session.principal, plan, action="takedown", person=session.person
+        )
     except InvalidTakedown as exc:
         refused = FailedForm(form.name, form.values, {exc.field: str(exc)})
         return await _refused(request, refused)

@@ -4,16 +4,49 @@ from __future__ import annotations
 
 from services.common.i18n import Language, localised, localised_in
 
+ROLES: dict[str, dict[Language, str]] = {
+    "officer": localised_in("role", "Officer"),
+    "lead": localised_in("role", "Agency lead"),
+    "supervisor": localised_in("role", "Supervisor"),
+    "auditor": localised_in("role", "Auditor"),
+    "admin": localised_in("role", "Administrator"),
+}
+
 UI: dict[str, dict[Language, str]] = {
     "title": localised("Case console"),
     "skip": localised("Skip to main content"),
     "sign_in": localised("Sign in"),
     "sign_out": localised("Sign out"),
-    "token": localised("Agency access token"),
-    "token_help": localised(
-        "The token your administrator issued to your agency or to supervisors."
+    "login": localised("Login"),
+    "password": localised("Password"),
+    "totp_code": localised("Code from your authenticator app"),
+    "totp_help": localised("The 6-digit code your authenticator app shows now."),
+    "bad_sign_in": localised("The login, password or code is not right."),
+    "locked": localised(
+        "Too many failed attempts: this account is locked for 15 minutes. Try again later, "
+        "or ask an administrator to unlock it."
     ),
-    "bad_token": localised("That token is not valid."),
+    "assign_officer": localised("Assign to an officer"),
+    "assignee": localised("Assigned to"),
+    "officer": localised("Officer"),
+    "assigned_to_me": localised("Assigned to me only"),
+    "not_assigned": localised("Not assigned"),
+    "no_officers": localised("This agency has no active officer."),
+    "person": localised("Person"),
+    "read_only_role": localised("Your role reads cases; it does not act on them."),
+    "lead_only": localised("Only an agency lead assigns cases to officers."),
+    "admin_only": localised("Only administrators manage accounts."),
+    "not_yourself": localised("You cannot disable your own account."),
+    "accounts": localised("Accounts"),
+    "display_name": localised("Name"),
+    "role": localised("Role"),
+    "state": localised("State"),
+    "active": localised("Active"),
+    "disabled": localised("Disabled"),
+    "locked_state": localised("Locked"),
+    "disable": localised("Disable"),
+    "enable": localised("Enable"),
+    "no_cases_role": localised("Administrators manage accounts and keys; they see no cases."),
     "expired_form": localised("The form expired; please try again."),
     "signed_in_as": localised("Signed in as"),
     "cases": localised("Cases"),
@@ -43,11 +76,19 @@ UI: dict[str, dict[Language, str]] = {
     "links_note": localised("Links are shown as text and never fetched."),
     "platform": localised("Platform"),
     "description": localised("Description"),
+    "anonymised": localised("Anonymised"),
     "seen_at": localised("Seen at"),
     "place": localised("Place"),
     "reporter": localised("Reporter"),
     "anonymous": localised("Anonymous"),
     "contact_hidden": localised("Contact details are shown only to the agency holding the case."),
+    "contact_reveal": localised("Show the contact (recorded in the audit log)"),
+    "contact_revealed": localised("Shown to you; this is recorded in the case's audit log."),
+    "contact_erased": localised("The reporter's contact was erased."),
+    "contact_none": localised("This report has no contact details."),
+    "contact_unavailable": localised(
+        "The contact cannot be opened now; please tell the administrator."
+    ),
     "audit": localised("Audit log"),
     "time": localised("Time"),
     "actor": localised("Actor"),
@@ -171,6 +212,7 @@ ACTIONS: dict[str, dict[Language, str]] = {
     "notes": localised_in("case action", "Add a note"),
     "note": localised_in("case action", "Add a note"),
     "assign": localised_in("case action", "Assigned"),
+    "assign_officer": localised_in("case action", "Assigned to an officer"),
     "escalated": localised_in("case action", "Escalated"),
     "review": localised_in("case action", "Review the appeal"),
     "appeal": localised_in("case action", "Appealed by the reporter"),
@@ -185,6 +227,8 @@ ACTIONS: dict[str, dict[Language, str]] = {
     "send": localised_in("case action", "Request sent to the platform"),
     "answer": localised_in("case action", "Platform's answer recorded"),
     "discard": localised_in("case action", "Draft request discarded"),
+    "contact_revealed": localised_in("case action", "Reporter's contact revealed"),
+    "contact_erased": localised_in("case action", "Reporter's contact erased"),
 }
 
 # A case priority.

@@ -34,8 +34,8 @@ def holds_contact(case: Case, report_id: str) -> bool:
     """Whether the case still holds the contact of this report (its entry or, for its first
     report, `report`)."""
     entry = case.report_entry(report_id)
-    first = case.report_id == report_id and case.report.contact is not None
-    return first or (entry is not None and entry.contact is not None)
+    first = case.report_id == report_id and case.report.contact_sealed is not None
+    return first or (entry is not None and entry.contact_sealed is not None)
 
 
 def already_erased(case: Case, event: ReportContactErased) -> bool:

@@ -12,7 +12,6 @@ from services.common.contracts import (
     AppealResult,
     CaseStatus,
     Category,
-    Contact,
     DeadlineClock,
     DecisionOutcome,
     Priority,
@@ -146,6 +145,9 @@ class AuditEntry(BaseModel):
 
     at: datetime
     actor: str
+    person: str | None = Field(
+        default=None, description="The person who acted (name and account), when one did."
+    )
     action: str
     from_status: str | None = Field(alias="from")
     to_status: str = Field(alias="to")
@@ -161,7 +163,7 @@ class AuditEntry(BaseModel):
 
 
 class ReportView(BaseModel):
-    """The report behind a case; `contact` only for the agency holding it."""
+    """The report behind a case; whether a contact is held, never the contact itself."""
 
     category: Category
     content_urls: list[str]
@@ -176,12 +178,15 @@ class ReportView(BaseModel):
     evidence_links: list[str]
     reporter_kind: str
     anonymous: bool
-    contact: Contact | None
+    has_contact: bool = Field(
+        description="Whether the reporter left a contact the caller may reveal (GET "
+        "/api/v1/cases/{case_id}/contact, audited); the contact itself is never in the case."
+    )
     language: str
 
 
 class CaseReportView(BaseModel):
-    """One of a case's reports; `contact` only for the agency holding the case."""
+    """One of a case's reports; whether it holds a contact, never the contact itself."""
 
     report_id: str
     tracking_code: str
@@ -192,7 +197,9 @@ class CaseReportView(BaseModel):
     description: str
     evidence_links: list[str]
     anonymous: bool
-    contact: Contact | None
+    has_contact: bool = Field(
+        description="Whether this report holds a contact the caller may reveal (audited)."
+    )
 
 
 class CaseSummary(BaseModel):
@@ -228,6 +235,9 @@ class CaseSummary(BaseModel):
     reporters: int = Field(description="Distinct reporters of the case's reports")
     informed: list[str] = Field(
         default_factory=list, description="Agencies informed of the case besides `agency`."
+    )
+    assignee: str | None = Field(
+        default=None, description="The officer of the agency the case is assigned to (account)."
     )
     read_only: bool = Field(
         default=False,
@@ -267,6 +277,12 @@ class CaseDetail(CaseSummary):
     evidence: list[EvidenceView] = Field(
         default_factory=list,
         description="The reports' files; links (short-lived) only for the holding agency.",
+    )
+    anonymised_at: datetime | None = Field(
+        default=None,
+        description="When the case's free text (descriptions, appeal reasons, notes, "
+        "explanations, evidence file names) was anonymised, a set time after it closed; those "
+        "texts are empty from then on.",
     )
 
 
@@ -308,6 +324,7 @@ def summary_fields(case: Case, now: datetime) -> dict[str, Any]:
         "content_key": case.content_key,
         "reporters": case.reporters,
         "informed": case.informed,
+        "assignee": case.assignee,
     }
 
 
@@ -318,13 +335,16 @@ def case_summary(case: Case, now: datetime, principal: str | None = None) -> Cas
 
 
 def case_view(case: Case, principal: str, now: datetime) -> CaseDetail:
-    """A case as `principal` may see it: the contact only for the holding agency (and the
-    informed ones when the policy says so); no action for an agency only informed of it."""
-    hidden = {} if sees_contact(case, principal) else {"contact": None}
+    """A case as `principal` may see it, never with the contact: `has_contact` for the holding
+    agency (and the informed ones when the policy says so), who may reveal it; no action for an
+    agency only informed of it."""
+    allowed = sees_contact(case, principal)
     read_only = only_informed(case, principal)
     return CaseDetail(
         **summary_fields(case, now),
-        report=ReportView(**{**case.report.model_dump(), **hidden}),
+        report=ReportView(
+            **case.report.model_dump(), has_contact=allowed and bool(case.report.contact_sealed)
+        ),
         policy_version=case.policy_version,
         rule_id=case.rule_id,
         outcome=case.outcome,
@@ -333,7 +353,10 @@ def case_view(case: Case, principal: str, now: datetime) -> CaseDetail:
         allowed_actions=[] if read_only else [a.value for a in actions_of(case, principal)],
         read_only=read_only,
         reports=[
-            CaseReportView(**{**entry.model_dump(include=REPORT_VIEW_FIELDS), **hidden})
+            CaseReportView(
+                **entry.model_dump(include=REPORT_VIEW_FIELDS),
+                has_contact=allowed and bool(entry.contact_sealed),
+            )
             for entry in case.reports
         ],
         merged_into=case.merged_into,
@@ -345,6 +368,7 @@ def case_view(case: Case, principal: str, now: datetime) -> CaseDetail:
         decisions=case.decisions,
         appeals=case.appeals,
         takedowns=[TakedownView.of(t, now) for t in case.takedowns],
+        anonymised_at=case.anonymised_at,
     )
 
 

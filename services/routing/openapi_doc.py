@@ -11,6 +11,13 @@ from services.common.contracts import TRIAGE, CaseStatus, Category
 from services.common.http import ErrorResponse
 from services.common.openapi import Operation, Responses, build_openapi
 from services.routing.api import ROUTING
+from services.routing.assign_api import AssignBody
+from services.routing.contact_api import contact_operations
+from services.routing.legalhold_api import (
+    document_legal_hold,
+    legal_hold_operations,
+    legal_hold_rules,
+)
 from services.routing.models import (
     CaseDetail,
     CaseList,
@@ -87,6 +94,7 @@ CASE_LINKS = {
         "reassign",
         "notes",
         "review",
+        "assign",
         "split",
         "merge",
     )
@@ -252,6 +260,21 @@ def operations(agencies: list[str]) -> list[Operation]:
             },
         ),
         _action("notes", "Add a note to a case", NoteBody),
+        _action(
+            "assign",
+            "Assign a case to an officer (or lead) of the agency holding it; the audit log "
+            "names both",
+            AssignBody,
+            responses={
+                **ACTION_RESPONSES,
+                409: (
+                    "The officer named (`errors` names `officer`) is not an active officer of "
+                    "the agency holding the case; the case is closed or already theirs; a "
+                    "concurrent change; a stored case that cannot be read",
+                    None,
+                ),
+            },
+        ),
         _regroup(
             "split",
             "Supervisors: take a wrongly joined report out of the case into a new case, "
@@ -267,6 +290,8 @@ def operations(agencies: list[str]) -> list[Operation]:
             ("The case the reports moved into", CaseDetail),
         ),
         *takedown_operations(),
+        *legal_hold_operations(CASE_ID, DATABASE_DOWN),
+        *contact_operations(CASE_ID, DATABASE_DOWN),
         transparency_operation(DATABASE_DOWN),
     ]
 
@@ -421,7 +446,9 @@ def openapi_document(agencies: list[str], legal_bases: list[str]) -> dict[str, A
             "ReassignBody": {"properties": {"reason": NOTE, "agency": {"enum": targets}}},
             "SplitBody": {"properties": {"reason": NOTE}},
             "MergeBody": {"properties": {"reason": NOTE}},
+            "AssignBody": {"properties": {"officer": {"type": "string", "pattern": NOT_BLANK}}},
             **TAKEDOWN_RULES,
+            **legal_hold_rules(NOT_BLANK),
         },
     )
     document["components"]["securitySchemes"]["bearer"]["description"] = BEARER
@@ -429,6 +456,7 @@ def openapi_document(agencies: list[str], legal_bases: list[str]) -> dict[str, A
         document["paths"][f"/api/v1/cases/{{case_id}}/{name}"]["post"]["description"] = text
     document["paths"]["/api/v1/cases/{case_id}/takedowns"]["post"]["description"] = TAKEDOWNS
     document_transparency(document)
+    document_legal_hold(document)
     return document
 
 

@@ -271,6 +271,8 @@ def _plan_reassign(case: Case, request: ActionRequest, policy: Policy, now: date
         "status": CaseStatus.ASSIGNED,
         "version": case.version + 2,
         "acknowledged_at": None,
+        "assignee": None,  # the new agency's lead assigns it to one of theirs
+        "assignee_name": None,
     }
     audit = _record(now, request, case.status, CaseStatus.ASSIGNED, target, case.agency)
     reason = f"on reassignment to {target}, the legal clock kept"

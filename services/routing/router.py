@@ -21,6 +21,7 @@ from pymongo.errors import DuplicateKeyError
 
 from services.common.clock import Clock
 from services.common.contracts import AnyEvent, CaseEscalated, ReportAppealed, ReportSubmitted
+from services.common.sealing import KeyRing, development_ring, sealed_report
 from services.routing.appeals import AppealRefused, already_handled, plan_appeal, refusal_record
 from services.routing.case import Case, CaseReportEntry
 from services.routing.cases import CaseRepository
@@ -108,10 +109,13 @@ class Router:
     clock: Clock
     stored_hook: Callable[[], None]
     max_rounds: int = 20
+    contact_keys: KeyRing = field(default_factory=development_ring)
 
     async def on_reports(self, events: Sequence[ReportSubmitted]) -> list[BaseException | None]:
         """Open or join the case of each report (once: a repeated report changes nothing)."""
-        pending = [Arrival(e, report_entry(e), report_content_key(e)) for e in events]
+        # A report sent before contacts were sealed has its contact sealed here, on receipt.
+        sealed = [sealed_report(e, self.contact_keys) for e in events]
+        pending = [Arrival(e, report_entry(e), report_content_key(e)) for e in sealed]
         for _ in range(self.max_rounds):
             if not pending:
                 return [None] * len(events)

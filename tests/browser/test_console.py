@@ -8,8 +8,11 @@ import aiohttp
 import pytest
 from playwright.async_api import Page, expect
 
+from services.routing.accounts import NewAccount
+from services.routing.people import Person, Role
 from tests.browser.conftest import screenshot
-from tests.e2e.conftest import TOKENS, System, submit_json
+from tests.e2e.conftest import System, submit_json
+from tests.helpers import STAFF_PASSWORD, create_staff_account, staff_person, totp_code
 
 pytestmark = pytest.mark.e2e
 
@@ -34,11 +37,23 @@ HARMFUL = {
 }
 
 
-async def sign_in(page: Page, system: System, principal: str) -> None:
+async def sign_in_person(page: Page, system: System, person: Person) -> NewAccount:
+    """A fresh account for `person` in routing's database, signed in through the form."""
+    async with system.database("routing") as db:
+        made = await create_staff_account(db, person)
     await page.goto(f"{system.url('routing')}/console/login")
-    await screenshot(page, "console-login")
-    await page.get_by_label("Mã truy cập của cơ quan").fill(TOKENS[principal])
+    await page.get_by_label("Tên đăng nhập").fill(made.account.login)
+    await page.get_by_label("Mật khẩu").fill(STAFF_PASSWORD)
+    await page.get_by_label("Mã trên ứng dụng xác thực").fill(totp_code(made.totp_secret))
     await page.get_by_role("button", name="Đăng nhập").click()
+    return made
+
+
+async def sign_in(page: Page, system: System, principal: str) -> None:
+    """Sign in as a new officer of `principal` (an agency), or a new supervisor."""
+    role = Role.SUPERVISOR if principal == "supervisor" else Role.OFFICER
+    agency = None if role is Role.SUPERVISOR else principal
+    await sign_in_person(page, system, staff_person(role, agency))
 
 
 async def test_citizen_fills_the_form_in_the_browser_and_gets_a_tracking_code(
@@ -88,6 +103,7 @@ async def test_agency_sees_a_new_case_appear_acknowledges_and_resolves_it(
 
     await row.get_by_role("link", name=code).click()
     await expect(page.get_by_role("heading", name=re.compile(code))).to_be_visible()
+    await page.locator("button[data-reveal]").first.click()  # the reveal is audited
     await expect(page.get_by_text("Lê Văn C")).to_be_visible()
     evidence = page.get_by_role("link", name="https://example.org/anh-chup-man-hinh.png")
     await expect(evidence).to_have_attribute("rel", "noopener noreferrer nofollow")
@@ -103,9 +119,10 @@ async def test_agency_sees_a_new_case_appear_acknowledges_and_resolves_it(
     await page.get_by_role("button", name="Giải quyết xong").click()
     await expect(page.locator("#case-status")).to_have_text("Đã giải quyết")
     audit = page.locator("#audit tbody tr")
-    await expect(audit).to_have_count(3)
-    await expect(audit.nth(1)).to_contain_text("Đã tiếp nhận, đang xác minh.")
-    await expect(audit.nth(2)).to_contain_text("Đã yêu cầu nền tảng gỡ trang giả mạo.")
+    await expect(audit).to_have_count(4)  # assigned, contact opened, acknowledged, resolved
+    await expect(audit.nth(2)).to_contain_text("Đã tiếp nhận, đang xác minh.")
+    await expect(audit.nth(3)).to_contain_text("Đã yêu cầu nền tảng gỡ trang giả mạo.")
+    await expect(audit.nth(3).locator(".audit-person")).not_to_be_empty()
     await screenshot(page, "console-case-resolved")
 
     # Keyboard only: the skip link is the first stop and leads to the content.

@@ -43,7 +43,7 @@ async def test_the_reporter_erases_their_contact_from_the_status_page(
 
     async def case_with_contact() -> dict[str, Any] | None:
         case = await case_for(system, code)
-        return case if case and case["report"].get("contact") else None
+        return case if case and case["report"].get("contact_sealed") else None
 
     await wait_until(case_with_contact, what="the case holding the contact")
     await page.set_viewport_size({"width": 390, "height": 844})
@@ -65,7 +65,7 @@ async def test_the_reporter_erases_their_contact_from_the_status_page(
 
     async def case_forgot() -> dict[str, Any] | None:
         case = await case_for(system, code)
-        return case if case and case["report"].get("contact") is None else None
+        return case if case and case["report"].get("contact_sealed") is None else None
 
     case = await wait_until(case_forgot, what="routing's case without the contact")
     assert [line["actor"] for line in case["audit"] if line["action"] == "contact_erased"] == [

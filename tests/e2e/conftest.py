@@ -20,7 +20,7 @@ from services.common.auth import hash_token
 from services.common.mongo import MongoDatabase, mongo_database
 from services.common.processes import ServiceProcess
 from services.notify.signing import encode_secret
-from tests.helpers import ALWAYS_OPEN_CALENDARS_FILE, EVIDENCE_LINK_SECRET
+from tests.helpers import ALWAYS_OPEN_CALENDARS_FILE, CONTACT_KEYS, EVIDENCE_LINK_SECRET
 
 TOKENS = {
     "police": "e2e-police",
@@ -202,6 +202,7 @@ def system_env(
         "NOTIFY_POLICY_PATH": str(escalation),
         "NOTIFY_WEBHOOK_SECRETS": json.dumps([WEBHOOK_SECRET]),
         "EVIDENCE_LINK_SECRET": EVIDENCE_LINK_SECRET,
+        "CONTACT_KEYS": CONTACT_KEYS,
         "NOTIFY_SUPERVISOR_TOKENS": json.dumps([hash_token(TOKENS["supervisor"])]),
         "NOTIFY_RETRY_BASE_SECONDS": "0.2",
         # Deadlines of seconds run out at any hour, on a Sunday too.

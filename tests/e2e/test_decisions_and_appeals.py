@@ -87,9 +87,12 @@ async def test_an_officials_hijacked_account_is_decided_appealed_and_reviewed(
         assert first_copy.agency == "police" and first_copy.shared_with == "party_committee"
 
         owner_view = await _call(session, "GET", cases, "police")
-        assert owner_view["report"]["contact"]["email"] == REPORTER_EMAIL
+        assert owner_view["report"]["has_contact"] and REPORTER_EMAIL not in str(owner_view)
+        revealed = await _call(session, "GET", f"{cases}/contact", "police")
+        assert revealed["contacts"][0]["email"] == REPORTER_EMAIL
         informed_view = await _call(session, "GET", cases, "party_committee")
-        assert informed_view["report"]["contact"] is None
+        assert informed_view["report"]["has_contact"] is False
+        await _call(session, "GET", f"{cases}/contact", "party_committee", expect=403)
         assert informed_view["allowed_actions"] == []
         await _call(session, "POST", f"{cases}/acknowledge", "party_committee", {}, expect=403)
 

@@ -2,11 +2,14 @@
 values, encodings, multipart bodies and CSRF tokens must never get a 5xx.
 
 Run by `scripts/fuzz`, which starts the services and sets FUZZ_INTAKE_URL, FUZZ_ROUTING_URL,
-FUZZ_ROUTING_TOKEN and FUZZ_EXAMPLES; not part of the default test run.
+FUZZ_EXAMPLES, and MONGO_URL and ROUTING_MONGO_DB (where the console's fuzzing officer is made);
+not part of the default test run.
 """
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import http.client
 import os
 import re
@@ -16,7 +19,10 @@ from dataclasses import dataclass
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from services.common.mongo import mongo_database
 from services.intake.views import SINGLE_VALUED
+from services.routing.accounts import NewAccount
+from tests.helpers import STAFF_PASSWORD, create_staff_account, staff_person, totp_code
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "100"))
 FUZZ = settings(
@@ -153,23 +159,35 @@ def test_the_status_page_never_answers_5xx(code: str, lang: str) -> None:
 
 
 @FUZZ
-@given(data=st.data(), token=st.one_of(texts, st.just("")), real_csrf=st.booleans())
+@given(data=st.data(), login=st.one_of(texts, st.just("")), real_csrf=st.booleans())
 def test_console_sign_in_never_answers_5xx(
-    data: st.DataObject, token: str, real_csrf: bool
+    data: st.DataObject, login: str, real_csrf: bool
 ) -> None:
     csrf, cookies = form_token(routing_url(), "/console/login")
-    pairs = [("token", token), ("csrf_token", csrf if real_csrf else data.draw(texts))]
-    pairs += data.draw(st.lists(st.tuples(st.sampled_from(["next", "token"]), texts), max_size=3))
+    pairs = [("login", login), ("csrf_token", csrf if real_csrf else data.draw(texts))]
+    fields = st.sampled_from(["next", "login", "password", "code"])
+    pairs += data.draw(st.lists(st.tuples(fields, texts), max_size=4))
     body, content_type = data.draw(encoded_bodies(pairs))
     headers = {"Content-Type": content_type, "Cookie": cookie_header(cookies)}
     reply = request(routing_url(), "POST", "/console/login", body, headers)
     assert_no_server_error(reply, f"POST /console/login {content_type} {body[:300]!r}")
 
 
+async def fuzzing_officer() -> NewAccount:
+    """A police officer's account, stored in routing's database."""
+    url, name = os.environ["MONGO_URL"], os.environ["ROUTING_MONGO_DB"]
+    async with mongo_database(url, name, timeout_ms=5000) as db:
+        return await create_staff_account(db, staff_person("officer", "police"))
+
+
+@functools.cache
 def signed_in() -> dict[str, str]:
-    """The cookies of a console session for the fuzzing agency."""
+    """The cookies of the one console session of the fuzzing officer (signed in once: a TOTP
+    code is used once)."""
+    officer = asyncio.run(fuzzing_officer())
     csrf, cookies = form_token(routing_url(), "/console/login")
-    body = urllib.parse.urlencode({"token": os.environ["FUZZ_ROUTING_TOKEN"], "csrf_token": csrf})
+    form = {"login": officer.account.login, "password": STAFF_PASSWORD, "csrf_token": csrf}
+    body = urllib.parse.urlencode({**form, "code": totp_code(officer.totp_secret)})
     headers = {
         "Content-Type": "application/x-www-form-urlencoded",
         "Cookie": cookie_header(cookies),

@@ -22,9 +22,13 @@ from services.common.amqp import (
     declare_queue,
 )
 from services.common.brokerpolicy import BrokerPolicies, ManagementEndpoint, policy_name
+from services.common.contracts import ReportSubmitted, parse_event
 from services.intake.app import STATUS_QUEUE
+from services.intake.settings import IntakeSettings
 from services.notify.app import ALERTS_QUEUE, CASES_QUEUE
 from services.routing.app import ESCALATIONS_QUEUE, REPORTS_QUEUE
+from tests.helpers import CONTACT_KEYS, TEST_KEY_RING, wait_until
+from tests.integration.intake.conftest import start_intake, valid_report
 
 pytestmark = pytest.mark.integration
 
@@ -35,6 +39,7 @@ SERVICE_QUEUES: dict[str, list[QueueSpec]] = {
     "notify": [CASES_QUEUE, ALERTS_QUEUE],
 }
 SUPERVISOR_QUEUE = "supervisor.alerts"
+SEALED_CONTACT = {"name": "Đỗ Văn Khang", "phone": "0988 123 456", "email": "do.van@example.net"}
 
 
 @dataclass(frozen=True)
@@ -167,3 +172,48 @@ async def test_a_queue_bound_to_everything_is_refused_to_agencies_and_supervisor
         channel = await party.channel()
         with pytest.raises(ChannelAccessRefused):
             await channel.declare_queue(topology.queue("agency.party_committee.all"))
+
+
+async def test_reports_reach_routing_with_the_contact_sealed_and_notify_cannot_bind_them(
+    deployment: Deployment, mongo_url: str, db_name: str
+) -> None:
+    """What the services' own users carry and see: intake publishes with its user, routing
+    reads its queue with its own, and the body holds the contact only sealed."""
+    await _declare_as(deployment, "routing")
+    topology = deployment.topology
+    settings = IntakeSettings(
+        amqp_url=deployment.url("intake"),
+        mongo_url=mongo_url,
+        mongo_db=db_name,
+        topology_prefix=topology.prefix,
+        outbox_poll_seconds=0.2,
+        contact_keys=CONTACT_KEYS,
+        csrf_secret="test-secret-0123456789",
+    )
+    intake = await start_intake(settings)
+    try:
+        reply = await intake.post("/api/v1/reports", json=valid_report(contact=SEALED_CONTACT))
+        assert reply.status == 201, await reply.text()
+        routing = await aio_pika.connect(deployment.url("routing"))
+        async with routing:
+            channel = await routing.channel()
+            queue = await channel.get_queue(topology.queue("routing.reports"))
+            message = await wait_until(
+                lambda: queue.get(fail=False, no_ack=True), what="the report on routing's queue"
+            )
+    finally:
+        await intake.close()
+    body = message.body.decode()
+    assert not [v for v in ("Đỗ Văn", "988123456", "do.van", "example.net") if v in body]
+    event = parse_event(message.body)
+    assert isinstance(event, ReportSubmitted) and event.contact_sealed is not None
+    contact = TEST_KEY_RING.open_contact(event.contact_sealed, event.report_id)
+    assert contact.email == SEALED_CONTACT["email"]
+
+    await _declare_as(deployment, "notify")
+    notify = await aio_pika.connect(deployment.url("notify"))
+    async with notify:
+        channel = await notify.channel()
+        own = await channel.get_queue(topology.queue(CASES_QUEUE.name))
+        with pytest.raises(ChannelAccessRefused):
+            await own.bind(topology.exchange, routing_key="report.submitted")

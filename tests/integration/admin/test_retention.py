@@ -24,7 +24,7 @@ pytestmark = pytest.mark.integration
 NOW = datetime.now(UTC)
 LONG_AGO = NOW - timedelta(days=100)
 CLOSED_LONG_AGO = NOW - timedelta(days=200)  # past the contacts' 180 days
-CONTACT = {"name": "Nguyễn Văn A", "phone": "+84912345678", "email": None}
+CONTACT = "v1.k1.c2VhbGVk.bmd1eWVu"  # a sealed contact, as intake and routing store it
 
 
 @pytest.fixture
@@ -68,7 +68,7 @@ def stored_report(report_id: str, status: str, at: datetime, contact: Any) -> Do
         "_id": report_id,
         "status": status,
         "updated_at": at,
-        "report": {"category": "scam_fraud", "contact": contact},
+        "report": {"category": "scam_fraud", "contact_sealed": contact},
     }
 
 
@@ -87,33 +87,35 @@ async def seed_contacts(intake: MongoDatabase, routing: MongoDatabase) -> None:
             stored_report("open-old-contact", "in_progress", CLOSED_LONG_AGO, CONTACT),
         ]
     )
-    first = {"report_id": "r1", "contact": CONTACT}
+    first = {"report_id": "r1", "contact_sealed": CONTACT}
     await routing.cases.insert_many(
         [
             stored_case(
                 "grouped-old",
                 "resolved",
                 CLOSED_LONG_AGO,
-                report={"contact": CONTACT},
+                report={"contact_sealed": CONTACT},
                 reports=[
                     first,
-                    {"report_id": "r2", "contact": None},
-                    {"report_id": "r3", "contact": {"phone": "+84987654321"}},
+                    {"report_id": "r2", "contact_sealed": None},
+                    {"report_id": "r3", "contact_sealed": "v1.k1.b3RoZXI.cGhvbmU"},
                 ],
             ),
-            stored_case("single-old", "rejected", CLOSED_LONG_AGO, report={"contact": CONTACT}),
+            stored_case(
+                "single-old", "rejected", CLOSED_LONG_AGO, report={"contact_sealed": CONTACT}
+            ),
             stored_case(
                 "joined-only-old",
                 "resolved",
                 CLOSED_LONG_AGO,
-                report={"contact": None},
+                report={"contact_sealed": None},
                 reports=[
-                    {"report_id": "r4", "contact": None},
-                    {"report_id": "r5", "contact": CONTACT},
+                    {"report_id": "r4", "contact_sealed": None},
+                    {"report_id": "r5", "contact_sealed": CONTACT},
                 ],
             ),
-            stored_case("closed-new", "resolved", LONG_AGO, report={"contact": CONTACT}),
-            stored_case("open", "assigned", None, report={"contact": CONTACT}),
+            stored_case("closed-new", "resolved", LONG_AGO, report={"contact_sealed": CONTACT}),
+            stored_case("open", "assigned", None, report={"contact_sealed": CONTACT}),
         ]
     )
 
@@ -166,8 +168,11 @@ EXPECTED = {
     ("intake", "reports", "quarantined outbox entries removed"): 2,
     ("intake", "reports", "idempotency keys cleared"): 1,
     ("intake", "reports", "reporters' contacts erased"): 2,
+    ("intake", "reports", "free text anonymised"): 0,  # closed too recently (test_anonymise.py)
+    ("intake", "case_states", "free text anonymised"): 0,
     ("routing", "cases", "quarantined outbox entries removed"): 0,
     ("routing", "cases", "reporters' contacts erased"): 3,
+    ("routing", "cases", "free text anonymised"): 0,
     ("notify", "deadlines", "quarantined outbox entries removed"): 0,
     ("notify", "alerts", "alert records deleted"): 1,
     ("notify", "deadlines", "closed deadlines compacted"): 1,
@@ -207,7 +212,9 @@ async def test_a_dry_run_counts_and_a_run_removes_only_what_is_past_its_retentio
     assert deadlines["open-old"][NEXT_DUE] and deadlines["closed-new"]["report_id"]
 
     contacts = {
-        doc["_id"]: doc["report"].get("contact") for doc in reports.values() if "report" in doc
+        doc["_id"]: doc["report"].get("contact_sealed")
+        for doc in reports.values()
+        if "report" in doc
     }
     assert contacts == {
         "closed-old-contact": None,
@@ -216,7 +223,7 @@ async def test_a_dry_run_counts_and_a_run_removes_only_what_is_past_its_retentio
         "closed-new-contact": CONTACT,
         "open-old-contact": CONTACT,
     }
-    assert "contact" not in reports["closed-old-contact"]["report"]
+    assert "contact_sealed" not in reports["closed-old-contact"]["report"]
     # Each erased report announces it (routing erases the copies in the cases holding it).
     for erased_report in ("closed-old-contact", "rejected-old-contact"):
         (announced,) = reports[erased_report]["outbox"]
@@ -226,12 +233,14 @@ async def test_a_dry_run_counts_and_a_run_removes_only_what_is_past_its_retentio
     assert "outbox" not in reports["closed-new-contact"]
     cases = {doc["_id"]: doc for doc in await routing.cases.find().to_list()}
     for erased in ("grouped-old", "single-old", "joined-only-old"):
-        assert "contact" not in cases[erased]["report"], erased
-        assert all("contact" not in entry for entry in cases[erased].get("reports", [])), erased
+        assert "contact_sealed" not in cases[erased]["report"], erased
+        assert all("contact_sealed" not in entry for entry in cases[erased].get("reports", [])), (
+            erased
+        )
         assert cases[erased]["contact_erased_at"], erased
     assert [r["report_id"] for r in cases["grouped-old"]["reports"]] == ["r1", "r2", "r3"]
-    assert cases["closed-new"]["report"]["contact"] == CONTACT
-    assert cases["open"]["report"]["contact"] == CONTACT
+    assert cases["closed-new"]["report"]["contact_sealed"] == CONTACT
+    assert cases["open"]["report"]["contact_sealed"] == CONTACT
 
     again = await admin("retention", *options)
     assert again.code == 0 and set(counts(again).values()) == {0}

@@ -13,7 +13,7 @@ from services.common.mongo import MongoDatabase, mongo_database
 from services.intake.app import create_app
 from services.intake.security import RateLimiter
 from services.intake.settings import IntakeSettings
-from tests.helpers import EVIDENCE_LINK_SECRET, start_client
+from tests.helpers import CONTACT_KEYS, EVIDENCE_LINK_SECRET, start_client
 
 
 @pytest.fixture
@@ -29,6 +29,7 @@ def intake_settings(
         outbox_poll_seconds=0.2,
         csrf_secret="test-secret-0123456789",
         evidence_link_secret=EVIDENCE_LINK_SECRET,
+        contact_keys=CONTACT_KEYS,
         # The global budget is tested on its own (test_edge.py); elsewhere it never sheds.
         submissions_per_minute=1e9,
         submissions_burst=1_000_000,

@@ -11,7 +11,7 @@ from aiohttp.test_utils import TestClient
 from services.common.amqp import Topology
 from services.common.contracts import ReportSubmitted
 from services.common.mongo import MongoDatabase
-from tests.helpers import QueueProbe
+from tests.helpers import QueueProbe, opened_contact
 from tests.integration.intake.conftest import valid_report
 
 pytestmark = pytest.mark.integration
@@ -35,7 +35,8 @@ async def test_submitted_report_is_stored_and_announced(
 
     stored = await intake_db.reports.find_one({"tracking_code": code})
     assert stored is not None
-    assert stored["report"]["contact"]["phone"] == "+84912345678"  # E.164
+    contact = opened_contact(stored["report"], stored["_id"])
+    assert contact is not None and contact.phone == "+84912345678"  # E.164
 
     (event,) = await probe.wait_for(1)
     assert isinstance(event, ReportSubmitted)
@@ -43,7 +44,8 @@ async def test_submitted_report_is_stored_and_announced(
     assert event.report_id == stored["_id"]
     assert event.category == "scam_fraud"
     assert event.content_urls == ["https://www.facebook.com/fake.lottery.page"]
-    assert event.contact is not None and event.contact.name == "Nguyễn Văn A"
+    assert event.contact_sealed == stored["report"]["contact_sealed"]  # sealed on the wire
+    assert "Nguyễn" not in probe.messages[0].body.decode() and b"912" not in probe.messages[0].body
     assert probe.messages[0].message_id == event.event_id
 
 
@@ -156,6 +158,7 @@ async def test_health_ready_and_metrics(intake: Client) -> None:
         "loop:outbox-relay": True,
         "loop:outbox-relay-backlog": True,
         "loop:evidence-sweep": True,
+        "loop:retention": True,
     }
     await intake.post("/api/v1/reports", json=valid_report())
     metrics = await (await intake.get("/metrics")).text()

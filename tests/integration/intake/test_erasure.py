@@ -61,13 +61,13 @@ async def test_the_api_erases_the_contact_announces_it_and_refuses_a_second_time
         assert {e["field"] for e in body["error"]["errors"]} & {"confirm", "also"}
     assert (await _erase(intake, "AAAA-BBBB-CCCC"))[0] == 404
     stored = await intake_db.reports.find_one({"_id": report["_id"]})
-    assert stored is not None and stored["report"]["contact"]["email"]  # nothing erased yet
+    assert stored is not None and stored["report"]["contact_sealed"]  # nothing erased yet
 
     status, body = await _erase(intake, code.lower().replace("-", " "))
     assert status == 200, body
     assert body["tracking_code"] == code and body["reason"] == "reporter_request"
     stored = await intake_db.reports.find_one({"_id": report["_id"]})
-    assert stored is not None and "contact" not in stored["report"]
+    assert stored is not None and not {"contact", "contact_sealed"} & set(stored["report"])
     assert stored["contact_erased_at"] is not None
     assert stored["contact_erasure_reason"] == "reporter_request"
     assert stored["report"]["description"] == report["report"]["description"]  # report kept
@@ -134,7 +134,7 @@ async def test_the_status_page_form_erases_after_the_box_is_ticked_then_confirms
     assert unticked.status == 422
     assert "Vui lòng đánh dấu vào ô để xác nhận" in await unticked.text()
     stored = await intake_db.reports.find_one({"_id": report["_id"]})
-    assert stored is not None and stored["report"]["contact"]  # still held
+    assert stored is not None and stored["report"]["contact_sealed"]  # still held
 
     done = await intake.post(
         action, data={"csrf_token": token, "confirm": "yes"}, allow_redirects=False
@@ -144,7 +144,7 @@ async def test_the_status_page_form_erases_after_the_box_is_ticked_then_confirms
     shown = await (await intake.get(done.headers["Location"])).text()
     assert "Thông tin liên hệ của bạn đã được xóa lúc" in shown
     stored = await intake_db.reports.find_one({"_id": report["_id"]})
-    assert stored is not None and "contact" not in stored["report"]
+    assert stored is not None and not {"contact", "contact_sealed"} & set(stored["report"])
 
     again = await intake.post(action, data={"csrf_token": token, "confirm": "yes"})
     assert again.status == 409

@@ -13,6 +13,7 @@ from aiohttp.test_utils import TestClient
 from services.common.mongo import MongoDatabase
 from services.intake.security import RateLimiter
 from services.intake.settings import IntakeSettings
+from tests.helpers import opened_contact
 from tests.integration.intake.conftest import start_intake
 
 pytestmark = pytest.mark.integration
@@ -83,7 +84,7 @@ async def test_form_post_answers_303_to_a_receipt_with_the_code_and_usual_times(
     assert stored is not None
     assert len(stored["report"]["content_urls"]) == 2
     assert stored["report"]["seen_at"].isoformat().startswith("2026-11-20T01:30")
-    assert stored["report"]["contact"] is None
+    assert stored["report"]["contact_sealed"] is None and "contact" not in stored["report"]
     assert (stored["report"]["province_code"], stored["report"]["commune_code"]) == ("48", "20242")
     receipt = await intake.get(f"/receipt/{code}?lang=vi")
     assert receipt.status == 200
@@ -160,7 +161,9 @@ async def test_phone_numbers_are_stored_in_e164(
     data = await _filled_form(intake, anonymous="no", contact_phone=typed)
     code = await _send(intake, data)
     document = await intake_db.reports.find_one({"tracking_code": code})
-    assert document is not None and document["report"]["contact"]["phone"] == stored
+    assert document is not None
+    contact = opened_contact(document["report"], document["_id"])
+    assert contact is not None and contact.phone == stored
 
 
 async def test_a_phone_number_of_six_digits_is_refused_beside_the_field(

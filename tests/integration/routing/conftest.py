@@ -14,9 +14,18 @@ from services.common.amqp import Publisher, Topology
 from services.common.auth import hash_token
 from services.common.contracts import Category, ReportSubmitted
 from services.common.mongo import MongoDatabase, mongo_database
+from services.intake.security import RateLimiter
+from services.intake.settings import IntakeSettings
 from services.routing.app import create_app
 from services.routing.settings import RoutingSettings
-from tests.helpers import EVIDENCE_LINK_SECRET, report_event, start_client, wait_until
+from tests.helpers import (
+    CONTACT_KEYS,
+    EVIDENCE_LINK_SECRET,
+    report_event,
+    start_client,
+    wait_until,
+)
+from tests.integration.intake.conftest import start_intake
 
 TOKENS = {
     "police": "tok-police",
@@ -44,7 +53,28 @@ def routing_settings(
         delivery_limit=3,
         tokens={hash_token(token): principal for principal, token in TOKENS.items()},
         evidence_link_secret=EVIDENCE_LINK_SECRET,
+        contact_keys=CONTACT_KEYS,
     )
+
+
+@pytest.fixture
+async def intake(
+    amqp_url: str, mongo_url: str, topology: Topology, db_name: str
+) -> AsyncIterator[TestClient[Any, Any]]:
+    """Intake beside routing: the same broker topology, its own database."""
+    settings = IntakeSettings(
+        amqp_url=amqp_url,
+        mongo_url=mongo_url,
+        mongo_db=f"{db_name}_intake",
+        topology_prefix=topology.prefix,
+        outbox_poll_seconds=0.2,
+        evidence_link_secret=EVIDENCE_LINK_SECRET,
+        contact_keys=CONTACT_KEYS,
+        csrf_secret="test-secret-0123456789",
+    )
+    client = await start_intake(settings, rate_limiter=RateLimiter(per_minute=1e5, burst=10**4))
+    yield client
+    await client.close()
 
 
 async def start_routing(settings: RoutingSettings) -> TestClient[Any, Any]:

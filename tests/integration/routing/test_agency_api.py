@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -62,16 +63,17 @@ async def test_an_agency_never_sees_another_agencys_case(
     assert [c["case_id"] for c in listed["cases"]] == [culture_case]
 
 
-async def test_contact_is_shown_only_to_the_holding_agency(
+async def test_the_case_says_a_contact_exists_only_to_the_holding_agency_and_never_holds_it(
     routing: Client, routing_db: MongoDatabase, reporter: Reporter
 ) -> None:
     case_id = await _case(routing_db, reporter)
     mine = await (await routing.get(f"/api/v1/cases/{case_id}", headers=auth("police"))).json()
-    assert mine["report"]["contact"]["phone"] == "0905123456"
+    assert mine["report"]["has_contact"] is True and mine["reports"][0]["has_contact"] is True
+    assert "0905123456" not in json.dumps(mine) and "contact" not in mine["report"]
     supervised = await (
         await routing.get(f"/api/v1/cases/{case_id}", headers=auth("supervisor"))
     ).json()
-    assert supervised["report"]["contact"] is None
+    assert supervised["report"]["has_contact"] is False
     assert supervised["case_id"] == case_id
 
 
@@ -184,7 +186,7 @@ async def test_reassignment_moves_the_case_with_a_new_deadline_and_both_events(
     moved = await response.json()
     assert response.status == 200
     assert moved["agency"] == "police" and moved["status"] == "assigned" and moved["version"] == 4
-    assert moved["report"]["contact"] is None  # the caller no longer holds it
+    assert moved["report"]["has_contact"] is False  # the caller no longer holds it
     assert (await routing.get(f"/api/v1/cases/{case_id}", headers=auth("police"))).status == 200
     assert (
         await routing.get(f"/api/v1/cases/{case_id}", headers=auth("culture_office"))

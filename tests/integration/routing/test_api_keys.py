@@ -89,7 +89,13 @@ async def test_a_key_made_by_the_cli_reads_its_agencys_cases(
     listed = await (await api.get("/api/v1/cases", headers=bearer(made["key"]))).json()
     assert [c["case_id"] for c in listed["cases"]] == [case_id]
     detail = await api.get(f"/api/v1/cases/{case_id}", headers=bearer(made["key"]))
-    assert (await detail.json())["report"]["contact"]["phone"] == "0905123456"
+    assert (await detail.json())["report"]["has_contact"] is True
+    revealed = await api.get(f"/api/v1/cases/{case_id}/contact", headers=bearer(made["key"]))
+    assert (await revealed.json())["contacts"][0]["phone"] == "0905123456"
+    case = await routing_db.cases.find_one({"_id": case_id})
+    assert case is not None
+    (line,) = [a for a in case["audit"] if a["action"] == "contact_revealed"]
+    assert line["actor"] == "police" and line["person"] == f"key:{made['key_id']}"
     stored = await routing_db.api_keys.find_one({"_id": made["key_id"]})
     assert stored is not None and made["key"].split("_", 2)[2] not in json.dumps(
         stored, default=str

@@ -12,9 +12,8 @@ from aiohttp.test_utils import TestClient
 
 from services.common.contracts import Category, ReportAppealed, ReporterKind
 from services.common.mongo import MongoDatabase
-from tests.helpers import resolve_body, wait_until
+from tests.helpers import csrf_of, resolve_body, sign_in, wait_until
 from tests.integration.routing.conftest import Reporter, case_of
-from tests.integration.routing.test_console import csrf_of, sign_in
 
 pytestmark = pytest.mark.integration
 Client = TestClient[Any, Any]

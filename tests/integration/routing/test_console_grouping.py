@@ -9,9 +9,8 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from services.common.mongo import MongoDatabase
-from tests.helpers import wait_until
+from tests.helpers import sign_in, wait_until
 from tests.integration.routing.conftest import Reporter
-from tests.integration.routing.test_console import sign_in
 
 pytestmark = pytest.mark.integration
 

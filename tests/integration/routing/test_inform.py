@@ -97,15 +97,17 @@ async def test_an_officials_hijacked_account_reaches_the_police_and_informs_the_
     owner_view = await (
         await routing.get(f"/api/v1/cases/{case_id}", headers=auth("police"))
     ).json()
-    assert owner_view["report"]["contact"]["phone"] == "0905123456"
+    assert owner_view["report"]["has_contact"] is True
     assert owner_view["read_only"] is False and owner_view["informed"] == ["party_committee"]
 
     informed_view = await (
         await routing.get(f"/api/v1/cases/{case_id}", headers=auth("party_committee"))
     ).json()
     assert informed_view["case_id"] == case_id and informed_view["status"] == "acknowledged"
-    assert informed_view["report"]["contact"] is None
-    assert all(r["contact"] is None for r in informed_view["reports"])
+    assert informed_view["report"]["has_contact"] is False
+    assert all(r["has_contact"] is False for r in informed_view["reports"])
+    refused = await routing.get(f"/api/v1/cases/{case_id}/contact", headers=auth("party_committee"))
+    assert refused.status == 403 and refused.headers["Cache-Control"] == "no-store"
     assert informed_view["read_only"] is True and informed_view["allowed_actions"] == []
 
     listed = await (await routing.get("/api/v1/cases", headers=auth("party_committee"))).json()

@@ -10,8 +10,8 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from services.common.mongo import MongoDatabase
-from tests.integration.routing.conftest import TOKENS, Reporter, auth, case_of
-from tests.integration.routing.test_console import csrf_of, sign_in
+from tests.helpers import csrf_of, sign_in
+from tests.integration.routing.conftest import Reporter, auth, case_of
 
 pytestmark = pytest.mark.integration
 
@@ -106,7 +106,7 @@ async def test_console_forms_without_a_usable_boundary_or_with_odd_tokens_are_4x
     page = await (await routing.get("/console/login")).text()
     multipart = {"Content-Type": "multipart/form-data"}
     assert (await routing.post("/console/login", data=b"--x", headers=multipart)).status == 400
-    odd = {"csrf_token": "mã-giả", "token": TOKENS["police"]}
+    odd = {"csrf_token": "mã-giả", "login": "police", "password": "mật khẩu", "code": "12"}
     assert 400 <= (await routing.post("/console/login", data=odd)).status < 500
     await sign_in(routing, "police")
     action = f"/console/cases/{case['_id']}/acknowledge"

@@ -18,9 +18,8 @@ from services.common.contracts import Category
 from services.common.mongo import MongoDatabase
 from services.routing.settings import RoutingSettings
 from services.routing.transparency import LOCAL
-from tests.helpers import wait_until
+from tests.helpers import sign_in, wait_until
 from tests.integration.routing.conftest import Reporter, auth, case_of, start_routing
-from tests.integration.routing.test_console import sign_in
 
 pytestmark = pytest.mark.integration
 

@@ -10,7 +10,7 @@ import pytest
 
 from services.admin.cli import build_parser
 from services.admin.outboxes import CollectionState, Lease, age, render
-from services.admin.retention import (
+from services.admin.retention_steps import (
     COMPACTED_AT,
     Cutoffs,
     closed_cases_with_contact,
@@ -73,7 +73,7 @@ def test_retention_selects_only_what_is_done_and_old() -> None:
     assert closed_reports_with_contact(cutoffs.contact) == {
         "status": {"$in": ["rejected", "resolved"]},
         "updated_at": {"$lt": cutoffs.contact},
-        "report.contact": {"$ne": None},
+        "report.contact_sealed": {"$ne": None},
     }
     assert closed_cases_with_contact(cutoffs.contact)["closed_at"] == {"$lt": cutoffs.contact}
     assert old_quarantine(cutoffs.kept) == {"outbox_quarantine.at": {"$lt": cutoffs.kept}}

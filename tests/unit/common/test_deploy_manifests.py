@@ -21,8 +21,8 @@ ROOT = Path(__file__).resolve().parents[3]
 KUBERNETES = ROOT / "deploy" / "kubernetes"
 SETTINGS = {"intake": IntakeSettings, "routing": RoutingSettings, "notify": NotifySettings}
 REQUIRED_SECRETS = {
-    "intake": {"INTAKE_CSRF_SECRET", "EVIDENCE_LINK_SECRET", "AMQP_URL"},
-    "routing": {"ROUTING_SESSION_SECRET", "EVIDENCE_LINK_SECRET", "AMQP_URL"},
+    "intake": {"INTAKE_CSRF_SECRET", "EVIDENCE_LINK_SECRET", "CONTACT_KEYS", "AMQP_URL"},
+    "routing": {"ROUTING_SESSION_SECRET", "EVIDENCE_LINK_SECRET", "CONTACT_KEYS", "AMQP_URL"},
     "notify": {"AMQP_URL"},
 }
 

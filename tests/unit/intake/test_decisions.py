@@ -13,6 +13,7 @@ from services.common.contracts import (
     CaseStatus,
     CaseUpdated,
     Category,
+    Contact,
     DecisionOutcome,
     Priority,
     PublicDecision,
@@ -24,6 +25,7 @@ from services.intake.decision_mail import decision_mail
 from services.intake.mail_outbox import mail_id, planned_mails, retry_delay
 from services.intake.models import AppealIn
 from services.intake.status import REPORTER_STATUS, case_state
+from tests.helpers import TEST_KEY_RING
 
 pytestmark = pytest.mark.unit
 
@@ -45,10 +47,11 @@ def decision(**overrides: Any) -> PublicDecision:
 
 def report(status: str = "resolved", **overrides: Any) -> dict[str, Any]:
     stored = decision(**overrides.pop("decision", {})).model_dump(mode="python")
+    report_id = overrides.pop("_id", "report-1")
     document: dict[str, Any] = {
-        "_id": "report-1",
+        "_id": report_id,
         "tracking_code": "K7QX-3MPA-WZ9D",
-        "report": {"category": "impersonation", "language": "vi", "contact": {"email": "a@b.vn"}},
+        "report": {"category": "impersonation", "language": "vi", **sealed(report_id, "a@b.vn")},
         "submitted_at": DECIDED - timedelta(days=2),
         "updated_at": DECIDED,
         "status": status,
@@ -56,6 +59,12 @@ def report(status: str = "resolved", **overrides: Any) -> dict[str, Any]:
         "case": {"case_id": "case-1", "agency": "police", "status": status, "decision": stored},
     }
     return document | overrides
+
+
+def sealed(report_id: str, email: str | None, phone: str | None = None) -> dict[str, Any]:
+    """A report's contact as intake stores it (sealed for the report)."""
+    contact = Contact(email=email, phone=phone)
+    return {"contact_sealed": TEST_KEY_RING.seal_contact(contact, report_id)}
 
 
 def closed(version: int, with_decision: PublicDecision | None) -> CaseUpdated:
@@ -183,14 +192,17 @@ def test_mails_go_once_per_decision_to_the_reports_that_show_it_and_left_an_e_ma
     shown = report()
     other_decision = report(_id="report-2", decision={"decided_at": DECIDED - WINDOW})
     no_email = report(_id="report-3")
-    no_email["report"] = {"language": "vi", "contact": {"phone": "+84912345678"}}
+    no_email["report"] = {"language": "vi", **sealed("report-3", None, "+84912345678")}
     anonymous = report(_id="report-4")
-    anonymous["report"] = {"language": "en", "contact": None}
-    mails = planned_mails(event, [shown, other_decision, no_email, anonymous], DECIDED)
+    anonymous["report"] = {"language": "en", "contact_sealed": None}
+    moved = report(_id="report-5")
+    moved["report"] = sealed("report-1", "a@b.vn")  # another report's contact does not open
+    reports = [shown, other_decision, no_email, anonymous, moved]
+    mails = planned_mails(event, reports, DECIDED, TEST_KEY_RING)
     assert [m["_id"] for m in mails] == [mail_id("report-1", DECIDED)]
     assert mails[0]["kind"] == "decision" and mails[0]["language"] == "vi"
     assert "a@b.vn" not in str(mails)  # the address is read when sending, never copied
-    assert planned_mails(closed(4, None), [shown], DECIDED) == []
+    assert planned_mails(closed(4, None), [shown], DECIDED, TEST_KEY_RING) == []
 
 
 def test_a_failed_mail_is_retried_after_doubling_waits_up_to_six_hours() -> None:
@@ -201,6 +213,8 @@ def test_a_failed_mail_is_retried_after_doubling_waits_up_to_six_hours() -> None
 def test_a_decision_time_read_back_in_milliseconds_is_the_same_mail() -> None:
     precise = DECIDED.replace(microsecond=123456)
     stored = report(decision={"decided_at": precise.replace(microsecond=123000)})
-    (mail,) = planned_mails(closed(3, decision(decided_at=precise)), [stored], DECIDED)
+    (mail,) = planned_mails(
+        closed(3, decision(decided_at=precise)), [stored], DECIDED, TEST_KEY_RING
+    )
     assert mail["_id"] == mail_id("report-1", precise.replace(microsecond=123000))
     assert mail["_id"] == "report-1:2026-11-02T09:30:00.123+00:00"

@@ -44,9 +44,9 @@ def test_the_erasure_unsets_the_contact_records_when_and_why_and_announces_it_in
     assert plan.filter == {
         "_id": "r-1",
         "contact_erased_at": None,
-        "report.contact": {"$ne": None},
+        "report.contact_sealed": {"$ne": None},
     }
-    assert plan.update["$unset"] == {"report.contact": ""}
+    assert plan.update["$unset"] == {"report.contact_sealed": "", "report.contact": ""}
     assert plan.update["$set"] == {
         "contact_erased_at": NOW,
         "contact_erasure_reason": "reporter_request",

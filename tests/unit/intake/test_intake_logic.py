@@ -16,6 +16,7 @@ from services.intake.repository import TRACKING_ALPHABET, new_tracking_code, req
 from services.intake.security import RateLimiter
 from services.intake.status import REPORTER_STATUS
 from services.intake.views import form_data, form_errors
+from tests.helpers import TEST_KEY_RING
 
 pytestmark = pytest.mark.unit
 NOW = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
@@ -35,19 +36,24 @@ def body(**overrides: Any) -> dict[str, Any]:
 
 def test_valid_report_becomes_a_report_submitted_event_without_contact_when_anonymous() -> None:
     report = ReportIn.model_validate(body(), context={"now": NOW})
-    event = report.to_event(report_id="r1", tracking_code="AAAA-BBBB-CCCC", now=NOW)
+    event = report.to_event(
+        report_id="r1", tracking_code="AAAA-BBBB-CCCC", now=NOW, keys=TEST_KEY_RING
+    )
     assert isinstance(event, ReportSubmitted)
-    assert event.contact is None and event.anonymous
+    assert event.contact_sealed is None and event.anonymous
     assert event.content_urls == ["https://zalo.me/fake-official"]
     assert event.routing_key() == "report.submitted"
 
 
-def test_named_report_keeps_its_contact_in_the_event() -> None:
+def test_named_report_carries_its_contact_sealed_for_its_report_in_the_event() -> None:
     report = ReportIn.model_validate(
         body(anonymous=False, contact={"email": "a@example.vn"}), context={"now": NOW}
     )
-    event = report.to_event(report_id="r1", tracking_code="AAAA-BBBB-CCCC", now=NOW)
-    assert event.contact is not None and event.contact.email == "a@example.vn"
+    event = report.to_event(
+        report_id="r1", tracking_code="AAAA-BBBB-CCCC", now=NOW, keys=TEST_KEY_RING
+    )
+    assert event.contact_sealed is not None and "a@example.vn" not in event.model_dump_json()
+    assert TEST_KEY_RING.open_contact(event.contact_sealed, "r1").email == "a@example.vn"
 
 
 def test_seen_at_in_the_future_is_refused_but_clock_skew_is_tolerated() -> None:

@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from services.common.contracts import Category, Platform, ReporterKind, ReportSubmitted
+from services.common.contracts import Category, Contact, Platform, ReporterKind, ReportSubmitted
 from services.routing.case import Case
 from services.routing.planning import plan_new_case
 from services.routing.policy import Policy, load_policy
+from tests.helpers import REPORTER_CONTACT, TEST_KEY_RING
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 POLICY: Policy = load_policy()
@@ -28,7 +29,7 @@ def report(category: Category = Category.SCAM_FRAUD, **fields: Any) -> ReportSub
         "province": "Đà Nẵng",
         "reporter_kind": ReporterKind.CITIZEN,
         "anonymous": False,
-        "contact": {"name": "Trần Thị B", "phone": "0905123456"},
+        "contact_sealed": TEST_KEY_RING.seal_contact(Contact(**REPORTER_CONTACT), "report-1"),
     }
     return ReportSubmitted(**{**values, **fields})
 

@@ -1,4 +1,4 @@
-"""Console sessions and dashboard figures, without a server."""
+"""Console dashboard figures, without a server (sessions: test_staff_accounts.py)."""
 
 from __future__ import annotations
 
@@ -7,66 +7,13 @@ from typing import Any
 
 import pytest
 
-from services.common.auth import hash_token
 from services.common.contracts import CaseStatus, Category
 from services.routing.case import AuditRecord, Case
 from services.routing.dashboard import bar_chart, duration_text, figures, overdue_by_level
-from services.routing.sessions import Sessions
 from tests.unit.routing.factory import new_case
 
 pytestmark = pytest.mark.unit
-TOKENS = {hash_token("tok-police"): "police", hash_token("tok-super"): "supervisor"}
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
-
-
-def sessions(tokens: dict[str, str] | None = None) -> Sessions:
-    return Sessions("session-secret", dict(tokens or TOKENS), lifetime_seconds=3600)
-
-
-def test_a_valid_token_signs_in_and_the_cookie_names_its_principal() -> None:
-    signed = sessions().sign_in("tok-police", now=1000.0)
-    assert signed is not None
-    principal, cookie = signed
-    session = sessions().check(cookie, now=1500.0)
-    assert principal == "police" and session is not None and session.principal == "police"
-    assert "tok-police" not in cookie
-
-
-def test_a_wrong_token_does_not_sign_in() -> None:
-    assert sessions().sign_in("tok-nobody") is None
-
-
-@pytest.mark.parametrize(
-    "tamper",
-    [
-        lambda c: c[:-1] + ("0" if c[-1] != "0" else "1"),  # signature changed
-        lambda c: "c3VwZXJ2aXNvcnx4fDk5OTk5OTk5OTk." + c.split(".")[1],  # payload swapped
-        lambda c: c.split(".")[0],  # no signature
-        lambda c: "",
-    ],
-)
-def test_a_tampered_cookie_is_refused(tamper: object) -> None:
-    signed = sessions().sign_in("tok-police", now=1000.0)
-    assert signed is not None
-    assert sessions().check(tamper(signed[1]), now=1001.0) is None  # type: ignore[operator]
-
-
-def test_a_session_ends_at_its_expiry_and_when_its_token_is_withdrawn() -> None:
-    signed = sessions().sign_in("tok-police", now=1000.0)
-    assert signed is not None
-    assert sessions().check(signed[1], now=1000.0 + 3601) is None
-    withdrawn = {hash_token("tok-super"): "supervisor"}
-    assert sessions(withdrawn).check(signed[1], now=1001.0) is None
-
-
-def test_csrf_tokens_belong_to_one_session() -> None:
-    store = sessions()
-    first = store.check(store.sign_in("tok-police", now=1.0)[1], now=2.0)  # type: ignore[index]
-    second = store.check(store.sign_in("tok-super", now=1.0)[1], now=2.0)  # type: ignore[index]
-    assert first is not None and second is not None
-    assert store.csrf_valid(first, store.csrf_token(first))
-    assert not store.csrf_valid(first, store.csrf_token(second))
-    assert not store.csrf_valid(first, None)
 
 
 def case(**fields: object) -> Case:

@@ -7,6 +7,7 @@ import pytest
 
 from services.common.contracts import Contact, ErasureReason, ReportContactErased
 from services.routing.erasure import already_erased, erasure_record, holds_contact
+from tests.helpers import TEST_KEY_RING
 from tests.unit.routing.factory import NOW, new_case
 
 pytestmark = pytest.mark.unit
@@ -27,21 +28,18 @@ def test_a_case_holds_the_contact_of_its_first_report_until_it_is_erased() -> No
     case = new_case()
     assert holds_contact(case, "report-1")
     assert not holds_contact(case, "report-2")  # not one of its reports
-    entries = [e.model_copy(update={"contact": None}) for e in case.reports]
-    gone = case.model_copy(
-        update={"reports": entries, "report": case.report.model_copy(update={"contact": None})}
-    )
+    entries = [e.model_copy(update={"contact_sealed": None}) for e in case.reports]
+    first = case.report.model_copy(update={"contact_sealed": None})
+    gone = case.model_copy(update={"reports": entries, "report": first})
     assert not holds_contact(gone, "report-1")
-    only_entry = case.model_copy(
-        update={"report": case.report.model_copy(update={"contact": None})}
-    )
+    only_entry = case.model_copy(update={"report": first})
     assert holds_contact(only_entry, "report-1")
-    named = Contact(name="Trần Thị B")
+    named = TEST_KEY_RING.seal_contact(Contact(name="Trần Thị B"), "r-2")
     joined = case.model_copy(
         update={
             "reports": [
                 *entries,
-                entries[0].model_copy(update={"report_id": "r-2", "contact": named}),
+                entries[0].model_copy(update={"report_id": "r-2", "contact_sealed": named}),
             ]
         }
     )

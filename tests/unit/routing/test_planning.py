@@ -45,7 +45,7 @@ def test_a_report_becomes_an_assigned_case_announced_once() -> None:
     # NOW is Wednesday 19:00 in Hà Nội, after hours: one working day (24h of the policy) ends
     # on Thursday at 17:00 (10:00 UTC).
     assert case.due_at == datetime(2026, 11, 26, 10, 0, tzinfo=UTC) and case.rule_id == "scam-fraud"
-    assert case.report.contact is not None and case.report.province == "Đà Nẵng"
+    assert case.report.contact_sealed is not None and case.report.province == "Đà Nẵng"
     assert [a.action for a in case.audit] == ["assign"]
     [event] = events
     assert isinstance(event, CaseAssigned) and event.case_id == "c1" and event.due_at == case.due_at

@@ -1,0 +1,1 @@
+"""Demo settings and accounts for `./scripts/run --demo` and `./scripts/run`."""

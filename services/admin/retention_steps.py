@@ -1,0 +1,274 @@
+"""The steps of `incidents-admin retention` (services/admin/retention.py): what is old enough
+(pure queries) and, per service, the steps removing or counting it."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from pymongo import ReplaceOne, UpdateOne
+
+from services.admin.anonymise import (
+    DEFAULT_ANONYMISE_DAYS,
+    NO_HOLDS,
+    Holds,
+    anonymise_case_states,
+    anonymise_cases,
+    anonymise_reports,
+)
+from services.admin.databases import ServiceDatabase
+from services.common.contracts import CLOSED_STATUSES, ErasureReason
+from services.common.mongo import MongoDatabase
+from services.common.outbox import OUTBOX_SINCE, QUARANTINE
+from services.intake.erasure import plan_erasure
+from services.notify.deadlines import NEXT_DUE, POISONED
+from services.notify.retry import NEXT_ATTEMPT
+from services.routing.legalhold import not_held
+
+DEFAULT_CONTACT_DAYS = 180  # the privacy notice's promise (services/intake/formfields.py)
+# Intake's field names (services/intake/repository.py).
+IDEMPOTENCY_KEY, REQUEST_HASH, SUBMITTED_AT = "idempotency_key", "request_hash", "submitted_at"
+COMPACTED_AT = "compacted_at"
+# What a compacted deadline keeps: enough to order later events about its case.
+DEADLINE_KEEPS = ("_id", "version", "rev", "status", "updated_at")
+WRITE_BATCH = 500
+
+
+# ---- what is old enough (pure) ----
+
+
+@dataclass(frozen=True)
+class Cutoffs:
+    """Everything before these times is past its retention, except what a legal hold keeps."""
+
+    kept: datetime
+    idempotency: datetime
+    contact: datetime
+    anonymise: datetime
+    held: Holds = NO_HOLDS
+
+    @classmethod
+    def of(
+        cls,
+        now: datetime,
+        *,
+        days: int,
+        idempotency_days: int,
+        contact_days: int = DEFAULT_CONTACT_DAYS,
+        anonymise_days: int = DEFAULT_ANONYMISE_DAYS,
+        held: Holds = NO_HOLDS,
+    ) -> Cutoffs:
+        """The cutoffs `days`, `idempotency_days`, `contact_days` and `anonymise_days` before
+        `now`, sparing what `held` names."""
+        return cls(
+            now - timedelta(days=days),
+            now - timedelta(days=idempotency_days),
+            now - timedelta(days=contact_days),
+            now - timedelta(days=anonymise_days),
+            held,
+        )
+
+
+def old_quarantine(cutoff: datetime) -> dict[str, Any]:
+    """Documents holding a quarantined outbox entry from before `cutoff`."""
+    return {f"{QUARANTINE}.at": {"$lt": cutoff}}
+
+
+def finished_alerts(cutoff: datetime) -> dict[str, Any]:
+    """Alerts recorded before `cutoff` with no delivery left to attempt."""
+    return {"recorded_at": {"$lt": cutoff}, NEXT_ATTEMPT: {"$exists": False}}
+
+
+def closed_deadlines(cutoff: datetime) -> dict[str, Any]:
+    """Deadlines of cases closed before `cutoff`, nothing due or pending, not yet compacted."""
+    return {
+        "status": {"$in": sorted(CLOSED_STATUSES)},
+        "updated_at": {"$lt": cutoff},
+        NEXT_DUE: {"$exists": False},
+        OUTBOX_SINCE: {"$exists": False},
+        POISONED: {"$exists": False},
+        COMPACTED_AT: {"$exists": False},
+    }
+
+
+def old_idempotency_keys(cutoff: datetime) -> dict[str, Any]:
+    """Reports submitted before `cutoff` that still carry an idempotency key."""
+    return {IDEMPOTENCY_KEY: {"$exists": True}, SUBMITTED_AT: {"$lt": cutoff}}
+
+
+def closed_reports_with_contact(cutoff: datetime) -> dict[str, Any]:
+    """Intake's reports whose case closed before `cutoff` and that still hold a contact."""
+    return {
+        "status": {"$in": sorted(CLOSED_STATUSES)},
+        "updated_at": {"$lt": cutoff},
+        "report.contact_sealed": {"$ne": None},
+    }
+
+
+def closed_cases_with_contact(cutoff: datetime) -> dict[str, Any]:
+    """Routing's cases closed before `cutoff` where one of their reports still holds a contact."""
+    return {
+        "status": {"$in": sorted(CLOSED_STATUSES)},
+        "closed_at": {"$lt": cutoff},
+        "$or": [
+            {"report.contact_sealed": {"$ne": None}},
+            {"reports": {"$elemMatch": {"contact_sealed": {"$ne": None}}}},
+        ],
+    }
+
+
+def compacted(deadline: dict[str, Any], now: datetime) -> dict[str, Any]:
+    """What a closed deadline keeps."""
+    kept = {key: deadline[key] for key in DEADLINE_KEEPS if key in deadline}
+    return {**kept, COMPACTED_AT: now}
+
+
+# ---- the steps ----
+
+
+Step = Callable[[MongoDatabase, Cutoffs, datetime, bool], Awaitable[int]]
+
+
+def steps(service: ServiceDatabase) -> list[tuple[str, str, Step]]:
+    """The steps that apply to a service: (collection, what it removes, the step)."""
+    found: list[tuple[str, str, Step]] = [
+        (name, "quarantined outbox entries removed", _quarantine_step(name))
+        for name in service.outboxes
+    ]
+    if service.service == "intake":
+        found.append(("reports", "idempotency keys cleared", _idempotency_keys))
+        found.append(("reports", "reporters' contacts erased", _report_contacts))
+        found.append(("reports", "free text anonymised", _report_texts))
+        found.append(("case_states", "free text anonymised", _case_state_texts))
+    if service.service == "routing":
+        found.append(("cases", "reporters' contacts erased", _case_contacts))
+        found.append(("cases", "free text anonymised", _case_texts))
+    if service.service == "notify":
+        found.append(("alerts", "alert records deleted", _alerts))
+        found.append(("deadlines", "closed deadlines compacted", _deadlines))
+    return found
+
+
+def _quarantine_step(name: str) -> Step:
+    async def step(db: MongoDatabase, cutoffs: Cutoffs, now: datetime, dry_run: bool) -> int:
+        collection = db[name]
+        holding = old_quarantine(cutoffs.kept)
+        docs = await collection.find(holding, {QUARANTINE: 1}).to_list()
+        count = sum(_older(entry, cutoffs.kept) for doc in docs for entry in doc[QUARANTINE])
+        if not dry_run and docs:
+            pull = {"$pull": {QUARANTINE: {"at": {"$lt": cutoffs.kept}}}}
+            await collection.update_many(holding, pull)
+            await collection.update_many({QUARANTINE: {"$size": 0}}, {"$unset": {QUARANTINE: ""}})
+        return count
+
+    return step
+
+
+def _older(entry: Any, cutoff: datetime) -> bool:
+    return (
+        isinstance(entry, dict) and isinstance(entry.get("at"), datetime) and entry["at"] < cutoff
+    )
+
+
+async def _alerts(db: MongoDatabase, cutoffs: Cutoffs, now: datetime, dry_run: bool) -> int:
+    query = finished_alerts(cutoffs.kept)
+    if dry_run:
+        return await db.alerts.count_documents(query)
+    return (await db.alerts.delete_many(query)).deleted_count
+
+
+async def _deadlines(db: MongoDatabase, cutoffs: Cutoffs, now: datetime, dry_run: bool) -> int:
+    query = closed_deadlines(cutoffs.kept)
+    if dry_run:
+        return await db.deadlines.count_documents(query)
+    count = 0
+    projection = dict.fromkeys(DEADLINE_KEEPS, 1)
+    while docs := await db.deadlines.find(query, projection).limit(WRITE_BATCH).to_list():
+        # Each replacement is conditional on the revision read, so a deadline an event
+        # changed meanwhile is left alone (and looked at again by the next run).
+        writes = [
+            ReplaceOne({**query, "_id": d["_id"], "rev": d.get("rev")}, compacted(d, now))
+            for d in docs
+        ]
+        result = await db.deadlines.bulk_write(writes, ordered=False)
+        count += result.modified_count
+        if result.modified_count == 0:
+            break
+    return count
+
+
+async def _idempotency_keys(
+    db: MongoDatabase, cutoffs: Cutoffs, now: datetime, dry_run: bool
+) -> int:
+    query = old_idempotency_keys(cutoffs.idempotency)
+    if dry_run:
+        return await db.reports.count_documents(query)
+    cleared = await db.reports.update_many(
+        query, {"$unset": {IDEMPOTENCY_KEY: "", REQUEST_HASH: ""}}
+    )
+    return cleared.modified_count
+
+
+async def _report_contacts(
+    db: MongoDatabase, cutoffs: Cutoffs, now: datetime, dry_run: bool
+) -> int:
+    """Erase the contacts in intake's reports, each with its `report.contact_erased` event
+    (reason `retention`) in the report's outbox in the same write: intake's relay publishes
+    it, and routing erases the report's contact in every case holding it."""
+    query = {
+        **closed_reports_with_contact(cutoffs.contact),
+        "_id": {"$nin": sorted(cutoffs.held.reports)},
+    }
+    if dry_run:
+        return await db.reports.count_documents(query)
+    count = 0
+    projection = {"_id": 1, "tracking_code": 1}
+    while docs := await db.reports.find(query, projection).limit(WRITE_BATCH).to_list():
+        plans = [
+            plan_erasure({"tracking_code": "", **doc}, ErasureReason.RETENTION, now) for doc in docs
+        ]
+        writes = [UpdateOne({**query, **plan.filter}, plan.update) for plan in plans]
+        result = await db.reports.bulk_write(writes, ordered=False)
+        count += result.modified_count
+        if result.modified_count == 0:
+            break
+    return count
+
+
+async def _case_contacts(db: MongoDatabase, cutoffs: Cutoffs, now: datetime, dry_run: bool) -> int:
+    query = {**closed_cases_with_contact(cutoffs.contact), **not_held(now)}
+    if dry_run:
+        return await db.cases.count_documents(query)
+    ids = await db.cases.distinct("_id", query)
+    if not ids:
+        return 0
+    # Two writes: `reports.$[]` needs the array, which cases stored before grouping lack.
+    chosen = {"_id": {"$in": ids}}
+    await db.cases.update_many(
+        {**chosen, "reports": {"$elemMatch": {"contact_sealed": {"$ne": None}}}},
+        {"$unset": {"reports.$[].contact_sealed": "", "reports.$[].contact": ""}},
+    )
+    await db.cases.update_many(
+        chosen,
+        {
+            "$unset": {"report.contact_sealed": "", "report.contact": ""},
+            "$set": {"contact_erased_at": now},
+        },
+    )
+    return len(ids)
+
+
+async def _report_texts(db: MongoDatabase, cutoffs: Cutoffs, now: datetime, dry_run: bool) -> int:
+    return await anonymise_reports(db, cutoffs.anonymise, cutoffs.held, now, dry_run)
+
+
+async def _case_state_texts(
+    db: MongoDatabase, cutoffs: Cutoffs, now: datetime, dry_run: bool
+) -> int:
+    return await anonymise_case_states(db, cutoffs.anonymise, cutoffs.held, now, dry_run)
+
+
+async def _case_texts(db: MongoDatabase, cutoffs: Cutoffs, now: datetime, dry_run: bool) -> int:
+    return await anonymise_cases(db, cutoffs.anonymise, cutoffs.held, now, dry_run)
