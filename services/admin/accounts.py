@@ -28,6 +28,7 @@ from services.common.policyfile import PolicyError
 from services.routing.accounts import Account, AccountProblem, Accounts, NewAccount
 from services.routing.people import Person, Role
 from services.routing.policy import load_policy
+from services.routing.sessions import person_document
 from services.routing.settings import RoutingSettings
 
 ARGUMENTS = {
@@ -180,16 +181,9 @@ def _password(args: argparse.Namespace) -> str:
 
 def account_summary(account: Account) -> dict[str, Any]:
     """What `list` says about an account: everything but the password hash and TOTP secret."""
-    person = account.person
     return {
-        "account_id": account.account_id,
+        **person_document(account.person),
         "login": account.login,
-        "name": person.name,
-        "role": person.role.value,
-        "agency": person.agency,
-        "scope_agencies": sorted(person.scope_agencies),
-        "scope_provinces": sorted(person.scope_provinces),
-        "via": person.via,
         "disabled": account.disabled,
         "locked_until": account.locked_until.isoformat() if account.locked_until else None,
         "created_at": account.created_at.isoformat(),

@@ -21,18 +21,18 @@ from services.admin.anonymise import (
 from services.admin.databases import ServiceDatabase
 from services.common.contracts import CLOSED_STATUSES, ErasureReason
 from services.common.mongo import MongoDatabase
-from services.common.outbox import OUTBOX_SINCE, QUARANTINE
+from services.common.outbox import QUARANTINE
 from services.intake.erasure import plan_erasure
-from services.notify.deadlines import NEXT_DUE, POISONED
-from services.notify.retry import NEXT_ATTEMPT
+from services.intake.retention import IDEMPOTENCY_KEY, REQUEST_HASH, old_idempotency_keys
+from services.notify.retention import (
+    DEADLINE_KEEPS,
+    closed_deadlines,
+    compacted,
+    finished_alerts,
+)
 from services.routing.legalhold import not_held
 
 DEFAULT_CONTACT_DAYS = 180  # the privacy notice's promise (services/intake/formfields.py)
-# Intake's field names (services/intake/repository.py).
-IDEMPOTENCY_KEY, REQUEST_HASH, SUBMITTED_AT = "idempotency_key", "request_hash", "submitted_at"
-COMPACTED_AT = "compacted_at"
-# What a compacted deadline keeps: enough to order later events about its case.
-DEADLINE_KEEPS = ("_id", "version", "rev", "status", "updated_at")
 WRITE_BATCH = 500
 
 
@@ -76,28 +76,6 @@ def old_quarantine(cutoff: datetime) -> dict[str, Any]:
     return {f"{QUARANTINE}.at": {"$lt": cutoff}}
 
 
-def finished_alerts(cutoff: datetime) -> dict[str, Any]:
-    """Alerts recorded before `cutoff` with no delivery left to attempt."""
-    return {"recorded_at": {"$lt": cutoff}, NEXT_ATTEMPT: {"$exists": False}}
-
-
-def closed_deadlines(cutoff: datetime) -> dict[str, Any]:
-    """Deadlines of cases closed before `cutoff`, nothing due or pending, not yet compacted."""
-    return {
-        "status": {"$in": sorted(CLOSED_STATUSES)},
-        "updated_at": {"$lt": cutoff},
-        NEXT_DUE: {"$exists": False},
-        OUTBOX_SINCE: {"$exists": False},
-        POISONED: {"$exists": False},
-        COMPACTED_AT: {"$exists": False},
-    }
-
-
-def old_idempotency_keys(cutoff: datetime) -> dict[str, Any]:
-    """Reports submitted before `cutoff` that still carry an idempotency key."""
-    return {IDEMPOTENCY_KEY: {"$exists": True}, SUBMITTED_AT: {"$lt": cutoff}}
-
-
 def closed_reports_with_contact(cutoff: datetime) -> dict[str, Any]:
     """Intake's reports whose case closed before `cutoff` and that still hold a contact."""
     return {
@@ -117,12 +95,6 @@ def closed_cases_with_contact(cutoff: datetime) -> dict[str, Any]:
             {"reports": {"$elemMatch": {"contact_sealed": {"$ne": None}}}},
         ],
     }
-
-
-def compacted(deadline: dict[str, Any], now: datetime) -> dict[str, Any]:
-    """What a closed deadline keeps."""
-    kept = {key: deadline[key] for key in DEADLINE_KEEPS if key in deadline}
-    return {**kept, COMPACTED_AT: now}
 
 
 # ---- the steps ----

@@ -226,12 +226,8 @@ async def act(request: web.Request) -> web.Response:
     body = await read_body(request, model)
     try:
         case = await perform_action(ctx, request.match_info["case_id"], principal, action, body)
-    except CaseNotFound:
-        return json_error(404, "no such case")
-    except UnreadableCase as exc:
-        return unreadable(exc)
-    except InformedOnly as exc:
-        return json_error(403, str(exc))
+    except CASE_REFUSALS as exc:
+        return case_refusal(exc)
     except IllegalTransition as exc:
         return web.json_response(
             {
@@ -258,9 +254,22 @@ async def act(request: web.Request) -> web.Response:
         )
     except ReviewerConflict as exc:
         return json_error(403, str(exc))
-    except ConcurrentChange:
-        return json_error(409, "the case changed concurrently; read it again and retry")
     return web.json_response(detail_with_evidence(ctx, case, principal).model_dump(mode="json"))
+
+
+# What any change to a case may meet, whatever the change: answered alike by every endpoint.
+CASE_REFUSALS = (CaseNotFound, UnreadableCase, InformedOnly, ConcurrentChange)
+
+
+def case_refusal(exc: Exception) -> web.Response:
+    """The JSON answer to one of CASE_REFUSALS: 404, 409 (unreadable, concurrent) or 403."""
+    if isinstance(exc, UnreadableCase):
+        return unreadable(exc)
+    if isinstance(exc, InformedOnly):
+        return json_error(403, str(exc))
+    if isinstance(exc, ConcurrentChange):
+        return json_error(409, "the case changed concurrently; read it again and retry")
+    return json_error(404, "no such case")
 
 
 async def perform_action(

@@ -10,14 +10,14 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from services.common.http import json_error
 from services.routing.accounts import ACCOUNTS, Accounts
-from services.routing.actions import CaseNotFound, ConcurrentChange, InformedOnly, UnreadableCase
 from services.routing.api import (
+    CASE_REFUSALS,
     ROUTING,
     RoutingContext,
     authorize,
+    case_refusal,
     detail_with_evidence,
     read_body,
-    unreadable,
 )
 from services.routing.apikeys import Scope
 from services.routing.assigning import ASSIGN_OFFICER, AssignConflict, InvalidAssignee, plan_assign
@@ -70,20 +70,14 @@ async def assign(request: web.Request) -> web.Response:
         case = await assign_case(
             ctx, request.app[ACCOUNTS], request.match_info["case_id"], principal, body.officer
         )
-    except CaseNotFound:
-        return json_error(404, "no such case")
-    except UnreadableCase as exc:
-        return unreadable(exc)
-    except InformedOnly as exc:
-        return json_error(403, str(exc))
+    except CASE_REFUSALS as exc:
+        return case_refusal(exc)
     except InvalidAssignee as exc:
         # 409, not 422: the body is well formed; the officer it names does not fit the case.
         error = {"field": "officer", "message": str(exc), "type": "conflict"}
         return json_error(409, str(exc), [error])
     except AssignConflict as exc:
         return json_error(409, str(exc))
-    except ConcurrentChange:
-        return json_error(409, "the case changed concurrently; read it again and retry")
     return web.json_response(detail_with_evidence(ctx, case, principal).model_dump(mode="json"))
 
 

@@ -17,7 +17,6 @@ from pydantic import BaseModel, ValidationError
 
 from services.common import params
 from services.common.contracts import CaseStatus, Category
-from services.common.http import read_form
 from services.common.i18n import (
     request_language,
 )
@@ -50,6 +49,7 @@ from services.routing.console_pages import (
     error_page,
     failed_form,
     form_text,
+    posted_form,
     render,
 )
 from services.routing.contacts import RevealedContact
@@ -229,10 +229,7 @@ async def case_page(
 
 async def act(request: web.Request) -> web.Response:
     """POST /console/cases/{case_id}/{action}: one lifecycle action from a form."""
-    session = current(request)
-    form = await read_form(request)
-    if not request.app[SESSIONS].csrf_valid(session, form_text(form, "csrf_token")):
-        raise web.HTTPForbidden(text="invalid form token")
+    session, form = await posted_form(request)
     if not may_change(session):
         return await read_only_refusal(request)
     ctx = request.app[ROUTING]

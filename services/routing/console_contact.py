@@ -8,14 +8,13 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from services.common.http import read_form
 from services.common.i18n import request_language
 from services.routing import console_texts as texts
 from services.routing.actions import CaseNotFound, UnreadableCase
 from services.routing.api import ROUTING
 from services.routing.console import case_page, form_text
+from services.routing.console_pages import posted_form
 from services.routing.contact_api import NO_STORE, RevealFailed, reveal
-from services.routing.sessions import SESSIONS, current
 
 # The words on the case page for each refusal of a reveal.
 REFUSALS = {403: "contact_hidden", 404: "contact_none", 410: "contact_erased"}
@@ -23,10 +22,7 @@ REFUSALS = {403: "contact_hidden", 404: "contact_none", 410: "contact_erased"}
 
 async def reveal_contact(request: web.Request) -> web.Response:
     """Open the case's contacts (or the one of `report_id`) and show the case page with them."""
-    session = current(request)
-    form = await read_form(request)
-    if not request.app[SESSIONS].csrf_valid(session, form_text(form, "csrf_token")):
-        raise web.HTTPForbidden(text="invalid form token")
+    session, form = await posted_form(request)
     ctx = request.app[ROUTING]
     person = session.person
     try:

@@ -16,7 +16,8 @@ from services.common.i18n import request_language
 from services.routing import console_texts as texts
 from services.routing.accounts import ACCOUNTS
 from services.routing.api import ROUTING
-from services.routing.console import SESSIONS, current, form_text, render
+from services.routing.console import SESSIONS, form_text, render
+from services.routing.console_pages import posted_form
 from services.routing.credentials import Credentials, SignInRefused
 from services.routing.oidc_client import sign_in_options
 from services.routing.people import Person, Role
@@ -102,10 +103,7 @@ def landing(person: Person) -> str:
 
 async def logout(request: web.Request) -> web.Response:
     """POST /console/logout: the session is deleted (its cookie is worthless from now on)."""
-    session = current(request)
-    form = await read_form(request)
-    if not request.app[SESSIONS].csrf_valid(session, form_text(form, "csrf_token")):
-        raise web.HTTPForbidden(text="invalid form token")
+    session, _ = await posted_form(request)
     await request.app[SESSIONS].end(session.cookie)
     response = web.HTTPSeeOther("/console/login")
     response.del_cookie(SESSION_COOKIE, path="/console")

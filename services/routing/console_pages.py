@@ -11,6 +11,7 @@ from aiohttp import web
 from multidict import MultiDictProxy
 from pydantic import ValidationError
 
+from services.common.http import read_form
 from services.common.i18n import (
     localise_response,
     request_language,
@@ -21,7 +22,7 @@ from services.common.labels import category_name, platform_name
 from services.routing import console_texts as texts
 from services.routing.api import ROUTING
 from services.routing.grouping_texts import GROUPING
-from services.routing.sessions import SESSIONS, Session
+from services.routing.sessions import SESSIONS, Session, current
 from services.routing.visibility import SUPERVISOR
 
 TEMPLATES = template_environment("services.routing")
@@ -99,3 +100,12 @@ def failed_form(name: str, values: Mapping[str, str], exc: ValidationError) -> F
 def form_text(form: MultiDictProxy[Any], name: str) -> str | None:
     value = form.get(name)
     return value if isinstance(value, str) else None
+
+
+async def posted_form(request: web.Request) -> tuple[Session, MultiDictProxy[Any]]:
+    """The signed-in session and the form it posted, its CSRF token checked (403 if not)."""
+    session = current(request)
+    form = await read_form(request)
+    if not request.app[SESSIONS].csrf_valid(session, form_text(form, "csrf_token")):
+        raise web.HTTPForbidden(text="invalid form token")
+    return session, form

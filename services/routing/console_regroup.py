@@ -5,23 +5,19 @@ from __future__ import annotations
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
-from services.common.http import read_form
 from services.routing.actions import CaseNotFound, ConcurrentChange, UnreadableCase
 from services.routing.api import ROUTING
 from services.routing.console import case_page, form_text, may_change, read_only_refusal
+from services.routing.console_pages import posted_form
 from services.routing.models import MergeBody, SplitBody
 from services.routing.regrouping import InvalidRegrouping, NotSupervisor, RegroupConflict
-from services.routing.sessions import SESSIONS, current
 
 REGROUP_BODIES: dict[str, type[BaseModel]] = {"split": SplitBody, "merge": MergeBody}
 
 
 async def regroup(request: web.Request) -> web.Response:
     """POST /console/cases/{case_id}/{split|merge}: a supervisor's split or merge from a form."""
-    session = current(request)
-    form = await read_form(request)
-    if not request.app[SESSIONS].csrf_valid(session, form_text(form, "csrf_token")):
-        raise web.HTTPForbidden(text="invalid form token")
+    session, form = await posted_form(request)
     if not may_change(session):
         return await read_only_refusal(request)
     ctx, name = request.app[ROUTING], request.match_info["op"]

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from services.common.http import read_form
 from services.common.i18n import request_language
 from services.routing import console_texts as texts
 from services.routing.accounts import ACCOUNTS, AccountProblem
@@ -14,16 +13,14 @@ from services.routing.api import ROUTING
 from services.routing.assign_api import assign_case
 from services.routing.assigning import AssignConflict, InvalidAssignee
 from services.routing.console import FailedForm, case_page, error_page, form_text, render
+from services.routing.console_pages import posted_form
 from services.routing.people import Role
 from services.routing.sessions import SESSIONS, Session, current
 
 
 async def _posted(request: web.Request, field: str) -> tuple[Session, str]:
     """The session of a posted form (its CSRF token checked) and the form's `field`."""
-    session = current(request)
-    form = await read_form(request)
-    if not request.app[SESSIONS].csrf_valid(session, form_text(form, "csrf_token")):
-        raise web.HTTPForbidden(text="invalid form token")
+    session, form = await posted_form(request)
     return session, (form_text(form, field) or "").strip()
 
 

@@ -12,7 +12,6 @@ from aiohttp import web
 from multidict import MultiDictProxy
 from pydantic import BaseModel, ValidationError
 
-from services.common.http import read_form
 from services.common.i18n import request_language
 from services.routing import console_texts as texts
 from services.routing.actions import CaseNotFound, ConcurrentChange, UnreadableCase
@@ -26,10 +25,11 @@ from services.routing.console import (
     may_change,
     read_only_refusal,
 )
+from services.routing.console_pages import posted_form
 from services.routing.lifecycle import IllegalTransition
 from services.routing.planning import Plan
 from services.routing.policy import Policy
-from services.routing.sessions import SESSIONS, Session, current
+from services.routing.sessions import Session
 from services.routing.sharing import InformedOnly
 from services.routing.takedown_terms import (
     TakedownBody,
@@ -50,7 +50,7 @@ TIME_FIELDS = ("sent_at", "answered_at")
 
 async def record(request: web.Request) -> web.Response:
     """POST /console/cases/{case_id}/takedowns: a request sent to the platform, or a draft."""
-    session, form = await _posted(request)
+    session, form = await posted_form(request)
     if not may_change(session):
         return await read_only_refusal(request)
     fields = _fields(form, TakedownBody)
@@ -70,7 +70,7 @@ async def record(request: web.Request) -> web.Response:
 
 async def step(request: web.Request) -> web.Response:
     """POST /console/cases/{case_id}/takedowns/{request_id}/{send|answer|discard}."""
-    session, form = await _posted(request)
+    session, form = await posted_form(request)
     if not may_change(session):
         return await read_only_refusal(request)
     name, request_id = request.match_info["step"], request.match_info["request_id"]
@@ -86,15 +86,6 @@ async def step(request: web.Request) -> web.Response:
         return planner(case, request_id, body, actor=session.principal, policy=policy, now=now)
 
     return await _change(request, session, plan, FailedForm(form_name, fields, {}))
-
-
-async def _posted(request: web.Request) -> tuple[Session, MultiDictProxy[Any]]:
-    """The signed-in session and the posted form, its CSRF token checked."""
-    session = current(request)
-    form = await read_form(request)
-    if not request.app[SESSIONS].csrf_valid(session, form_text(form, "csrf_token")):
-        raise web.HTTPForbidden(text="invalid form token")
-    return session, form
 
 
 def _fields(form: MultiDictProxy[Any], model: type[BaseModel]) -> dict[str, str]:

@@ -13,38 +13,16 @@ import aiohttp
 import pytest
 from aiohttp.test_utils import TestClient
 
-from services.common.amqp import Topology
 from services.common.mongo import MongoDatabase
-from services.intake.security import RateLimiter
-from services.intake.settings import IntakeSettings
 from services.routing.settings import RoutingSettings
 from tests.evidence_samples import pdf, photo_with_gps
-from tests.helpers import EVIDENCE_LINK_SECRET, wait_until
-from tests.integration.intake.conftest import start_intake, valid_report
+from tests.helpers import wait_until
+from tests.integration.intake.conftest import valid_report
 from tests.integration.routing.conftest import auth, start_routing
 
 pytestmark = pytest.mark.integration
 
 Client = TestClient[Any, Any]
-
-
-@pytest.fixture
-async def intake(
-    amqp_url: str, mongo_url: str, topology: Topology, db_name: str
-) -> AsyncIterator[Client]:
-    """Intake beside routing: same broker topology, its own database, the shared secret."""
-    settings = IntakeSettings(
-        amqp_url=amqp_url,
-        mongo_url=mongo_url,
-        mongo_db=f"{db_name}_intake",
-        topology_prefix=topology.prefix,
-        outbox_poll_seconds=0.2,
-        evidence_link_secret=EVIDENCE_LINK_SECRET,
-    )
-    limiter = RateLimiter(per_minute=100_000, burst=10_000)
-    client = await start_intake(settings, rate_limiter=limiter)
-    yield client
-    await client.close()
 
 
 @pytest.fixture

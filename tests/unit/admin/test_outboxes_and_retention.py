@@ -11,16 +11,13 @@ import pytest
 from services.admin.cli import build_parser
 from services.admin.outboxes import CollectionState, Lease, age, render
 from services.admin.retention_steps import (
-    COMPACTED_AT,
     Cutoffs,
     closed_cases_with_contact,
-    closed_deadlines,
     closed_reports_with_contact,
-    compacted,
-    finished_alerts,
-    old_idempotency_keys,
     old_quarantine,
 )
+from services.intake.retention import old_idempotency_keys
+from services.notify.retention import COMPACTED_AT, closed_deadlines, compacted, finished_alerts
 
 pytestmark = pytest.mark.unit
 
