@@ -220,12 +220,13 @@ def detail_with_evidence(ctx: RoutingContext, case: Case, principal: str) -> Cas
 async def act(request: web.Request) -> web.Response:
     """POST /api/v1/cases/{case_id}/{action}: one lifecycle action."""
     name = request.match_info["action"]
-    principal = await authorize(request, ACTION_SCOPES[name])
+    principal, who = await caller(request, ACTION_SCOPES[name])
     action, model = ACTION_BODIES[name]
     ctx = request.app[ROUTING]
     body = await read_body(request, model)
     try:
-        case = await perform_action(ctx, request.match_info["case_id"], principal, action, body)
+        case_id = request.match_info["case_id"]
+        case = await perform_action(ctx, case_id, principal, action, body, who=who)
     except CASE_REFUSALS as exc:
         return case_refusal(exc)
     except IllegalTransition as exc:
@@ -279,13 +280,16 @@ async def perform_action(
     action: Action,
     body: BaseModel,
     person: Person | None = None,
+    *,
+    who: str | None = None,
 ) -> Case:
     """Do one action with its validated body (the API's and the console's one way in); the
-    audit line names `person`, the one signed in to the console, when given.
+    audit line names `person`, the one signed in to the console, or else `who`, the API key
+    or token that called, when given.
 
     Raises what CaseActions raises, InvalidDecision and ReviewerConflict.
     """
-    request = action_request(action, principal, body, person)
+    request = action_request(action, principal, body, person, who)
     if action is Action.REVIEW:
 
         def review(case: Case, policy: Policy, now: datetime) -> Plan:
@@ -342,7 +346,11 @@ def _error(status: int, exc: ValidationError) -> web.HTTPException:
 
 
 def action_request(
-    action: Action, principal: str, body: BaseModel, person: Person | None = None
+    action: Action,
+    principal: str,
+    body: BaseModel,
+    person: Person | None = None,
+    who: str | None = None,
 ) -> ActionRequest:
     """The action request a validated body stands for."""
     fields = body.model_dump()
@@ -351,7 +359,7 @@ def action_request(
         action=action,
         actor=principal,
         note=fields.get("note") or fields.get("reason"),
-        person=None if person is None else person.audit_name,
+        person=who if person is None else person.audit_name,
         target_agency=fields.get("agency"),
         decision=decision,
         review=body.result if isinstance(body, ReviewBody) else None,

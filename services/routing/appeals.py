@@ -183,6 +183,7 @@ def _review_record(
     return AuditRecord(
         at=now,
         actor=request.actor,
+        person=request.person,
         action=Action.REVIEW.value,
         from_status=old.value,
         to_status=decision.status.value,

@@ -24,16 +24,19 @@ async def regroup(request: web.Request) -> web.Response:
     model = REGROUP_BODIES[name]
     fields = {k: v for k in model.model_fields if (v := (form_text(form, k) or "").strip())}
     case_id = request.match_info["case_id"]
+    person = session.person.audit_name if session.person else None
     try:
         await ctx.actions.load(case_id, session.principal, session.person)  # its scope
         body = model.model_validate(fields)
         if isinstance(body, SplitBody):
             _, new_case = await ctx.regrouping.split(
-                case_id, session.principal, body.report_id, body.reason
+                case_id, session.principal, body.report_id, body.reason, person
             )
             raise web.HTTPSeeOther(f"/console/cases/{new_case.case_id}?done=split")
         if isinstance(body, MergeBody):
-            target = await ctx.regrouping.merge(case_id, session.principal, body.into, body.reason)
+            target = await ctx.regrouping.merge(
+                case_id, session.principal, body.into, body.reason, person
+            )
             raise web.HTTPSeeOther(f"/console/cases/{target.case_id}?done=merge")
         raise web.HTTPNotFound()  # the route names split and merge only
     except ValidationError as exc:

@@ -131,6 +131,7 @@ def plan_split(
     policy: Policy,
     now: datetime,
     new_case_id: str,
+    person: str | None = None,
 ) -> SplitPlan:
     """`report_id` taken out of `case` into a new case routed by the policy from that report.
 
@@ -149,9 +150,8 @@ def plan_split(
     remaining = [r for r in case.reports if r.report_id != report_id]
     keys = list(dict.fromkeys(r.reporter_key for r in remaining))
     after = _next(case, now, reports=remaining, reporter_keys=keys, reporters=max(len(keys), 1))
-    record = _record(
-        case, REPORT_SPLIT, actor, now, f"{entry.tracking_code} -> {new_case_id}: {reason}"
-    )
+    note = f"{entry.tracking_code} -> {new_case_id}: {reason}"
+    record = _record(case, REPORT_SPLIT, actor, now, note, person=person)
     event = case_updated(after, REPORT_SPLIT, actor, now, note=reason)
     new_case, new_events = plan_case_of(
         entry, case.content_key, policy, now, case_id=new_case_id, reason=reason
@@ -163,7 +163,14 @@ def plan_split(
 
 
 def plan_merge(
-    source: Case, target: Case, *, actor: str, reason: str, policy: Policy, now: datetime
+    source: Case,
+    target: Case,
+    *,
+    actor: str,
+    reason: str,
+    policy: Policy,
+    now: datetime,
+    person: str | None = None,
 ) -> MergePlan:
     """`source`'s reports moved into `target` (announced with their ids), and `source` closed
     with outcome `merged` naming the target. InvalidRegrouping naming `into` for a merge into
@@ -184,13 +191,21 @@ def plan_merge(
                 f"case {case.case_id} is {case.status.value}; only open cases merge"
             )
     return MergePlan(
-        _merge_target(source, target, actor, reason, policy, now),
-        plan_merge_close(source, target.case_id, actor=actor, reason=reason, now=now),
+        _merge_target(source, target, actor, reason, policy, now, person),
+        plan_merge_close(
+            source, target.case_id, actor=actor, reason=reason, now=now, person=person
+        ),
     )
 
 
 def plan_merge_close(
-    source: Case, target_id: str, *, actor: str, reason: str, now: datetime
+    source: Case,
+    target_id: str,
+    *,
+    actor: str,
+    reason: str,
+    now: datetime,
+    person: str | None = None,
 ) -> GroupPlan:
     """The source of a merge closed: resolved with outcome `merged`, naming the target."""
     after = _next(
@@ -202,7 +217,8 @@ def plan_merge_close(
         due_at=None,
         closed_at=now,
     )
-    record = _record(source, MERGED, actor, now, f"into {target_id}: {reason}", after.status)
+    note = f"into {target_id}: {reason}"
+    record = _record(source, MERGED, actor, now, note, after.status, person=person)
     record = record.model_copy(update={"outcome": MERGED})
     event = case_updated(
         after,
@@ -218,7 +234,13 @@ def plan_merge_close(
 
 
 def _merge_target(
-    source: Case, target: Case, actor: str, reason: str, policy: Policy, now: datetime
+    source: Case,
+    target: Case,
+    actor: str,
+    reason: str,
+    policy: Policy,
+    now: datetime,
+    person: str | None,
 ) -> GroupPlan:
     moved = _fresh(target, source.reports)
     keys = list(dict.fromkeys([*target.reporter_keys, *(r.reporter_key for r in moved)]))
@@ -231,7 +253,7 @@ def _merge_target(
         merged_from=[*target.merged_from, source.case_id],
     )
     note = f"{source.tracking_code} ({source.case_id}): {reason}"
-    audit = [_record(target, MERGE, actor, now, note)]
+    audit = [_record(target, MERGE, actor, now, note, person=person)]
     ids = [r.report_id for r in moved]
     events: list[AnyEvent] = [case_updated(after, MERGE, actor, now, note=reason, report_ids=ids)]
     official = target.any_official or any(r.reporter_kind is ReporterKind.OFFICIAL for r in moved)
@@ -284,10 +306,13 @@ def _record(
     now: datetime,
     note: str,
     to_status: CaseStatus | None = None,
+    *,
+    person: str | None = None,
 ) -> AuditRecord:
     return AuditRecord(
         at=now,
         actor=actor,
+        person=person,
         action=action,
         from_status=case.status.value,
         to_status=(to_status or case.status).value,

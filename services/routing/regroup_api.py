@@ -8,7 +8,7 @@ from aiohttp import web
 
 from services.common.http import json_error
 from services.routing.actions import CaseNotFound, ConcurrentChange, UnreadableCase
-from services.routing.api import ROUTING, authorize, read_body, unreadable
+from services.routing.api import ROUTING, caller, read_body, unreadable
 from services.routing.apikeys import Scope
 from services.routing.models import MergeBody, SplitBody, SplitResult, case_view
 from services.routing.regrouping import InvalidRegrouping, NotSupervisor, RegroupConflict
@@ -16,13 +16,13 @@ from services.routing.regrouping import InvalidRegrouping, NotSupervisor, Regrou
 
 async def split(request: web.Request) -> web.Response:
     """POST /api/v1/cases/{case_id}/split: a report out of the case into a case of its own."""
-    principal = await authorize(request, Scope.CASES_REASSIGN)
+    principal, who = await caller(request, Scope.CASES_REASSIGN)
     ctx = request.app[ROUTING]
     body = await read_body(request, SplitBody)
 
     async def call() -> web.Response:
         case, new_case = await ctx.regrouping.split(
-            request.match_info["case_id"], principal, body.report_id, body.reason
+            request.match_info["case_id"], principal, body.report_id, body.reason, who
         )
         now = ctx.clock()
         result = SplitResult(
@@ -35,13 +35,13 @@ async def split(request: web.Request) -> web.Response:
 
 async def merge(request: web.Request) -> web.Response:
     """POST /api/v1/cases/{case_id}/merge: the case's reports into case `into`; it closes."""
-    principal = await authorize(request, Scope.CASES_REASSIGN)
+    principal, who = await caller(request, Scope.CASES_REASSIGN)
     ctx = request.app[ROUTING]
     body = await read_body(request, MergeBody)
 
     async def call() -> web.Response:
         target = await ctx.regrouping.merge(
-            request.match_info["case_id"], principal, body.into, body.reason
+            request.match_info["case_id"], principal, body.into, body.reason, who
         )
         return web.json_response(case_view(target, principal, ctx.clock()).model_dump(mode="json"))
 

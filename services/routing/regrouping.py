@@ -59,9 +59,10 @@ class Regrouping:
     max_attempts: int = 20
 
     async def split(
-        self, case_id: str, principal: str, report_id: str, reason: str
+        self, case_id: str, principal: str, report_id: str, reason: str, person: str | None = None
     ) -> tuple[Case, Case]:
-        """Take `report_id` out of the case into a new case; (the case, the new case)."""
+        """Take `report_id` out of the case into a new case; (the case, the new case). The
+        audit lines name `person` (the one signed in, or the API key) when given."""
         _supervisor(principal)
         new_id: str | None = None
         for attempt in range(self.max_attempts):
@@ -77,6 +78,7 @@ class Regrouping:
                 policy=self.actions.policy,
                 now=now,
                 new_case_id=new_id,
+                person=person,
             )
             await self._insert_new(plan, now)
             stored = await self.repository.write_group(plan.source, now)
@@ -97,15 +99,18 @@ class Regrouping:
                     "merged into this one; it cannot be split off again"
                 ) from None
 
-    async def merge(self, case_id: str, principal: str, into: str, reason: str) -> Case:
-        """Move the case's reports into case `into` and close it as merged; the target."""
+    async def merge(
+        self, case_id: str, principal: str, into: str, reason: str, person: str | None = None
+    ) -> Case:
+        """Move the case's reports into case `into` and close it as merged; the target. The
+        audit lines name `person` when given."""
         _supervisor(principal)
         for attempt in range(self.max_attempts):
             await _back_off(attempt)
             source = await self.actions.load(case_id, principal)
             target = await self._target(into, principal)
             if source.case_id in target.merged_from:
-                await self._close_source(source, target, principal, reason)
+                await self._close_source(source, target, principal, reason, person)
                 return target
             now = self.clock()
             plan = plan_merge(
@@ -115,11 +120,12 @@ class Regrouping:
                 reason=reason,
                 policy=self.actions.policy,
                 now=now,
+                person=person,
             )
             stored = await self.repository.write_group(plan.target, now)
             if stored is not None:
                 self.stored_hook()
-                await self._close_source(source, stored, principal, reason)
+                await self._close_source(source, stored, principal, reason, person)
                 _log("cases merged", stored, source_case_id=source.case_id)
                 return stored
         raise ConcurrentChange(case_id)
@@ -130,14 +136,18 @@ class Regrouping:
         except CaseNotFound:
             raise InvalidRegrouping("into", f"no case {into!r} to merge into") from None
 
-    async def _close_source(self, source: Case, target: Case, principal: str, reason: str) -> None:
+    async def _close_source(
+        self, source: Case, target: Case, principal: str, reason: str, person: str | None
+    ) -> None:
         """Close the merged source (once: a source closed already is left as it is)."""
         for attempt in range(self.max_attempts):
             await _back_off(attempt)
             if not source.is_open:
                 return
             now = self.clock()
-            plan = plan_merge_close(source, target.case_id, actor=principal, reason=reason, now=now)
+            plan = plan_merge_close(
+                source, target.case_id, actor=principal, reason=reason, now=now, person=person
+            )
             if await self.repository.write_group(plan, now) is not None:
                 self.stored_hook()
                 return

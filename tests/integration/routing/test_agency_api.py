@@ -12,11 +12,12 @@ from aio_pika.abc import AbstractRobustConnection
 from aiohttp.test_utils import TestClient
 
 from services.common.amqp import Topology
+from services.common.auth import hash_token
 from services.common.contracts import CaseAssigned, CaseUpdated, Category
 from services.common.mongo import MongoDatabase
 from services.routing.case import Case
 from tests.helpers import QueueProbe, reject_body, resolve_body
-from tests.integration.routing.conftest import Reporter, auth, case_of
+from tests.integration.routing.conftest import TOKENS, Reporter, auth, case_of
 
 pytestmark = pytest.mark.integration
 
@@ -105,6 +106,9 @@ async def test_full_lifecycle_is_audited_and_announced(
         ("resolve", "in_progress", "resolved"),
     ]
     assert all(e["actor"] in ("routing", "police") for e in resolved["audit"])
+    # Each line an agency's system wrote names the credential it called with.
+    token = f"token:{hash_token(TOKENS['police'])[:12]}"
+    assert [e["person"] for e in resolved["audit"]] == [None, token, token, token, token]
     events = await probe.wait_for(4)
     assert [(e.action, e.version) for e in events if isinstance(e, CaseUpdated)] == [
         ("acknowledge", 2),

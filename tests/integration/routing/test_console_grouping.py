@@ -71,3 +71,11 @@ async def test_supervisor_sees_the_reports_and_splits_and_merges_from_the_case_p
     assert f'data-report="{other.report_id}"' in page
     assert f'data-report="{first.report_id}"' in page
     assert f'data-report="{second.report_id}"' not in page  # split off: in the audit log only
+    # The audit lines of the split and of both sides of the merge name the supervisor.
+    for case_id, action in ((case["_id"], "report_split"), (case["_id"], "merge")):
+        stored = await routing_db.cases.find_one({"_id": case_id})
+        assert stored is not None
+        lines = [e for e in stored["audit"] if e["action"] == action]
+        assert lines and all("Cán bộ supervisor" in (e.get("person") or "") for e in lines)
+    source = await routing_db.cases.find_one({"_id": other_case["_id"]})
+    assert source is not None and "Cán bộ supervisor" in source["audit"][-1]["person"]
