@@ -328,14 +328,22 @@ class CaseRepository:
         return self._readable_all(await cursor.limit(limit).to_list())
 
     async def touched_between(
-        self, start: datetime, end: datetime, projection: Document, *, agency: str | None = None
+        self,
+        start: datetime,
+        end: datetime,
+        projection: Document,
+        *,
+        agency: str | None = None,
+        also: tuple[Document, ...] = (),
     ) -> AsyncIterator[Document]:
         """The `projection` of every case created before `end` and changed since `start`: every
         case something happened to in [start, end) (the transparency report's input), read in
-        batches (never all held at once)."""
+        batches (never all held at once); `also`: criteria that must hold too (a scope)."""
         criteria: Document = {"updated_at": {"$gte": start}, "created_at": {"$lt": end}}
         if agency is not None:
             criteria["agency"] = agency
+        if also:
+            criteria["$and"] = list(also)
         async for document in self.cases.find(criteria, projection, batch_size=1000):
             yield document
 

@@ -20,11 +20,12 @@ from services.common.i18n import (
 )
 from services.common.labels import CATEGORIES, category_name, platform_name
 from services.routing import transparency_texts as texts
-from services.routing.actions import SUPERVISOR
+from services.routing.actions import SUPERVISOR, scope_criteria
 from services.routing.api import ROUTING, RoutingContext
 from services.routing.console import SESSIONS, TEMPLATES, current, render
 from services.routing.dashboard import bar_chart, duration_text, stacked_chart
-from services.routing.transparency import Timeliness, TransparencyReport
+from services.routing.sessions import Session
+from services.routing.transparency import Period, Timeliness, TransparencyReport
 from services.routing.transparency_public import (
     HIDDEN,
     UNDER,
@@ -55,14 +56,23 @@ async def console_download(request: web.Request) -> web.Response:
         period = parse_period(request.query, this_month(ctx.clock()))
     except PeriodError as exc:
         raise web.HTTPBadRequest(text=str(exc)) from None
-    report = await load_report(
+    report = await _report_for(ctx, session, period)
+    scope = "all" if session.principal == SUPERVISOR else session.principal
+    if scope_criteria(session.person):
+        scope = "scope"  # a supervisor's agencies and provinces only
+    return download(report, scope, request.match_info["format"] == "csv")
+
+
+async def _report_for(ctx: RoutingContext, session: Session, period: Period) -> TransparencyReport:
+    """The figures the signed-in person may see: their agency's, or every agency's within a
+    supervisor's scope (agencies and provinces)."""
+    return await load_report(
         ctx,
         period,
         scope_of(session.principal),
         sensitive_detail=sees_sensitive(session.principal),
+        also=scope_criteria(session.person),
     )
-    scope = "all" if session.principal == SUPERVISOR else session.principal
-    return download(report, scope, request.match_info["format"] == "csv")
 
 
 async def console_page(request: web.Request) -> web.Response:
@@ -75,12 +85,7 @@ async def console_page(request: web.Request) -> web.Response:
         period = parse_period(request.query, this_month(ctx.clock()))
     except PeriodError as exc:
         period, error = this_month(ctx.clock()), str(exc)
-    report = await load_report(
-        ctx,
-        period,
-        scope_of(session.principal),
-        sensitive_detail=sees_sensitive(session.principal),
-    )
+    report = await _report_for(ctx, session, period)
     query = f"from={period.first.isoformat()}&to={period.end.isoformat()}"
     return render(
         request,

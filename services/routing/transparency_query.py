@@ -19,6 +19,7 @@ from aiohttp import web
 from pydantic import ValidationError
 
 from services.common import params
+from services.common.mongo import Document
 from services.routing.actions import SUPERVISOR
 from services.routing.api import RoutingContext
 from services.routing.transparency import (
@@ -96,13 +97,19 @@ def this_month(now: datetime) -> Period:
 
 
 async def load_report(
-    ctx: RoutingContext, period: Period, agency: str | None, *, sensitive_detail: bool
+    ctx: RoutingContext,
+    period: Period,
+    agency: str | None,
+    *,
+    sensitive_detail: bool,
+    also: tuple[Document, ...] = (),
 ) -> TransparencyReport:
-    """The report of `period`, over one agency's cases or all of them (read as a stream);
-    sensitive cases broken down below their category only with `sensitive_detail`."""
+    """The report of `period`, over one agency's cases or all of them (read as a stream), and
+    only those meeting `also` (a supervisor's scope); sensitive cases broken down below their
+    category only with `sensitive_detail`."""
     builder = ReportBuilder(period, ctx.clock(), sensitive_detail=sensitive_detail)
     documents = ctx.repository.touched_between(
-        period.start_at, period.end_at, PROJECTION, agency=agency
+        period.start_at, period.end_at, PROJECTION, agency=agency, also=also
     )
     async for document in documents:
         try:

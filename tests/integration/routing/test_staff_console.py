@@ -1,5 +1,6 @@
 """The console by role beyond cases: an administrator's accounts page (disabling ends the
-sessions at once), a lead's figures of their own agency, and the local run's demo accounts."""
+sessions at once), a lead's figures of their own agency, a scoped supervisor's of their scope,
+and the local run's demo accounts."""
 
 from __future__ import annotations
 
@@ -87,6 +88,20 @@ async def test_a_lead_sees_the_figures_of_their_agency_only(
     await sign_in_as(routing, staff_person(Role.OFFICER, "police"))
     officer = await routing.get("/console/overview", allow_redirects=False)
     assert officer.status == 303 and officer.headers["Location"] == "/console/cases"
+
+
+async def test_a_scoped_supervisor_gets_the_figures_of_their_scope_only(
+    routing: Client, routing_db: MongoDatabase, reporter: Reporter
+) -> None:
+    await case_of(routing_db, await reporter.submit(Category.SCAM_FRAUD))  # police
+    await case_of(routing_db, await reporter.submit(Category.FALSE_INFORMATION))  # culture
+    await sign_in_as(routing, staff_person(Role.SUPERVISOR, scope_agencies=["culture_office"]))
+    scoped = await (await routing.get("/console/transparency.json")).json()
+    assert scoped["scope"] == "scope" and scoped["totals"]["cases"] == 1
+    assert [a["agency"] for a in scoped["by_agency"]] == ["culture_office"]
+    await sign_in_as(routing, staff_person(Role.SUPERVISOR))
+    everyone = await (await routing.get("/console/transparency.json")).json()
+    assert everyone["scope"] == "all" and everyone["totals"]["cases"] == 2
 
 
 async def test_the_local_run_makes_demo_accounts_once_that_sign_in(
