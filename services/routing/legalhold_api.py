@@ -14,7 +14,7 @@ from pydantic import BaseModel
 from services.common.http import error_body, json_error
 from services.common.openapi import Operation, Responses
 from services.routing.actions import SUPERVISOR
-from services.routing.api import ROUTING, authorize, read_body, readable_case
+from services.routing.api import ROUTING, authorize, caller, read_body, readable_case
 from services.routing.apikeys import Scope
 from services.routing.case import Case
 from services.routing.legalhold import (
@@ -58,17 +58,17 @@ async def get_hold(request: web.Request) -> web.Response:
 
 async def put_hold(request: web.Request) -> web.Response:
     """PUT /api/v1/cases/{case_id}/legal-hold: set (or replace) the case's hold."""
-    principal = await _supervisor(request)
+    principal, who = await _supervisor(request)
     body = await read_body(request, LegalHoldBody)
     now = request.app[ROUTING].clock()
     if body.until is not None and body.until < today(now):
         message = f"must be today ({today(now).isoformat()}) or later"
         error = {"field": "until", "message": message, "type": "value_error"}
         return json_error(422, "invalid request body", [error])
-    hold = planned_hold(body, principal, None, now)
+    hold = planned_hold(body, principal, who, now)
 
     def change(case: Case, _: LegalHold | None) -> dict[str, Any]:
-        record = hold_record(case, HOLD_SET, set_note(hold), principal, None, now)
+        record = hold_record(case, HOLD_SET, set_note(hold), principal, who, now)
         return set_update(hold, record)
 
     case_id, _ = await _write(request, principal, change)
@@ -79,14 +79,14 @@ async def put_hold(request: web.Request) -> web.Response:
 async def delete_hold(request: web.Request) -> web.Response:
     """DELETE /api/v1/cases/{case_id}/legal-hold: lift the case's hold (204); 404 when the
     case has none."""
-    principal = await _supervisor(request)
+    principal, who = await _supervisor(request)
     now = request.app[ROUTING].clock()
 
     def change(case: Case, hold: LegalHold | None) -> dict[str, Any] | None:
         if hold is None:
             return None
         note = f"set {hold.set_at:%Y-%m-%d} by {hold.person or hold.set_by}: {hold.reason}"
-        return lift_update(hold_record(case, HOLD_LIFTED, note, principal, None, now))
+        return lift_update(hold_record(case, HOLD_LIFTED, note, principal, who, now))
 
     case_id, lifted = await _write(request, principal, change)
     if not lifted:
@@ -95,15 +95,16 @@ async def delete_hold(request: web.Request) -> web.Response:
     return web.Response(status=204)
 
 
-async def _supervisor(request: web.Request) -> str:
-    """The caller if a supervisor (a key needs cases:write); 403 for an agency."""
-    principal = await authorize(request, Scope.CASES_WRITE)
+async def _supervisor(request: web.Request) -> tuple[str, str]:
+    """The caller, and how the audit log names its key or token, if a supervisor (a key
+    needs cases:write); 403 for an agency."""
+    principal, who = await caller(request, Scope.CASES_WRITE)
     if principal != SUPERVISOR:
         raise web.HTTPForbidden(
             text=json.dumps(error_body(403, "only a supervisor sets or lifts a legal hold")),
             content_type="application/json",
         )
-    return principal
+    return principal, who
 
 
 async def _write(request: web.Request, principal: str, change: Change) -> tuple[str, bool]:

@@ -10,11 +10,12 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient
 
+from services.common.auth import hash_token
 from services.common.mongo import MongoDatabase
 from services.routing.case import Case
 from services.routing.legalhold import end_of, today
 from services.routing.planning import plan_new_case
-from tests.integration.routing.conftest import auth
+from tests.integration.routing.conftest import TOKENS, auth
 from tests.unit.routing.factory import POLICY, report
 
 pytestmark = pytest.mark.integration
@@ -54,6 +55,8 @@ async def test_a_supervisor_sets_and_lifts_a_hold_each_change_audited(
     assert body["case_id"] == case.case_id and body["in_force"] is True
     assert body["legal_hold"]["reason"] == REASON and body["legal_hold"]["until"] == str(until)
     assert body["legal_hold"]["set_by"] == "supervisor"
+    supervisor_token = f"token:{hash_token(TOKENS['supervisor'])[:12]}"
+    assert body["legal_hold"]["person"] == supervisor_token  # the credential that set it
     stored = await reread(routing_db, case.case_id)
     assert stored["legal_hold"]["until"] == until.isoformat()
     assert stored["legal_hold"]["ends_at"] == end_of(until)
@@ -66,6 +69,7 @@ async def test_a_supervisor_sets_and_lifts_a_hold_each_change_audited(
         case.status.value,
     )
     assert REASON in line["note"] and str(until) in line["note"]
+    assert line["person"] == supervisor_token
     assert Case.from_document(stored).audit[-1].action == "legal_hold_set"
 
     seen = await routing.get(path, headers=auth("police"))  # the agency holding it sees it
@@ -77,6 +81,7 @@ async def test_a_supervisor_sets_and_lifts_a_hold_each_change_audited(
     assert "legal_hold" not in stored
     assert stored["audit"][-1]["action"] == "legal_hold_lifted"
     assert REASON in stored["audit"][-1]["note"]
+    assert stored["audit"][-1]["person"] == supervisor_token
 
     again = await routing.delete(path, headers=auth("supervisor"))  # nothing left to lift
     assert again.status == 404
