@@ -20,6 +20,8 @@ import contextlib
 import tempfile
 import time
 import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -146,8 +148,23 @@ async def phase(
     return len(latencies) / elapsed
 
 
-async def main(args: argparse.Namespace) -> None:
-    """Start everything, run both phases and the floor, print, clean up."""
+@dataclass
+class RunningSystem:
+    """The three services as processes on an embedded database, and an observer of what they
+    publish (`case.assigned`, `case.escalated`) on a topology of the run's own."""
+
+    url: str  # intake's
+    mongo_url: str
+    pids: dict[str, int]  # the services' and the database's
+    observer: Observer
+    connection: aio_pika.abc.AbstractRobustConnection
+    channel: aio_pika.abc.AbstractChannel
+    topology: Topology
+
+
+@contextlib.asynccontextmanager
+async def running_system() -> AsyncIterator[RunningSystem]:
+    """Start the database and the services, observe their events; stop and delete it all."""
     topology = Topology(f"bench-{uuid.uuid4().hex[:6]}.")
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
@@ -165,55 +182,10 @@ async def main(args: argparse.Namespace) -> None:
             for key in ("case.assigned.#", "case.escalated.#"):
                 await queue.bind(exchange, key)
             await queue.consume(observer.on_message, no_ack=True)
-            pids = {s.name: s.pid for s in services} | {"database": mongo.process.pid}  # type: ignore[union-attr]
-            cpu_before, wall_before = {n: cpu_seconds(p) for n, p in pids.items()}, time.monotonic()
-            url = services[0].url
-            floor_before = await system_floor_rate(
-                mongo.url,
-                connection,
-                topology,
-                count=args.floor_reports,
-                concurrency=args.concurrency,
-            )
-            print(f"floor before the load: {floor_before:.0f} reports/s")
-            # The offered rate first, on a fresh database; then as fast as it goes.
-            await phase("fixed rate", url, args.rate_reports, args.concurrency, args.rate, observer)
-            best = await phase(
-                "fixed concurrency", url, args.reports, args.concurrency, None, observer
-            )
-            wall = time.monotonic() - wall_before
-            print(f"\nprocesses over both phases ({wall:.0f} s):")
-            for name, pid in pids.items():
-                used = cpu_seconds(pid) - cpu_before[name]
-                print(
-                    f"  {name:<9} CPU {used / wall * 100:4.0f}% of one core, RSS {rss_mib(pid):.0f} MiB"
-                )
-            with contextlib.suppress(Exception):
-                await channel.close()
-            idle_from = cpu_seconds(pids["database"])
-            await asyncio.sleep(5)
-            idle = (cpu_seconds(pids["database"]) - idle_from) / 5
-            print(
-                f"database CPU with the services idle (polling relays and scanner): {idle * 100:.0f}%"
-            )
-            floor_after = await system_floor_rate(
-                mongo.url,
-                connection,
-                topology,
-                count=args.floor_reports,
-                concurrency=args.concurrency,
-            )
-            print(
-                "\nfloor (per report, done directly, one at a time per worker: 10 database writes, "
-                "3 confirmed publishes):"
-            )
-            print(
-                f"  before the load {floor_before:.0f} reports/s, after it {floor_after:.0f} reports/s"
-            )
-            print(
-                f"services at fixed concurrency: {best:.0f} reports/s; ratio services/floor: "
-                f"{best / floor_before:.2f} (against the floor before), "
-                f"{best / floor_after:.2f} (after)"
+            assert mongo.process is not None
+            pids = {s.name: s.pid for s in services} | {"database": mongo.process.pid}
+            yield RunningSystem(
+                services[0].url, mongo.url, pids, observer, connection, channel, topology
             )
         finally:
             await delete_topology(connection, topology)
@@ -221,6 +193,63 @@ async def main(args: argparse.Namespace) -> None:
             for service in services:
                 service.stop()
             mongo.stop()
+
+
+async def main(args: argparse.Namespace) -> None:
+    """Start everything, run both phases and the floor, print, clean up."""
+    async with running_system() as system:
+        pids = system.pids
+        cpu_before, wall_before = {n: cpu_seconds(p) for n, p in pids.items()}, time.monotonic()
+        url = system.url
+        floor_before = await system_floor_rate(
+            system.mongo_url,
+            system.connection,
+            system.topology,
+            count=args.floor_reports,
+            concurrency=args.concurrency,
+        )
+        print(f"floor before the load: {floor_before:.0f} reports/s")
+        # The offered rate first, on a fresh database; then as fast as it goes.
+        await phase(
+            "fixed rate", url, args.rate_reports, args.concurrency, args.rate, system.observer
+        )
+        best = await phase(
+            "fixed concurrency", url, args.reports, args.concurrency, None, system.observer
+        )
+        wall = time.monotonic() - wall_before
+        print(f"\nprocesses over both phases ({wall:.0f} s):")
+        for name, pid in pids.items():
+            used = cpu_seconds(pid) - cpu_before[name]
+            print(
+                f"  {name:<9} CPU {used / wall * 100:4.0f}% of one core, RSS {rss_mib(pid):.0f} MiB"
+            )
+        with contextlib.suppress(Exception):
+            await system.channel.close()
+        idle_from = cpu_seconds(pids["database"])
+        await asyncio.sleep(5)
+        idle = (cpu_seconds(pids["database"]) - idle_from) / 5
+        print(
+            f"database CPU with the services idle (polling relays and scanner): {idle * 100:.0f}%"
+        )
+        floor_after = await system_floor_rate(
+            system.mongo_url,
+            system.connection,
+            system.topology,
+            count=args.floor_reports,
+            concurrency=args.concurrency,
+        )
+        print(
+            "\nfloor (per report, done directly, one at a time per worker: 10 database writes, "
+            "3 confirmed publishes):"
+        )
+        print(
+            f"  before the load {floor_before:.0f} reports/s, after it {floor_after:.0f} reports/s"
+        )
+        print(
+            f"services at fixed concurrency: {best:.0f} reports/s; ratio services/floor: "
+            f"{best / floor_before:.2f} (against the floor before), "
+            f"{best / floor_after:.2f} (after)"
+        )
 
 
 if __name__ == "__main__":

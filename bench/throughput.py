@@ -16,39 +16,20 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import tempfile
 import time
-import uuid
 from dataclasses import dataclass
-from pathlib import Path
-
-import aio_pika
 
 from bench.common import (
     cpu_seconds,
-    delete_topology,
     drive,
     load_note,
     opcounters,
     percentile,
     settle,
 )
-from bench.system import AMQP_URL, Observer, system_env
-from services.common.amqp import Topology, declare_exchanges
-from services.common.embedded import EmbeddedMongo
-from services.common.processes import ServiceProcess
+from bench.system import RunningSystem, running_system
 
 SERVICES = ("intake", "routing", "notify")
-
-
-@dataclass
-class System:
-    """The running processes and what observes them."""
-
-    url: str
-    mongo_url: str
-    pids: dict[str, int]
-    observer: Observer
 
 
 @dataclass(frozen=True)
@@ -76,7 +57,7 @@ class Step:
 
 
 async def step(
-    system: System, title: str, count: int, concurrency: int, rate: float | None, wait: float
+    system: RunningSystem, title: str, count: int, concurrency: int, rate: float | None, wait: float
 ) -> Step:
     """Drive one load pattern and wait (bounded) for its cases; its figures."""
     observer = system.observer
@@ -108,7 +89,7 @@ async def step(
     )
 
 
-async def ladder(system: System, args: argparse.Namespace) -> None:
+async def ladder(system: RunningSystem, args: argparse.Namespace) -> None:
     """Each concurrency, then half the peak rate; one line each."""
     rate, steps = 20.0, []
     for concurrency in args.concurrency:
@@ -129,36 +110,11 @@ async def ladder(system: System, args: argparse.Namespace) -> None:
 
 async def main(args: argparse.Namespace) -> None:
     """Start everything, run the ladder, clean up."""
-    topology = Topology(f"bench-{uuid.uuid4().hex[:6]}.")
-    with tempfile.TemporaryDirectory() as tmp:
-        root = Path(tmp)
-        mongo = EmbeddedMongo(root / "db").start()
-        env = system_env(mongo.url, topology, root)
-        services = [ServiceProcess(name, env, root).start() for name in SERVICES]
-        connection = await aio_pika.connect_robust(AMQP_URL)
-        try:
-            for service in services:
-                await service.ready()
-            observer = Observer()
-            channel = await connection.channel()
-            queue = await channel.declare_queue(exclusive=True)
-            exchange = await declare_exchanges(channel, topology)
-            for key in ("case.assigned.#", "case.escalated.#"):
-                await queue.bind(exchange, key)
-            await queue.consume(observer.on_message, no_ack=True)
-            assert mongo.process is not None
-            pids = {s.name: s.pid for s in services} | {"database": mongo.process.pid}
-            system = System(services[0].url, mongo.url, pids, observer)
-            started = time.monotonic()
-            print(f"before: {load_note()}")
-            await ladder(system, args)
-            print(f"after: {load_note()}; whole run {time.monotonic() - started:.0f} s")
-        finally:
-            await delete_topology(connection, topology)
-            await connection.close()
-            for service in services:
-                service.stop()
-            mongo.stop()
+    async with running_system() as system:
+        started = time.monotonic()
+        print(f"before: {load_note()}")
+        await ladder(system, args)
+        print(f"after: {load_note()}; whole run {time.monotonic() - started:.0f} s")
 
 
 if __name__ == "__main__":
