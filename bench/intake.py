@@ -19,7 +19,7 @@ from typing import Any
 
 import aio_pika
 
-from bench.common import cpu_seconds, drive, rss_mib, summary
+from bench.common import NO_RATE_LIMITS, cpu_seconds, drive, rss_mib, summary
 from bench.floor import floor_rate
 from services.common.amqp import Topology, declare_exchanges
 from services.common.contracts import parse_event
@@ -38,12 +38,7 @@ async def main(args: argparse.Namespace) -> None:
             "MONGO_URL": mongo.url,
             "AMQP_URL": AMQP_URL,
             "TOPOLOGY_PREFIX": topology.prefix,
-            "INTAKE_RATE_LIMIT_PER_MINUTE": "1e9",
-            "INTAKE_RATE_LIMIT_BURST": "1000000",
-            "INTAKE_SUBMISSIONS_PER_MINUTE": "1e9",
-            "INTAKE_SUBMISSIONS_BURST": "1000000",
-            "INTAKE_REPORTS_PER_CONTENT_PER_MINUTE": "1e9",
-            "INTAKE_REPORTS_PER_CONTENT_BURST": "1000000",
+            **NO_RATE_LIMITS,
         }
         intake = ServiceProcess("intake", env, Path(tmp)).start()
         connection = await aio_pika.connect_robust(AMQP_URL)

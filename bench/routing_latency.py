@@ -19,7 +19,15 @@ from typing import Any
 
 import aio_pika
 
-from bench.common import cpu_seconds, delete_topology, drive, opcounters, rss_mib, summary
+from bench.common import (
+    NO_RATE_LIMITS,
+    cpu_seconds,
+    delete_topology,
+    drive,
+    opcounters,
+    rss_mib,
+    summary,
+)
 from services.common.amqp import Topology, declare_exchanges
 from services.common.contracts import CaseAssigned, parse_event
 from services.common.embedded import EmbeddedMongo
@@ -37,12 +45,7 @@ async def main(args: argparse.Namespace) -> None:
             "MONGO_URL": mongo.url,
             "AMQP_URL": AMQP_URL,
             "TOPOLOGY_PREFIX": topology.prefix,
-            "INTAKE_RATE_LIMIT_PER_MINUTE": "1e9",
-            "INTAKE_RATE_LIMIT_BURST": "1000000",
-            "INTAKE_SUBMISSIONS_PER_MINUTE": "1e9",
-            "INTAKE_SUBMISSIONS_BURST": "1000000",
-            "INTAKE_REPORTS_PER_CONTENT_PER_MINUTE": "1e9",
-            "INTAKE_REPORTS_PER_CONTENT_BURST": "1000000",
+            **NO_RATE_LIMITS,
         }
         services = [ServiceProcess(name, env, Path(tmp)).start() for name in ("intake", "routing")]
         connection = await aio_pika.connect_robust(AMQP_URL)

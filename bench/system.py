@@ -27,7 +27,15 @@ from typing import Any
 
 import aio_pika
 
-from bench.common import cpu_seconds, delete_topology, drive, rss_mib, settle, summary
+from bench.common import (
+    NO_RATE_LIMITS,
+    cpu_seconds,
+    delete_topology,
+    drive,
+    rss_mib,
+    settle,
+    summary,
+)
 from bench.floor import system_floor_rate
 from services.common.amqp import Topology, declare_exchanges
 from services.common.contracts import CaseAssigned, CaseEscalated, parse_event
@@ -106,12 +114,7 @@ def system_env(mongo_url: str, topology: Topology, root: Path) -> dict[str, str]
         "AMQP_URL": AMQP_URL,
         "TOPOLOGY_PREFIX": topology.prefix,
         "LOG_LEVEL": "WARNING",
-        "INTAKE_RATE_LIMIT_PER_MINUTE": "1e9",
-        "INTAKE_RATE_LIMIT_BURST": "1000000",
-        "INTAKE_SUBMISSIONS_PER_MINUTE": "1e9",
-        "INTAKE_SUBMISSIONS_BURST": "1000000",
-        "INTAKE_REPORTS_PER_CONTENT_PER_MINUTE": "1e9",
-        "INTAKE_REPORTS_PER_CONTENT_BURST": "1000000",
+        **NO_RATE_LIMITS,
         "ROUTING_POLICY_PATH": str(root / "routing.toml"),
         "NOTIFY_POLICY_PATH": str(root / "escalation.toml"),
         # Deadlines of seconds run out at any hour: the demo's round-the-clock calendar.
