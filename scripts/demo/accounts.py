@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import secrets
 import sys
 from pathlib import Path
@@ -35,32 +36,36 @@ DEMO_ACCOUNTS = (
 
 
 def demo_accounts(mongo_url: str, database: str, path: Path) -> dict[str, Any]:
-    """The demo accounts of `database` (made once; given new secrets when the file lost
-    them): login -> {password, totp_secret, totp_uri, role}."""
+    """The demo accounts of `database` (made once): login -> {password, totp_secret,
+    totp_uri, role}. An account of a demo login that this file does not list was made by
+    someone else: it is left as it is (and not listed)."""
     saved: dict[str, Any] = json.loads(path.read_text()) if path.exists() else {}
     known = saved.setdefault(database, {})
     asyncio.run(_ensure(mongo_url, database, known))
-    path.write_text(json.dumps(saved, indent=2, ensure_ascii=False))
-    path.chmod(0o600)
+    _write_private(path, json.dumps(saved, indent=2, ensure_ascii=False))
     return dict(known)
 
 
+def _write_private(path: Path, text: str) -> None:
+    """Write `text` to `path`, readable by its owner only from the start."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)  # a file made earlier with a wider mode
+    with os.fdopen(fd, "w", encoding="utf-8") as file:
+        file.write(text)
+
+
 async def _ensure(mongo_url: str, database: str, known: dict[str, Any]) -> None:
-    """Make the accounts `known` lacks (or whose secrets it lost), recording their secrets."""
+    """Make the demo accounts that do not exist yet, recording their secrets in `known`."""
     async with mongo_database(mongo_url, database, timeout_ms=5000) as db:
         accounts = Accounts(db, clock=utcnow)
         await accounts.ensure_indexes()
         for login, name, role, agency in DEMO_ACCOUNTS:
-            stored = await accounts.by_login(login)
-            if stored is not None and login in known:
-                continue
+            if await accounts.by_login(login) is not None:
+                continue  # made by this script (and listed) or by someone else: never reset
+            known.pop(login, None)
             password = secrets.token_urlsafe(12)
-            if stored is None:
-                person = Person(account_id="", name=name, role=role, agency=agency)
-                secret = (await accounts.create(person, login, password)).totp_secret
-            else:
-                await accounts.set_password(stored.account_id, password)
-                secret = (await accounts.reset_totp(stored.account_id))[1]
+            person = Person(account_id="", name=name, role=role, agency=agency)
+            secret = (await accounts.create(person, login, password)).totp_secret
             uri = pyotp.TOTP(secret).provisioning_uri(name=login, issuer_name="Incidents demo")
             known[login] = {"password": password, "totp_secret": secret, "totp_uri": uri}
             known[login]["role"] = role.value

@@ -4,28 +4,32 @@ are emptied, in intake's reports and case states and in routing's cases, and `an
 is set, so a run is idempotent and an interrupted run resumes where it stopped.
 
 What goes: what reporters wrote (descriptions, appeal reasons, the names of their evidence
-files, the links they gave to evidence elsewhere) and what staff wrote about the case and the
-people in it (notes, the notes of the audit log's human actions, decisions' explanations,
-takedown notes and refusal reasons). What stays: what the transparency figures, grouping and
-the audit trail need (category, platform, places, dates, agency, statuses, outcome and legal
-basis codes, the provisions' text, the content's URLs and key, reporter ids, who acted when,
-the evidence files themselves and their hashes). Cases under a legal hold in force
-(services/routing/legalhold.py) are skipped, and so are their reports in intake.
+files, in the reports and in the stored files, the links they gave to evidence elsewhere) and
+what staff wrote about the case and the people in it (notes, the notes of the audit log's human
+actions, decisions' explanations, in the cases and in the decision e-mails kept, takedown notes
+and refusal reasons, the reason of a legal hold no longer in force). An explanation reads
+ANONYMISED_EXPLANATION, since the events a later action publishes must carry one. What stays:
+what the transparency figures, grouping and the audit trail need (category, platform, places,
+dates, agency, statuses, outcome and legal basis codes, the provisions' text, the content's URLs
+and key, reporter ids, who acted when, the evidence files themselves and their hashes). Cases
+under a legal hold in force (services/routing/legalhold.py) are skipped, and so are their
+reports in intake.
 """
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from pymongo import UpdateOne
 
-from services.common.contracts import CLOSED_STATUSES
+from services.common.contracts import ANONYMISED_EXPLANATION, CLOSED_STATUSES
 from services.common.mongo import Document, MongoDatabase
-from services.routing.legalhold import in_force, not_held
+from services.intake.evidence_store import BUCKET as EVIDENCE_BUCKET
+from services.routing.legalhold import LEGAL_HOLD, in_force, not_held
 
 DEFAULT_ANONYMISE_DAYS = 1095  # three years
 ANONYMISE_DAYS_ENV = "RETENTION_ANONYMISE_DAYS"
@@ -123,7 +127,7 @@ def anonymised_report(document: Document, now: datetime) -> Document:
     if isinstance(document.get("appeal"), dict):
         changes["appeal.reason"] = ""
     if isinstance((document.get("case") or {}).get("decision"), dict):
-        changes["case.decision.explanation"] = ""
+        changes["case.decision.explanation"] = ANONYMISED_EXPLANATION
     return {**changes, ANONYMISED_AT: now}
 
 
@@ -131,7 +135,7 @@ def anonymised_state(document: Document, now: datetime) -> Document:
     """The `$set` anonymising one of intake's case states."""
     changes: Document = {ANONYMISED_AT: now}
     if isinstance(document.get("decision"), dict):
-        changes["decision.explanation"] = ""
+        changes["decision.explanation"] = ANONYMISED_EXPLANATION
     return changes
 
 
@@ -142,6 +146,11 @@ def _each(items: Any, change: Callable[[Document], Document]) -> list[Any]:
 def _without(item: Document, *names: str) -> Document:
     """`item` with the texts `names` emptied (those it has)."""
     return {**item, **{name: "" for name in names if item.get(name)}}
+
+
+def _decision(decision: Document) -> Document:
+    """A decision with the placeholder for its explanation (events need some text)."""
+    return {**decision, "explanation": ANONYMISED_EXPLANATION}
 
 
 def _audit_line(entry: Document) -> Document:
@@ -156,13 +165,15 @@ def anonymised_case(document: Document, now: datetime) -> Document:
         "appeals": _each(document.get("appeals"), lambda a: _without(a, "reason")),
         "notes": _each(document.get("notes"), lambda n: _without(n, "text")),
         "audit": _each(document.get("audit"), _audit_line),
-        "decisions": _each(document.get("decisions"), lambda d: _without(d, "explanation")),
+        "decisions": _each(document.get("decisions"), _decision),
         "takedowns": _each(
             document.get("takedowns"), lambda t: _without(t, "note", "answer_reason")
         ),
     }
     if isinstance(document.get("decision"), dict):
-        changes["decision"] = _without(document["decision"], "explanation")
+        changes["decision"] = _decision(document["decision"])
+    if isinstance(document.get(LEGAL_HOLD), dict):  # the query leaves only holds not in force
+        changes[LEGAL_HOLD] = _without(document[LEGAL_HOLD], "reason")
     return {**changes, ANONYMISED_AT: now}
 
 
@@ -177,7 +188,31 @@ async def anonymise_reports(
 ) -> int:
     """Anonymise intake's reports (or count them)."""
     query = reports_to_anonymise(cutoff, held)
-    return await _in_batches(db, "reports", query, anonymised_report, now, dry_run)
+
+    async def linked(docs: list[Document]) -> None:
+        await _rename_files(db, docs)
+        await db.mails.update_many(  # decision e-mails kept (quarantined, failed, pending)
+            {
+                "report_id": {"$in": [doc["_id"] for doc in docs]},
+                "decision.explanation": {"$ne": None},
+            },
+            {"$set": {"decision.explanation": ANONYMISED_EXPLANATION}},
+        )
+
+    return await _in_batches(db, "reports", query, anonymised_report, now, dry_run, before=linked)
+
+
+async def _rename_files(db: MongoDatabase, docs: list[Document]) -> None:
+    """Give the reports' stored evidence files (GridFS, services/intake/evidence_store.py) the
+    neutral names their reports get."""
+    writes = [
+        UpdateOne({"_id": item["file_id"]}, {"$set": {"filename": name, "metadata.filename": name}})
+        for doc in docs
+        for item in renamed((doc.get("report") or {}).get("evidence") or [])
+        if isinstance(item, dict) and item.get("file_id") and (name := item["filename"])
+    ]
+    if writes:
+        await db[f"{EVIDENCE_BUCKET}.files"].bulk_write(writes, ordered=False)
 
 
 async def anonymise_case_states(
@@ -210,15 +245,19 @@ async def _in_batches(
     now: datetime,
     dry_run: bool,
     unchanged: Callable[[Document], Document] = lambda doc: {},
+    before: Callable[[list[Document]], Awaitable[None]] | None = None,
 ) -> int:
     """Anonymise what `query` matches, `BATCH` documents a write, printing progress to
     standard error; each document leaves the query once written, so an interrupted run
-    resumes with what is left."""
+    resumes with what is left. `before` anonymises what is linked to a batch first (so it is
+    done again, not missed, when a run stops between the two)."""
     collection = db[name]
     if dry_run:
         return await collection.count_documents(query)
     count = 0
     while docs := await collection.find(query).limit(BATCH).to_list():
+        if before is not None:
+            await before(docs)
         writes = [
             UpdateOne({**query, "_id": doc["_id"], **unchanged(doc)}, {"$set": plan(doc, now)})
             for doc in docs

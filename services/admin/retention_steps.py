@@ -20,9 +20,10 @@ from services.admin.anonymise import (
 )
 from services.admin.databases import ServiceDatabase
 from services.common.contracts import CLOSED_STATUSES, ErasureReason
-from services.common.mongo import MongoDatabase
+from services.common.mongo import Document, MongoDatabase
 from services.common.outbox import QUARANTINE
-from services.intake.erasure import plan_erasure
+from services.intake.erasure import ERASED_AT, plan_erasure
+from services.intake.repository import HOLDING
 from services.intake.retention import IDEMPOTENCY_KEY, REQUEST_HASH, old_idempotency_keys
 from services.notify.retention import (
     DEADLINE_KEEPS,
@@ -30,6 +31,7 @@ from services.notify.retention import (
     compacted,
     finished_alerts,
 )
+from services.routing.erasure import erased_line
 from services.routing.legalhold import not_held
 
 DEFAULT_CONTACT_DAYS = 180  # the privacy notice's promise (services/intake/formfields.py)
@@ -81,7 +83,7 @@ def closed_reports_with_contact(cutoff: datetime) -> dict[str, Any]:
     return {
         "status": {"$in": sorted(CLOSED_STATUSES)},
         "updated_at": {"$lt": cutoff},
-        "report.contact_sealed": {"$ne": None},
+        **HOLDING,  # a sealed contact, or a clear one left from before sealing
     }
 
 
@@ -90,9 +92,10 @@ def closed_cases_with_contact(cutoff: datetime) -> dict[str, Any]:
     return {
         "status": {"$in": sorted(CLOSED_STATUSES)},
         "closed_at": {"$lt": cutoff},
-        "$or": [
-            {"report.contact_sealed": {"$ne": None}},
-            {"reports": {"$elemMatch": {"contact_sealed": {"$ne": None}}}},
+        "$or": [{f"report.{field}": {"$ne": None}} for field in ("contact_sealed", "contact")]
+        + [
+            {"reports": {"$elemMatch": {field: {"$ne": None}}}}
+            for field in ("contact_sealed", "contact")
         ],
     }
 
@@ -201,7 +204,11 @@ async def _report_contacts(
         plans = [
             plan_erasure({"tracking_code": "", **doc}, ErasureReason.RETENTION, now) for doc in docs
         ]
-        writes = [UpdateOne({**query, **plan.filter}, plan.update) for plan in plans]
+        # The plan's own condition wants a sealed contact; the query also takes a clear one.
+        writes = [
+            UpdateOne({**query, "_id": plan.filter["_id"], ERASED_AT: None}, plan.update)
+            for plan in plans
+        ]
         result = await db.reports.bulk_write(writes, ordered=False)
         count += result.modified_count
         if result.modified_count == 0:
@@ -210,26 +217,50 @@ async def _report_contacts(
 
 
 async def _case_contacts(db: MongoDatabase, cutoffs: Cutoffs, now: datetime, dry_run: bool) -> int:
+    """Erase the contacts in routing's cases, each write conditional on the query still
+    matching (no hold set, not reopened meanwhile); the version goes up, so a change planned
+    from before cannot write a contact back, and the audit log gains a `contact_erased` line."""
     query = {**closed_cases_with_contact(cutoffs.contact), **not_held(now)}
     if dry_run:
         return await db.cases.count_documents(query)
-    ids = await db.cases.distinct("_id", query)
-    if not ids:
+    docs = await db.cases.find(query, CASE_READ).to_list()
+    if not docs:
         return 0
-    # Two writes: `reports.$[]` needs the array, which cases stored before grouping lack.
-    chosen = {"_id": {"$in": ids}}
-    await db.cases.update_many(
-        {**chosen, "reports": {"$elemMatch": {"contact_sealed": {"$ne": None}}}},
-        {"$unset": {"reports.$[].contact_sealed": "", "reports.$[].contact": ""}},
+    result = await db.cases.bulk_write([case_erasure(doc, query, now) for doc in docs])
+    return result.modified_count
+
+
+CASE_READ = {"_id": 1, "status": 1, "agency": 1, "report.tracking_code": 1, "reports": 1}
+
+
+def case_erasure(doc: Document, query: Document, now: datetime) -> UpdateOne:
+    """The write erasing the contacts of the case `doc` (as read), only while `query` matches."""
+    unset = {"report.contact_sealed": "", "report.contact": ""}
+    if isinstance(doc.get("reports"), list) and doc["reports"]:
+        # `reports.$[]` needs the array, which cases stored before grouping lack.
+        unset |= {"reports.$[].contact_sealed": "", "reports.$[].contact": ""}
+    codes = [str(e.get("tracking_code")) for e in doc.get("reports") or [] if _holds(e)]
+    line = erased_line(
+        status=str(doc.get("status")),
+        agency=doc.get("agency"),
+        reason=ErasureReason.RETENTION,
+        what=", ".join(codes) or str((doc.get("report") or {}).get("tracking_code")),
+        event_id=f"retention-erasure:{doc['_id']}:{now.isoformat()}",
+        now=now,
     )
-    await db.cases.update_many(
-        chosen,
+    return UpdateOne(
+        {**query, "_id": doc["_id"]},
         {
-            "$unset": {"report.contact_sealed": "", "report.contact": ""},
+            "$unset": unset,
             "$set": {"contact_erased_at": now},
+            "$inc": {"version": 1},
+            "$push": {"audit": line.model_dump(by_alias=True, exclude_none=True)},
         },
     )
-    return len(ids)
+
+
+def _holds(entry: Any) -> bool:
+    return isinstance(entry, dict) and bool(entry.get("contact_sealed") or entry.get("contact"))
 
 
 async def _report_texts(db: MongoDatabase, cutoffs: Cutoffs, now: datetime, dry_run: bool) -> int:

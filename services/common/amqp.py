@@ -390,7 +390,8 @@ class Consumer:
         try:
             event = parse_event(message.body)
         except ValidationError as exc:
-            await self._dead_letter(message, f"invalid event: {exc.errors(include_url=False)}")
+            errors = exc.errors(include_url=False, include_input=False)  # input holds contacts
+            await self._dead_letter(message, f"invalid event: {errors}")
             return
         handler = self._dispatch.get(event.type)
         if handler is None:

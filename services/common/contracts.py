@@ -97,6 +97,15 @@ class DeadlineClock(StrEnum):
     LEGAL = "legal"  # the time the law allows, in calendar time
 
 
+ANONYMISED_EXPLANATION = "(đã ẩn danh / anonymised)"
+"""What a decision's explanation reads once anonymised (services/admin/anonymise.py)."""
+
+
+def shown_explanation(explanation: str) -> str:
+    """An explanation as pages and APIs show it: "" once anonymised (they show their marker)."""
+    return "" if explanation == ANONYMISED_EXPLANATION else explanation
+
+
 class PublicDecision(BaseModel):
     """The part of a decision the reporter sees (and events carry): never internal notes."""
 

@@ -9,11 +9,23 @@ import aiosmtplib
 
 
 class MailError(Exception):
-    """An attempt failed; `permanent` ones (5xx answers) are not retried."""
+    """An attempt failed; `permanent` ones (5xx answers) are not retried. Its text names the
+    SMTP codes only: never an address, nor the server's words (which often quote it)."""
 
     def __init__(self, message: str, *, permanent: bool = False) -> None:
         super().__init__(message)
         self.permanent = permanent
+
+
+# What a coded SMTP answer refused, named without the server's text.
+RESPONSE_KINDS: dict[type[Exception], str] = {
+    aiosmtplib.SMTPRecipientRefused: "recipient refused",
+    aiosmtplib.SMTPSenderRefused: "sender refused",
+    aiosmtplib.SMTPDataError: "message refused",
+    aiosmtplib.SMTPAuthenticationError: "authentication refused",
+    aiosmtplib.SMTPHeloError: "greeting refused",
+    aiosmtplib.SMTPConnectResponseError: "connection refused",
+}
 
 
 @dataclass(frozen=True)
@@ -51,7 +63,15 @@ async def send_mail(server: MailServer, message: EmailMessage) -> None:
             password=server.password,
             timeout=server.timeout_seconds,
         )
+    except aiosmtplib.SMTPRecipientsRefused as exc:
+        codes = sorted({refused.code for refused in exc.recipients})
+        permanent = bool(codes) and all(500 <= code < 600 for code in codes)
+        shown = ", ".join(map(str, codes))
+        raise MailError(f"SMTP {shown} (recipient refused)", permanent=permanent) from exc
     except aiosmtplib.SMTPResponseException as exc:
-        raise MailError(f"SMTP {exc.code}: {exc.message}", permanent=500 <= exc.code < 600) from exc
-    except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
+        what = RESPONSE_KINDS.get(type(exc), "refused")
+        raise MailError(f"SMTP {exc.code} ({what})", permanent=500 <= exc.code < 600) from exc
+    except aiosmtplib.SMTPException as exc:
+        raise MailError(type(exc).__name__) from exc
+    except (OSError, TimeoutError) as exc:  # about the server (host, port), not the recipient
         raise MailError(f"{type(exc).__name__}: {exc}") from exc

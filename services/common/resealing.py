@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from pydantic import ValidationError
 from pymongo import ASCENDING, UpdateOne
 
 from services.common.mongo import Document, MongoDatabase
@@ -55,6 +56,9 @@ class ContactHolder:
     holding_clear: Document  # documents with a clear contact
     projection: Document
     slots: Callable[[Document], list[Slot]]
+    # A version field conditional writes are planned on: raised by each re-seal, so a write
+    # planned before cannot put back a value sealed under the old key.
+    version: str | None = None
 
 
 @dataclass
@@ -87,7 +91,7 @@ def planned_update(
             sets[slot.sealed_path] = ring.reseal_contact(slot.value, slot.report_id)
         except (SealingError, ValueError) as exc:
             progress.failed += 1
-            progress.errors.append(f"{holder.service} report {slot.report_id}: {exc}")
+            progress.errors.append(f"{holder.service} report {slot.report_id}: {_why(exc, slot)}")
             continue
         condition |= slot.condition
         if slot.clear:
@@ -97,7 +101,19 @@ def planned_update(
     update: Document = {"$set": sets}
     if unsets:
         update["$unset"] = unsets
+    if holder.version is not None:
+        update["$inc"] = {holder.version: 1}
     return UpdateOne(condition, update)
+
+
+def _why(exc: Exception, slot: Slot) -> str:
+    """Why a contact could not be sealed, without its value (a pydantic error quotes it)."""
+    if isinstance(exc, SealingError):  # its messages name keys and formats, never contents
+        return f"{slot.sealed_path}: {type(exc).__name__}: {exc}"
+    if isinstance(exc, ValidationError):
+        fields = ", ".join(".".join(map(str, error["loc"])) for error in exc.errors())
+        return f"{slot.legacy_path}: {type(exc).__name__} at {fields or '(the value)'}"
+    return f"{slot.legacy_path if slot.clear else slot.sealed_path}: {type(exc).__name__}"
 
 
 async def reseal(

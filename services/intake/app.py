@@ -29,7 +29,11 @@ from services.intake.open311 import add_open311_routes, open311_errors
 from services.intake.openapi_doc import add_openapi_route
 from services.intake.places import add_places_routes
 from services.intake.reporters import ReporterIds, reporter_key
-from services.intake.repository import REPORT_CONTACTS, ReportRepository
+from services.intake.repository import (
+    REPORT_CONTACTS,
+    ReportRepository,
+    drop_unkeyed_request_hashes,
+)
 from services.intake.retention import intake_sweeps
 from services.intake.security import RateLimiter
 from services.intake.settings import IntakeSettings
@@ -71,6 +75,7 @@ def create_app(
         await repository.ensure_indexes()
         contact_keys = settings.contact_key_ring()
         await seal_clear_contacts(runtime.db, REPORT_CONTACTS, contact_keys, clock())
+        await drop_unkeyed_request_hashes(runtime.db, clock())
         relay = runtime.outbox(runtime.db.reports)
         submission = Submission(
             repository,

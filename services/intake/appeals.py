@@ -14,7 +14,7 @@ from enum import StrEnum
 from typing import Any
 
 from services.common.clock import Clock
-from services.common.contracts import ReportAppealed, event_occurred
+from services.common.contracts import ReportAppealed, event_occurred, shown_explanation
 from services.common.i18n import localised
 from services.common.mongo import Document
 from services.common.outbox import outbox_update
@@ -125,7 +125,7 @@ def decision_view(document: Document, lang: Language, now: datetime | None) -> D
         outcome_label=decision_outcome_label(decision["outcome"], lang),
         legal_basis=decision["legal_basis"],
         legal_basis_title=decision.get("legal_basis_title"),
-        explanation=decision["explanation"],
+        explanation=shown_explanation(decision["explanation"]),
         automated=bool(decision.get("automated")),
         decided_at=decision["decided_at"],
         appeal_until=decision.get("appeal_until"),

@@ -17,11 +17,20 @@ from services.common.clock import Clock
 from services.common.contracts import ErasureReason, ReportContactErased, event_occurred
 from services.common.i18n import localised
 from services.common.mongo import Document
-from services.common.outbox import outbox_update
+from services.common.outbox import QUARANTINE, outbox_update
 from services.intake.labels import Language
-from services.intake.repository import LEGACY_CONTACT, SEALED_CONTACT, ReportRepository
+from services.intake.repository import (
+    HOLDING,
+    LEGACY_CONTACT,
+    REQUEST_HASH,
+    SEALED_CONTACT,
+    ReportRepository,
+)
 
 ERASED_AT, ERASURE_REASON = "contact_erased_at", "contact_erasure_reason"
+# Quarantined outbox entries that may hold the contact: all but those of events that carry
+# none (`report.submitted` holds it sealed; a whole outbox set aside as not a list, unknown).
+HOLDS_CONTACT = {"entry.type": {"$nin": ["report.appealed", "report.contact_erased"]}}
 
 
 class ErasureRefusal(StrEnum):
@@ -65,12 +74,15 @@ def plan_erasure(document: Document, reason: ErasureReason, now: datetime) -> Er
         reason=reason,
     )
     outbox = outbox_update([event], now)
+    # The request's hash is of a body that held the contact; a quarantined `report.submitted`
+    # (an outbox entry that could not be published) holds it sealed: all go with it.
     update = {
-        "$unset": {SEALED_CONTACT: "", LEGACY_CONTACT: ""},
+        "$unset": {SEALED_CONTACT: "", LEGACY_CONTACT: "", REQUEST_HASH: ""},
         "$set": {ERASED_AT: now, ERASURE_REASON: reason.value},
+        "$pull": {QUARANTINE: HOLDS_CONTACT},
         **outbox,
     }
-    condition = {"_id": document["_id"], ERASED_AT: None, SEALED_CONTACT: {"$ne": None}}
+    condition = {"_id": document["_id"], ERASED_AT: None, **HOLDING}
     return ErasurePlan(condition, update, event)
 
 

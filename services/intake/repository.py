@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import logging
 import secrets
@@ -17,8 +18,8 @@ from pymongo.errors import DuplicateKeyError
 from services.common.contracts import ReportSubmitted
 from services.common.groupcommit import GroupInsert
 from services.common.mongo import Document, MongoDatabase
-from services.common.outbox import ensure_outbox_index, outbox_fields
-from services.common.resealing import ContactHolder, Slot
+from services.common.outbox import QUARANTINE, ensure_outbox_index, outbox_fields
+from services.common.resealing import MIGRATIONS, ContactHolder, Slot
 
 log = logging.getLogger(__name__)
 
@@ -27,8 +28,10 @@ TRACKING_ALPHABET = "ABCDEFGHJKMNPQRSTVWXYZ23456789"  # no look-alikes (0/O, 1/I
 # `report.contact` of reports stored before sealing is sealed at start (seal_clear_contacts).
 SEALED_CONTACT = "report.contact_sealed"
 LEGACY_CONTACT = "report.contact"
-# Never read out with a report: its contact, sealed or not, its outbox, its request's hash.
-UNREAD = {SEALED_CONTACT: 0, LEGACY_CONTACT: 0, "outbox": 0, "request_hash": 0}
+REQUEST_HASH = "request_hash"
+# Never read out with a report: its contact, sealed or not, its outbox (pending or quarantined:
+# `report.submitted` carries the sealed contact), its request's hash.
+UNREAD = {SEALED_CONTACT: 0, LEGACY_CONTACT: 0, "outbox": 0, QUARANTINE: 0, REQUEST_HASH: 0}
 
 
 def new_tracking_code() -> str:
@@ -42,10 +45,12 @@ def new_report_id() -> str:
     return uuid.uuid4().hex
 
 
-def request_fingerprint(body: dict[str, Any]) -> str:
-    """A stable hash of a validated request body, to compare idempotent retries."""
+def request_fingerprint(body: dict[str, Any], key: bytes) -> str:
+    """A stable HMAC of a validated request body under intake's reporter-id key, to compare
+    idempotent retries: the body holds the contact, so nobody without the key can test a
+    guessed contact against the stored value."""
     canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(canonical.encode()).hexdigest()
+    return hmac.new(key, canonical.encode(), hashlib.sha256).hexdigest()
 
 
 def contact_slots(doc: Document) -> list[Slot]:
@@ -61,14 +66,32 @@ def contact_slots(doc: Document) -> list[Slot]:
     return []
 
 
+# A report holding a contact: sealed, or clear (from before sealing, or one that failed to seal).
+HOLDING = {"$or": [{SEALED_CONTACT: {"$ne": None}}, {LEGACY_CONTACT: {"$ne": None}}]}
 REPORT_CONTACTS = ContactHolder(
     service="intake",
     collection="reports",
-    holding={"$or": [{SEALED_CONTACT: {"$ne": None}}, {LEGACY_CONTACT: {"$ne": None}}]},
+    holding=HOLDING,
     holding_clear={LEGACY_CONTACT: {"$ne": None}},
     projection={SEALED_CONTACT: 1, LEGACY_CONTACT: 1},
     slots=contact_slots,
 )
+
+
+async def drop_unkeyed_request_hashes(db: MongoDatabase, now: datetime) -> None:
+    """At start, once (recorded in `migrations`): unset the request hash of the reports sent
+    without an Idempotency-Key. It was stored for every report, unkeyed, over a body holding
+    the clear contact; only a replay of a key needs it (those are cleared by retention)."""
+    marker = {"_id": "reports.unkeyed-request-hashes-dropped"}
+    if await db[MIGRATIONS].find_one(marker) is not None:
+        return
+    result = await db.reports.update_many(
+        {REQUEST_HASH: {"$exists": True}, "idempotency_key": {"$exists": False}},
+        {"$unset": {REQUEST_HASH: ""}},
+    )
+    if result.modified_count:
+        log.warning("request hashes without a key dropped", extra={"count": result.modified_count})
+    await db[MIGRATIONS].update_one(marker, {"$set": {"at": now}}, upsert=True)
 
 
 class IdempotencyConflict(Exception):
@@ -126,7 +149,8 @@ class ReportRepository:
 
     async def _by_key(self, key: str, fingerprint: str) -> Document | None:
         earlier = await self.reports.find_one({"idempotency_key": key})
-        if earlier is not None and earlier["request_hash"] != fingerprint:
+        # An erased contact takes the hash with it: a replay cannot be told from a new body.
+        if earlier is not None and earlier.get(REQUEST_HASH) != fingerprint:
             raise IdempotencyConflict(key)
         return earlier
 
@@ -141,15 +165,15 @@ class ReportRepository:
             "_id": event.report_id,
             "tracking_code": event.tracking_code,
             "report": report,
-            "request_hash": fingerprint,
             "submitted_at": now,
             "updated_at": now,
             "status": "received",
             "history": [{"status": "received", "at": now}],
             **outbox_fields([event], now),
         }
-        if key:
+        if key:  # the hash only answers a replay of the same key
             document["idempotency_key"] = key
+            document[REQUEST_HASH] = fingerprint
         return document
 
     async def by_tracking_code(self, code: str) -> Document | None:
@@ -162,9 +186,7 @@ class ReportRepository:
 
     async def holds_contact(self, report_id: str) -> bool:
         """Whether the report still holds its reporter's contact (never read out here)."""
-        found = await self.reports.find_one(
-            {"_id": report_id, SEALED_CONTACT: {"$ne": None}}, {"_id": 1}
-        )
+        found = await self.reports.find_one({"_id": report_id, **HOLDING}, {"_id": 1})
         return found is not None
 
     async def apply(self, condition: Document, update: Document) -> bool:

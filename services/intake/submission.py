@@ -119,7 +119,7 @@ class Submission:
             event,
             now=now,
             idempotency_key=idempotency_key,
-            fingerprint=request_fingerprint(body),
+            fingerprint=request_fingerprint(body, self.reporter_ids.key),
         )
         if stored.created:
             REPORTS_ACCEPTED.labels(channel=channel).inc()

@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Set
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 import pyotp
 from aiohttp import web
 from argon2 import PasswordHasher
-from pymongo import ASCENDING
+from pymongo import ASCENDING, ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
 from services.common.clock import Clock
@@ -206,16 +206,24 @@ class Accounts:
             await self.sessions.end_all(account_id)
         return account
 
-    async def set_password(self, account_id: str, password: str) -> Account:
-        """A new password (the policy checked); failed attempts and lockout cleared."""
+    async def set_password(
+        self, account_id: str, password: str, *, end_sessions: bool = True
+    ) -> Account:
+        """A new password (the policy checked); failed attempts and lockout cleared, and every
+        session of the account ended (unless the same password is only hashed anew)."""
         check_password_policy(password)
         fields = {"password_hash": self.hasher.hash(password), "failed_attempts": 0}
-        return await self._update(account_id, {**fields, "locked_until": None})
+        account = await self._update(account_id, {**fields, "locked_until": None})
+        if end_sessions:
+            await self.sessions.end_all(account_id)
+        return account
 
     async def reset_totp(self, account_id: str) -> tuple[Account, str]:
-        """A new TOTP secret (the old authenticator stops working); the account and secret."""
+        """A new TOTP secret (the old authenticator stops working, and every session of the
+        account ends); the account and secret."""
         secret = pyotp.random_base32()
         account = await self._update(account_id, {"totp_secret": secret, "totp_step": 0})
+        await self.sessions.end_all(account_id)
         return account, secret
 
     async def unlock(self, account_id: str) -> Account:
@@ -224,11 +232,12 @@ class Accounts:
 
     async def provision_external(self, person: Person) -> Person | None:
         """Create or update the record of a person signed in through OpenID Connect (no
-        password, no TOTP); None when an administrator disabled that account."""
+        password, no TOTP); None when an administrator disabled that account. A change of
+        role, agency or scope ends the sessions started with the old one."""
         now = self.clock()
         stored = {k: v for k, v in _person_fields(person).items() if k != "_id"}
         fields = {**stored, "via": "oidc", "updated_at": now}
-        doc = await self.accounts.find_one_and_update(
+        before = await self.accounts.find_one_and_update(
             {"_id": person.account_id},
             {
                 "$set": fields,
@@ -240,12 +249,14 @@ class Accounts:
                 },
             },
             upsert=True,
-            return_document=True,
+            return_document=ReturnDocument.BEFORE,
         )
-        if doc is None:  # an upsert always returns the document; never None in practice
-            return None
-        account = Account.from_document(doc)
-        return None if account.disabled else account.person
+        signed_in = replace(person, via="oidc")
+        if before is None:  # just made
+            return signed_in
+        if _access(Account.from_document(before).person) != _access(person):
+            await self.sessions.end_all(person.account_id)
+        return None if before.get("disabled") else signed_in
 
     async def _update(self, account_id: str, fields: Document) -> Account:
         doc = await self.accounts.find_one_and_update(
@@ -256,6 +267,11 @@ class Accounts:
         if doc is None:
             raise AccountProblem("account", f"no account {account_id!r}")
         return Account.from_document(doc)
+
+
+def _access(person: Person) -> tuple[object, ...]:
+    """What a person may see and do: a change of it ends their sessions."""
+    return (person.role, person.agency, person.scope_agencies, person.scope_provinces)
 
 
 def _person_fields(person: Person) -> Document:

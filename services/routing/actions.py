@@ -60,12 +60,13 @@ def in_scope(agency: str | None, principal: str) -> bool:
     return agency is not None and (principal == SUPERVISOR or agency == principal)
 
 
-def readable_by(case: Case, principal: str) -> bool:
+def readable_by(case: Case, principal: str, person: Person | None = None) -> bool:
     """Whether `principal` may read `case`: in scope or informed of it, and, for a sensitive
-    case, the party committee or a supervisor (anyone else gets the 404 of a case out of
-    scope, even an agency holding it or informed of it)."""
+    case, the party committee or a supervisor, not an auditor (anyone else gets the 404 of a
+    case out of scope, even an agency holding it or informed of it)."""
     seen = in_scope(case.agency, principal) or only_informed(case, principal)
-    return seen and may_see(principal, case.category)
+    auditor = person is not None and person.auditing
+    return seen and may_see(principal, case.category, auditor=auditor)
 
 
 def _scoped(person: Person | None) -> Person | None:
@@ -133,7 +134,11 @@ class CaseActions:
             if not in_scope(exc.agency, principal) or outside:
                 raise CaseNotFound(case_id) from None
             raise
-        if case is None or not readable_by(case, principal) or not within_scope(case, person):
+        if (
+            case is None
+            or not readable_by(case, principal, person)
+            or not within_scope(case, person)
+        ):
             raise CaseNotFound(case_id)
         return case
 

@@ -107,7 +107,7 @@ def create_app(
     add_assign_route(app)
     add_legal_hold_routes(app)
     secret = settings.session_secret.get_secret_value() if settings.session_secret else None
-    add_console_routes(app, secret)
+    add_console_routes(app, secret, settings.login_per_minute)
     add_transparency_routes(app)
     add_openapi_route(app)
     return app

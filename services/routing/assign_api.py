@@ -53,7 +53,7 @@ async def assign_case(
     await ctx.actions.load(case_id, principal, person)  # an unseen case is a 404 first
     officer = await accounts.get(officer_id)
     if officer is None or officer.disabled:
-        raise InvalidAssignee(f"no active officer {officer_id!r}")
+        raise InvalidAssignee(officer_id)
 
     def plan(case: Case, policy: Policy, now: datetime) -> Plan:
         return plan_assign(case, officer.person, actor=principal, person=person, now=now)

@@ -13,7 +13,12 @@ ASSIGN_OFFICER = "assign_officer"
 
 
 class InvalidAssignee(ValueError):
-    """The officer named is not an active officer of the agency holding the case (422)."""
+    """The officer named is not an active officer of the agency holding the case (422): one
+    message whether the account is missing, disabled or of another agency, so that the refusal
+    does not tell which accounts exist elsewhere."""
+
+    def __init__(self, officer_id: str) -> None:
+        super().__init__(f"{officer_id!r} is not an active officer of the agency holding the case")
 
 
 class AssignConflict(Exception):
@@ -25,7 +30,7 @@ def plan_assign(
 ) -> Plan:
     """Assign `case` to `officer`; InvalidAssignee or AssignConflict when it may not be."""
     if officer.role not in AGENCY_ROLES or officer.agency != case.agency:
-        raise InvalidAssignee(f"{officer.account_id} is not an officer of {case.agency}")
+        raise InvalidAssignee(officer.account_id)
     if not case.is_open:
         raise AssignConflict(f"the case is {case.status.value}: a closed case is not assigned")
     if case.assignee == officer.account_id:

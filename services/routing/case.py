@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from services.common.clock import EPOCH
 from services.common.contracts import (
+    ANONYMISED_EXPLANATION,
     CLOSED_STATUSES,
     AppealResult,
     CaseStatus,
@@ -152,7 +153,7 @@ class Decision(_Stored):
             outcome=self.outcome,
             legal_basis=self.legal_basis,
             legal_basis_title=self.legal_basis_title,
-            explanation=self.explanation,
+            explanation=self.explanation or ANONYMISED_EXPLANATION,  # "": anonymised before
             automated=self.automated,
             decided_at=self.decided_at,
             appeal_until=appeal_until,

@@ -289,10 +289,13 @@ class CaseRepository:
         )
         return result.modified_count == 1
 
-    async def record_audit(self, case_id: str, entry: AuditRecord) -> bool:
-        """Add an audit line that changes nothing else (a refused appeal), once per event id."""
+    async def record_audit(
+        self, case_id: str, entry: AuditRecord, where: Document | None = None
+    ) -> bool:
+        """Add an audit line that changes nothing else (a refused appeal), once per event id,
+        if the case still matches `where`."""
         result = await self.cases.update_one(
-            {"_id": case_id, "audit.event_id": {"$ne": entry.event_id}},
+            {**(where or {}), "_id": case_id, "audit.event_id": {"$ne": entry.event_id}},
             {"$push": {"audit": entry.model_dump(by_alias=True, exclude_none=True)}},
         )
         return result.modified_count == 1

@@ -16,7 +16,7 @@ from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
 from services.common import params
-from services.common.contracts import CaseStatus, Category
+from services.common.contracts import CaseStatus, Category, shown_explanation
 from services.common.i18n import (
     request_language,
 )
@@ -117,7 +117,7 @@ def _filters(request: web.Request, session: Session, agencies: frozenset[str]) -
         reader=None if supervisor else principal,
         status=_choice(q, "status", {s.value for s in CaseStatus}),
         category=_choice(q, "category", {c.value for c in Category}),
-        hidden_categories=hidden_categories(principal),
+        hidden_categories=hidden_categories(principal, auditor=bool(person and person.auditing)),
         overdue=True if q.get("overdue") == "1" else None,
         also=also,
         cursor=q.get("cursor") or None,
@@ -214,6 +214,7 @@ async def case_page(
         channels=decision_texts.words(decision_texts.CHANNELS, lang),
         asked=decision_texts.words(decision_texts.ASKED, lang),
         explanation_max=EXPLANATION_MAX,
+        shown_explanation=shown_explanation,
         regroup=changes and session.principal == SUPERVISOR and case.is_open,
         agencies=[
             agency

@@ -8,6 +8,8 @@ sign-in form carries its own CSRF token, bound to a cookie nonce.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from aiohttp import web
 
 from services.common.csrf import CSRF_COOKIE, CsrfTokens
@@ -22,14 +24,37 @@ from services.routing.credentials import Credentials, SignInRefused
 from services.routing.oidc_client import sign_in_options
 from services.routing.people import Person, Role
 from services.routing.sessions import SESSION_COOKIE
+from services.routing.throttle import Throttle
+
+
+@dataclass
+class SignIns:
+    """The app's sign-in checks: the credentials (made once the accounts are wired) and the
+    per-address throttle of POST /console/login."""
+
+    throttle: Throttle
+    credentials: Credentials | None = None
+
 
 LOGIN_CSRF: web.AppKey[CsrfTokens] = web.AppKey("console_login_csrf", CsrfTokens)
+SIGN_INS: web.AppKey[SignIns] = web.AppKey("console_sign_ins", SignIns)
 LANDING = {Role.SUPERVISOR: "/console/overview", Role.AUDITOR: "/console/overview"}
 MAX_FIELD = 1024  # longer logins, passwords or codes are simply wrong
 
 
+def add_sign_ins(app: web.Application, per_minute: int) -> None:
+    """The sign-in checks; their credentials (a dummy argon2 hash made off the event loop, so
+    that an unknown login costs what a known one does) are made when the app starts."""
+    sign_ins = app[SIGN_INS] = SignIns(Throttle(per_minute))
+
+    async def start(app: web.Application) -> None:  # after `wire` (a cleanup context)
+        sign_ins.credentials = await Credentials.start(app[ACCOUNTS])
+
+    app.on_startup.append(start)
+
+
 async def login_page(
-    request: web.Request, *, error: str | None = None, login: str = ""
+    request: web.Request, *, error: str | None = None, login: str = "", status: int = 401
 ) -> web.Response:
     """GET /console/login: the sign-in form (again with `error` and the login typed)."""
     csrf = request.app[LOGIN_CSRF]
@@ -37,7 +62,7 @@ async def login_page(
     page = render(
         request,
         "console_login.html",
-        status=401 if error else 200,
+        status=status if error else 200,
         csrf_token=csrf.token_for(nonce),
         error=error,
         login=login,
@@ -52,8 +77,13 @@ async def login_page(
 
 async def login(request: web.Request) -> web.Response:
     """POST /console/login: check login, password and code; start a session."""
-    form = await read_form(request)
     t = texts.words(texts.UI, request_language(request))
+    sign_ins = request.app[SIGN_INS]
+    if wait := sign_ins.throttle.check(request.remote or "unknown"):
+        page = await login_page(request, error=t["too_many_sign_ins"], status=429)
+        page.headers["Retry-After"] = str(wait)
+        return page
+    form = await read_form(request)
     if not request.app[LOGIN_CSRF].valid(
         request.cookies.get(CSRF_COOKIE), form_text(form, "csrf_token")
     ):
@@ -61,11 +91,12 @@ async def login(request: web.Request) -> web.Response:
     login_name, password, code = (
         (form_text(form, name) or "")[:MAX_FIELD] for name in ("login", "password", "code")
     )
+    if sign_ins.credentials is None:  # the app is not started
+        raise web.HTTPServiceUnavailable()
     try:
-        person = await Credentials(request.app[ACCOUNTS]).sign_in(login_name, password, code)
-    except SignInRefused as refused:
-        error = t["locked"] if refused.locked_until else t["bad_sign_in"]
-        return await login_page(request, error=error, login=login_name)
+        person = await sign_ins.credentials.sign_in(login_name, password, code)
+    except SignInRefused:
+        return await login_page(request, error=t["bad_sign_in"], login=login_name)
     raise await signed_in(request, person, form_text(form, "next"))
 
 
@@ -75,6 +106,8 @@ async def signed_in(
     """Start the server-side session of `person`, set its cookie and return the redirect to
     `next_path` (when it is a console path) or the role's landing page."""
     sessions = request.app[SESSIONS]
+    if earlier := request.cookies.get(SESSION_COOKIE):  # whoever was signed in here before
+        await sessions.end(earlier)
     session_id = await sessions.start(person)
     # Disabling writes the flag, then deletes the sessions: a session started before that
     # deletion is deleted by it, and one started after it sees the flag here.

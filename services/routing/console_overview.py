@@ -18,7 +18,7 @@ from services.routing.cases import CaseQuery
 from services.routing.console import SESSIONS, current, error_page, may_change, render
 from services.routing.dashboard import bar_chart, duration_text, figures, overdue_by_level
 from services.routing.people import Role
-from services.routing.visibility import sees_sensitive
+from services.routing.visibility import may_see, sees_sensitive
 
 
 async def overview(request: web.Request) -> web.Response:
@@ -30,8 +30,13 @@ async def overview(request: web.Request) -> web.Response:
     if session.principal != SUPERVISOR and lead_of is None:
         raise web.HTTPSeeOther("/console/cases")
 
+    auditor = person is not None and person.auditing
+
     def seen(case: Case) -> bool:
         return within_scope(case, person) and lead_of in (None, case.agency)
+
+    def listed(case: Case) -> bool:
+        return seen(case) and may_see(session.principal, case.category, auditor=auditor)
 
     ctx = request.app[ROUTING]
     now = ctx.clock()
@@ -42,7 +47,7 @@ async def overview(request: web.Request) -> web.Response:
     triage, _ = await ctx.repository.find(CaseQuery(status="triage", limit=100), now)
     overdue, _ = await ctx.repository.find(CaseQuery(agency=lead_of, overdue=True, limit=500), now)
     period = [case for case in await ctx.repository.created_between(start, end) if seen(case)]
-    numbers = figures(period, sensitive_detail=sees_sensitive(session.principal))
+    numbers = figures(period, sensitive_detail=sees_sensitive(session.principal, auditor=auditor))
     alerts = await ctx.repository.recent_escalations(limit=30)
     agencies = {lead_of} if lead_of else (person.scope_agencies if person else frozenset())
     lang = request_language(request)
@@ -52,13 +57,13 @@ async def overview(request: web.Request) -> web.Response:
         "console_overview.html",
         session=session,
         csrf_token=request.app[SESSIONS].csrf_token(session),
-        triage=[] if lead_of else [case for case in triage if seen(case)],
+        triage=[] if lead_of else [case for case in triage if listed(case)],
         may_act=may_change(session),
         agencies=list(ctx.actions.policy.agencies),
         overdue=[
             (agency, levels[0], levels[1], levels[2], sum(n for lv, n in levels.items() if lv >= 3))
             for agency, levels in sorted(
-                overdue_by_level([case for case in overdue if seen(case)], now).items()
+                overdue_by_level([case for case in overdue if listed(case)], now).items()
             )
         ],
         alerts=[alert for alert in alerts if not agencies or alert.agency in agencies],

@@ -31,7 +31,8 @@ TEMPLATES = template_environment("services.routing")
 def render(
     request: web.Request, template: str, *, status: int = 200, **context: Any
 ) -> web.Response:
-    """A console page in the reader's language."""
+    """A console page in the reader's language, never stored by the browser or a proxy (it
+    shows cases and who is signed in)."""
     lang = request_language(request)
     ctx = request.app[ROUTING]
     html = TEMPLATES.get_template(template).render(
@@ -62,6 +63,7 @@ def render(
         "connect-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'"
     )
     response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["Cache-Control"] = "no-store"
     return response
 
 

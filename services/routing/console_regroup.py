@@ -30,12 +30,22 @@ async def regroup(request: web.Request) -> web.Response:
         body = model.model_validate(fields)
         if isinstance(body, SplitBody):
             _, new_case = await ctx.regrouping.split(
-                case_id, session.principal, body.report_id, body.reason, person
+                case_id,
+                session.principal,
+                body.report_id,
+                body.reason,
+                person,
+                scope=session.person,
             )
             raise web.HTTPSeeOther(f"/console/cases/{new_case.case_id}?done=split")
         if isinstance(body, MergeBody):
             target = await ctx.regrouping.merge(
-                case_id, session.principal, body.into, body.reason, person
+                case_id,
+                session.principal,
+                body.into,
+                body.reason,
+                person,
+                scope=session.person,
             )
             raise web.HTTPSeeOther(f"/console/cases/{target.case_id}?done=merge")
         raise web.HTTPNotFound()  # the route names split and merge only

@@ -8,7 +8,7 @@ from services.common.csrf import CsrfTokens
 from services.routing.api import ACTION_BODIES
 from services.routing.console import act, case_list, case_page, root
 from services.routing.console_contact import add_contact_form
-from services.routing.console_login import LOGIN_CSRF, login, login_page, logout
+from services.routing.console_login import LOGIN_CSRF, add_sign_ins, login, login_page, logout
 from services.routing.console_overview import overview
 from services.routing.console_regroup import regroup
 from services.routing.console_staff import accounts_page, assign, set_disabled
@@ -16,9 +16,12 @@ from services.routing.console_takedowns import add_takedown_forms
 from services.routing.oidc import add_oidc_routes
 
 
-def add_console_routes(app: web.Application, csrf_secret: str | None) -> None:
+def add_console_routes(
+    app: web.Application, csrf_secret: str | None, login_per_minute: int = 10
+) -> None:
     """Register the console pages (the sessions and accounts are set when the app starts)."""
     app[LOGIN_CSRF] = CsrfTokens(csrf_secret)
+    add_sign_ins(app, login_per_minute)
     app.router.add_get("/console", root)
     app.router.add_get("/console/", root)
     app.router.add_get("/console/login", login_page)

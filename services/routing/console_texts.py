@@ -22,9 +22,8 @@ UI: dict[str, dict[Language, str]] = {
     "totp_code": localised("Code from your authenticator app"),
     "totp_help": localised("The 6-digit code your authenticator app shows now."),
     "bad_sign_in": localised("The login, password or code is not right."),
-    "locked": localised(
-        "Too many failed attempts: this account is locked for 15 minutes. Try again later, "
-        "or ask an administrator to unlock it."
+    "too_many_sign_ins": localised(
+        "Too many sign-in attempts from this address. Please wait a minute and try again."
     ),
     "assign_officer": localised("Assign to an officer"),
     "assignee": localised("Assigned to"),

@@ -4,7 +4,9 @@ A read that is audited: every answer with a contact adds a `contact_revealed` li
 caller (its API key's id) to the case's audit log before the contact leaves, and is never
 cached. 404 when the case is not the caller's to see, 403 for an agency only informed of it
 (unless the policy says `inform_contact`), 404 when the case holds no contact, 410 once it was
-erased, 503 when a key the contact was sealed under is missing from CONTACT_KEYS.
+erased, 503 when a key the contact was sealed under is missing from CONTACT_KEYS. The audit
+write matches only while the case still holds each contact as opened, so a contact erased
+meanwhile is never handed out (410; 409 when it was re-sealed meanwhile: try again).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from services.common.sealing import KeyRing, SealingError
 from services.routing.api import ROUTING, caller, readable_case
 from services.routing.apikeys import Scope
 from services.routing.case import Case
+from services.routing.cases import CaseRepository
 from services.routing.contacts import (
     ContactRefused,
     NoContact,
@@ -28,6 +31,7 @@ from services.routing.contacts import (
     RevealedContacts,
     plan_reveal,
 )
+from services.routing.erasure import holds_contact
 from services.routing.people import Person
 
 log = logging.getLogger(__name__)
@@ -65,10 +69,21 @@ async def reveal(
     except SealingError as exc:
         log.error("contact cannot be opened", extra={"case_id": case.case_id, "error": str(exc)})
         raise RevealFailed(503, "the contact cannot be opened now: a key is missing") from None
-    if not await ctx.repository.record_audit(case.case_id, planned.audit):
-        raise RevealFailed(404, "no such case")  # gone meanwhile: nothing was revealed
+    if not await ctx.repository.record_audit(case.case_id, planned.audit, planned.still_held()):
+        await _changed_meanwhile(ctx.repository, case.case_id, planned)
     log.info("contact revealed", extra={"case_id": case.case_id, "principal": principal})
     return planned
+
+
+async def _changed_meanwhile(repository: CaseRepository, case_id: str, planned: Reveal) -> None:
+    """The audit write missed, so nothing is revealed: the case is gone (404), a contact opened
+    was erased meanwhile (410) or resealed under another key (409, try again)."""
+    now = await repository.get(case_id)
+    if now is None:
+        raise RevealFailed(404, "no such case")
+    if not all(holds_contact(now, report_id) for report_id in planned.opened):
+        raise RevealFailed(410, "the reporter's contact was erased")
+    raise RevealFailed(409, "the contact changed meanwhile; try again")
 
 
 async def get_contact(request: web.Request) -> web.Response:
@@ -104,7 +119,10 @@ def contact_operations(
             None,
         ),
         404: ("No such case in the caller's scope, or no contact (or no such report)", None),
-        409: ("A stored case that cannot be read", None),
+        409: (
+            "A stored case that cannot be read, or a contact resealed meanwhile (try again)",
+            None,
+        ),
         410: ("The reporter's contact was erased", None),
         503: database_down,
     }

@@ -61,6 +61,17 @@ class Reveal:
 
     contacts: RevealedContacts
     audit: AuditRecord
+    opened: dict[str, str]  # report id -> the sealed contact opened
+
+    def still_held(self) -> Document:
+        """The filter matching the case only while it holds every contact opened, as opened
+        (an erasure or a rotation meanwhile makes the audit write miss)."""
+        return {
+            "$and": [
+                {"reports": {"$elemMatch": {"report_id": report_id, "contact_sealed": sealed}}}
+                for report_id, sealed in self.opened.items()
+            ]
+        }
 
 
 def may_reveal(case: Case, principal: str, person: Person | None) -> bool:
@@ -102,7 +113,8 @@ def plan_reveal(
         agency=case.agency,
         event_id=f"reveal:{uuid.uuid4().hex}",
     )
-    return Reveal(RevealedContacts(case_id=case.case_id, contacts=contacts), audit)
+    opened = {e.report_id: e.contact_sealed or "" for e in held}
+    return Reveal(RevealedContacts(case_id=case.case_id, contacts=contacts), audit, opened)
 
 
 def _opened(keys: KeyRing, sealed: str, report_id: str, tracking_code: str) -> RevealedContact:
@@ -155,4 +167,5 @@ CASE_CONTACTS = ContactHolder(
         "reports.contact": 1,
     },
     slots=case_contact_slots,
+    version="version",  # split, merge and erasure write on the version read
 )

@@ -1,23 +1,30 @@
 """Checking who signs in with the built-in store: login, password (argon2id) and TOTP code.
 
 Five failures in a row lock the account for fifteen minutes; the refusal never says which of
-the password and the code was wrong. A TOTP code is accepted one 30-second step either side of
-now, and a step is used once per account: a code seen (or replayed) a second time is refused.
-A password hash made with older parameters is replaced with one made with the current ones.
+the password and the code was wrong, nor that the account is locked (the password is checked
+all the same). An attempt is counted before the slow check, atomically, so parallel attempts
+cannot get past the limit; an unknown login costs the same argon2 check as a known one. A TOTP
+code is accepted one 30-second step either side of now, and a step is used once per account:
+a code seen (or replayed) a second time is refused. A password hash made with older
+parameters is replaced with one made with the current ones.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hmac
+import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import pyotp
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from services.common.mongo import Document
 from services.routing.accounts import Account, Accounts
 from services.routing.people import Person
+
+log = logging.getLogger(__name__)
 
 MAX_FAILURES = 5
 LOCKOUT = timedelta(minutes=15)
@@ -27,12 +34,11 @@ _DUMMY_PASSWORD = "not-a-password-of-anyone"
 
 
 class SignInRefused(Exception):
-    """Wrong login, password or code, or a disabled or locked account: the form says only
-    whether the account is locked (and until when)."""
+    """Wrong login, password or code, or a disabled or locked account: the form says none of
+    these apart (not even whether the login exists)."""
 
-    def __init__(self, locked_until: datetime | None = None) -> None:
+    def __init__(self) -> None:
         super().__init__("sign-in refused")
-        self.locked_until = locked_until
 
 
 def totp_step(secret: str, code: str, now: datetime) -> int | None:
@@ -50,28 +56,36 @@ def totp_step(secret: str, code: str, now: datetime) -> int | None:
 
 @dataclass
 class Credentials:
-    """Signs people in against the account store."""
+    """Signs people in against the account store (one per app: `start` makes the hash checked
+    for unknown logins once, off the event loop)."""
 
     accounts: Accounts
-    _dummy_hash: str | None = None
+    dummy_hash: str
+
+    @classmethod
+    async def start(cls, accounts: Accounts) -> Credentials:
+        """Credentials with their dummy hash made off the event loop."""
+        return cls(accounts, await asyncio.to_thread(accounts.hasher.hash, _DUMMY_PASSWORD))
 
     async def sign_in(self, login: str, password: str, code: str) -> Person:
         """The person whose login, password and current code these are; SignInRefused."""
         now = self.accounts.clock()
         account = await self.accounts.by_login(login.strip().lower())
         if account is None or account.password_hash is None or account.totp_secret is None:
-            await self._verify(self._dummy(), password)
+            await self._verify(self.dummy_hash, password)
             raise SignInRefused()
-        if account.locked_until is not None and account.locked_until > now:
-            raise SignInRefused(account.locked_until)
+        attempt = await self._reserve(account, now)  # before the slow check: no parallel bypass
         password_ok = await self._verify(account.password_hash, password)
         step = totp_step(account.totp_secret, code.strip(), now)
-        if account.disabled:
+        if attempt is None:
+            log.info("sign-in refused: account locked", extra={"account_id": account.account_id})
             raise SignInRefused()
-        if not password_ok or step is None or not await self._claim(account, step):
-            raise SignInRefused(await self._failed(account, now))
+        usable = password_ok and step is not None and not account.disabled
+        if step is None or not usable or not await self._claim(account, step, now):
+            await self._failed(account, attempt, now)
+            raise SignInRefused()
         if self.accounts.hasher.check_needs_rehash(account.password_hash):
-            await self.accounts.set_password(account.account_id, password)
+            await self.accounts.set_password(account.account_id, password, end_sessions=False)
         return account.person
 
     async def _verify(self, password_hash: str, password: str) -> bool:
@@ -85,31 +99,41 @@ class Credentials:
 
         return await asyncio.to_thread(verify)
 
-    def _dummy(self) -> str:
-        if self._dummy_hash is None:
-            self._dummy_hash = self.accounts.hasher.hash(_DUMMY_PASSWORD)
-        return self._dummy_hash
+    async def _reserve(self, account: Account, now: datetime) -> int | None:
+        """Count this attempt as a failure until it succeeds, atomically and only while the
+        account is not locked and has attempts left; the attempts counted, or None (locked)."""
+        doc = await self.accounts.accounts.find_one_and_update(
+            {"_id": account.account_id, "failed_attempts": {"$lt": MAX_FAILURES}, **_unlocked(now)},
+            {"$inc": {"failed_attempts": 1}},
+            return_document=True,
+        )
+        return None if doc is None else int(doc["failed_attempts"])
 
-    async def _claim(self, account: Account, step: int) -> bool:
-        """Use the code's step once: False when it (or a later one) was used already."""
+    async def _claim(self, account: Account, step: int, now: datetime) -> bool:
+        """Use the code's step once (and clear the failures): False when it (or a later one)
+        was used already, or the account was locked in the meantime."""
         result = await self.accounts.accounts.update_one(
-            {"_id": account.account_id, "totp_step": {"$lt": step}, "disabled": False},
+            {
+                "_id": account.account_id,
+                "totp_step": {"$lt": step},
+                "disabled": False,
+                **_unlocked(now),
+            },
             {"$set": {"totp_step": step, "failed_attempts": 0, "locked_until": None}},
         )
         return result.modified_count == 1
 
-    async def _failed(self, account: Account, now: datetime) -> datetime | None:
-        """Count a failure; the lockout's end when this one locks the account."""
-        doc = await self.accounts.accounts.find_one_and_update(
-            {"_id": account.account_id},
-            {"$inc": {"failed_attempts": 1}},
-            return_document=True,
-        )
-        if doc is None or int(doc.get("failed_attempts") or 0) < MAX_FAILURES:
-            return None
-        until = now + LOCKOUT
+    async def _failed(self, account: Account, attempt: int, now: datetime) -> None:
+        """The attempt (counted already) failed: the last one allowed locks the account."""
+        if attempt < MAX_FAILURES:
+            return
         await self.accounts.accounts.update_one(
             {"_id": account.account_id},
-            {"$set": {"failed_attempts": 0, "locked_until": until}},
+            {"$set": {"failed_attempts": 0, "locked_until": now + LOCKOUT}},
         )
-        return until
+        log.info("account locked", extra={"account_id": account.account_id})
+
+
+def _unlocked(now: datetime) -> Document:
+    """The criteria of an account not locked at `now`."""
+    return {"$or": [{"locked_until": None}, {"locked_until": {"$lte": now}}]}

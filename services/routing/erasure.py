@@ -45,15 +45,35 @@ def already_erased(case: Case, event: ReportContactErased) -> bool:
 
 def erasure_record(case: Case, event: ReportContactErased, now: datetime) -> AuditRecord:
     """The audit line of the erasure."""
+    return erased_line(
+        status=case.status.value,
+        agency=case.agency,
+        reason=event.reason,
+        what=event.tracking_code,
+        event_id=event.event_id,
+        now=now,
+    )
+
+
+def erased_line(
+    *,
+    status: str,
+    agency: str | None,
+    reason: ErasureReason,
+    what: str,
+    event_id: str,
+    now: datetime,
+) -> AuditRecord:
+    """A `contact_erased` audit line: `what` (tracking codes) lost its contact for `reason`."""
     return AuditRecord(
         at=now,
-        actor=ACTORS[event.reason],
+        actor=ACTORS[reason],
         action=CONTACT_ERASED,
-        from_status=case.status.value,
-        to_status=case.status.value,
-        note=f"{event.tracking_code}: the reporter's contact was erased ({event.reason.value})",
-        agency=case.agency,
-        event_id=event.event_id,
+        from_status=status,
+        to_status=status,
+        note=f"{what}: the reporter's contact was erased ({reason.value})",
+        agency=agency,
+        event_id=event_id,
     )
 
 

@@ -9,14 +9,24 @@ from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
+from pymongo.asynchronous.collection import AsyncCollection
 
 from services.common.http import error_body, json_error
+from services.common.mongo import Document
 from services.common.openapi import Operation, Responses
 from services.routing.actions import SUPERVISOR
-from services.routing.api import ROUTING, authorize, caller, read_body, readable_case
+from services.routing.api import (
+    ROUTING,
+    authorize,
+    caller,
+    read_body,
+    readable_case,
+    unreadable,
+)
 from services.routing.apikeys import Scope
 from services.routing.case import Case
+from services.routing.cases import UnreadableCase
 from services.routing.legalhold import (
     HOLD_LIFTED,
     HOLD_SET,
@@ -48,9 +58,7 @@ async def get_hold(request: web.Request) -> web.Response:
     principal = await authorize(request, Scope.CASES_READ)
     case = await readable_case(request, principal)
     ctx = request.app[ROUTING]
-    hold = hold_of(
-        await ctx.repository.cases.find_one({"_id": case.case_id}, {LEGAL_HOLD: 1}) or {}
-    )
+    hold = await _stored_hold(ctx.repository.cases, case.case_id)
     if hold is None:
         return json_error(404, NO_HOLD)
     return _answer(view_of(case.case_id, hold, ctx.clock()))
@@ -71,7 +79,7 @@ async def put_hold(request: web.Request) -> web.Response:
         record = hold_record(case, HOLD_SET, set_note(hold), principal, who, now)
         return set_update(hold, record)
 
-    case_id, _ = await _write(request, principal, change)
+    case_id, _ = await _write(request, principal, change, read_hold=False)  # mends a bad one
     log.info("legal hold set", extra={"case_id": case_id, "until": str(body.until)})
     return _answer(view_of(case_id, hold, now))
 
@@ -107,15 +115,18 @@ async def _supervisor(request: web.Request) -> tuple[str, str]:
     return principal, who
 
 
-async def _write(request: web.Request, principal: str, change: Change) -> tuple[str, bool]:
-    """Apply `change` to the case as read, conditional on its status being still the one read
-    (so the audit line's status is right); the case's id and whether there was a change to
-    write. 404, 409 as `readable_case`; 409 when the case kept changing."""
+async def _write(
+    request: web.Request, principal: str, change: Change, *, read_hold: bool = True
+) -> tuple[str, bool]:
+    """Apply `change` to the case as read (and to its stored hold, if `read_hold`),
+    conditional on its status being still the one read (so the audit line's status is right);
+    the case's id and whether there was a change to write. 404, 409 as `readable_case`; 409
+    when the case kept changing or its stored hold is malformed."""
     cases = request.app[ROUTING].repository.cases
     for _ in range(ATTEMPTS):
         case = await readable_case(request, principal)
-        stored = await cases.find_one({"_id": case.case_id}, {LEGAL_HOLD: 1}) or {}
-        update = change(case, hold_of(stored))
+        hold = await _stored_hold(cases, case.case_id) if read_hold else None
+        update = change(case, hold)
         if update is None:
             return case.case_id, False
         same = {"_id": case.case_id, "status": case.status.value}
@@ -125,6 +136,21 @@ async def _write(request: web.Request, principal: str, change: Change) -> tuple[
         text=json.dumps(error_body(409, "the case changed concurrently; read it again and retry")),
         content_type="application/json",
     )
+
+
+async def _stored_hold(cases: AsyncCollection[Document], case_id: str) -> LegalHold | None:
+    """The case's stored hold; 409 as for an unreadable case when it is malformed."""
+    stored = await cases.find_one({"_id": case_id}, {LEGAL_HOLD: 1}) or {}
+    try:
+        return hold_of(stored)
+    except ValidationError as exc:
+        where = ", ".join(".".join(map(str, e["loc"])) for e in exc.errors())
+        error = f"legal_hold malformed ({type(exc).__name__} at {where})"  # never the values
+        log.error("case stored malformed", extra={"case_id": case_id, "error": error})
+        raise web.HTTPConflict(
+            text=unreadable(UnreadableCase(case_id, None, error)).text,
+            content_type="application/json",
+        ) from None
 
 
 def _answer(view: LegalHoldView) -> web.Response:

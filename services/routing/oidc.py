@@ -43,6 +43,7 @@ CALLBACK_PATH = "/console/oidc/callback"
 SPENT_STATES_MAX = 10_000
 MAX_NEXT = 500
 ROLE_NAMES = frozenset(role.value for role in Role)
+ALL = "*"  # a scope claim's value for "every agency" or "every province"
 
 REFUSALS = {
     "no_provider": localised("There is no such way to sign in."),
@@ -193,11 +194,20 @@ def person_from_claims(
     claims: Mapping[str, Any], provider: OidcProvider, agencies: Set[str]
 ) -> Person:
     """The person an ID token's claims describe; SignInFailed (`no_role`, `unknown_agency`)
-    when the console cannot place them. An agency's own provider grants officer and lead only."""
+    when the console cannot place them. A provider grants the roles it allows only (an
+    agency's own provider officer and lead at most), and a supervisor only with a scope claim
+    (`*`: everything)."""
     role = _role(claims.get(provider.role_claim))
-    if role is None or (provider.agency is not None and role not in AGENCY_ROLES):
+    if (
+        role is None
+        or role.value not in provider.allowed_roles
+        or (provider.agency is not None and role not in AGENCY_ROLES)
+    ):
         raise SignInFailed("no_role", f"{provider.role_claim}={claims.get(provider.role_claim)!r}")
     supervisor = role is Role.SUPERVISOR
+    scope_claims = (provider.scope_agencies_claim, provider.scope_provinces_claim)
+    if supervisor and not any(_names(claims.get(name)) for name in scope_claims):
+        raise SignInFailed("no_role", f"a supervisor without {' or '.join(scope_claims)}")
     subject = str(claims["sub"])
     person = Person(
         account_id=f"oidc:{provider.issuer}|{subject}",
@@ -206,8 +216,8 @@ def person_from_claims(
         agency=(provider.agency or _text(claims.get(provider.agency_claim)))
         if role in AGENCY_ROLES
         else None,
-        scope_agencies=_names(claims.get(provider.scope_agencies_claim), supervisor),
-        scope_provinces=_names(claims.get(provider.scope_provinces_claim), supervisor),
+        scope_agencies=_scope(claims.get(provider.scope_agencies_claim), supervisor),
+        scope_provinces=_scope(claims.get(provider.scope_provinces_claim), supervisor),
         via="oidc",
     )
     try:
@@ -236,6 +246,12 @@ def _names(value: Any, wanted: bool = True) -> frozenset[str]:
     if not wanted or not isinstance(items, list):
         return frozenset()
     return frozenset(v.strip() for v in items if isinstance(v, str) and v.strip())
+
+
+def _scope(value: Any, supervisor: bool) -> frozenset[str]:
+    """A supervisor's scope claim: the names it lists; `*` (all) is no narrowing at all."""
+    names = _names(value, supervisor)
+    return frozenset() if ALL in names else names
 
 
 def _next_path(path: str | None) -> str | None:

@@ -40,6 +40,11 @@ class Person:
     via: str = "password"  # "password" or "oidc"
 
     @property
+    def auditing(self) -> bool:
+        """An auditor: reads what supervisors read, sensitive cases apart."""
+        return self.role is Role.AUDITOR
+
+    @property
     def principal(self) -> str | None:
         """The case-access unit: the agency for officers and leads, `supervisor` for
         supervisors and auditors, None for administrators (who see no cases)."""

@@ -31,6 +31,7 @@ from services.routing.grouping import (
     plan_merge_close,
     plan_split,
 )
+from services.routing.people import Person
 
 log = logging.getLogger(__name__)
 
@@ -59,15 +60,23 @@ class Regrouping:
     max_attempts: int = 20
 
     async def split(
-        self, case_id: str, principal: str, report_id: str, reason: str, person: str | None = None
+        self,
+        case_id: str,
+        principal: str,
+        report_id: str,
+        reason: str,
+        person: str | None = None,
+        *,
+        scope: Person | None = None,
     ) -> tuple[Case, Case]:
         """Take `report_id` out of the case into a new case; (the case, the new case). The
-        audit lines name `person` (the one signed in, or the API key) when given."""
+        audit lines name `person` (the one signed in, or the API key) when given; a case
+        outside the scope of the signed-in `scope` is not found."""
         _supervisor(principal)
         new_id: str | None = None
         for attempt in range(self.max_attempts):
             await _back_off(attempt)
-            case = await self.actions.load(case_id, principal)
+            case = await self.actions.load(case_id, principal, scope)
             new_id = new_id or split_case_id(case, report_id)
             now = self.clock()
             plan = plan_split(
@@ -100,15 +109,23 @@ class Regrouping:
                 ) from None
 
     async def merge(
-        self, case_id: str, principal: str, into: str, reason: str, person: str | None = None
+        self,
+        case_id: str,
+        principal: str,
+        into: str,
+        reason: str,
+        person: str | None = None,
+        *,
+        scope: Person | None = None,
     ) -> Case:
         """Move the case's reports into case `into` and close it as merged; the target. The
-        audit lines name `person` when given."""
+        audit lines name `person` when given; both cases must be in the scope of the signed-in
+        `scope` (a target outside it is no case to merge into)."""
         _supervisor(principal)
         for attempt in range(self.max_attempts):
             await _back_off(attempt)
-            source = await self.actions.load(case_id, principal)
-            target = await self._target(into, principal)
+            source = await self.actions.load(case_id, principal, scope)
+            target = await self._target(into, principal, scope)
             if source.case_id in target.merged_from:
                 await self._close_source(source, target, principal, reason, person)
                 return target
@@ -130,9 +147,9 @@ class Regrouping:
                 return stored
         raise ConcurrentChange(case_id)
 
-    async def _target(self, into: str, principal: str) -> Case:
+    async def _target(self, into: str, principal: str, scope: Person | None) -> Case:
         try:
-            return await self.actions.load(into, principal)
+            return await self.actions.load(into, principal, scope)
         except CaseNotFound:
             raise InvalidRegrouping("into", f"no case {into!r} to merge into") from None
 

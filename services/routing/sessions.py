@@ -83,9 +83,10 @@ class Sessions:
         )
         return session_id
 
-    async def check(self, cookie: str | None) -> Session | None:
+    async def check(self, cookie: str | None, *, active: bool = True) -> Session | None:
         """The live session a cookie names (one read; last-seen written at most once a
-        minute), or None: unknown, ended, expired or idle too long."""
+        minute, and only for a request the person made: not `active` for the case list's
+        polling), or None: unknown, ended, expired or idle too long."""
         if not cookie or not cookie.isascii() or len(cookie) > 128:
             return None
         key = session_key(cookie)
@@ -93,7 +94,7 @@ class Sessions:
         now = self.clock()
         if doc is None or doc["expires_at"] <= now or doc["last_seen_at"] + self.idle <= now:
             return None
-        if now - doc["last_seen_at"] >= TOUCH_EVERY:
+        if active and now - doc["last_seen_at"] >= TOUCH_EVERY:
             await self.sessions.update_one({"_id": key}, {"$set": {"last_seen_at": now}})
         person = person_of(doc["person"])
         return Session(person.principal or "", cookie, person, str(doc["csrf"]))
@@ -126,7 +127,8 @@ async def console_sessions(request: web.Request, handler: Handler) -> web.Stream
     """Read the session of a console request that carries a cookie (one read per request)."""
     cookie = request.cookies.get(SESSION_COOKIE)
     if cookie and request.path.startswith("/console") and SESSIONS in request.app:
-        session = await request.app[SESSIONS].check(cookie)
+        polled = bool(request.query.get("partial"))  # the case list refreshing itself
+        session = await request.app[SESSIONS].check(cookie, active=not polled)
         if session is not None:
             request[SESSION] = session
     return await handler(request)

@@ -45,6 +45,12 @@ class OidcProvider(BaseModel):
     agency: str | None = Field(
         default=None, description="Everyone from this provider works for it (officer or lead)."
     )
+    allowed_roles: tuple[Literal["officer", "lead", "supervisor", "auditor", "admin"], ...] = Field(
+        default=("officer", "lead"),
+        min_length=1,
+        description="The roles this provider may grant; supervisor, auditor and admin only "
+        "when listed.",
+    )
     role_claim: str = "incidents_role"
     agency_claim: str = "incidents_agency"
     scope_agencies_claim: str = "incidents_scope_agencies"
@@ -120,6 +126,13 @@ class RoutingSettings(ContactKeySettings):
     )
     cookie_secure: bool = Field(
         default=False, description="Mark console cookies Secure (set it behind HTTPS)."
+    )
+    login_per_minute: int = Field(
+        default=10,
+        ge=1,
+        le=10_000,
+        description="Sign-in attempts (POST /console/login) one client address may make per "
+        "minute; more are answered 429 with Retry-After.",
     )
     oidc_providers: list[OidcProvider] = Field(
         default_factory=list,

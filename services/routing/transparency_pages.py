@@ -70,7 +70,9 @@ async def _report_for(ctx: RoutingContext, session: Session, period: Period) -> 
         ctx,
         period,
         scope_of(session.principal),
-        sensitive_detail=sees_sensitive(session.principal),
+        sensitive_detail=sees_sensitive(
+            session.principal, auditor=bool(session.person and session.person.auditing)
+        ),
         also=scope_criteria(session.person),
     )
 

@@ -1,6 +1,7 @@
 """Sensitive cases: `member_misconduct` (a party member's conduct online) is seen only by the
-party committee and supervisors, never leaves the party committee, and appears in everyone
-else's statistics at the category level only.
+party committee and supervisors (not auditors, who share the supervisors' principal), never
+leaves the party committee, and appears in everyone else's statistics at the category level
+only.
 
 Reports about a party member's conduct are likely sensitive personal data (Decree
 13/2023/NĐ-CP, Law 91/2025/QH15 on personal data protection), so the rule is one predicate used
@@ -26,21 +27,22 @@ def is_sensitive(category: Category | str) -> bool:
     return category == SENSITIVE_CATEGORY
 
 
-def sees_sensitive(principal: str) -> bool:
+def sees_sensitive(principal: str, *, auditor: bool = False) -> bool:
     """Whether `principal` may see sensitive cases and their figures below the category level:
-    the party committee and supervisors."""
-    return principal in (SUPERVISOR, SENSITIVE_AGENCY)
+    the party committee and supervisors, not an `auditor` (signed in with the supervisors'
+    principal)."""
+    return principal in (SUPERVISOR, SENSITIVE_AGENCY) and not auditor
 
 
-def may_see(principal: str, category: Category | str) -> bool:
+def may_see(principal: str, category: Category | str, *, auditor: bool = False) -> bool:
     """Whether `principal` may see a case of `category` at all (on top of its scope: an agency
     still sees only the cases it holds or is informed of)."""
-    return not is_sensitive(category) or sees_sensitive(principal)
+    return not is_sensitive(category) or sees_sensitive(principal, auditor=auditor)
 
 
-def hidden_categories(principal: str) -> tuple[str, ...]:
+def hidden_categories(principal: str, *, auditor: bool = False) -> tuple[str, ...]:
     """The categories a list shown to `principal` leaves out."""
-    return () if sees_sensitive(principal) else (SENSITIVE_CATEGORY.value,)
+    return () if sees_sensitive(principal, auditor=auditor) else (SENSITIVE_CATEGORY.value,)
 
 
 def grouping_key(content_key: str, category: Category | str) -> str:

@@ -4,6 +4,7 @@ legal hold in force (nor its contacts), and a second run changes nothing."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -11,7 +12,12 @@ from typing import Any
 import pytest
 from pymongo import AsyncMongoClient
 
-from services.common.contracts import CaseStatus, DecisionOutcome, EvidenceFile
+from services.common.contracts import (
+    ANONYMISED_EXPLANATION,
+    CaseStatus,
+    DecisionOutcome,
+    EvidenceFile,
+)
 from services.common.mongo import Document, MongoDatabase, make_client
 from services.routing.case import Appeal, AuditRecord, Case, CaseNote, Decision
 from services.routing.legalhold import LegalHold, end_of
@@ -37,7 +43,8 @@ EVIDENCE = EvidenceFile(
     sha256_received="a" * 64,
     sha256_stored="b" * 64,
 )
-OPEN_HOLD = {"reason": "Toà án yêu cầu giữ", "until": None, "set_at": NOW, "set_by": "supervisor"}
+HOLD_REASON = "Toà án yêu cầu giữ"
+OPEN_HOLD = {"reason": HOLD_REASON, "until": None, "set_at": NOW, "set_by": "supervisor"}
 PAST_DAY = (NOW - timedelta(days=10)).date()
 SERVICES = ("--service", "intake", "--service", "routing")
 ENDED_HOLD = {**OPEN_HOLD, "until": PAST_DAY.isoformat(), "ends_at": end_of(PAST_DAY)}
@@ -192,14 +199,17 @@ async def test_closed_old_texts_are_anonymised_once_in_both_databases_except_und
         assert done["report"]["description"] == "" and done["report"]["evidence_links"] == []
         assert done["report"]["evidence"][0]["filename"] == "evidence-1.png"
         assert done["report"]["evidence"][0]["sha256_stored"] == "b" * 64
-        assert done["appeal"]["reason"] == "" and done["case"]["decision"]["explanation"] == ""
+        assert (
+            done["appeal"]["reason"] == ""
+            and done["case"]["decision"]["explanation"] == ANONYMISED_EXPLANATION
+        )
         assert done["report"]["category"] == "scam_fraud" and done["report"]["content_urls"]
     for kept in ("r-recent", "r-open", "r-held"):
         assert reports[kept].get("anonymised_at") is None, kept
         assert reports[kept]["report"]["description"] == DESCRIPTION, kept
         assert reports[kept]["appeal"]["reason"] == REASON, kept
     states = {d["_id"]: d for d in await intake.case_states.find().to_list()}
-    assert states["old"]["decision"]["explanation"] == ""
+    assert states["old"]["decision"]["explanation"] == ANONYMISED_EXPLANATION
     assert states["held"]["decision"]["explanation"] == EXPLANATION
     assert states["recent"]["decision"]["explanation"] == EXPLANATION
 
@@ -211,8 +221,8 @@ async def test_closed_old_texts_are_anonymised_once_in_both_databases_except_und
         assert [r.description for r in case.reports] == [""]
         assert case.report.evidence[0].filename == "evidence-1.png"
         assert case.appeals[0].reason == "" and case.notes[0].text == ""
-        assert case.decision is not None and case.decision.explanation == ""
-        assert case.decisions[0].explanation == ""
+        assert case.decision is not None and case.decision.explanation == ANONYMISED_EXPLANATION
+        assert case.decisions[0].explanation == ANONYMISED_EXPLANATION
         notes = {entry.action: entry.note for entry in case.audit}
         assert notes["resolve"] == "" and notes["escalated"] == "level 1: supervisor"
         assert notes["assign"] and notes["assign"].startswith("rule")
@@ -230,6 +240,37 @@ async def test_closed_old_texts_are_anonymised_once_in_both_databases_except_und
     assert again.code == 0, again.err
     assert set(anonymised(again).values()) == {0}
     assert await snapshot(intake, routing) == after
+
+
+async def test_stored_files_kept_mails_and_an_ended_hold_lose_the_words_too(
+    client: AsyncMongoClient[Document], mongo_url: str, db_name: str
+) -> None:
+    intake, routing = client[f"{db_name}_intake"], client[f"{db_name}_routing"]
+    await routing.cases.insert_one(closed_case("ended", FOUR_YEARS_AGO, legal_hold=ENDED_HOLD))
+    await intake.reports.insert_one(intake_report("r-ended", "rejected", FOUR_YEARS_AGO))
+    metadata = {**EVIDENCE.model_dump(exclude={"file_id"}), "report_id": "r-ended"}
+    await intake["evidence.files"].insert_one(
+        {"_id": EVIDENCE.file_id, "filename": EVIDENCE.filename, "metadata": metadata}
+    )
+    await intake.mails.insert_one(  # a decision e-mail set aside, never finished
+        {
+            "_id": "r-ended:1",
+            "report_id": "r-ended",
+            "status": "quarantined",
+            "decision": {"explanation": EXPLANATION},
+        }
+    )
+    run = await admin("retention", *SERVICES, *databases(mongo_url, db_name))
+    assert run.code == 0, run.err
+
+    stored = json.dumps(await snapshot(intake, routing), default=str, ensure_ascii=False)
+    for words in (DESCRIPTION, REASON, EXPLANATION, EVIDENCE.filename, HOLD_REASON):
+        assert words not in stored, words
+    file = await intake["evidence.files"].find_one({"_id": EVIDENCE.file_id})
+    assert file is not None
+    assert file["filename"] == file["metadata"]["filename"] == "evidence-1.png"
+    case = await routing.cases.find_one({"_id": "ended"})
+    assert case is not None and LegalHold.model_validate(case["legal_hold"]).reason == ""
 
 
 async def test_contacts_of_a_held_case_are_kept_past_their_retention(

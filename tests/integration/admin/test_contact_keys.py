@@ -61,7 +61,13 @@ async def _seed(intake: MongoDatabase, routing: MongoDatabase, old: KeyRing) -> 
             entries[1] = {"report_id": "r4", "contact": contact(4).model_dump()}
         report = {"contact_sealed": entries[0]["contact_sealed"]}
         cases.append(
-            {"_id": f"c{first}", "report_id": f"r{first}", "report": report, "reports": entries}
+            {
+                "_id": f"c{first}",
+                "report_id": f"r{first}",
+                "report": report,
+                "reports": entries,
+                "version": 1,
+            }
         )
     await routing.cases.insert_many(cases)
 
@@ -110,6 +116,7 @@ async def test_rekey_moves_every_contact_to_the_new_key_and_the_old_key_can_go(
         n = int(doc["_id"][1:])
         assert only_new.open_contact(doc["report"]["contact_sealed"], doc["_id"]) == contact(n)
     async for case in routing_db.cases.find({}):
+        assert case["version"] == 2  # a write planned on the version read before cannot land
         first = only_new.open_contact(case["report"]["contact_sealed"], case["report_id"])
         assert first == contact(int(case["report_id"][1:]))
         for entry in case["reports"]:
@@ -125,9 +132,14 @@ async def test_a_contact_under_a_key_the_ring_lacks_is_reported_and_the_rest_mov
     lost = parse_key_ring(GONE).seal_contact(contact(99), "r99")
     await intake_db.reports.insert_one({"_id": "r99", "report": {"contact_sealed": lost}})
 
+    secret = "Số nhà bí mật của chị Lê Thị D, 12 phố Huế"  # too long for a phone: malformed
+    await intake_db.reports.insert_one({"_id": "r98", "report": {"contact": {"phone": secret}}})
+
     run = await _rekey(mongo_url, db_name, f"{NEW},{OLD}")
     assert run.code == 1 and "intake report r99" in run.err and "'gone'" in run.err
-    assert (await _status(mongo_url, db_name))["intake"] == {"new": REPORTS, "gone": 1}
+    assert "intake report r98: report.contact: ValidationError at phone" in run.err
+    assert "bí mật" not in run.err + run.out  # never what the reporter wrote
+    assert (await _status(mongo_url, db_name))["intake"] == {"new": REPORTS, "gone": 1, "clear": 1}
 
     without = {k: v for k, v in os.environ.items() if k != "CONTACT_KEYS"}
     unset = await admin("contact-keys", "rekey", *databases(mongo_url, db_name), env=without)

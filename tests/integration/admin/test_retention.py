@@ -11,11 +11,13 @@ from typing import Any
 import pytest
 from pymongo import AsyncMongoClient
 
+from services.admin.retention_steps import case_erasure, closed_cases_with_contact
 from services.common.contracts import CaseAssigned, CaseStatus, CaseUpdated, Category, Priority
 from services.common.mongo import Document, MongoDatabase, make_client
 from services.common.outbox import QUARANTINE
 from services.notify.deadlines import NEXT_DUE, DeadlineStore
 from services.notify.escalation import load_escalation_policy
+from services.routing.legalhold import not_held
 from tests.integration.admin.support import admin
 from tests.integration.admin.test_outboxes import databases
 
@@ -25,6 +27,7 @@ NOW = datetime.now(UTC)
 LONG_AGO = NOW - timedelta(days=100)
 CLOSED_LONG_AGO = NOW - timedelta(days=200)  # past the contacts' 180 days
 CONTACT = "v1.k1.c2VhbGVk.bmd1eWVu"  # a sealed contact, as intake and routing store it
+CLEAR = {"name": "Nguyễn Văn A", "phone": "0905123456"}
 
 
 @pytest.fixture
@@ -81,7 +84,10 @@ async def seed_contacts(intake: MongoDatabase, routing: MongoDatabase) -> None:
     await intake.reports.insert_many(
         [
             stored_report("closed-old-contact", "resolved", CLOSED_LONG_AGO, CONTACT),
-            stored_report("rejected-old-contact", "rejected", CLOSED_LONG_AGO, CONTACT),
+            {  # a clear contact left from before sealing
+                **stored_report("rejected-old-contact", "rejected", CLOSED_LONG_AGO, None),
+                "report": {"category": "scam_fraud", "contact": CLEAR},
+            },
             stored_report("closed-old-anonymous", "resolved", CLOSED_LONG_AGO, None),
             stored_report("closed-new-contact", "resolved", LONG_AGO, CONTACT),
             stored_report("open-old-contact", "in_progress", CLOSED_LONG_AGO, CONTACT),
@@ -101,8 +107,8 @@ async def seed_contacts(intake: MongoDatabase, routing: MongoDatabase) -> None:
                     {"report_id": "r3", "contact_sealed": "v1.k1.b3RoZXI.cGhvbmU"},
                 ],
             ),
-            stored_case(
-                "single-old", "rejected", CLOSED_LONG_AGO, report={"contact_sealed": CONTACT}
+            stored_case(  # a clear contact left from before sealing
+                "single-old", "rejected", CLOSED_LONG_AGO, report={"contact": CLEAR}, version=3
             ),
             stored_case(
                 "joined-only-old",
@@ -224,6 +230,7 @@ async def test_a_dry_run_counts_and_a_run_removes_only_what_is_past_its_retentio
         "open-old-contact": CONTACT,
     }
     assert "contact_sealed" not in reports["closed-old-contact"]["report"]
+    assert "contact" not in reports["rejected-old-contact"]["report"]
     # Each erased report announces it (routing erases the copies in the cases holding it).
     for erased_report in ("closed-old-contact", "rejected-old-contact"):
         (announced,) = reports[erased_report]["outbox"]
@@ -237,7 +244,11 @@ async def test_a_dry_run_counts_and_a_run_removes_only_what_is_past_its_retentio
         assert all("contact_sealed" not in entry for entry in cases[erased].get("reports", [])), (
             erased
         )
+        assert "contact" not in cases[erased]["report"], erased
         assert cases[erased]["contact_erased_at"], erased
+        (line,) = cases[erased]["audit"]  # so a later reveal answers 410, not 404
+        assert (line["action"], line["actor"]) == ("contact_erased", "retention"), erased
+    assert cases["single-old"]["version"] == 4  # a change planned before cannot write it back
     assert [r["report_id"] for r in cases["grouped-old"]["reports"]] == ["r1", "r2", "r3"]
     assert cases["closed-new"]["report"]["contact_sealed"] == CONTACT
     assert cases["open"]["report"]["contact_sealed"] == CONTACT
@@ -267,3 +278,21 @@ async def test_bad_retention_values_are_refused() -> None:
     for value in ("0", "-3", "1.5", "ten"):
         run = await admin("retention", "--older-than", value)
         assert run.code == 2 and "--older-than: must be a whole number of days" in run.err
+
+
+async def test_a_case_held_between_the_read_and_the_write_keeps_its_contact(
+    client: AsyncMongoClient[Document], db_name: str
+) -> None:
+    routing = client[f"{db_name}_routing"]
+    await routing.cases.insert_one(
+        stored_case("held", "resolved", CLOSED_LONG_AGO, report={"contact_sealed": CONTACT})
+    )
+    query = {**closed_cases_with_contact(NOW - timedelta(days=180)), **not_held(NOW)}
+    (doc,) = await routing.cases.find(query).to_list()
+    write = case_erasure(doc, query, NOW)  # planned from the case as read
+    await routing.cases.update_one(
+        {"_id": "held"}, {"$set": {"legal_hold": {"reason": "court", "set_at": NOW}}}
+    )
+    assert (await routing.cases.bulk_write([write])).modified_count == 0
+    held = await routing.cases.find_one({"_id": "held"})
+    assert held is not None and held["report"]["contact_sealed"] == CONTACT

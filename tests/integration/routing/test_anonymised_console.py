@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient
 
+from services.common.contracts import ANONYMISED_EXPLANATION
 from services.common.mongo import MongoDatabase
 from tests.helpers import sign_in
 from tests.integration.admin.support import admin
@@ -49,3 +50,24 @@ async def test_the_case_page_marks_each_anonymised_text(
     detail = await (await routing.get("/api/v1/cases/old", headers=auth("police"))).json()
     assert detail["anonymised_at"] is not None
     assert detail["report"]["description"] == "" and detail["appeals"][0]["reason"] == ""
+
+
+async def test_a_note_on_an_anonymised_closed_case_is_published(
+    routing: Client, routing_db: MongoDatabase, mongo_url: str, db_name: str
+) -> None:
+    await routing_db.cases.insert_one(
+        closed_case("old", datetime.now(UTC) - timedelta(days=4 * 365))
+    )
+    databases = ["--mongo-url", mongo_url, "--routing-db", db_name]
+    assert (await admin("retention", "--service", "routing", *databases)).code == 0
+    stored = await routing_db.cases.find_one({"_id": "old"})
+    assert stored is not None and stored["decision"]["explanation"] == ANONYMISED_EXPLANATION
+
+    # The note's `case.updated` carries the decision: its explanation must still be valid.
+    noted = await routing.post(
+        "/api/v1/cases/old/notes", json={"note": "Đã lưu hồ sơ"}, headers=auth("police")
+    )
+    assert noted.status == 200, await noted.text()
+    await sign_in(routing, "police")
+    page = visible_text(await (await routing.get("/console/cases/old")).text())
+    assert ANONYMISED_EXPLANATION not in page  # the console says "anonymised" in its own words

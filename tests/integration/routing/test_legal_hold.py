@@ -127,6 +127,24 @@ async def test_an_unknown_case_is_404(routing: Client, routing_db: MongoDatabase
     assert await routing_db.cases.count_documents({}) == 0
 
 
+async def test_a_malformed_stored_hold_is_a_409_and_a_new_hold_mends_it(
+    routing: Client, routing_db: MongoDatabase
+) -> None:
+    case = await stored_case(routing_db)
+    path = PATH.format(case.case_id)
+    broken = {"reason": REASON, "set_at": "yesterday"}  # no set_by, a text for a time
+    await routing_db.cases.update_one({"_id": case.case_id}, {"$set": {"legal_hold": broken}})
+    for answer in (
+        await routing.get(path, headers=auth("supervisor")),
+        await routing.delete(path, headers=auth("supervisor")),
+    ):
+        assert answer.status == 409
+        assert REASON not in await answer.text()
+    put = await routing.put(path, json={"reason": REASON}, headers=auth("supervisor"))
+    assert put.status == 200, await put.text()
+    assert (await routing.get(path, headers=auth("supervisor"))).status == 200
+
+
 @pytest.mark.parametrize(
     ("body", "field"),
     [

@@ -92,6 +92,9 @@ async def test_the_api_assigns_a_case_and_refuses_as_elsewhere(
     assert (await elsewhere.json())["error"]["errors"][0]["field"] == "officer"
     unknown = await routing.post(path, json={"officer": "police/nobody"}, headers=auth("police"))
     assert unknown.status == 409
+    # One refusal, whether the account is missing or of another agency: no hint which exists.
+    refusals = [(await r.json())["error"]["message"] for r in (elsewhere, unknown)]
+    assert refusals[0].replace(culture.account.account_id, "police/nobody") == refusals[1]
     assert (await routing.post(path, json={}, headers=auth("police"))).status == 422
     assert (await routing.post(path, json={"officer": 5}, headers=auth("police"))).status == 422
     not_theirs = await routing.post(path, json=body, headers=auth("culture_office"))

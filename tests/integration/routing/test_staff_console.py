@@ -15,9 +15,10 @@ from aiohttp.test_utils import TestClient
 from services.common.contracts import Category
 from services.common.mongo import MongoDatabase
 from services.common.processes import ROOT
+from services.routing.accounts import ACCOUNTS
 from services.routing.people import Role
 from services.routing.settings import RoutingSettings
-from tests.helpers import console_sign_in, sign_in_as, staff_person
+from tests.helpers import console_sign_in, create_staff_account, sign_in_as, staff_person
 from tests.integration.routing.conftest import Reporter, case_of
 
 pytestmark = pytest.mark.integration
@@ -110,8 +111,12 @@ async def test_the_local_run_makes_demo_accounts_once_that_sign_in(
     demo = demo_module()
     path = tmp_path / "demo-accounts.json"
     url, name = routing_settings.mongo_url, routing_settings.mongo_db
+    accounts = routing.app[ACCOUNTS]
+    theirs = await create_staff_account(accounts, staff_person(Role.ADMIN), login="admin")
     made = await asyncio.to_thread(demo.demo_accounts, url, name, path)
-    assert sorted(made) == sorted(login for login, *_ in demo.DEMO_ACCOUNTS)
+    assert sorted(made) == sorted(login for login, *_ in demo.DEMO_ACCOUNTS if login != "admin")
+    kept = await accounts.get(theirs.account.account_id)  # not made by the script: untouched
+    assert kept is not None and kept.password_hash == theirs.account.password_hash
     assert path.stat().st_mode & 0o077 == 0  # the secrets are the user's only
     again = await asyncio.to_thread(demo.demo_accounts, url, name, path)
     assert again == made  # kept, not made anew

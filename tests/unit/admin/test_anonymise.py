@@ -16,6 +16,7 @@ from services.admin.anonymise import (
     reports_to_anonymise,
 )
 from services.admin.cli import build_parser
+from services.common.contracts import ANONYMISED_EXPLANATION
 
 pytestmark = pytest.mark.unit
 
@@ -59,12 +60,12 @@ def test_a_report_loses_its_words_field_by_field() -> None:
         "report.evidence_links": [],
         "report.evidence": [{**FILE, "filename": "evidence-1.jpg"}],
         "appeal.reason": "",
-        "case.decision.explanation": "",
+        "case.decision.explanation": ANONYMISED_EXPLANATION,
         "anonymised_at": NOW,
     }
     assert anonymised_report({"report": {}}, NOW)["report.description"] == ""
     assert anonymised_state({"decision": {"explanation": "x"}}, NOW) == {
-        "decision.explanation": "",
+        "decision.explanation": ANONYMISED_EXPLANATION,
         "anonymised_at": NOW,
     }
 
@@ -108,7 +109,8 @@ def test_a_case_keeps_the_services_own_notes_codes_and_dates() -> None:
         "reason": "",
         "result": "upheld",
     }
-    assert changes["decision"] == {**decision, "explanation": ""}
+    assert changes["decision"] == {**decision, "explanation": ANONYMISED_EXPLANATION}
+    assert changes["decisions"] == [changes["decision"]]  # events need some explanation
     assert changes["takedowns"] == [{"asked": "remove", "note": "", "answer_reason": None}]
     assert changes["anonymised_at"] == NOW
 

@@ -70,7 +70,7 @@ def test_retention_selects_only_what_is_done_and_old() -> None:
     assert closed_reports_with_contact(cutoffs.contact) == {
         "status": {"$in": ["rejected", "resolved"]},
         "updated_at": {"$lt": cutoffs.contact},
-        "report.contact_sealed": {"$ne": None},
+        "$or": [{"report.contact_sealed": {"$ne": None}}, {"report.contact": {"$ne": None}}],
     }
     assert closed_cases_with_contact(cutoffs.contact)["closed_at"] == {"$lt": cutoffs.contact}
     assert old_quarantine(cutoffs.kept) == {"outbox_quarantine.at": {"$lt": cutoffs.kept}}

@@ -44,9 +44,18 @@ def test_the_erasure_unsets_the_contact_records_when_and_why_and_announces_it_in
     assert plan.filter == {
         "_id": "r-1",
         "contact_erased_at": None,
-        "report.contact_sealed": {"$ne": None},
+        # a clear contact (one that failed to seal) is erased too
+        "$or": [{"report.contact_sealed": {"$ne": None}}, {"report.contact": {"$ne": None}}],
     }
-    assert plan.update["$unset"] == {"report.contact_sealed": "", "report.contact": ""}
+    assert plan.update["$unset"] == {
+        "report.contact_sealed": "",
+        "report.contact": "",
+        "request_hash": "",  # a hash of the body that held the contact
+    }
+    # quarantined outbox entries that may hold the sealed contact go in the same write
+    assert plan.update["$pull"] == {
+        "outbox_quarantine": {"entry.type": {"$nin": ["report.appealed", "report.contact_erased"]}}
+    }
     assert plan.update["$set"] == {
         "contact_erased_at": NOW,
         "contact_erasure_reason": "reporter_request",

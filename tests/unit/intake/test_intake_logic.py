@@ -77,8 +77,11 @@ def test_tracking_codes_are_random_in_an_unambiguous_alphabet() -> None:
 
 
 def test_request_fingerprint_ignores_key_order_but_not_content() -> None:
-    assert request_fingerprint({"a": 1, "b": 2}) == request_fingerprint({"b": 2, "a": 1})
-    assert request_fingerprint({"a": 1}) != request_fingerprint({"a": 2})
+    key = b"k" * 32
+    assert request_fingerprint({"a": 1, "b": 2}, key) == request_fingerprint({"b": 2, "a": 1}, key)
+    assert request_fingerprint({"a": 1}, key) != request_fingerprint({"a": 2}, key)
+    # keyed: without the key, a guessed body (and the contact in it) cannot be tested
+    assert request_fingerprint({"a": 1}, key) != request_fingerprint({"a": 1}, b"x" * 32)
 
 
 def test_rate_limiter_allows_a_burst_then_refills_at_the_rate() -> None:

@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 
 from services.common.contracts import (
+    ANONYMISED_EXPLANATION,
     AppealResult,
     CaseStatus,
     CaseUpdated,
@@ -87,6 +88,17 @@ def test_resolving_records_the_decision_and_announces_only_its_public_part() -> 
     assert public["explanation"] == EXPLANATION and public["appeal_until"] == decision.appeal_until
     assert "legal_basis_text" not in public and "decided_by" not in public
     assert event.note == "ghi chú nội bộ", "the agency queue gets the note, intake shows none"
+
+
+def test_a_note_on_a_case_anonymised_before_the_placeholder_still_announces_it() -> None:
+    closed = resolve(started())
+    assert closed.decision is not None
+    emptied = closed.decision.model_copy(update={"explanation": ""})  # as anonymised earlier
+    case = closed.model_copy(update={"decision": emptied, "decisions": [emptied]})
+    request = ActionRequest(Action.NOTE, "police", note="Đã lưu hồ sơ")
+    [event] = plan_action(case, request, POLICY, NOW + HOUR).events
+    assert isinstance(event, CaseUpdated) and event.decision is not None
+    assert event.decision.explanation == ANONYMISED_EXPLANATION
 
 
 def test_the_legal_basis_title_follows_the_reporters_language() -> None:

@@ -71,11 +71,34 @@ def test_a_supervisor_gets_the_scope_the_claims_list() -> None:
             "incidents_role": "supervisor",
             "incidents_scope_agencies": ["police", "culture_office"],
             "incidents_scope_provinces": "Đà Nẵng, Huế",
-        }
+        },
+        allowed_roles=["supervisor"],
     )
     assert supervisor.agency is None
     assert supervisor.scope_agencies == {"police", "culture_office"}
     assert supervisor.scope_provinces == {"Đà Nẵng", "Huế"}
+
+
+def test_a_supervisor_without_a_scope_claim_is_refused_and_a_star_means_all() -> None:
+    claims = {"incidents_role": "supervisor"}
+    assert refusal(claims, allowed_roles=["supervisor"]) == "no_role"
+    empty = {**claims, "incidents_scope_agencies": [], "incidents_scope_provinces": ""}
+    assert refusal(empty, allowed_roles=["supervisor"]) == "no_role"
+    everything = person({**claims, "incidents_scope_agencies": "*"}, allowed_roles=["supervisor"])
+    assert everything.scope_agencies == frozenset() == everything.scope_provinces
+    provinces = person(
+        {**claims, "incidents_scope_agencies": ["*"], "incidents_scope_provinces": ["Huế"]},
+        allowed_roles=["supervisor"],
+    )
+    assert (provinces.scope_agencies, provinces.scope_provinces) == (frozenset(), {"Huế"})
+
+
+@pytest.mark.parametrize("role", ["supervisor", "auditor", "admin"])
+def test_a_provider_grants_only_the_roles_it_allows(role: str) -> None:
+    claims = {"incidents_role": role, "incidents_scope_agencies": "*"}
+    assert refusal(claims) == "no_role"  # officer and lead by default
+    assert person(claims, allowed_roles=[role]).role == Role(role)
+    assert refusal({"incidents_role": "lead", "incidents_agency": "police"}, allowed_roles=[role])
 
 
 @pytest.mark.parametrize(
@@ -101,7 +124,7 @@ def test_a_missing_unknown_or_ambiguous_role_is_refused(claims: dict[str, Any]) 
     ],
 )
 def test_an_agency_the_policy_does_not_know_is_refused(claims: dict[str, Any]) -> None:
-    assert refusal(claims) == "unknown_agency"
+    assert refusal(claims, allowed_roles=["officer", "supervisor"]) == "unknown_agency"
 
 
 def test_claim_names_are_configurable() -> None:
