@@ -34,6 +34,18 @@ RATE = 25.0  # reports per second
 CATEGORIES = ["scam_fraud", "false_information", "member_misconduct"]
 AGENCIES = ["police", "culture_office", "party_committee"]
 SUPERVISOR_QUEUE = QueueSpec("supervisor.alerts", ("case.escalated.#",))
+# Delivery is at least once: an outbox relay publishes a batch, awaits its confirms, then clears
+# it, so a batch in flight when the broker goes away or the relay's process is killed is
+# published again. Each relay here lives through two such faults (the broker restart and its
+# own kill), so each queue may see up to two batches twice, and no more.
+RELAY_BATCH = 50
+AT_MOST_DOUBLED = 2 * RELAY_BATCH
+
+
+@pytest.fixture
+def system_extra_env() -> dict[str, str]:
+    """Relay batches of a known size, so the duplicates a fault may cause are bounded."""
+    return {f"{service}_OUTBOX_BATCH": str(RELAY_BATCH) for service in ("ROUTING", "NOTIFY")}
 
 
 def rabbitmqctl(*args: str) -> None:
@@ -165,9 +177,9 @@ async def test_nothing_lost_nothing_doubled_through_broker_restart_crash_duplica
             deliveries += 1
     assert set(assigned) == {c["_id"] for c in cases}, "every case announced on its agency queue"
     assert all(len(ids) == 1 for ids in assigned.values()), "one case.assigned event per case"
-    # Delivery is at least once: an event published just before the crash can arrive twice
-    # with the same message id, which consumers deduplicate.
-    assert deliveries <= REPORTS + 50
+    # At least once (see AT_MOST_DOUBLED): repeated copies carry the same message id, which
+    # consumers deduplicate.
+    assert deliveries <= REPORTS + AT_MOST_DOUBLED
 
     async with system.database("intake") as db:
 
@@ -220,5 +232,5 @@ async def check_one_escalation_per_level(
     expected = {(c["_id"], level) for c in cases for level in (1, 2, 3)}
     assert set(events) == expected, "every case escalated at every level"
     assert all(len(ids) == 1 for ids in events.values()), "one escalation event per level"
-    # At least once: an event published just before the notifier's crash may arrive twice.
-    assert len(messages) <= 3 * REPORTS + 50
+    # At least once (see AT_MOST_DOUBLED): the notifier's relay lived through both faults.
+    assert len(messages) <= 3 * REPORTS + AT_MOST_DOUBLED
