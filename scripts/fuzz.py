@@ -71,6 +71,8 @@ def service_env(amqp_url: str, mongo_url: str, prefix: str) -> dict[str, str]:
         "INTAKE_SUBMISSIONS_BURST": "1000000",
         "INTAKE_REPORTS_PER_CONTENT_PER_MINUTE": "100000000",
         "INTAKE_REPORTS_PER_CONTENT_BURST": "1000000",
+        # ...and the console's sign-in throttle: the page fuzzer posts the sign-in form at will.
+        "ROUTING_LOGIN_PER_MINUTE": "10000",
         "INTAKE_CSRF_SECRET": "fuzz-csrf-secret-0123456789",
         "ROUTING_SESSION_SECRET": "fuzz-session-secret-0123456789",
         "EVIDENCE_LINK_SECRET": "fuzz-evidence-link-secret-0123456789",

@@ -195,6 +195,7 @@ def system_env(
         "INTAKE_SUBMISSIONS_BURST": "10000",
         "INTAKE_REPORTS_PER_CONTENT_PER_MINUTE": "100000",
         "INTAKE_REPORTS_PER_CONTENT_BURST": "10000",
+        "ROUTING_LOGIN_PER_MINUTE": "10000",  # the browser tests sign in many times from one address
         "INTAKE_OUTBOX_POLL_SECONDS": "0.2",
         "ROUTING_OUTBOX_POLL_SECONDS": "0.2",
         "ROUTING_POLICY_PATH": str(policy),
