@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from aiohttp import web
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from services.common.http import decode_json_body, field_errors, json_error
 from services.common.i18n import LANG_PARAM, negotiate
@@ -41,6 +41,8 @@ from services.intake.models import (
 from services.intake.repository import IdempotencyConflict, StoredReport
 from services.intake.submission import REPORTS_REJECTED, ContentFlooded
 from services.intake.tracking import normalise_tracking_code
+
+BodyT = TypeVar("BodyT", bound=BaseModel)
 
 IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,200}$")
 
@@ -156,24 +158,35 @@ def status_view(
     )
 
 
-async def appeal_report(request: web.Request) -> web.Response:
-    """POST /api/v1/reports/{tracking_code}/appeal: 201 once the appeal is stored; 409 when
-    the report cannot be appealed (no decision, appealed before), 410 past the window."""
-    ctx = request.app[INTAKE]
+async def body_and_report(
+    request: web.Request, model: type[BodyT], what: str
+) -> tuple[BodyT, Document] | web.Response:
+    """A reporter's request about their report: its JSON body as `model` and the report its
+    tracking code names, or the answer refusing it (415 not JSON, 400 malformed, 422 naming
+    each field of `what`, 404 for an unknown code)."""
     if request.content_type != "application/json":
         return json_error(415, "Content-Type must be application/json")
     try:
-        data = decode_json_body(await request.read())
-        appeal = AppealIn.model_validate(data)
+        body = model.model_validate(decode_json_body(await request.read()))
     except ValueError as exc:
         if isinstance(exc, ValidationError):
-            return json_error(422, "the appeal has invalid fields", field_errors(exc))
+            return json_error(422, f"{what} has invalid fields", field_errors(exc))
         return json_error(400, str(exc))
     code = normalise_tracking_code(request.match_info["tracking_code"])
-    document = await ctx.repository.by_tracking_code(code) if code else None
+    document = await request.app[INTAKE].repository.by_tracking_code(code) if code else None
     if document is None:
         return json_error(404, "no report with this tracking code")
-    outcome = await ctx.appeals.appeal(document, appeal.reason)
+    return body, document
+
+
+async def appeal_report(request: web.Request) -> web.Response:
+    """POST /api/v1/reports/{tracking_code}/appeal: 201 once the appeal is stored; 409 when
+    the report cannot be appealed (no decision, appealed before), 410 past the window."""
+    found = await body_and_report(request, AppealIn, "the appeal")
+    if isinstance(found, web.Response):
+        return found
+    appeal, document = found
+    outcome = await request.app[INTAKE].appeals.appeal(document, appeal.reason)
     if isinstance(outcome, AppealRefusal):
         message = outcome.message("en")
         refused = {"field": "tracking_code", "message": message, "type": outcome.value}

@@ -9,11 +9,11 @@ code. The status page's form is CSRF-protected and must have its box ticked; the
 from __future__ import annotations
 
 from aiohttp import web
-from pydantic import ValidationError
 
 from services.common.csrf import CSRF_COOKIE
-from services.common.http import decode_json_body, field_errors, json_error
+from services.common.http import json_error
 from services.common.i18n import request_language
+from services.intake.api import body_and_report
 from services.intake.context import INTAKE
 from services.intake.erasure import ErasureRefusal
 from services.intake.formfields import text
@@ -28,20 +28,11 @@ CONFIRMED = "yes"  # the value of the form's ticked box
 async def erase_contact(request: web.Request) -> web.Response:
     """POST /api/v1/reports/{tracking_code}/erase-contact with `{"confirm": true}`: 200 once
     the reporter's contact is erased; 409 when it was erased before or there was none."""
-    ctx = request.app[INTAKE]
-    if request.content_type != "application/json":
-        return json_error(415, "Content-Type must be application/json")
-    try:
-        ContactErasureIn.model_validate(decode_json_body(await request.read()))
-    except ValueError as exc:
-        if isinstance(exc, ValidationError):
-            return json_error(422, "the erasure request has invalid fields", field_errors(exc))
-        return json_error(400, str(exc))
-    code = normalise_tracking_code(request.match_info["tracking_code"])
-    document = await ctx.repository.by_tracking_code(code) if code else None
-    if document is None:
-        return json_error(404, "no report with this tracking code")
-    outcome = await ctx.erasures.erase(document)
+    found = await body_and_report(request, ContactErasureIn, "the erasure request")
+    if isinstance(found, web.Response):
+        return found
+    _, document = found
+    outcome = await request.app[INTAKE].erasures.erase(document)
     if isinstance(outcome, ErasureRefusal):
         message = outcome.message("en")
         refused = {"field": "tracking_code", "message": message, "type": outcome.value}

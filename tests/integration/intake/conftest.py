@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -42,6 +43,27 @@ def intake_settings(
 async def start_intake(settings: IntakeSettings, **kwargs: Any) -> TestClient[Any, Any]:
     """Start intake on a free port and wait until it is ready (broker connected)."""
     return await start_client(create_app(settings, **kwargs), what="intake")
+
+
+@contextlib.asynccontextmanager
+async def intake_mailing_to(
+    settings: IntakeSettings, smtp_port: int, *, retry_seconds: float
+) -> AsyncIterator[TestClient[Any, Any]]:
+    """Intake sending decision e-mails to the test SMTP server on `smtp_port`, retrying a
+    refused one after `retry_seconds`."""
+    mailing = settings.model_copy(
+        update={
+            "smtp_host": "127.0.0.1",
+            "smtp_port": smtp_port,
+            "mail_retry_seconds": retry_seconds,
+            "mail_poll_seconds": 0.1,
+        }
+    )
+    client = await start_intake(mailing, rate_limiter=RateLimiter(per_minute=1e6, burst=10**5))
+    try:
+        yield client
+    finally:
+        await client.close()
 
 
 @pytest.fixture

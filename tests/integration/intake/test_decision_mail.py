@@ -12,10 +12,9 @@ from aio_pika.abc import AbstractRobustConnection
 from services.common.amqp import Publisher, Topology
 from services.common.contracts import AppealResult
 from services.common.mongo import MongoDatabase
-from services.intake.security import RateLimiter
 from services.intake.settings import IntakeSettings
 from tests.helpers import wait_until
-from tests.integration.intake.conftest import start_intake
+from tests.integration.intake.conftest import intake_mailing_to
 from tests.integration.intake.decision_events import (
     EXPLANATION,
     Client,
@@ -42,17 +41,8 @@ async def mailing_intake(
     intake_settings: IntakeSettings, smtp_inbox: tuple[SmtpInbox, int]
 ) -> AsyncIterator[Client]:
     """Intake sending decision e-mails to the test's SMTP server, retrying after 0.2 s."""
-    settings = intake_settings.model_copy(
-        update={
-            "smtp_host": "127.0.0.1",
-            "smtp_port": smtp_inbox[1],
-            "mail_retry_seconds": 0.2,
-            "mail_poll_seconds": 0.1,
-        }
-    )
-    client = await start_intake(settings, rate_limiter=RateLimiter(per_minute=1e6, burst=10**5))
-    yield client
-    await client.close()
+    async with intake_mailing_to(intake_settings, smtp_inbox[1], retry_seconds=0.2) as client:
+        yield client
 
 
 async def _mail_of(db: MongoDatabase, report_id: str, status: str) -> dict[str, Any]:

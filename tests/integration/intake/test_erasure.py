@@ -15,10 +15,9 @@ from services.common.amqp import Publisher, Topology
 from services.common.contracts import ErasureReason, ReportContactErased
 from services.common.csrf import CSRF_COOKIE
 from services.common.mongo import MongoDatabase
-from services.intake.security import RateLimiter
 from services.intake.settings import IntakeSettings
 from tests.helpers import QueueProbe, wait_until
-from tests.integration.intake.conftest import start_intake, valid_report
+from tests.integration.intake.conftest import intake_mailing_to, valid_report
 from tests.integration.intake.decision_events import (
     Client,
     assigned,
@@ -162,17 +161,8 @@ async def mailing_intake(
     intake_settings: IntakeSettings, refusing_smtp: tuple[SmtpInbox, int]
 ) -> AsyncIterator[Client]:
     """Intake whose decision e-mails are refused and retried only after an hour."""
-    settings = intake_settings.model_copy(
-        update={
-            "smtp_host": "127.0.0.1",
-            "smtp_port": refusing_smtp[1],
-            "mail_retry_seconds": 3600,
-            "mail_poll_seconds": 0.1,
-        }
-    )
-    client = await start_intake(settings, rate_limiter=RateLimiter(per_minute=1e6, burst=10**5))
-    yield client
-    await client.close()
+    async with intake_mailing_to(intake_settings, refusing_smtp[1], retry_seconds=3600) as client:
+        yield client
 
 
 async def test_a_decision_e_mail_waiting_for_a_retry_is_dropped_by_the_erasure(
