@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import os
 import statistics
@@ -58,6 +59,17 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def disk_mib(directory: Path) -> float:
+    """Disk space taken by the files under `directory` (allocated blocks, as `du`), in MiB."""
+    used = 0
+    for folder, _, files in os.walk(directory):
+        for name in files:
+            # The database renames and deletes files as it goes: one may be gone by now.
+            with contextlib.suppress(FileNotFoundError):
+                used += os.lstat(os.path.join(folder, name)).st_blocks * 512
+    return used / 2**20
+
+
 def rss_mib(pid: int) -> float:
     """Resident memory of a process in MiB."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -93,14 +105,18 @@ def sample_report(n: int) -> dict[str, Any]:
 
 
 async def drive(
-    url: str,
+    urls: str | Sequence[str],
     count: int,
     *,
     concurrency: int,
     rate: float | None = None,
+    until: float | None = None,
     on_accepted: Callable[[int, dict[str, Any], float], Awaitable[None]] | None = None,
 ) -> tuple[list[float], float, int]:
-    """POST `count` reports at `concurrency` (and at most `rate`/s); return latencies, elapsed, errors."""
+    """POST `count` reports at `concurrency` (and at most `rate`/s), spread round-robin over
+    `urls` (intake replicas), sending none after `until` (time.monotonic()); return
+    latencies, elapsed, errors."""
+    targets = [urls] if isinstance(urls, str) else list(urls)
     latencies: list[float] = []
     errors = 0
     queue: asyncio.Queue[int] = asyncio.Queue()
@@ -108,12 +124,18 @@ async def drive(
         queue.put_nowait(n)
     started = time.monotonic()
 
+    def more() -> bool:
+        return not queue.empty() and (until is None or time.monotonic() < until)
+
     async def worker(session: aiohttp.ClientSession) -> None:
         nonlocal errors
-        while not queue.empty():
+        while more():
             n = queue.get_nowait()
             if rate:
                 await asyncio.sleep(max(0.0, started + n / rate - time.monotonic()))
+                if until is not None and time.monotonic() >= until:
+                    return
+            url = targets[n % len(targets)]
             sent = time.monotonic()
             async with session.post(f"{url}/api/v1/reports", json=sample_report(n)) as response:
                 body = await response.json()

@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import shutil
 import tempfile
 import time
 import uuid
@@ -82,18 +83,24 @@ def routing_policy() -> str:
 
 
 class Observer:
-    """Listens on `case.assigned.#` and `case.escalated.#` and times what arrives."""
+    """Listens on `case.assigned.#` and `case.escalated.#` and times what arrives; keeps, per
+    tracking code, the case ids and event ids of its `case.assigned` to count doubles."""
 
     def __init__(self) -> None:
         self.accepted: dict[str, float] = {}
         self.assigned: dict[str, float] = {}
+        self.case_ids: dict[str, set[str]] = {}
+        self.event_ids: dict[str, set[str]] = {}
         self.lateness: list[float] = []
 
     async def on_message(self, message: aio_pika.abc.AbstractIncomingMessage) -> None:
         event = parse_event(message.body)
         now = time.time()
         if isinstance(event, CaseAssigned):
-            self.assigned.setdefault(event.tracking_code, now)
+            code = event.tracking_code
+            self.assigned.setdefault(code, now)
+            self.case_ids.setdefault(code, set()).add(str(event.case_id))
+            self.event_ids.setdefault(code, set()).add(str(event.event_id))
         elif isinstance(event, CaseEscalated) and event.scheduled_at is not None:
             self.lateness.append(now - event.scheduled_at.timestamp())
 
@@ -102,6 +109,24 @@ class Observer:
 
     def routed(self, codes: list[str]) -> list[float]:
         return [self.assigned[c] - self.accepted[c] for c in codes if c in self.assigned]
+
+    def lost(self, codes: list[str]) -> int:
+        """Accepted reports with no `case.assigned` yet."""
+        return sum(1 for c in codes if c not in self.assigned)
+
+    def doubled(self, codes: list[str]) -> int:
+        """Reports whose `case.assigned` came with more than one case id or event id."""
+        return sum(
+            1
+            for c in codes
+            if len(self.case_ids.get(c, ())) > 1 or len(self.event_ids.get(c, ())) > 1
+        )
+
+    def forget(self, codes: list[str]) -> None:
+        """Drop what is kept about these reports (a long run keeps only recent ones)."""
+        for kept in (self.accepted, self.assigned, self.case_ids, self.event_ids):
+            for code in codes:
+                kept.pop(code, None)
 
 
 def system_env(mongo_url: str, topology: Topology, root: Path) -> dict[str, str]:
@@ -152,50 +177,102 @@ async def phase(
 
 
 @dataclass
-class RunningSystem:
-    """The three services as processes on an embedded database, and an observer of what they
-    publish (`case.assigned`, `case.escalated`) on a topology of the run's own."""
+class Replica(ServiceProcess):
+    """A service process that is one of several of its kind: a log file of its own."""
 
-    url: str  # intake's
+    label: str = ""
+
+    @property
+    def log_path(self) -> Path:
+        """`<label>.log`, e.g. `intake-2.log`."""
+        return self.log_dir / f"{self.label or self.name}.log"
+
+
+def replicas_of(name: str, count: int, env: dict[str, str], root: Path) -> list[Replica]:
+    """`count` processes of one service, labelled `name` alone or `name-1`, `name-2`, ..."""
+    labels = [name] if count == 1 else [f"{name}-{n}" for n in range(1, count + 1)]
+    return [Replica(name, env, root, label=label) for label in labels]
+
+
+@dataclass
+class RunningSystem:
+    """The three services as processes (one or more of each) on an embedded database, and an
+    observer of what they publish (`case.assigned`, `case.escalated`) on a topology of the
+    run's own."""
+
+    urls: list[str]  # intake's, one per replica
     mongo_url: str
-    pids: dict[str, int]  # the services' and the database's
+    pids: dict[str, int]  # each service process's (by label) and the database's
     observer: Observer
     connection: aio_pika.abc.AbstractRobustConnection
     channel: aio_pika.abc.AbstractChannel
     topology: Topology
+    storage: Path  # the database's files
+    logs: Path  # the services' log files
+
+    @property
+    def url(self) -> str:
+        """The first intake's URL."""
+        return self.urls[0]
+
+
+async def observe(
+    connection: aio_pika.abc.AbstractRobustConnection, topology: Topology
+) -> tuple[Observer, aio_pika.abc.AbstractChannel]:
+    """An observer consuming `case.assigned.#` and `case.escalated.#` on a queue of its own."""
+    observer = Observer()
+    channel = await connection.channel()
+    queue = await channel.declare_queue(exclusive=True)
+    exchange = await declare_exchanges(channel, topology)
+    for key in ("case.assigned.#", "case.escalated.#"):
+        await queue.bind(exchange, key)
+    await queue.consume(observer.on_message, no_ack=True)
+    return observer, channel
+
+
+def copy_logs(source: Path, target: Path) -> None:
+    """Copy the `*.log` files of `source` into `target`."""
+    target.mkdir(parents=True, exist_ok=True)
+    for log in source.glob("*.log"):
+        shutil.copy(log, target / log.name)
 
 
 @contextlib.asynccontextmanager
-async def running_system() -> AsyncIterator[RunningSystem]:
-    """Start the database and the services, observe their events; stop and delete it all."""
+async def running_system(
+    replicas: int = 1, *, keep_logs: Path | None = None
+) -> AsyncIterator[RunningSystem]:
+    """Start the database and `replicas` processes of each service, observe their events;
+    stop and delete it all (copying the services' logs to `keep_logs` first, if given)."""
     topology = Topology(f"bench-{uuid.uuid4().hex[:6]}.")
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         mongo = EmbeddedMongo(root / "db").start()
         env = system_env(mongo.url, topology, root)
-        services = [ServiceProcess(n, env, root).start() for n in ("intake", "routing", "notify")]
+        services: list[Replica] = []
         connection = await aio_pika.connect_robust(AMQP_URL)
         try:
+            for name in ("intake", "routing", "notify"):
+                for replica in replicas_of(name, replicas, env, root):
+                    services.append(replica)
+                    replica.start()
             for service in services:
                 await service.ready()
-            observer = Observer()
-            channel = await connection.channel()
-            queue = await channel.declare_queue(exclusive=True)
-            exchange = await declare_exchanges(channel, topology)
-            for key in ("case.assigned.#", "case.escalated.#"):
-                await queue.bind(exchange, key)
-            await queue.consume(observer.on_message, no_ack=True)
+            observer, channel = await observe(connection, topology)
             assert mongo.process is not None
-            pids = {s.name: s.pid for s in services} | {"database": mongo.process.pid}
+            pids = {s.label: s.pid for s in services} | {"database": mongo.process.pid}
+            intakes = [s.url for s in services if s.name == "intake"]
             yield RunningSystem(
-                services[0].url, mongo.url, pids, observer, connection, channel, topology
+                intakes, mongo.url, pids, observer, connection, channel, topology, root / "db", root
             )
         finally:
-            await delete_topology(connection, topology)
-            await connection.close()
+            # The services first: deleting their queues under them makes them log warnings.
             for service in services:
                 service.stop()
+            await delete_topology(connection, topology)
+            await connection.close()
             mongo.stop()
+            if keep_logs is not None:
+                copy_logs(root, keep_logs)
 
 
 async def main(args: argparse.Namespace) -> None:

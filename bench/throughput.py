@@ -1,15 +1,33 @@
-"""The whole system's throughput at a ladder of concurrencies, then unsaturated at half its peak.
+"""The whole system's throughput at a ladder of concurrencies, then unsaturated at half its peak;
+or the same at one and at two replicas side by side; or a long run at a fixed rate (aging).
 
     python -m bench.throughput [--concurrency 1 16 64] [--seconds 20] [--half-seconds 20]
+                               [--replicas N | --compare-replicas]
+    python -m bench.throughput --minutes 30 [--rate R] [--profile-seconds S] [--replicas N]
 
-Starts SecantusDB (journaled writes), intake, routing and notify as separate processes, as
-bench.system does (deadlines of a few seconds, one escalation level), and drives intake over
-HTTP from this process: at each concurrency for about `--seconds` (the count is sized from the
-previous step's rate), then at a fixed offered rate of half the highest accepted rate. Each
-step prints accepted reports/s, intake latency (POST -> 201) p50/p99, report -> `case.assigned`
-delivered p50/p99, escalation lateness p99 (due -> `case.escalated` delivered), database
-commands per accepted report, and CPU milliseconds per report of each process. Bounded: each
-step is a fixed number of reports, and waits at most `--settle` seconds for its cases.
+Starts SecantusDB (journaled writes) and N processes each of intake, routing and notify (own
+ports, own log files: intake.log, or intake-1.log, intake-2.log, ...), as bench.system does
+(deadlines of a few seconds, one escalation level), and drives intake over HTTP from this
+process, round-robin over the intake replicas.
+
+Ladder (the default): at each concurrency for about `--seconds` (the count is sized from the
+previous step's rate), then at a fixed offered rate of half the highest routed rate (cases
+assigned per second from the step's start to its last case). Each step prints accepted and
+routed reports/s, intake latency (POST -> 201) p50/p99, report -> `case.assigned`
+delivered p50/p99, escalation lateness p99 (due -> `case.escalated` delivered), lost (accepted,
+no `case.assigned` within `--settle` seconds) and doubled (`case.assigned` with two case ids or
+two event ids for one report) reports, both 0 in a healthy run, database commands per accepted
+report, and CPU milliseconds per report of each service (summed over its replicas, each
+replica's share in brackets). Bounded: each step is a fixed number of reports, and waits at most
+`--settle` seconds for its cases. `--compare-replicas` runs the ladder on a fresh system with
+one replica, then on another with two, and prints the rates side by side.
+
+Long run (`--minutes`, implemented in bench.aging): a fixed offered rate (`--rate`, default half
+of a ~10 s step at concurrency 64) in one-minute chunks; one line per minute (offered and
+accepted rate, intake and report -> `case.assigned` p50/p99, lost, doubled, database CPU ms per
+report, RSS of each process, database files on disk, reports stored), then the first five
+minutes against the last five, within 15 % or not. `--profile-seconds S` samples the database
+with py-spy in the second and the last minute and prints its top 15 functions by own samples.
 """
 
 from __future__ import annotations
@@ -17,79 +35,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import time
-from dataclasses import dataclass
+from pathlib import Path
 
-from bench.common import (
-    cpu_seconds,
-    drive,
-    load_note,
-    opcounters,
-    percentile,
-    settle,
-)
+from bench.aging import age
+from bench.common import load_note
+from bench.steps import Step, step
 from bench.system import RunningSystem, running_system
 
-SERVICES = ("intake", "routing", "notify")
 
-
-@dataclass(frozen=True)
-class Step:
-    """What one load step measured."""
-
-    title: str
-    rate: float
-    intake: list[float]
-    routed: list[float]
-    lateness: list[float]
-    commands: float
-    cpu_ms: dict[str, float]
-
-    def line(self) -> str:
-        ms = 1000
-        cpu = ", ".join(f"{name} {value:.1f}" for name, value in self.cpu_ms.items())
-        return (
-            f"{self.title:<22} {self.rate:6.0f}/s  intake p50 {percentile(self.intake, 50) * ms:6.1f}"
-            f" p99 {percentile(self.intake, 99) * ms:7.1f} ms  -> case.assigned p50"
-            f" {percentile(self.routed, 50) * ms:7.1f} p99 {percentile(self.routed, 99) * ms:7.1f} ms"
-            f"  escalation p99 {percentile(self.lateness, 99) * ms:7.1f} ms"
-            f"  db commands/report {self.commands:4.1f}  CPU ms/report: {cpu}"
-        )
-
-
-async def step(
-    system: RunningSystem, title: str, count: int, concurrency: int, rate: float | None, wait: float
-) -> Step:
-    """Drive one load pattern and wait (bounded) for its cases; its figures."""
-    observer = system.observer
-    before, lateness_from = set(observer.accepted), len(observer.lateness)
-    ops_before = await opcounters(system.mongo_url)
-    cpu_before = {name: cpu_seconds(pid) for name, pid in system.pids.items()}
-    latencies, elapsed, errors = await drive(
-        system.url, count, concurrency=concurrency, rate=rate, on_accepted=observer.on_accepted
-    )
-    codes = [c for c in observer.accepted if c not in before]
-    await settle(lambda: len(observer.routed(codes)) >= len(codes), timeout=wait)
-    await settle(lambda: len(observer.lateness) - lateness_from >= len(codes), timeout=wait)
-    accepted = max(len(latencies), 1)
-    ops_after = await opcounters(system.mongo_url)
-    commands = sum(ops_after.values()) - sum(ops_before.values())
-    if errors:
-        print(f"  ({title}: {errors} submissions refused)")
-    return Step(
-        title,
-        len(latencies) / elapsed,
-        latencies,
-        observer.routed(codes),
-        observer.lateness[lateness_from:],
-        commands / accepted,
-        {
-            name: (cpu_seconds(pid) - cpu_before[name]) * 1000 / accepted
-            for name, pid in system.pids.items()
-        },
-    )
-
-
-async def ladder(system: RunningSystem, args: argparse.Namespace) -> None:
+async def ladder(system: RunningSystem, args: argparse.Namespace) -> list[Step]:
     """Each concurrency, then half the peak rate; one line each."""
     rate, steps = 20.0, []
     for concurrency in args.concurrency:
@@ -100,24 +54,50 @@ async def ladder(system: RunningSystem, args: argparse.Namespace) -> None:
         print(done.line(), flush=True)
         steps.append(done)
         rate = max(rate, done.rate)
-    peak = max(s.rate for s in steps)
-    half = peak / 2
+    # Half of what the whole system turned into cases, not of what intake accepted: intake
+    # alone can accept faster than routing and notify keep up.
+    half = max(s.routed_rate for s in steps) / 2
     count = max(50, int(half * args.half_seconds))
     title = f"rate {half:.0f}/s (half)"
     done = await step(system, title, count, max(args.concurrency), half, args.settle)
     print(done.line(), flush=True)
+    return [*steps, done]
+
+
+async def run_ladder(args: argparse.Namespace, replicas: int) -> list[Step]:
+    """A fresh system with `replicas` of each service, the ladder on it."""
+    async with running_system(replicas, keep_logs=args.keep_logs) as system:
+        started = time.monotonic()
+        print(f"{replicas} replica(s) of each service; before: {load_note()}", flush=True)
+        steps = await ladder(system, args)
+        print(f"after: {load_note()}; whole run {time.monotonic() - started:.0f} s", flush=True)
+        return steps
+
+
+def comparison(one: list[Step], two: list[Step]) -> list[str]:
+    """The two ladders' accepted rates side by side, with their ratio and correctness."""
+    lines = [f"{'step':<16} {'1 replica':>22} {'2 replicas':>22}  2/1"]
+    for n, (a, b) in enumerate(zip(one, two, strict=True)):
+        name = "half peak" if n == len(one) - 1 else a.title
+        cells = [f"{s.rate:6.0f}/s lost {s.lost} dbl {s.doubled}" for s in (a, b)]
+        lines.append(f"{name:<16} {cells[0]:>22} {cells[1]:>22}  {b.rate / a.rate:4.2f}")
+    return lines
 
 
 async def main(args: argparse.Namespace) -> None:
-    """Start everything, run the ladder, clean up."""
-    async with running_system() as system:
-        started = time.monotonic()
-        print(f"before: {load_note()}")
-        await ladder(system, args)
-        print(f"after: {load_note()}; whole run {time.monotonic() - started:.0f} s")
+    """Run the chosen mode."""
+    if args.minutes:
+        await age(args)
+    elif args.compare_replicas:
+        one = await run_ladder(args, 1)
+        two = await run_ladder(args, 2)
+        print("\n" + "\n".join(comparison(one, two)))
+    else:
+        await run_ladder(args, args.replicas)
 
 
-if __name__ == "__main__":
+def arguments() -> argparse.ArgumentParser:
+    """The command line."""
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -127,4 +107,21 @@ if __name__ == "__main__":
     parser.add_argument(
         "--settle", type=float, default=60.0, help="longest wait for a step's cases"
     )
-    asyncio.run(main(parser.parse_args()))
+    parser.add_argument("--replicas", type=int, default=1, help="processes of each service")
+    parser.add_argument(
+        "--compare-replicas", action="store_true", help="the ladder at 1, then 2 replicas"
+    )
+    parser.add_argument("--minutes", type=int, default=0, help="a long run at a fixed rate")
+    parser.add_argument("--rate", type=float, help="the long run's rate (default: half of c64)")
+    parser.add_argument(
+        "--profile-seconds",
+        type=float,
+        default=0.0,
+        help="py-spy the database this long in the long run's second and last minute",
+    )
+    parser.add_argument("--keep-logs", type=Path, help="copy the services' logs here at the end")
+    return parser
+
+
+if __name__ == "__main__":
+    asyncio.run(main(arguments().parse_args()))

@@ -132,11 +132,7 @@ def _wiring(
             deadline_changed=scanner.wake,
             alert_recorded=deliverer.wake,
         )
-        case_events = {
-            "case.assigned": handlers.on_case_event,
-            "case.updated": handlers.on_case_event,
-        }
-        runtime.consume(CASES_QUEUE, case_events)
+        runtime.consume(CASES_QUEUE, handlers.case_handlers())
         runtime.consume(ALERTS_QUEUE, handlers.alert_handlers())
         runtime.loop("deadline-scanner", scanner.run)
         runtime.loop("alert-delivery", deliverer.run)

@@ -39,19 +39,31 @@ class NotifyHandlers:
     deadline_changed: Callable[[], None]
     alert_recorded: Callable[[], None]
 
-    async def on_case_event(self, event: CaseAssigned | CaseUpdated) -> None:
-        """Keep the case's deadline current (older or repeated events change nothing), and
-        resolve the PagerDuty alerts of a case that closes."""
-        if await self.store.apply(event):
+    async def on_case_events(
+        self, events: Sequence[CaseAssigned | CaseUpdated]
+    ) -> list[BaseException | None]:
+        """Keep each case's deadline current (older or repeated events change nothing), and
+        resolve the PagerDuty alerts of a case that closes; per event, None (its errors fail
+        the batch, which is then handled one event at a time)."""
+        stored = await self.store.apply_many(events)
+        for event, changed in zip(events, stored, strict=True):
+            if changed:
+                log.info(
+                    "deadline updated",
+                    extra={
+                        "case_id": event.case_id,
+                        "version": event.version,
+                        "status": event.status,
+                    },
+                )
+        if any(stored):
             self.deadline_changed()
-            log.info(
-                "deadline updated",
-                extra={"case_id": event.case_id, "version": event.version, "status": event.status},
-            )
         # After the store: a trigger is only sent while the stored case is open, so one sent
         # was recorded before this looks for it.
-        if isinstance(event, CaseUpdated) and event.status in CLOSED_STATUSES:
-            await self.on_case_closed(event)
+        for event in events:
+            if isinstance(event, CaseUpdated) and event.status in CLOSED_STATUSES:
+                await self.on_case_closed(event)
+        return [None] * len(events)
 
     async def on_case_closed(self, event: CaseUpdated) -> None:
         """Record the resolve of each PagerDuty alert the case's escalations triggered (once
@@ -104,6 +116,11 @@ class NotifyHandlers:
 
     # The name the escalation queue's table used before alerts had kinds.
     on_escalation = on_alert
+
+    def case_handlers(self) -> dict[str, Batched]:
+        """The case queue's table: both case event types share one batch."""
+        batched = Batched(self.on_case_events)
+        return {"case.assigned": batched, "case.updated": batched}
 
     def alert_handlers(self) -> dict[str, Batched]:
         """The alert queue's table: event type -> handler (one batch for every kind)."""

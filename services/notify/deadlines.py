@@ -12,11 +12,12 @@ consumer and any number of scanners never overwrite one another. What to write i
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from pymongo import ASCENDING, UpdateOne
+from pymongo import ASCENDING, InsertOne, UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
@@ -44,6 +45,8 @@ POISONED = "poisoned"
 WRITE_ATTEMPTS = 20
 # What reading a malformed document raises (pydantic's ValidationError is a ValueError).
 UNREADABLE = (KeyError, TypeError, ValueError, AttributeError)
+
+WriteOp = InsertOne[dict[str, Any]] | UpdateOne
 
 __all__ = ["NEXT_DUE", "POISONED", "DeadlineStore", "deadline_key"]
 
@@ -89,6 +92,64 @@ class DeadlineStore:
         raise RuntimeError(
             f"case {event.case_id}: deadline kept changing under {WRITE_ATTEMPTS} writes"
         )
+
+    async def apply_many(self, events: Sequence[CaseEvent]) -> list[bool]:
+        """`apply` for a batch: one read and one write for the first event of each case; the
+        others (a later event of a case, a write that lost a race) go one by one after it."""
+        firsts: dict[str, int] = {}
+        for index, event in enumerate(events):
+            firsts.setdefault(event.case_id, index)
+        stored = await self._stored({events[i].case_id for i in firsts.values()})
+        planned: dict[int, WriteOp] = {}
+        for index in firsts.values():
+            event = events[index]
+            with tracing.message_context(event):
+                op = self._plan_write(stored.get(event.case_id), event)
+            if op is not None:
+                planned[index] = op
+        written = await self._write_many(planned)
+        outcomes: list[bool] = []
+        for index, event in enumerate(events):
+            settled = firsts[event.case_id] == index and written.get(index, False) is not None
+            outcomes.append(bool(written.get(index)) if settled else await self.apply(event))
+        return outcomes
+
+    async def _stored(self, case_ids: set[str]) -> dict[str, Revision]:
+        docs = await self.collection.find({"_id": {"$in": sorted(case_ids)}}).to_list()
+        return {doc["_id"]: Revision.model_validate(doc) for doc in docs}
+
+    def _plan_write(self, stored: Revision | None, event: CaseEvent) -> WriteOp | None:
+        """The conditional write storing `event` over `stored`, or None if it is not newer."""
+        fields = plan_case_event(stored, event, self.policy, self.clock(), calendars=self.calendars)
+        if fields is None:
+            return None
+        fields.update(tracing.trace_fields())
+        if stored is None:
+            return InsertOne({"_id": event.case_id, **_without_empty_due(fields)})
+        update = _set_fields(fields)
+        update.setdefault("$unset", {})[POISONED] = ""
+        return UpdateOne({"_id": event.case_id, "rev": stored.rev}, update)
+
+    async def _write_many(self, planned: dict[int, WriteOp]) -> dict[int, bool | None]:
+        """Write the planned operations in one command; per event index, True (stored) or None
+        (unknown: lost a race, to be applied alone)."""
+        if not planned:
+            return {}
+        indexes, ops = list(planned), list(planned.values())
+        refused: set[int] = set()
+        try:
+            result = await self.collection.bulk_write(ops, ordered=False)
+            updated = result.matched_count
+        except BulkWriteError as exc:
+            errors = exc.details.get("writeErrors", [])
+            if not errors or exc.details.get("writeConcernErrors"):
+                raise
+            refused = {indexes[e["index"]] for e in errors}
+            updated = int(exc.details.get("nMatched", 0))
+        updates = [i for i, op in planned.items() if isinstance(op, UpdateOne)]
+        # An update that matched nothing lost a race; which one, a bulk result cannot say.
+        unsure = set(updates) if updated < len(updates) else set()
+        return {i: None if i in refused | unsure else True for i in indexes}
 
     async def _write(self, case_id: str, stored: Revision | None, fields: dict[str, Any]) -> bool:
         if stored is None:

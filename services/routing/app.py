@@ -69,7 +69,7 @@ def create_app(
         )
         router = Router(repository, policy, clock, relay.wake, contact_keys=contact_keys)
         runtime.consume(REPORTS_QUEUE, {"report.submitted": Batched(router.on_reports)})
-        runtime.consume(ESCALATIONS_QUEUE, {"case.escalated": router.on_escalation})
+        runtime.consume(ESCALATIONS_QUEUE, {"case.escalated": Batched(router.on_escalations)})
         runtime.consume(APPEALS_QUEUE, {"report.appealed": router.on_appeal})
         erasures = ContactErasures(repository, clock)
         runtime.consume(ERASURES_QUEUE, {"report.contact_erased": erasures.on_erased})

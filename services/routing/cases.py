@@ -266,28 +266,13 @@ class CaseRepository:
         )
         return None if doc is None else self._read(doc)
 
-    async def record_escalation(self, event: CaseEscalated) -> bool:
-        """Note an escalation in the case's audit log, once per event."""
-        entry = AuditRecord(
-            at=event.escalated_at,
-            actor="notify",
-            action="escalated",
-            from_status=event.status.value,
-            to_status=event.status.value,
-            note=f"level {event.level}: {', '.join(event.targets)}",
-            level=event.level,
-            event_id=event.event_id,
+    async def record_escalations(self, events: Sequence[CaseEscalated]) -> int:
+        """Note each escalation in its case's audit log, once per event; one command. Returns
+        how many were new."""
+        result = await self.cases.bulk_write(
+            [_escalation_record(event) for event in events], ordered=False
         )
-        result = await self.cases.update_one(
-            {"_id": event.case_id, "escalations": {"$ne": event.event_id}},
-            {
-                "$push": {
-                    "audit": entry.model_dump(by_alias=True, exclude_none=True),
-                    "escalations": event.event_id,
-                }
-            },
-        )
-        return result.modified_count == 1
+        return result.modified_count
 
     async def record_audit(
         self, case_id: str, entry: AuditRecord, where: Document | None = None
@@ -506,3 +491,26 @@ def _criteria(query: CaseQuery, now: datetime) -> dict[str, Any]:
         criteria["$or"] = [{"urgency": {"$gt": after}}, {"_id": {"$gt": case_id}}]
     criteria["urgency"] = urgency
     return criteria
+
+
+def _escalation_record(event: CaseEscalated) -> UpdateOne:
+    """The audit line of an escalation, added unless its event is noted already."""
+    entry = AuditRecord(
+        at=event.escalated_at,
+        actor="notify",
+        action="escalated",
+        from_status=event.status.value,
+        to_status=event.status.value,
+        note=f"level {event.level}: {', '.join(event.targets)}",
+        level=event.level,
+        event_id=event.event_id,
+    )
+    return UpdateOne(
+        {"_id": event.case_id, "escalations": {"$ne": event.event_id}},
+        {
+            "$push": {
+                "audit": entry.model_dump(by_alias=True, exclude_none=True),
+                "escalations": event.event_id,
+            }
+        },
+    )

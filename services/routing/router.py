@@ -236,13 +236,12 @@ class Router:
             extra={"case_id": case.case_id, "report_id": event.report_id, "reason": reason},
         )
 
-    async def on_escalation(self, event: CaseEscalated) -> None:
-        """Record the escalation in the case's audit log (once per event)."""
-        if await self.repository.record_escalation(event):
-            log.info(
-                "escalation recorded",
-                extra={"case_id": event.case_id, "escalation_level": event.level},
-            )
+    async def on_escalations(self, events: Sequence[CaseEscalated]) -> list[BaseException | None]:
+        """Record each escalation in its case's audit log (once per event), in one write."""
+        recorded = await self.repository.record_escalations(events)
+        if recorded:
+            log.info("escalations recorded", extra={"count": recorded})
+        return [None] * len(events)
 
 
 def _observe(event: ReportSubmitted, now: datetime) -> None:

@@ -22,6 +22,7 @@ from services.common.outbox import (
     OutboxRelay,
     ensure_outbox_index,
     outbox_fields,
+    outbox_update,
 )
 from services.common.runtime import Backoff
 from services.common.service import Runtime, Service, create_service_app
@@ -48,6 +49,36 @@ class FailingPublisher(Publisher):
         self, messages: Iterable[OutgoingMessage], *, timeout: float = 10
     ) -> None:
         raise ValueError("publisher broke")
+
+
+class RacingWriter(Publisher):
+    """Publishes through `inner`; meanwhile a writer appends an event to one document (as a
+    state change arriving while the relay's batch is on its way would)."""
+
+    def __init__(self, inner: Publisher, db: MongoDatabase, doc_id: str) -> None:
+        self._inner, self._db, self._doc_id = inner, db, doc_id
+        self.late = report_event(77)
+
+    async def publish_many(
+        self, messages: Iterable[OutgoingMessage], *, timeout: float = 10
+    ) -> None:
+        await self._inner.publish_many(messages, timeout=timeout)
+        late = outbox_update([self.late], datetime.now(UTC))
+        await self._db.docs.update_one({"_id": self._doc_id}, late)
+
+
+class SlowWrites:
+    """The outbox collection on a loaded database: every write takes `seconds`."""
+
+    def __init__(self, collection: Any, seconds: float) -> None:
+        self._collection, self.seconds = collection, seconds
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._collection, name)
+
+    async def bulk_write(self, *args: Any, **kwargs: Any) -> Any:
+        await asyncio.sleep(self.seconds)
+        return await self._collection.bulk_write(*args, **kwargs)
 
 
 class ReadFails:
@@ -121,6 +152,46 @@ async def test_a_poison_outbox_entry_is_quarantined_and_the_rest_published(
     broken = await db.docs.find_one({"_id": "not-a-list"})
     assert broken is not None and broken[QUARANTINE][0]["entry"] == "garbage"
     assert await relay.publish_pending() == 0, "nothing left to retry"
+
+
+async def test_an_event_added_while_its_document_is_published_stays_for_the_next_batch(
+    db: MongoDatabase, amqp_connection: AbstractRobustConnection, topology: Topology
+) -> None:
+    await _pending(db, 3)
+    publisher = await Publisher.open(amqp_connection, topology)
+    probe = await QueueProbe.bind(amqp_connection, topology, "report.#")
+    racing = RacingWriter(publisher, db, "doc-1")
+    relay = OutboxRelay(db.docs, racing)
+    assert await relay.publish_pending() == 3
+    doc = await db.docs.find_one({"_id": "doc-1"})
+    assert doc is not None and [e["event_id"] for e in doc[OUTBOX]] == [racing.late.event_id], (
+        "only the published entry was cleared"
+    )
+    assert await db.docs.count_documents({OUTBOX_SINCE: {"$exists": True}}) == 1
+    assert await OutboxRelay(db.docs, publisher).publish_pending() == 0, "lease still held"
+    relay.publisher = publisher
+    assert await relay.publish_pending() == 1
+    received = await probe.wait_for(4)
+    assert racing.late.event_id in {e.event_id for e in received}
+    assert await db.docs.count_documents({OUTBOX_SINCE: {"$exists": True}}) == 0
+
+
+async def test_a_slow_round_halves_the_next_batch_and_quick_full_ones_restore_it(
+    db: MongoDatabase, amqp_connection: AbstractRobustConnection, topology: Topology
+) -> None:
+    await _pending(db, 60)
+    publisher = await Publisher.open(amqp_connection, topology)
+    slow = SlowWrites(db.docs, seconds=0.3)
+    relay = OutboxRelay(slow, publisher, batch=40, slow_round_seconds=0.2)  # type: ignore[arg-type]
+    assert await relay.publish_pending() == 40
+    assert relay.batch_size == 20, "the slow round halved the batch"
+    assert await relay.publish_pending() == 20
+    assert relay.batch_size == 10
+    await _pending_more(db, 60)
+    slow.seconds, relay.slow_round_seconds = 0.0, 100.0  # every round now counts as quick
+    sizes = [await relay.publish_pending() for _ in range(3)]
+    assert sizes == [10, 20, 30], "quick full rounds double the batch; the last takes what is left"
+    assert relay.batch_size == 40, "never above the configured batch"
 
 
 async def test_a_loop_that_raises_shows_in_readyz_and_is_restarted(

@@ -1,0 +1,113 @@
+"""One load step against a running system, and what it measured (for bench.throughput)."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from bench.common import cpu_seconds, drive, opcounters, percentile, settle
+from bench.system import RunningSystem
+
+MS = 1000
+
+
+def service_of(label: str) -> str:
+    """The service a process label names: `intake-2` -> `intake`, `database` -> `database`."""
+    return label.split("-", 1)[0]
+
+
+def cpu_line(cpu_ms: dict[str, float]) -> str:
+    """CPU per report summed per service, with each replica's share when there are several."""
+    services: dict[str, list[float]] = {}
+    for label, value in cpu_ms.items():
+        services.setdefault(service_of(label), []).append(value)
+    parts = []
+    for name, values in services.items():
+        shares = f" ({'+'.join(f'{v:.1f}' for v in values)})" if len(values) > 1 else ""
+        parts.append(f"{name} {sum(values):.1f}{shares}")
+    return ", ".join(parts)
+
+
+def cpu_now(pids: dict[str, int]) -> dict[str, float]:
+    """CPU seconds used so far by each process."""
+    return {label: cpu_seconds(pid) for label, pid in pids.items()}
+
+
+def cpu_ms_per(before: dict[str, float], after: dict[str, float], reports: int) -> dict[str, float]:
+    """CPU milliseconds per report of each process between two readings."""
+    return {label: (after[label] - before[label]) * MS / max(reports, 1) for label in before}
+
+
+@dataclass(frozen=True)
+class Step:
+    """What one load step measured."""
+
+    title: str
+    rate: float  # accepted by intake
+    routed_rate: float  # cases assigned, from the step's start to its last `case.assigned`
+    intake: list[float]
+    routed: list[float]
+    lateness: list[float]
+    commands: float
+    cpu_ms: dict[str, float]
+    lost: int
+    doubled: int
+
+    def line(self) -> str:
+        """One line: rate, latencies, commands, correctness, CPU per report."""
+        return (
+            f"{self.title:<22} {self.rate:6.0f}/s (routed {self.routed_rate:4.0f}/s)  intake p50 {percentile(self.intake, 50) * MS:6.1f}"
+            f" p99 {percentile(self.intake, 99) * MS:7.1f} ms  -> case.assigned p50"
+            f" {percentile(self.routed, 50) * MS:7.1f} p99 {percentile(self.routed, 99) * MS:7.1f} ms"
+            f"  escalation p99 {percentile(self.lateness, 99) * MS:7.1f} ms"
+            f"  lost {self.lost} doubled {self.doubled}"
+            f"  db commands/report {self.commands:4.1f}  CPU ms/report: {cpu_line(self.cpu_ms)}"
+        )
+
+
+async def step(
+    system: RunningSystem,
+    title: str,
+    count: int,
+    concurrency: int,
+    rate: float | None,
+    wait: float,
+    *,
+    seconds: float | None = None,
+) -> Step:
+    """Drive one load pattern (at most `seconds`, if given) and wait (bounded) for its cases."""
+    observer = system.observer
+    before, lateness_from = set(observer.accepted), len(observer.lateness)
+    ops_before = await opcounters(system.mongo_url)
+    cpu_before = cpu_now(system.pids)
+    until = None if seconds is None else time.monotonic() + seconds
+    started = time.time()
+    latencies, elapsed, errors = await drive(
+        system.urls,
+        count,
+        concurrency=concurrency,
+        rate=rate,
+        until=until,
+        on_accepted=observer.on_accepted,
+    )
+    codes = [c for c in observer.accepted if c not in before]
+    await settle(lambda: len(observer.routed(codes)) >= len(codes), timeout=wait)
+    await settle(lambda: len(observer.lateness) - lateness_from >= len(codes), timeout=wait)
+    ops_after = await opcounters(system.mongo_url)
+    commands = sum(ops_after.values()) - sum(ops_before.values())
+    if errors:
+        print(f"  ({title}: {errors} submissions refused)")
+    routed_at = [observer.assigned[c] for c in codes if c in observer.assigned]
+    routed_rate = len(routed_at) / max(max(routed_at, default=started) - started, 1e-9)
+    return Step(
+        title,
+        len(latencies) / elapsed,
+        routed_rate,
+        latencies,
+        observer.routed(codes),
+        observer.lateness[lateness_from:],
+        commands / max(len(latencies), 1),
+        cpu_ms_per(cpu_before, cpu_now(system.pids), len(latencies)),
+        observer.lost(codes),
+        observer.doubled(codes),
+    )
