@@ -255,7 +255,7 @@ class OutboxRelay:
         ]
         pull = {"$pull": {OUTBOX: {"event_id": {"$in": published}}}}
         writes.append(UpdateMany({"_id": {"$in": doc_ids}}, pull))
-        emptied = {"_id": {"$in": doc_ids}, OUTBOX: {"$size": 0}}
+        emptied = {"_id": {"$in": doc_ids}, f"{OUTBOX}.0": {"$exists": False}}
         writes.append(UpdateMany(emptied, {"$unset": {OUTBOX: "", OUTBOX_SINCE: ""}}))
         await self.collection.bulk_write(writes, ordered=True)
 
@@ -319,9 +319,15 @@ def _clear_if_unchanged(doc: dict[str, Any]) -> UpdateOne:
     """Clear the document's outbox if it still holds just the entries read (a clean read:
     a list of well-formed entries)."""
     entries = doc.get(OUTBOX, [])
-    unchanged: dict[str, Any] = {"_id": doc["_id"], OUTBOX: {"$size": len(entries)}}
-    if entries:
-        unchanged[f"{OUTBOX}.{len(entries) - 1}.event_id"] = entries[-1]["event_id"]
+    if not entries:  # empty, or missing beside its `outbox_since`
+        unchanged: dict[str, Any] = {"_id": doc["_id"], f"{OUTBOX}.0": {"$exists": False}}
+    else:
+        last = f"{OUTBOX}.{len(entries) - 1}.event_id"
+        unchanged = {
+            "_id": doc["_id"],
+            OUTBOX: {"$size": len(entries)},
+            last: entries[-1]["event_id"],
+        }
     return UpdateOne(unchanged, {"$unset": {OUTBOX: "", OUTBOX_SINCE: ""}})
 
 

@@ -107,11 +107,15 @@ class DeadlineStore:
                 op = self._plan_write(stored.get(event.case_id), event)
             if op is not None:
                 planned[index] = op
-        written = await self._write_many(planned)
+        written = await self._write_many(planned, events)
         outcomes: list[bool] = []
         for index, event in enumerate(events):
             settled = firsts[event.case_id] == index and written.get(index, False) is not None
-            outcomes.append(bool(written.get(index)) if settled else await self.apply(event))
+            if settled:
+                outcomes.append(bool(written.get(index)))
+                continue
+            with tracing.message_context(event):
+                outcomes.append(await self.apply(event))
         return outcomes
 
     async def _stored(self, case_ids: set[str]) -> dict[str, Revision]:
@@ -130,9 +134,11 @@ class DeadlineStore:
         update.setdefault("$unset", {})[POISONED] = ""
         return UpdateOne({"_id": event.case_id, "rev": stored.rev}, update)
 
-    async def _write_many(self, planned: dict[int, WriteOp]) -> dict[int, bool | None]:
+    async def _write_many(
+        self, planned: dict[int, WriteOp], events: Sequence[CaseEvent]
+    ) -> dict[int, bool | None]:
         """Write the planned operations in one command; per event index, True (stored) or None
-        (unknown: lost a race, to be applied alone)."""
+        (lost a race or refused: to be applied alone)."""
         if not planned:
             return {}
         indexes, ops = list(planned), list(planned.values())
@@ -146,10 +152,18 @@ class DeadlineStore:
                 raise
             refused = {indexes[e["index"]] for e in errors}
             updated = int(exc.details.get("nMatched", 0))
-        updates = [i for i, op in planned.items() if isinstance(op, UpdateOne)]
-        # An update that matched nothing lost a race; which one, a bulk result cannot say.
-        unsure = set(updates) if updated < len(updates) else set()
-        return {i: None if i in refused | unsure else True for i in indexes}
+        updates = [i for i, op in planned.items() if isinstance(op, UpdateOne) and i not in refused]
+        if updated < len(updates):  # some lost a race; a bulk result cannot say which
+            refused |= await self._not_landed({i: events[i] for i in updates})
+        return {i: None if i in refused else True for i in indexes}
+
+    async def _not_landed(self, written: dict[int, CaseEvent]) -> set[int]:
+        """Of these events' conditional updates, the ones whose version is not stored (a scanner's
+        claim or a newer event got there first)."""
+        ids = sorted({event.case_id for event in written.values()})
+        docs = await self.collection.find({"_id": {"$in": ids}}, {"version": 1}).to_list()
+        versions = {doc["_id"]: doc.get("version") for doc in docs}
+        return {i for i, event in written.items() if versions.get(event.case_id) != event.version}
 
     async def _write(self, case_id: str, stored: Revision | None, fields: dict[str, Any]) -> bool:
         if stored is None:

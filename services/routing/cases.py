@@ -266,13 +266,9 @@ class CaseRepository:
         )
         return None if doc is None else self._read(doc)
 
-    async def record_escalations(self, events: Sequence[CaseEscalated]) -> int:
-        """Note each escalation in its case's audit log, once per event; one command. Returns
-        how many were new."""
-        result = await self.cases.bulk_write(
-            [_escalation_record(event) for event in events], ordered=False
-        )
-        return result.modified_count
+    async def record_escalations(self, events: Sequence[CaseEscalated]) -> None:
+        """Note each escalation in its case's audit log, once per event; one command."""
+        await self.cases.bulk_write([_escalation_record(event) for event in events], ordered=False)
 
     async def record_audit(
         self, case_id: str, entry: AuditRecord, where: Document | None = None

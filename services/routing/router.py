@@ -238,9 +238,16 @@ class Router:
 
     async def on_escalations(self, events: Sequence[CaseEscalated]) -> list[BaseException | None]:
         """Record each escalation in its case's audit log (once per event), in one write."""
-        recorded = await self.repository.record_escalations(events)
-        if recorded:
-            log.info("escalations recorded", extra={"count": recorded})
+        await self.repository.record_escalations(events)
+        for event in events:  # noted once per event id: a redelivered one changed nothing
+            log.info(
+                "escalation noted",
+                extra={
+                    "case_id": event.case_id,
+                    "escalation_level": event.level,
+                    "event_id": event.event_id,
+                },
+            )
         return [None] * len(events)
 
 

@@ -52,17 +52,23 @@ class FailingPublisher(Publisher):
 
 
 class RacingWriter(Publisher):
-    """Publishes through `inner`; meanwhile a writer appends an event to one document (as a
-    state change arriving while the relay's batch is on its way would)."""
+    """Publishes through `inner`; meanwhile `doc_id`'s outbox changes: `cleared_first` as if
+    another relay had published and cleared it, then a writer appends an event (as a state
+    change arriving while this relay's batch is on its way would)."""
 
-    def __init__(self, inner: Publisher, db: MongoDatabase, doc_id: str) -> None:
+    def __init__(
+        self, inner: Publisher, db: MongoDatabase, doc_id: str, *, cleared_first: bool = False
+    ) -> None:
         self._inner, self._db, self._doc_id = inner, db, doc_id
+        self.cleared_first = cleared_first
         self.late = report_event(77)
 
     async def publish_many(
         self, messages: Iterable[OutgoingMessage], *, timeout: float = 10
     ) -> None:
         await self._inner.publish_many(messages, timeout=timeout)
+        if self.cleared_first:
+            await self._db.docs.update_one({"_id": self._doc_id}, {"$unset": {OUTBOX: ""}})
         late = outbox_update([self.late], datetime.now(UTC))
         await self._db.docs.update_one({"_id": self._doc_id}, late)
 
@@ -154,13 +160,17 @@ async def test_a_poison_outbox_entry_is_quarantined_and_the_rest_published(
     assert await relay.publish_pending() == 0, "nothing left to retry"
 
 
+@pytest.mark.parametrize("cleared_first", [False, True], ids=["appended", "cleared-and-refilled"])
 async def test_an_event_added_while_its_document_is_published_stays_for_the_next_batch(
-    db: MongoDatabase, amqp_connection: AbstractRobustConnection, topology: Topology
+    db: MongoDatabase,
+    amqp_connection: AbstractRobustConnection,
+    topology: Topology,
+    cleared_first: bool,
 ) -> None:
     await _pending(db, 3)
     publisher = await Publisher.open(amqp_connection, topology)
     probe = await QueueProbe.bind(amqp_connection, topology, "report.#")
-    racing = RacingWriter(publisher, db, "doc-1")
+    racing = RacingWriter(publisher, db, "doc-1", cleared_first=cleared_first)
     relay = OutboxRelay(db.docs, racing)
     assert await relay.publish_pending() == 3
     doc = await db.docs.find_one({"_id": "doc-1"})
