@@ -82,6 +82,9 @@ class EmbeddedMongo:
                 "WARNING",
                 # fdatasync on every commit: an acknowledged write survives a SIGKILL.
                 *(["--sync-on-commit"] if self.durable else []),
+                # A plain standalone server keeps no oplog: nothing here reads change streams,
+                # and the oplog costs every write an entry and a diff of the document.
+                "--standalone",
             ],
             stdout=out,
             stderr=subprocess.STDOUT,
