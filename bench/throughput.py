@@ -76,11 +76,14 @@ async def run_ladder(args: argparse.Namespace, replicas: int) -> list[Step]:
 
 def comparison(one: list[Step], two: list[Step]) -> list[str]:
     """The two ladders' accepted rates side by side, with their ratio and correctness."""
-    lines = [f"{'step':<16} {'1 replica':>22} {'2 replicas':>22}  2/1"]
+    lines = [f"{'step':<16} {'1 replica (accepted, routed)':>36} {'2 replicas':>36}  routed 2/1"]
     for n, (a, b) in enumerate(zip(one, two, strict=True)):
         name = "half peak" if n == len(one) - 1 else a.title
-        cells = [f"{s.rate:6.0f}/s lost {s.lost} dbl {s.doubled}" for s in (a, b)]
-        lines.append(f"{name:<16} {cells[0]:>22} {cells[1]:>22}  {b.rate / a.rate:4.2f}")
+        cells = [
+            f"{s.rate:5.0f}/s {s.routed_rate:5.0f}/s lost {s.lost} dbl {s.doubled}" for s in (a, b)
+        ]
+        ratio = b.routed_rate / a.routed_rate
+        lines.append(f"{name:<16} {cells[0]:>36} {cells[1]:>36}  {ratio:4.2f}")
     return lines
 
 
