@@ -22,11 +22,11 @@ replica's share in brackets). Bounded: each step is a fixed number of reports, a
 `--settle` seconds for its cases. `--compare-replicas` runs the ladder on a fresh system with
 one replica, then on another with two, and prints the rates side by side.
 
-Long run (`--minutes`, implemented in bench.aging): a fixed offered rate (`--rate`, default half
-of a ~10 s step at concurrency 64) in one-minute chunks; one line per minute (offered and
-accepted rate, intake and report -> `case.assigned` p50/p99, lost, doubled, database CPU ms per
-report, RSS of each process, database files on disk, reports stored), then the first five
-minutes against the last five, within 15 % or not. `--profile-seconds S` samples the database
+Long run (`--minutes`, implemented in bench.aging): a fixed offered rate (`--rate`, default
+half the routed rate of a ~10 s step at concurrency 64) in one-minute chunks; one line per
+minute (offered and accepted rate, intake and report -> `case.assigned` p50/p99, lost,
+doubled, database CPU ms per report, RSS of each process, database files on disk, reports
+stored), then the first five minutes against the last five, within 15 % or not. `--profile-seconds S` samples the database
 with py-spy in the second and the last minute and prints its top 15 functions by own samples.
 """
 
@@ -115,7 +115,9 @@ def arguments() -> argparse.ArgumentParser:
         "--compare-replicas", action="store_true", help="the ladder at 1, then 2 replicas"
     )
     parser.add_argument("--minutes", type=int, default=0, help="a long run at a fixed rate")
-    parser.add_argument("--rate", type=float, help="the long run's rate (default: half of c64)")
+    parser.add_argument(
+        "--rate", type=float, help="the long run's rate (default: half the routed rate at c64)"
+    )
     parser.add_argument(
         "--profile-seconds",
         type=float,
