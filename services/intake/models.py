@@ -31,6 +31,7 @@ from services.common.contracts import (
 from services.common.params import MIN_SEEN_AT, ParamError, check_datetime
 from services.common.phones import e164
 from services.common.sealing import KeyRing
+from services.common.text import Trimmed
 from services.intake.placefields import (
     PLACE_FIELDS,
     CommuneIn,
@@ -58,7 +59,8 @@ def _phone_e164(text: str) -> str:
 
 Phone = Annotated[
     str,
-    StringConstraints(strip_whitespace=True, max_length=30),
+    StringConstraints(max_length=30),
+    Trimmed,
     AfterValidator(_phone_e164),
     Field(
         description="A Vietnamese mobile or landline number (0912 345 678, +84 24 3825 1234, "

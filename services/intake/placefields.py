@@ -10,6 +10,7 @@ from pydantic_core import PydanticCustomError
 
 from services.common import geography
 from services.common.geography import GEOGRAPHY_VERSION, PlaceError
+from services.common.text import Trimmed
 
 PLACE_FIELDS = frozenset({"province", "district", "commune"})
 
@@ -64,11 +65,12 @@ def _commune(value: str, info: ValidationInfo) -> str | None:
         raise _place_error(exc) from None
 
 
-_PLACE_TEXT = StringConstraints(strip_whitespace=True, max_length=100)
+_PLACE_TEXT = StringConstraints(max_length=100)
 
 ProvinceIn = Annotated[
     str,
     _PLACE_TEXT,
+    Trimmed,
     AfterValidator(_province),
     Field(
         description="Province or centrally-run city (one of the 34 since 1 July 2025): its code "
@@ -81,6 +83,7 @@ ProvinceIn = Annotated[
 DistrictIn = Annotated[
     str,
     _PLACE_TEXT,
+    Trimmed,
     AfterValidator(_district),
     Field(
         description="Legacy (districts were abolished on 1 July 2025): a pre-2025 district name, "
@@ -90,6 +93,7 @@ DistrictIn = Annotated[
 CommuneIn = Annotated[
     str,
     _PLACE_TEXT,
+    Trimmed,
     AfterValidator(_commune),
     Field(
         description='Commune, ward or special zone of that province: its code ("00070") or its '

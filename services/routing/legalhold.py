@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel, ConfigDict, Field, Strict, StringConstraints, field_validator
 
 from services.common.mongo import Document
+from services.common.text import TrimmedNotBlank
 from services.routing.case import AuditRecord, Case
 
 LEGAL_HOLD = "legal_hold"
@@ -25,9 +26,7 @@ LOCAL_ZONE = ZoneInfo("Asia/Ho_Chi_Minh")  # the day a hold's `until` names is a
 LAST_YEAR = 2999
 REASON_MAX = 2000
 
-HoldReason = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=REASON_MAX)
-]
+HoldReason = Annotated[str, StringConstraints(min_length=1, max_length=REASON_MAX), TrimmedNotBlank]
 
 
 class LegalHoldBody(BaseModel):

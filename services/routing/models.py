@@ -17,6 +17,7 @@ from services.common.contracts import (
     Priority,
 )
 from services.common.geography import province_code_of
+from services.common.text import Trimmed, TrimmedNotBlank
 from services.routing.case import Appeal, Case, Decision
 from services.routing.decisions import EXPLANATION_MAX, DecisionInput
 from services.routing.evidence import EvidenceView
@@ -25,16 +26,18 @@ from services.routing.sharing import only_informed, sees_contact
 from services.routing.takedown_terms import Note, TakedownView
 
 Explanation = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=EXPLANATION_MAX)
+    str, StringConstraints(min_length=1, max_length=EXPLANATION_MAX), TrimmedNotBlank
 ]
 LegalBasisCode = Annotated[
     str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=80),
+    StringConstraints(min_length=1, max_length=80),
+    TrimmedNotBlank,
     Field(description="A code from the routing policy's `legal_bases` list."),
 ]
 LegalBasisText = Annotated[
     str,
-    StringConstraints(strip_whitespace=True, max_length=2000),
+    StringConstraints(max_length=2000),
+    Trimmed,
     Field(description="The exact provision, in words (stays inside the agencies)."),
 ]
 _O = DecisionOutcome

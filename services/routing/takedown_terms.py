@@ -19,6 +19,7 @@ from pydantic import (
 )
 
 from services.common.contracts import TRIAGE, Category
+from services.common.text import TrimmedNotBlank
 from services.routing.case import CaseReport, Takedown
 
 
@@ -68,15 +69,15 @@ DRAFT_CHANNEL = Channel.PORTAL
 ROUTING_ACTOR = "routing"
 
 
-Note = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=5000)]
+Note = Annotated[str, StringConstraints(min_length=1, max_length=5000), TrimmedNotBlank]
 PLATFORM_ID = r"^[a-z0-9][a-z0-9_.-]{0,39}$"
 PlatformId = Annotated[
     str,
     StringConstraints(pattern=PLATFORM_ID),
     Field(description="The platform's id as events carry it: facebook, tiktok, zalo, ..."),
 ]
-Reference = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+Reference = Annotated[str, StringConstraints(min_length=1, max_length=200), TrimmedNotBlank]
+Reason = Annotated[str, StringConstraints(min_length=1, max_length=2000), TrimmedNotBlank]
 
 
 class _Body(BaseModel):

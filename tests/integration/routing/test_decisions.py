@@ -63,6 +63,10 @@ async def test_an_unknown_legal_basis_or_a_resolve_outcome_on_reject_is_422_nami
         (reject_body(legal_basis="nd-0-2099"), "legal_basis"),
         (reject_body(outcome="account_restored"), "outcome"),
         (reject_body(explanation="x" * 2001), "explanation"),
+        (reject_body(explanation=" \n\t "), "explanation"),
+        # Over the published maxLength as sent, though not once trimmed (a fuzzer finding).
+        (reject_body(legal_basis_text="Khoản 2" + "\n" * 2000), "legal_basis_text"),
+        (reject_body(explanation="x" * 1990 + " " * 20), "explanation"),
     ):
         reply = await routing.post(url, json=body, headers=auth("police"))
         assert reply.status == 422, await reply.text()
