@@ -1,9 +1,10 @@
-"""Free text: the length bound applies to the text as sent, whitespace is trimmed after.
+"""Free text: the length bounds apply to the text as sent, whitespace is trimmed after.
 
 pydantic's `strip_whitespace` trims before it measures, so a text longer than the published
 `maxLength` was accepted when its excess was whitespace: the schema and the service disagreed.
-These validators run after the bound instead (`Annotated[str, StringConstraints(max_length=N),
-Trimmed]`).
+Declare the bounds first and trim after them, e.g. `Annotated[str,
+StringConstraints(min_length=1, max_length=N), TrimmedNotBlank]`; a minimum is checked again
+once trimmed, with pydantic's own error type, so a text of spaces is still too short.
 """
 
 from __future__ import annotations
@@ -16,14 +17,23 @@ def _trimmed(text: str) -> str:
     return text.strip()
 
 
-def _trimmed_not_blank(text: str) -> str:
-    stripped = text.strip()
-    if not stripped:
-        raise PydanticCustomError("blank", "must not be blank")
-    return stripped
+def trimmed_at_least(min_length: int) -> AfterValidator:
+    """Trim, then refuse what is shorter than `min_length` (as `string_too_short`)."""
+
+    def check(text: str) -> str:
+        stripped = text.strip()
+        if len(stripped) < min_length:
+            raise PydanticCustomError(
+                "string_too_short",
+                "String should have at least {min_length} characters",
+                {"min_length": min_length},
+            )
+        return stripped
+
+    return AfterValidator(check)
 
 
 # Leading and trailing whitespace removed.
 Trimmed = AfterValidator(_trimmed)
 # The same, and a text of whitespace only refused.
-TrimmedNotBlank = AfterValidator(_trimmed_not_blank)
+TrimmedNotBlank = trimmed_at_least(1)

@@ -31,7 +31,7 @@ from services.common.contracts import (
 from services.common.params import MIN_SEEN_AT, ParamError, check_datetime
 from services.common.phones import e164
 from services.common.sealing import KeyRing
-from services.common.text import Trimmed
+from services.common.text import Trimmed, TrimmedNotBlank, trimmed_at_least
 from services.intake.placefields import (
     PLACE_FIELDS,
     CommuneIn,
@@ -45,7 +45,6 @@ MAX_URLS = 5
 MAX_EVIDENCE_LINKS = 10
 CLOCK_SKEW = timedelta(minutes=5)
 
-Text = Annotated[str, StringConstraints(strip_whitespace=True)]
 PHONE_CHARACTERS = re.compile(r"^\+?[0-9 ().-]{3,30}$")
 
 
@@ -75,7 +74,7 @@ class ContactIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: Annotated[Text, Field(max_length=200)] | None = None
+    name: Annotated[str, StringConstraints(max_length=200), Trimmed] | None = None
     phone: Phone | None = None
     email: EmailStr | None = None
 
@@ -88,7 +87,9 @@ class ReportIn(BaseModel):
     category: Category
     content_urls: ContentUrls = Field(min_length=1, max_length=MAX_URLS)
     platform: Platform
-    description: Annotated[Text, Field(min_length=10, max_length=5000)]
+    description: Annotated[
+        str, StringConstraints(min_length=10, max_length=5000), trimmed_at_least(10)
+    ]
     seen_at: AwareDatetime | None = None
     province: ProvinceIn | None = None
     district: DistrictIn | None = None
@@ -213,7 +214,9 @@ class AppealIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    reason: Annotated[Text, Field(min_length=1, max_length=MAX_APPEAL_REASON)]
+    reason: Annotated[
+        str, StringConstraints(min_length=1, max_length=MAX_APPEAL_REASON), TrimmedNotBlank
+    ]
 
 
 class AppealAccepted(BaseModel):

@@ -40,3 +40,33 @@ async def test_a_url_longer_than_documented_is_a_422_naming_it(intake: Client) -
     assert reply.status == 422
     fields = [e["field"] for e in (await reply.json())["error"]["errors"]]
     assert fields == ["evidence_links.0"]
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("description", "Trang giả mạo cơ quan nhà nước." + " " * 5000),
+        ("description", " " * 12),
+        ("province", "01" + "\n" * 100),
+    ],
+    ids=["over-maxLength-as-sent", "blank", "place-over-maxLength-as-sent"],
+)
+async def test_text_is_bounded_as_sent_and_trimmed_after(
+    intake: Client, intake_db: MongoDatabase, field: str, value: str
+) -> None:
+    reply = await intake.post("/api/v1/reports", json=valid_report(**{field: value}))
+    assert reply.status == 422, await reply.text()
+    assert field in [e["field"] for e in (await reply.json())["error"]["errors"]]
+    assert await intake_db.reports.count_documents({}) == 0
+
+
+async def test_surrounding_whitespace_is_trimmed_from_a_description(
+    intake: Client, intake_db: MongoDatabase
+) -> None:
+    reply = await intake.post(
+        "/api/v1/reports", json=valid_report(description="  Trang giả mạo cơ quan nhà nước.\n")
+    )
+    assert reply.status == 201, await reply.text()
+    stored = await intake_db.reports.find_one({})
+    assert stored is not None
+    assert stored["report"]["description"] == "Trang giả mạo cơ quan nhà nước."
