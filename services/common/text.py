@@ -12,16 +12,24 @@ from __future__ import annotations
 from pydantic import AfterValidator
 from pydantic_core import PydanticCustomError
 
+# Unicode's White_Space, what pydantic's `strip_whitespace` removes and what the published
+# patterns call space; `str.strip()` would also remove the separators U+001C-U+001F.
+WHITE_SPACE = (
+    "\t\n\x0b\x0c\r \x85\xa0\u1680"
+    + "".join(chr(c) for c in range(0x2000, 0x200B))
+    + "\u2028\u2029\u202f\u205f\u3000"
+)
+
 
 def _trimmed(text: str) -> str:
-    return text.strip()
+    return text.strip(WHITE_SPACE)
 
 
 def trimmed_at_least(min_length: int) -> AfterValidator:
     """Trim, then refuse what is shorter than `min_length` (as `string_too_short`)."""
 
     def check(text: str) -> str:
-        stripped = text.strip()
+        stripped = text.strip(WHITE_SPACE)
         if len(stripped) < min_length:
             raise PydanticCustomError(
                 "string_too_short",

@@ -56,10 +56,10 @@ def _phone_e164(text: str) -> str:
     return number
 
 
+# Surrounding whitespace does not count: the published pattern allows any amount of it.
 Phone = Annotated[
     str,
-    StringConstraints(max_length=30),
-    Trimmed,
+    StringConstraints(strip_whitespace=True, max_length=30),
     AfterValidator(_phone_e164),
     Field(
         description="A Vietnamese mobile or landline number (0912 345 678, +84 24 3825 1234, "

@@ -70,3 +70,9 @@ async def test_surrounding_whitespace_is_trimmed_from_a_description(
     stored = await intake_db.reports.find_one({})
     assert stored is not None
     assert stored["report"]["description"] == "Trang giả mạo cơ quan nhà nước."
+
+
+async def test_only_unicode_white_space_is_trimmed_as_the_schema_says(intake: Client) -> None:
+    # U+001C-U+001F are not White_Space: `str.strip()` would remove them, the schema does not.
+    reply = await intake.post("/api/v1/reports", json=valid_report(description="\x1cabcdefgh\x1f"))
+    assert reply.status == 201, await reply.text()
