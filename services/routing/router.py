@@ -241,7 +241,7 @@ class Router:
         await self.repository.record_escalations(events)
         for event in events:  # noted once per event id: a redelivered one changed nothing
             log.info(
-                "escalation noted",
+                "escalation recorded",
                 extra={
                     "case_id": event.case_id,
                     "escalation_level": event.level,
