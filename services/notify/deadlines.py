@@ -81,12 +81,9 @@ class DeadlineStore:
         for _ in range(WRITE_ATTEMPTS):
             doc = await self.collection.find_one({"_id": event.case_id})
             stored = Revision.model_validate(doc) if doc is not None else None
-            fields = plan_case_event(
-                stored, event, self.policy, self.clock(), calendars=self.calendars
-            )
+            fields = self._fields(stored, event)
             if fields is None:
                 return False
-            fields.update(tracing.trace_fields())  # the case's trace, for its escalations
             if await self._write(event.case_id, stored, fields):
                 return True
         raise RuntimeError(
@@ -122,17 +119,22 @@ class DeadlineStore:
         docs = await self.collection.find({"_id": {"$in": sorted(case_ids)}}).to_list()
         return {doc["_id"]: Revision.model_validate(doc) for doc in docs}
 
+    def _fields(self, stored: Revision | None, event: CaseEvent) -> dict[str, Any] | None:
+        """What to store for `event` over `stored` (None if it is not newer), with the case's
+        trace, for its escalations."""
+        fields = plan_case_event(stored, event, self.policy, self.clock(), calendars=self.calendars)
+        if fields is not None:
+            fields.update(tracing.trace_fields())
+        return fields
+
     def _plan_write(self, stored: Revision | None, event: CaseEvent) -> WriteOp | None:
         """The conditional write storing `event` over `stored`, or None if it is not newer."""
-        fields = plan_case_event(stored, event, self.policy, self.clock(), calendars=self.calendars)
+        fields = self._fields(stored, event)
         if fields is None:
             return None
-        fields.update(tracing.trace_fields())
         if stored is None:
-            return InsertOne({"_id": event.case_id, **_without_empty_due(fields)})
-        update = _set_fields(fields)
-        update.setdefault("$unset", {})[POISONED] = ""
-        return UpdateOne({"_id": event.case_id, "rev": stored.rev}, update)
+            return InsertOne(_new_deadline(event.case_id, fields))
+        return UpdateOne({"_id": event.case_id, "rev": stored.rev}, _restated(fields))
 
     async def _write_many(
         self, planned: dict[int, WriteOp], events: Sequence[CaseEvent]
@@ -168,13 +170,13 @@ class DeadlineStore:
     async def _write(self, case_id: str, stored: Revision | None, fields: dict[str, Any]) -> bool:
         if stored is None:
             try:
-                await self.collection.insert_one({"_id": case_id, **_without_empty_due(fields)})
+                await self.collection.insert_one(_new_deadline(case_id, fields))
             except DuplicateKeyError:
                 return False
             return True
-        update = _set_fields(fields)
-        update.setdefault("$unset", {})[POISONED] = ""  # the event states the case afresh
-        result = await self.collection.update_one({"_id": case_id, "rev": stored.rev}, update)
+        result = await self.collection.update_one(
+            {"_id": case_id, "rev": stored.rev}, _restated(fields)
+        )
         return result.matched_count == 1
 
     async def due(self, now: datetime, limit: int) -> list[dict[str, Any]]:
@@ -275,6 +277,19 @@ def _quarantine_operation(item: _Quarantine, now: datetime) -> UpdateOne:
         {"_id": item.doc["_id"], NEXT_DUE: item.doc.get(NEXT_DUE)},
         {"$set": {POISONED: {"error": item.error, "at": now}}, "$unset": {NEXT_DUE: ""}},
     )
+
+
+def _new_deadline(case_id: str, fields: dict[str, Any]) -> dict[str, Any]:
+    """The first document of a case's deadline."""
+    return {"_id": case_id, **_without_empty_due(fields)}
+
+
+def _restated(fields: dict[str, Any]) -> dict[str, Any]:
+    """The update storing a newer state: the event states the case afresh, so an earlier
+    quarantine mark goes."""
+    update = _set_fields(fields)
+    update.setdefault("$unset", {})[POISONED] = ""
+    return update
 
 
 def _without_empty_due(fields: dict[str, Any]) -> dict[str, Any]:
