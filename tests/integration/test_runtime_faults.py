@@ -272,3 +272,30 @@ async def _pending_more(db: MongoDatabase, n: int) -> None:
     await db.docs.insert_many(
         [{"_id": f"more-{i}", **outbox_fields([report_event(100 + i)], now)} for i in range(n)]
     )
+
+
+async def test_a_relay_rewrites_its_lease_only_once_it_runs_low(
+    db: MongoDatabase, amqp_connection: AbstractRobustConnection, topology: Topology
+) -> None:
+    publisher = await Publisher.open(amqp_connection, topology)
+    now = datetime.now(UTC)
+    clock = [now]
+    relay = OutboxRelay(db.docs, publisher, clock=lambda: clock[0])
+
+    async def lease_until() -> datetime:
+        lease = await db[RELAYS].find_one({"_id": "docs"})
+        assert lease is not None
+        until: datetime = lease["until"].replace(tzinfo=UTC)
+        return until
+
+    await _pending(db, 2)
+    assert await relay.publish_pending() == 2
+    taken = await lease_until()
+    clock[0] = now + timedelta(seconds=2)
+    await _pending_more(db, 2)
+    assert await relay.publish_pending() == 2
+    assert await lease_until() == taken, "a lease with most of it left is not written again"
+    assert await OutboxRelay(db.docs, publisher).publish_pending() == 0, "and is still held"
+    clock[0] = now + timedelta(seconds=3)
+    assert await relay.publish_pending() == 0
+    assert await lease_until() > taken, "renewed once less than three quarters was left"
