@@ -123,13 +123,13 @@ def _wiring(
             batch=settings.scan_batch,
             on_claimed=relay.wake,
         )
+        store.on_due = scanner.wake_at  # a deadline stored here is looked at when it falls due
         handlers = NotifyHandlers(
             store,
             alerts,
             policy,
             clock,
             email_enabled=deliverer.smtp is not None,
-            deadline_changed=scanner.wake,
             alert_recorded=deliverer.wake,
         )
         runtime.consume(CASES_QUEUE, handlers.case_handlers())

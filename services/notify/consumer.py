@@ -23,6 +23,7 @@ from services.notify.alerts import (
 )
 from services.notify.deadlines import DeadlineStore
 from services.notify.escalation import EscalationPolicy
+from services.notify.retry import NEXT_ATTEMPT
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +37,6 @@ class NotifyHandlers:
     policy: EscalationPolicy
     clock: Clock
     email_enabled: bool
-    deadline_changed: Callable[[], None]
     alert_recorded: Callable[[], None]
 
     async def on_case_events(
@@ -56,8 +56,6 @@ class NotifyHandlers:
                         "status": event.status,
                     },
                 )
-        if any(stored):
-            self.deadline_changed()
         # After the store: a trigger is only sent while the stored case is open, so one sent
         # was recorded before this looks for it.
         for event in events:
@@ -86,7 +84,10 @@ class NotifyHandlers:
         for event, outcome in zip(events, stored, strict=True):
             if outcome is True:
                 self._recorded(event, now)
-        if any(outcome is True for outcome in stored):
+        # Only an alert with a delivery to make needs the deliverer; one whose targets have no
+        # webhook or e-mail (kept for the log and the queues) would wake it for nothing.
+        due = [NEXT_ATTEMPT in doc for doc, done in zip(docs, stored, strict=True) if done is True]
+        if any(due):
             self.alert_recorded()
         return [outcome if isinstance(outcome, Exception) else None for outcome in stored]
 
@@ -113,9 +114,6 @@ class NotifyHandlers:
                 "targets": event.targets,
             },
         )
-
-    # The name the escalation queue's table used before alerts had kinds.
-    on_escalation = on_alert
 
     def case_handlers(self) -> dict[str, Batched]:
         """The case queue's table: both case event types share one batch."""

@@ -12,7 +12,7 @@ consumer and any number of scanners never overwrite one another. What to write i
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -65,6 +65,8 @@ class DeadlineStore:
     policy: EscalationPolicy
     clock: Clock
     calendars: CalendarBook = field(default_factory=packaged_calendars)
+    # Told when a deadline this store wrote falls due next (the scanner, so it looks then).
+    on_due: Callable[[datetime], None] = field(default=lambda _due: None)
 
     @property
     def collection(self) -> AsyncCollection[dict[str, Any]]:
@@ -85,6 +87,7 @@ class DeadlineStore:
             if fields is None:
                 return False
             if await self._write(event.case_id, stored, fields):
+                self._announce(fields)
                 return True
         raise RuntimeError(
             f"case {event.case_id}: deadline kept changing under {WRITE_ATTEMPTS} writes"
@@ -98,13 +101,18 @@ class DeadlineStore:
             firsts.setdefault(event.case_id, index)
         stored = await self._stored({events[i].case_id for i in firsts.values()})
         planned: dict[int, WriteOp] = {}
+        planned_fields: dict[int, dict[str, Any]] = {}
         for index in firsts.values():
             event = events[index]
             with tracing.message_context(event):
-                op = self._plan_write(stored.get(event.case_id), event)
-            if op is not None:
-                planned[index] = op
+                fields = self._fields(stored.get(event.case_id), event)
+            if fields is not None:
+                planned[index] = _write_op(event.case_id, stored.get(event.case_id), fields)
+                planned_fields[index] = fields
         written = await self._write_many(planned, events)
+        for index, landed in written.items():
+            if landed:
+                self._announce(planned_fields[index])
         outcomes: list[bool] = []
         for index, event in enumerate(events):
             settled = firsts[event.case_id] == index and written.get(index, False) is not None
@@ -127,14 +135,10 @@ class DeadlineStore:
             fields.update(tracing.trace_fields())
         return fields
 
-    def _plan_write(self, stored: Revision | None, event: CaseEvent) -> WriteOp | None:
-        """The conditional write storing `event` over `stored`, or None if it is not newer."""
-        fields = self._fields(stored, event)
-        if fields is None:
-            return None
-        if stored is None:
-            return InsertOne(_new_deadline(event.case_id, fields))
-        return UpdateOne({"_id": event.case_id, "rev": stored.rev}, _restated(fields))
+    def _announce(self, fields: dict[str, Any]) -> None:
+        """Tell `on_due` when the deadline just written falls due next, if it does."""
+        if (due := fields.get(NEXT_DUE)) is not None:
+            self.on_due(due)
 
     async def _write_many(
         self, planned: dict[int, WriteOp], events: Sequence[CaseEvent]
@@ -277,6 +281,13 @@ def _quarantine_operation(item: _Quarantine, now: datetime) -> UpdateOne:
         {"_id": item.doc["_id"], NEXT_DUE: item.doc.get(NEXT_DUE)},
         {"$set": {POISONED: {"error": item.error, "at": now}}, "$unset": {NEXT_DUE: ""}},
     )
+
+
+def _write_op(case_id: str, stored: Revision | None, fields: dict[str, Any]) -> WriteOp:
+    """The conditional write storing `fields` over `stored` (an insert when nothing is)."""
+    if stored is None:
+        return InsertOne(_new_deadline(case_id, fields))
+    return UpdateOne({"_id": case_id, "rev": stored.rev}, _restated(fields))
 
 
 def _new_deadline(case_id: str, fields: dict[str, Any]) -> dict[str, Any]:

@@ -1,4 +1,10 @@
-"""The deadline scanner: wakes at least every interval, claims what is due, sleeps until next."""
+"""The deadline scanner: wakes at least every interval, claims what is due, sleeps until next.
+
+It learns when to look next from the store: after each scan, by asking it for the earliest
+alert due within the interval; meanwhile, by being told when a deadline written here falls
+due (`wake_at`), which shortens the sleep without a look-up. A deadline another replica wrote
+is found by the look-up after that replica's scan or, at the latest, one interval later.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +12,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from services.common.clock import Clock
 from services.common.mongo import TRANSIENT_MONGO_ERRORS
@@ -37,10 +43,13 @@ class Scanner:
         self.batch = batch
         self.on_claimed = on_claimed
         self._wake = asyncio.Event()
+        self._next: datetime | None = None  # when the coming sleep ends (None while scanning)
 
-    def wake(self) -> None:
-        """A deadline changed: look again now rather than at the next planned time."""
-        self._wake.set()
+    def wake_at(self, due: datetime) -> None:
+        """A deadline falls due at `due`: look then, if that is before the planned look."""
+        if self._next is None or due < self._next:
+            self._next = due
+            self._wake.set()
 
     async def run(self) -> None:
         """Scan until cancelled; a database outage pauses the scanner, it never stops it."""
@@ -59,6 +68,7 @@ class Scanner:
         # Cleared before reading, not before sleeping: a wake that arrives while this scan
         # and the pause look-up are under way must cut the coming sleep short.
         self._wake.clear()
+        self._next = None
         started = time.perf_counter()
         now = self.clock()
         due = await self.store.due(now, self.batch)
@@ -78,8 +88,14 @@ class Scanner:
         return min(max((upcoming - now).total_seconds(), 0.0), self.interval)
 
     async def _sleep(self, seconds: float) -> None:
-        if seconds > 0:
-            await woken(self._wake, seconds=seconds)
+        """Sleep `seconds`, or less if `wake_at` names an earlier time (also while scanning)."""
+        until = self.clock() + timedelta(seconds=seconds)
+        if self._next is None or until < self._next:
+            self._next = until
+        while (left := (self._next - self.clock()).total_seconds()) > 0:
+            if not await woken(self._wake, seconds=left):
+                return
+            self._wake.clear()
 
     async def track_open_deadlines(self, every_seconds: float = GAUGE_EVERY_SECONDS) -> None:
         """Keep the open-deadlines gauge current (a count over the whole index, so rarely)."""
