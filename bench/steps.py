@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from dataclasses import dataclass
 
@@ -31,6 +32,17 @@ def cpu_line(cpu_ms: dict[str, float]) -> str:
 def cpu_now(pids: dict[str, int]) -> dict[str, float]:
     """CPU seconds used so far by each process."""
     return {label: cpu_seconds(pid) for label, pid in pids.items()}
+
+
+async def idle_line(system: RunningSystem, seconds: float = 5.0) -> str:
+    """What the system costs the database with nothing to do (its loops looking for work): a
+    step's per-report figures include this for every second the step waits."""
+    ops_before, cpu_before = await opcounters(system.mongo_url), cpu_now(system.pids)
+    await asyncio.sleep(seconds)
+    ops_after, cpu_after = await opcounters(system.mongo_url), cpu_now(system.pids)
+    commands = (sum(ops_after.values()) - sum(ops_before.values())) / seconds
+    database = (cpu_after["database"] - cpu_before["database"]) * MS / seconds
+    return f"idle: {commands:.1f} database commands/s, database CPU {database:.0f} ms/s"
 
 
 def cpu_ms_per(before: dict[str, float], after: dict[str, float], reports: int) -> dict[str, float]:

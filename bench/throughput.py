@@ -10,7 +10,9 @@ ports, own log files: intake.log, or intake-1.log, intake-2.log, ...), as bench.
 (deadlines of a few seconds, one escalation level), and drives intake over HTTP from this
 process, round-robin over the intake replicas.
 
-Ladder (the default): at each concurrency for about `--seconds` (the count is sized from the
+Ladder (the default): first 5 s with nothing to do (the database commands/s and CPU the
+system's loops cost it while idle, which every step's per-report figures include for each
+second it waits), then each concurrency for about `--seconds` (the count is sized from the
 previous step's rate), then at a fixed offered rate of half the highest routed rate (cases
 assigned per second from the step's start to its last case). Each step prints accepted and
 routed reports/s, intake latency (POST -> 201) p50/p99, report -> `case.assigned`
@@ -39,7 +41,7 @@ from pathlib import Path
 
 from bench.aging import age
 from bench.common import load_note
-from bench.steps import Step, step
+from bench.steps import Step, idle_line, step
 from bench.system import RunningSystem, running_system
 
 
@@ -69,6 +71,7 @@ async def run_ladder(args: argparse.Namespace, replicas: int) -> list[Step]:
     async with running_system(replicas, keep_logs=args.keep_logs) as system:
         started = time.monotonic()
         print(f"{replicas} replica(s) of each service; before: {load_note()}", flush=True)
+        print(await idle_line(system), flush=True)
         steps = await ladder(system, args)
         print(f"after: {load_note()}; whole run {time.monotonic() - started:.0f} s", flush=True)
         return steps

@@ -3,7 +3,7 @@
 It learns when to look next from the store: after each scan, by asking it for the earliest
 alert due within the interval; meanwhile, by being told when a deadline written here falls
 due (`wake_at`), which shortens the sleep without a look-up. A deadline another replica wrote
-is found by the look-up after that replica's scan or, at the latest, one interval later.
+is found by this scanner's next look-up: at the latest one interval later.
 """
 
 from __future__ import annotations
