@@ -30,7 +30,7 @@ from pathlib import Path
 import aio_pika
 from aiohttp import web
 
-from bench.common import cpu_seconds, delete_topology, load_note, rss_mib, summary
+from bench.common import cpu_seconds, delete_topology, load_note, rss_mib, run_bench, summary
 from bench.escalation import assigned
 from services.common.amqp import OutgoingMessage, Publisher, Topology, declare_exchanges
 from services.common.clock import utcnow
@@ -221,4 +221,4 @@ if __name__ == "__main__":
     parser.add_argument(
         "--timeout", type=float, default=300.0, help="longest wait after the last due time"
     )
-    asyncio.run(main(parser.parse_args()))
+    run_bench(main(parser.parse_args()))

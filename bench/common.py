@@ -1,4 +1,5 @@
-"""Benchmark helpers: percentiles, process statistics, the HTTP load driver."""
+"""Benchmark helpers: running one (stoppable by SIGTERM), percentiles, process statistics, the
+HTTP load driver."""
 
 from __future__ import annotations
 
@@ -6,9 +7,10 @@ import asyncio
 import contextlib
 import itertools
 import os
+import signal
 import statistics
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +19,23 @@ from pymongo import AsyncMongoClient
 
 from services.admin.queues import declared_queues
 from services.common.amqp import Topology
+
+
+def run_bench(main: Coroutine[Any, Any, None]) -> None:
+    """Run a benchmark's `main`. SIGTERM (a `kill`, a CI time-out) cancels it as Ctrl-C does,
+    so the servers it started are stopped on the way out rather than left running."""
+
+    async def stoppable() -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
+        await main
+
+    try:
+        asyncio.run(stoppable())
+    except asyncio.CancelledError:
+        raise SystemExit(128 + signal.SIGTERM) from None
+
 
 # Intake's rate limits and flood budgets out of the way: a benchmark is one client by design.
 NO_RATE_LIMITS = {

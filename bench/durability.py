@@ -17,6 +17,7 @@ from pathlib import Path
 
 from pymongo import AsyncMongoClient
 
+from bench.common import run_bench
 from services.common.embedded import EmbeddedMongo
 
 MODES = [  # (sync on commit, journaled write concern)
@@ -89,4 +90,4 @@ if __name__ == "__main__":
     parser.add_argument("--inserts", type=int, default=2000)
     parser.add_argument("--writers", type=int, default=4)
     parser.add_argument("--batch", type=int, default=100)
-    asyncio.run(main(parser.parse_args()))
+    run_bench(main(parser.parse_args()))

@@ -24,7 +24,7 @@ from typing import Any
 
 import aio_pika
 
-from bench.common import cpu_seconds, delete_topology, rss_mib, summary
+from bench.common import cpu_seconds, delete_topology, rss_mib, run_bench, summary
 from services.common.amqp import OutgoingMessage, Publisher, Topology, declare_exchanges
 from services.common.clock import utcnow
 from services.common.contracts import CaseAssigned, CaseEscalated, CaseStatus, Category, Priority
@@ -203,4 +203,4 @@ if __name__ == "__main__":
     parser.add_argument("--window", type=float, default=60.0, help="seconds the deadlines span")
     parser.add_argument("--open", type=int, nargs="*", default=[10_000, 100_000])
     parser.add_argument("--passes", type=int, default=50)
-    asyncio.run(main(parser.parse_args()))
+    run_bench(main(parser.parse_args()))

@@ -19,7 +19,7 @@ from typing import Any
 
 import aio_pika
 
-from bench.common import NO_RATE_LIMITS, cpu_seconds, drive, rss_mib, summary
+from bench.common import NO_RATE_LIMITS, cpu_seconds, drive, rss_mib, run_bench, summary
 from bench.floor import floor_rate
 from services.common.amqp import Topology, declare_exchanges
 from services.common.contracts import parse_event
@@ -135,4 +135,4 @@ if __name__ == "__main__":
     parser.add_argument(
         "--rate", type=float, default=None, help="offered reports/s (default: as fast as possible)"
     )
-    asyncio.run(main(parser.parse_args()))
+    run_bench(main(parser.parse_args()))

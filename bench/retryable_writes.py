@@ -13,13 +13,13 @@ services use it on the embedded standalone server, it stays flat.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import tempfile
 import time
 from pathlib import Path
 
 from pymongo import AsyncMongoClient
 
+from bench.common import run_bench
 from services.common.embedded import EmbeddedMongo
 
 
@@ -58,4 +58,4 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--writes", type=int, default=16000)
     parser.add_argument("--window", type=int, default=2000)
-    asyncio.run(main(parser.parse_args()))
+    run_bench(main(parser.parse_args()))

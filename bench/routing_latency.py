@@ -26,6 +26,7 @@ from bench.common import (
     drive,
     opcounters,
     rss_mib,
+    run_bench,
     summary,
 )
 from services.common.amqp import Topology, declare_exchanges
@@ -124,4 +125,4 @@ if __name__ == "__main__":
     )
     arguments = parser.parse_args()
     arguments.rate = arguments.rate or None
-    asyncio.run(main(arguments))
+    run_bench(main(arguments))

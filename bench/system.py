@@ -34,6 +34,7 @@ from bench.common import (
     delete_topology,
     drive,
     rss_mib,
+    run_bench,
     settle,
     summary,
 )
@@ -341,4 +342,4 @@ if __name__ == "__main__":
     parser.add_argument("--rate-reports", type=int, default=600)
     parser.add_argument("--rate", type=float, default=20.0)
     parser.add_argument("--floor-reports", type=int, default=500)
-    asyncio.run(main(parser.parse_args()))
+    run_bench(main(parser.parse_args()))

@@ -35,12 +35,11 @@ with py-spy in the second and the last minute and prints its top 15 functions by
 from __future__ import annotations
 
 import argparse
-import asyncio
 import time
 from pathlib import Path
 
 from bench.aging import age
-from bench.common import load_note
+from bench.common import load_note, run_bench
 from bench.steps import Step, idle_line, step
 from bench.system import RunningSystem, running_system
 
@@ -132,4 +131,4 @@ def arguments() -> argparse.ArgumentParser:
 
 
 if __name__ == "__main__":
-    asyncio.run(main(arguments().parse_args()))
+    run_bench(main(arguments().parse_args()))

@@ -15,14 +15,13 @@ insert that stored the document.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import tempfile
 from pathlib import Path
 from typing import Any
 
 from pymongo import AsyncMongoClient
 
-from bench.common import cpu_seconds
+from bench.common import cpu_seconds, run_bench
 from services.common.embedded import EmbeddedMongo
 
 FIELDS = 10
@@ -79,4 +78,4 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--docs", type=int, default=2000)
     parser.add_argument("--indexes", type=int, nargs="+", default=[0, 5, 10])
-    asyncio.run(main(parser.parse_args()))
+    run_bench(main(parser.parse_args()))

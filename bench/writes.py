@@ -19,7 +19,7 @@ from typing import Any
 
 from pymongo import AsyncMongoClient
 
-from bench.common import drive, settle
+from bench.common import drive, run_bench, settle
 from bench.system import running_system
 
 DATABASES = ("intake", "routing", "notify")
@@ -96,4 +96,4 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reports", type=int, default=300)
     parser.add_argument("--concurrency", type=int, default=16)
-    asyncio.run(main(parser.parse_args()))
+    run_bench(main(parser.parse_args()))

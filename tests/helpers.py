@@ -22,9 +22,12 @@ from services.common.amqp import Topology, declare_exchanges
 from services.common.clock import utcnow
 from services.common.contracts import (
     AnyEvent,
+    CaseEscalated,
+    CaseStatus,
     Category,
     Contact,
     Platform,
+    Priority,
     ReporterKind,
     ReportSubmitted,
     new_event_id,
@@ -197,6 +200,32 @@ def report_event(
         sealed = TEST_KEY_RING.seal_contact(Contact(**contact), values["report_id"])
         values["contact_sealed"] = sealed
     return ReportSubmitted(**values)
+
+
+def escalation_event(
+    *, escalated_at: datetime, overdue: timedelta, targets: list[str], **fields: Any
+) -> CaseEscalated:
+    """A `case.escalated` event as notify would publish it, `overdue` past its due time
+    (fields overridable)."""
+    due = escalated_at - overdue
+    values: dict[str, Any] = {
+        "event_id": new_event_id(),
+        "occurred_at": escalated_at,
+        "case_id": "case-42",
+        "report_id": "r-42",
+        "tracking_code": "K7QX-3MPA-WZ9D",
+        "agency": "police",
+        "category": Category.SCAM_FRAUD,
+        "priority": Priority.URGENT,
+        "status": CaseStatus.ASSIGNED,
+        "level": 1,
+        "due_at": due,
+        "scheduled_at": due,
+        "escalated_at": escalated_at,
+        "overdue_by_seconds": int(overdue.total_seconds()),
+        "targets": targets,
+    }
+    return CaseEscalated(**(values | fields))
 
 
 def opened_contact(report: dict[str, Any], report_id: str) -> Contact | None:

@@ -14,7 +14,7 @@ from aiohttp import web
 from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
 
-from services.common.contracts import CaseEscalated, CaseStatus, Category, Priority
+from services.common.contracts import CaseEscalated, Priority
 from services.common.embedded import free_port
 from services.common.mongo import MongoDatabase
 from services.notify.channels import (
@@ -25,7 +25,7 @@ from services.notify.channels import (
 )
 from services.notify.settings import NotifySettings
 from services.notify.signing import decode_secret
-from tests.helpers import post_endpoint, wait_until
+from tests.helpers import escalation_event, post_endpoint, wait_until
 from tests.integration.notify.conftest import (
     NEXT_WEBHOOK_SECRET,
     WEBHOOK_SECRET,
@@ -198,23 +198,15 @@ async def test_without_an_smtp_server_email_deliveries_are_recorded_as_skipped(
 
 
 def stale_escalation() -> CaseEscalated:
-    due = datetime.now(UTC) - timedelta(hours=3)
-    return CaseEscalated(
+    return escalation_event(
+        escalated_at=datetime.now(UTC) - timedelta(hours=2),
+        overdue=timedelta(hours=1),
+        targets=["police-supervisor"],
         event_id="old-alert",
-        occurred_at=due + timedelta(hours=1),
         case_id="old-case",
         report_id="old-report",
         tracking_code="OLD-CASE",
-        agency="police",
-        category=Category.SCAM_FRAUD,
         priority=Priority.HIGH,
-        status=CaseStatus.ASSIGNED,
-        level=1,
-        due_at=due,
-        scheduled_at=due,
-        escalated_at=due + timedelta(hours=1),
-        overdue_by_seconds=3600,
-        targets=["police-supervisor"],
     )
 
 

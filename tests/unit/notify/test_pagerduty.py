@@ -7,11 +7,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from services.common.contracts import CaseEscalated, CaseStatus, Category, Priority
+from services.common.contracts import CaseEscalated, Priority
 from services.common.policyfile import PolicyError
 from services.notify.alerts import deliveries_for, resolutions_for
 from services.notify.escalation import parse_escalation_policy
 from services.notify.pagerduty import DEFAULT_EVENTS_URL, resolve_body, trigger_body
+from tests.helpers import escalation_event
 
 pytestmark = pytest.mark.unit
 
@@ -42,23 +43,13 @@ email = ["sup@example.org"]
 
 
 def escalation(priority: Priority = Priority.URGENT) -> CaseEscalated:
-    due = NOW - timedelta(hours=2)
-    return CaseEscalated(
-        event_id="esc-1",
-        occurred_at=NOW,
-        case_id="case-42",
-        report_id="r-42",
-        tracking_code="K7QX-3MPA-WZ9D",
-        agency="police",
-        category=Category.SCAM_FRAUD,
-        priority=priority,
-        status=CaseStatus.ASSIGNED,
-        level=2,
-        due_at=due,
-        scheduled_at=due,
+    return escalation_event(
         escalated_at=NOW,
-        overdue_by_seconds=7200,
+        overdue=timedelta(hours=2),
         targets=["oncall", "oncall-eu"],
+        event_id="esc-1",
+        priority=priority,
+        level=2,
     )
 
 

@@ -4,17 +4,16 @@ on every stored case event), and the deliverer is woken only for an alert it has
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
 
 from services.common.clock import utcnow
-from services.common.contracts import CaseEscalated, CaseStatus, Category, Priority
 from services.notify.consumer import NotifyHandlers
 from services.notify.escalation import parse_escalation_policy
 from services.notify.scanner import Scanner
-from tests.helpers import wait_until
+from tests.helpers import escalation_event, wait_until
 
 pytestmark = pytest.mark.unit
 
@@ -130,27 +129,6 @@ class RecordingAlerts:
         return [True] * len(docs)
 
 
-def escalation(event_id: str, targets: list[str]) -> CaseEscalated:
-    now = datetime(2026, 11, 29, 9, 0, tzinfo=UTC)
-    return CaseEscalated(
-        event_id=event_id,
-        occurred_at=now,
-        case_id=f"case-{event_id}",
-        report_id="r-1",
-        tracking_code="K7QX-3MPA-WZ9D",
-        agency="police",
-        category=Category.SCAM_FRAUD,
-        priority=Priority.URGENT,
-        status=CaseStatus.ASSIGNED,
-        level=1,
-        due_at=now,
-        scheduled_at=now,
-        escalated_at=now,
-        overdue_by_seconds=0,
-        targets=targets,
-    )
-
-
 @pytest.mark.parametrize(
     ("targets", "woken"), [(["queue-only"], 0), (["desk"], 1), (["queue-only", "desk"], 1)]
 )
@@ -167,6 +145,7 @@ async def test_the_deliverer_is_woken_only_for_an_alert_with_a_delivery_to_make(
         email_enabled=False,
         alert_recorded=lambda: wakes.append(None),
     )
-    assert await handlers.on_alerts([escalation("e1", targets)]) == [None]
+    alert = escalation_event(escalated_at=utcnow(), overdue=timedelta(hours=1), targets=targets)
+    assert await handlers.on_alerts([alert]) == [None]
     assert len(alerts.docs) == 1, "the alert is recorded either way"
     assert len(wakes) == woken
