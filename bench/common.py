@@ -28,7 +28,13 @@ def run_bench(main: Coroutine[Any, Any, None]) -> None:
     async def stoppable() -> None:
         task = asyncio.current_task()
         assert task is not None
-        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
+        loop = asyncio.get_running_loop()
+
+        def stop() -> None:  # once: a repeated SIGTERM must not cut the clean-up short
+            loop.add_signal_handler(signal.SIGTERM, lambda: None)
+            task.cancel()
+
+        loop.add_signal_handler(signal.SIGTERM, stop)
         await main
 
     try:

@@ -5,8 +5,8 @@ A document with events to announce carries `outbox: [entries]` and `outbox_since
 message is published in that context, so the trace goes on past the relay.
 
 One relay at a time publishes a collection's outbox: it holds a short, renewed lease on the
-collection (one small document in `outbox_relays`, rewritten every few seconds rather than
-every round), so replicas never publish the same events at once and no pending document is
+collection (one small document in `outbox_relays`, rewritten every 2.5 s rather than every
+round), so replicas never publish the same events at once and no pending document is
 written just to lease it. The relay reads a batch, publishes its entries with confirms, then
 clears them. A crash between the publish and the clearing publishes them again once the lease
 has run out (consumers are idempotent, and the message id is the event id). A slow round
@@ -41,11 +41,11 @@ TRANSIENT_ERRORS = (*TRANSIENT_BROKER_ERRORS, *TRANSIENT_MONGO_ERRORS)
 OUTBOX = "outbox"
 OUTBOX_SINCE = "outbox_since"
 RELAYS = "outbox_relays"
-LEASE_SECONDS = 10.0
+LEASE_SECONDS = 12.5
 # The holder renews its lease only once less than this is left of it: one small write every
-# few seconds rather than one per round, and a round must run this long before another relay
-# could take the collection over.
-RENEW_BELOW = timedelta(seconds=7.5)
+# 2.5 s rather than one per round, and every round starts with at least this long before
+# another relay could take the collection over.
+RENEW_BELOW = timedelta(seconds=10)
 # A round slower than this halves the next batch (down to MIN_BATCH); a quick full round
 # doubles it again (up to the configured batch). Far below the database timeout, so a loaded
 # database gets smaller commands instead of timed-out ones whose events go out again.
@@ -119,7 +119,8 @@ class OutboxRelay:
         self._label = collection.name
         self._relays = collection.database[RELAYS]
         self._token = uuid.uuid4().hex
-        self._held_until: datetime | None = None  # this relay's lease, as it last wrote it
+        # This relay's lease as it last wrote it: (taken at, until), by its clock.
+        self._held: tuple[datetime, datetime] | None = None
 
     def wake(self) -> None:
         """Tell the relay new events were stored."""
@@ -206,13 +207,16 @@ class OutboxRelay:
     async def _lead(self) -> bool:
         """Take or renew this relay's lease on the collection; False while another holds it.
 
-        A lease this relay wrote and that has more than `RENEW_BELOW` left is still
-        its own (no other relay takes one before it runs out), so it is not written again."""
+        A lease this relay wrote and that has more than `RENEW_BELOW` left is still its own
+        (no other relay takes one before it runs out), so it is not written again; a clock
+        that went back since it was written gets it written, and so checked, at once."""
         now = self.clock()
-        if self._held_until is not None and self._held_until - now > RENEW_BELOW:
-            return True
+        if self._held is not None:
+            taken, until = self._held
+            if taken <= now and until - now > RENEW_BELOW:
+                return True
         until = now + timedelta(seconds=LEASE_SECONDS)
-        self._held_until = None
+        self._held = None
         try:
             await self._relays.update_one(
                 {"_id": self._label, "$or": [{"until": {"$lt": now}}, {"holder": self._token}]},
@@ -221,7 +225,7 @@ class OutboxRelay:
             )
         except DuplicateKeyError:  # the lease document exists and another relay holds it
             return False
-        self._held_until = until
+        self._held = (now, until)
         return True
 
     async def track_backlog(self, every_seconds: float = 5.0) -> None:
@@ -235,7 +239,7 @@ class OutboxRelay:
 
     async def _release(self) -> None:
         """Give up the lease (the database may be down too: then it runs out)."""
-        self._held_until = None
+        self._held = None
         release = self._relays.update_one(
             {"_id": self._label, "holder": self._token}, {"$set": {"until": EPOCH}}
         )
