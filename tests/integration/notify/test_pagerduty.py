@@ -73,12 +73,23 @@ async def test_an_escalation_triggers_and_closing_the_case_resolves_with_the_cas
         await wait_until(triggered, timeout=20, what="the PagerDuty trigger")
         await cases.update(case, CaseStatus.REJECTED, None, action="reject")
 
-        async def resolved() -> bool:
-            return "resolve" in fake.actions(case.case_id)
+        async def resolution_delivered() -> dict[str, Any] | None:
+            # The deliverer records an outcome after PagerDuty has answered: wait for the
+            # record, not only for the request to arrive.
+            reply = await client.get(
+                "/api/v1/alerts", headers=AUTH, params={"case_id": case.case_id}
+            )
+            body: dict[str, Any] = await reply.json()
+            done = [
+                d
+                for a in body["alerts"]
+                if a["kind"] == "resolution"
+                for d in a["deliveries"]
+                if d["status"] != "pending"
+            ]
+            return body if done else None
 
-        await wait_until(resolved, timeout=20, what="the PagerDuty resolve")
-        reply = await client.get("/api/v1/alerts", headers=AUTH, params={"case_id": case.case_id})
-        log = await reply.json()
+        log = await wait_until(resolution_delivered, timeout=20, what="the resolve recorded")
     finally:
         await client.close()
     trigger = next(e for e in fake.events if e["event_action"] == "trigger")
