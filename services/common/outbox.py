@@ -32,6 +32,7 @@ from services.common.amqp import TRANSIENT_BROKER_ERRORS, OutgoingMessage, Publi
 from services.common.clock import EPOCH, Clock, utcnow
 from services.common.contracts import AnyEvent
 from services.common.mongo import TRANSIENT_MONGO_ERRORS
+from services.common.read_window import ReadWindow
 from services.common.runtime import bounded, raise_if_cancelling, woken
 
 log = logging.getLogger(__name__)
@@ -121,6 +122,7 @@ class OutboxRelay:
         self._token = uuid.uuid4().hex
         # This relay's lease as it last wrote it: (taken at, until), by its clock.
         self._held: tuple[datetime, datetime] | None = None
+        self._window = ReadWindow()  # how far the next round reads the backlog
 
     def wake(self) -> None:
         """Tell the relay new events were stored."""
@@ -149,7 +151,7 @@ class OutboxRelay:
                 )
                 await asyncio.sleep(delay)
                 continue
-            if published < size:
+            if published < size and self._window.caught_up:
                 await self._idle()
 
     async def _idle(self) -> None:
@@ -166,15 +168,12 @@ class OutboxRelay:
             raise RuntimeError("the outbox relay has no publisher yet")
         self._wake.clear()
         if not await self._lead():
+            self._window.reset()  # another relay works through the backlog meanwhile
             return 0
         started = asyncio.get_running_loop().time()
+        size = self.batch_size
         try:
-            docs = (
-                await self.collection.find(PENDING, {OUTBOX: 1})
-                .sort(OUTBOX_SINCE, 1)
-                .limit(self.batch_size)
-                .to_list()
-            )
+            docs, full = await self._read(size)
             batch = sort_entries(docs)
             if batch.messages:
                 await self.publisher.publish_many(batch.messages)
@@ -186,12 +185,32 @@ class OutboxRelay:
             await self._release()
             raise
         self._observe(batch.occurred)
+        taken = [doc[OUTBOX_SINCE] for doc in docs]
+        self._window.advance(taken, full=full, now=self.clock())
         took = asyncio.get_running_loop().time() - started
         if took > self.slow_round_seconds:
             self._resize(smaller=True)
-        elif took < self.slow_round_seconds / 4 and len(docs) == self.batch_size:
+        elif took < self.slow_round_seconds / 4 and len(docs) == size:
             self._resize(smaller=False)
         return len(batch.messages)
+
+    async def _read(self, size: int) -> tuple[list[dict[str, Any]], bool]:
+        """The oldest pending documents (up to `size`) within the read window, and whether the
+        window held more; a stretch of the backlog's time with nothing pending is passed over
+        (caught up, the window holds everything pending)."""
+        while True:
+            end = self._window.bound(FAR_FUTURE)
+            docs = (
+                await self.collection.find(
+                    {OUTBOX_SINCE: {"$gte": EPOCH, "$lt": end}}, {OUTBOX: 1, OUTBOX_SINCE: 1}
+                )
+                .sort(OUTBOX_SINCE, 1)
+                .limit(size + 1)  # one more tells whether the range held more than a batch
+                .to_list()
+            )
+            if docs or self._window.caught_up:
+                return docs[:size], len(docs) > size
+            self._window.advance([], full=False, now=self.clock())
 
     def _resize(self, *, smaller: bool) -> None:
         """Halve the batch (a slow or failed round) or double it (a quick full one)."""

@@ -183,10 +183,11 @@ class DeadlineStore:
         )
         return result.matched_count == 1
 
-    async def due(self, now: datetime, limit: int) -> list[dict[str, Any]]:
-        """Documents whose next alert is due, earliest first."""
+    async def due(self, until: datetime, limit: int) -> list[dict[str, Any]]:
+        """Documents whose next alert is due by `until` (now, or less far while many are
+        overdue), earliest first."""
         return (
-            await self.collection.find({NEXT_DUE: {"$lte": now}})
+            await self.collection.find({NEXT_DUE: {"$lte": until}})
             .sort(NEXT_DUE, ASCENDING)
             .limit(limit)
             .to_list()

@@ -3,7 +3,9 @@
 It learns when to look next from the store: after each scan, by asking it for the earliest
 alert due within the interval; meanwhile, by being told when a deadline written here falls
 due (`wake_at`), which shortens the sleep without a look-up. A deadline another replica wrote
-is found by this scanner's next look-up: at the latest one interval later.
+is found by this scanner's next look-up: at the latest one interval later. While many alerts
+are overdue (after an outage, in a burst), each scan reads only about one batch of them
+(services.common.read_window).
 """
 
 from __future__ import annotations
@@ -16,9 +18,10 @@ from datetime import datetime, timedelta
 
 from services.common.clock import Clock
 from services.common.mongo import TRANSIENT_MONGO_ERRORS
+from services.common.read_window import ReadWindow
 from services.common.runtime import raise_if_cancelling, woken
 from services.notify import telemetry
-from services.notify.deadlines import DeadlineStore
+from services.notify.deadlines import NEXT_DUE, DeadlineStore
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +47,12 @@ class Scanner:
         self.on_claimed = on_claimed
         self._wake = asyncio.Event()
         self._next: datetime | None = None  # when the coming sleep ends (None while scanning)
+        self._window = ReadWindow()  # how far the next scan reads the overdue alerts
+
+    @property
+    def caught_up(self) -> bool:
+        """Whether the last scan read up to now (rather than only the most overdue alerts)."""
+        return self._window.caught_up
 
     def wake_at(self, due: datetime) -> None:
         """A deadline falls due at `due`: look then, if that is before the planned look."""
@@ -56,7 +65,7 @@ class Scanner:
         while True:
             try:
                 _claimed, found = await self.scan_once()
-                if found < self.batch:
+                if found < self.batch and self.caught_up:
                     await self._sleep(await self._pause())
             except TRANSIENT_MONGO_ERRORS as exc:
                 raise_if_cancelling()
@@ -71,8 +80,11 @@ class Scanner:
         self._next = None
         started = time.perf_counter()
         now = self.clock()
-        due = await self.store.due(now, self.batch)
+        # One more than a batch tells whether the read held more.
+        due = await self.store.due(self._window.bound(now), self.batch + 1)
+        full, due = len(due) > self.batch, due[: self.batch]
         claimed = await self.store.claim(due, now) if due else 0
+        self._window.advance([doc[NEXT_DUE] for doc in due], full=full, now=now)
         telemetry.SCAN_DURATION.observe(time.perf_counter() - started)
         if claimed:
             log.info("escalations claimed", extra={"count": claimed})

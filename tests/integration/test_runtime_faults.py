@@ -303,3 +303,86 @@ async def test_a_relay_rewrites_its_lease_only_once_it_runs_low(
     clock[0] = now + timedelta(seconds=1)  # the clock went back: the lease is written again
     assert await relay.publish_pending() == 0
     assert await lease_until() < renewed
+
+
+class RecordingPublisher(Publisher):
+    """Keeps the event ids it is asked to publish, in order."""
+
+    def __init__(self) -> None:
+        self.event_ids: list[str] = []
+
+    async def publish_many(
+        self, messages: Iterable[OutgoingMessage], *, timeout: float = 10
+    ) -> None:
+        self.event_ids.extend(m.event_id for m in messages)
+
+
+class CountedReads:
+    """The outbox collection, noting how many documents each read's filter matched."""
+
+    def __init__(self, collection: Any) -> None:
+        self._collection = collection
+        self.matched: list[int] = []
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._collection, name)
+
+    def find(self, query: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
+        self.matched.append(-1)  # filled in before the read is awaited
+        slot = len(self.matched) - 1
+        cursor = self._collection.find(query, *args, **kwargs)
+        collection, matched = self._collection, self.matched
+
+        class Counted:
+            def sort(self, *a: Any) -> Counted:
+                cursor.sort(*a)
+                return self
+
+            def limit(self, n: int) -> Counted:
+                cursor.limit(n)
+                return self
+
+            async def to_list(self) -> list[dict[str, Any]]:
+                matched[slot] = await collection.count_documents(query)
+                return await cursor.to_list()
+
+        return Counted()
+
+
+async def test_a_relay_behind_reads_about_a_batch_per_round_and_misses_nothing(
+    db: MongoDatabase,
+) -> None:
+    """600 pending documents, one every 100 ms; a straggler written late with an old time and
+    one from a clock an hour ahead. Every event goes out once, oldest first, and after the
+    first round no read matches more than a few batches, however long the backlog."""
+    start = datetime.now(UTC) - timedelta(minutes=5)
+    events = [report_event(i) for i in range(600)]
+    await db.docs.insert_many(
+        [
+            {"_id": f"doc-{i}", **outbox_fields([e], start + timedelta(seconds=i / 10))}
+            for i, e in enumerate(events)
+        ]
+    )
+    ahead = report_event(900)
+    await db.docs.insert_one({"_id": "ahead", **outbox_fields([ahead], start + timedelta(hours=1))})
+    publisher, reads = RecordingPublisher(), CountedReads(db.docs)
+    relay = OutboxRelay(reads, publisher, batch=50)  # type: ignore[arg-type]
+    straggler = report_event(901)
+    rounds, before_late = 0, 0
+    while await relay.backlog():
+        assert await relay.publish_pending() > 0
+        rounds += 1
+        if rounds == 3:
+            late = outbox_fields([straggler], start - timedelta(minutes=1))
+            await db.docs.insert_one({"_id": "late", **late})
+            before_late = len(publisher.event_ids)
+    published = publisher.event_ids
+    everything = [e.event_id for e in events] + [ahead.event_id, straggler.event_id]
+    assert sorted(published) == sorted(everything)
+    assert len(set(published)) == len(published), "each event once"
+    assert published.index(straggler.event_id) == before_late, "first in the next round"
+    assert published[:before_late] == [e.event_id for e in events[:before_late]]
+    assert published[-1] == ahead.event_id
+    assert reads.matched[0] == 601, "the first round, not yet behind, read everything"
+    assert max(reads.matched[1:]) <= 150, reads.matched
+    assert await db.docs.count_documents({OUTBOX_SINCE: {"$exists": True}}) == 0
