@@ -340,3 +340,37 @@ async def sign_in(
     agency = None if Role(role) in (Role.SUPERVISOR, Role.AUDITOR, Role.ADMIN) else principal
     csrf, _ = await sign_in_as(client, staff_person(role, agency))
     return csrf
+
+
+class CountedReads:
+    """A collection, noting how many documents the filter of each `find(...).sort(...)
+    .limit(...).to_list()` matched: what a server that reads every match before it sorts and
+    limits reads."""
+
+    def __init__(self, collection: Any) -> None:
+        self._collection = collection
+        self.matched: list[int] = []
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._collection, name)
+
+    def find(self, query: dict[str, Any], *args: Any, **kwargs: Any) -> _CountedCursor:
+        return _CountedCursor(self, query, self._collection.find(query, *args, **kwargs))
+
+
+class _CountedCursor:
+    def __init__(self, reads: CountedReads, query: dict[str, Any], cursor: Any) -> None:
+        self._reads, self._query, self._cursor = reads, query, cursor
+
+    def sort(self, *args: Any) -> _CountedCursor:
+        self._cursor.sort(*args)
+        return self
+
+    def limit(self, n: int) -> _CountedCursor:
+        self._cursor.limit(n)
+        return self
+
+    async def to_list(self) -> list[dict[str, Any]]:
+        self._reads.matched.append(await self._reads.count_documents(self._query))
+        documents: list[dict[str, Any]] = await self._cursor.to_list()
+        return documents

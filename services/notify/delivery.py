@@ -100,7 +100,7 @@ class Deliverer:
                     group.create_task(self._round(leased, rounds))
                 else:
                     rounds.release()
-                if leased is None or len(leased.alerts) < self.batch:
+                if leased is None or (len(leased.alerts) < self.batch and self.leases.caught_up):
                     await self._idle()
 
     async def _lease_or_pause(self) -> Lease | None:

@@ -6,7 +6,8 @@ that matches only those still due and marks them with a token of its own (pushin
 document's update is atomic, so two replicas racing for the same alerts never both get one:
 whichever writes second no longer matches it. The outcomes go back in one `bulk_write`,
 each write conditional on the token, so a worker whose lease ran out (and whose alerts
-another took) overwrites nothing.
+another took) overwrites nothing. While many alerts are due at once, each look reads only
+about a batch of the most overdue (services.common.read_window).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import BulkWriteError
 
 from services.common import metrics
+from services.common.read_window import ReadWindow
 from services.notify.retry import LEASED_UNTIL, NEXT_ATTEMPT, PENDING
 
 log = logging.getLogger(__name__)
@@ -74,17 +76,29 @@ class AlertLeases:
     """Takes and returns leases on the `alerts` collection."""
 
     collection: AsyncCollection[dict[str, Any]]
+    # While many alerts are due at once, a look reads only about a batch of the most overdue.
+    window: ReadWindow = field(default_factory=ReadWindow)
+
+    @property
+    def caught_up(self) -> bool:
+        """Whether the last look read every due alert (rather than only the most overdue)."""
+        return self.window.caught_up
 
     async def take(self, now: datetime, duration: timedelta, limit: int) -> Lease:
         """Lease up to `limit` due alerts, most overdue first (fewer when others hold some)."""
         lease = Lease(uuid.uuid4().hex, now + duration)
-        due = {NEXT_ATTEMPT: {"$lte": now}}
-        found = (
-            await self.collection.find(due, {"_id": 1})
-            .sort(NEXT_ATTEMPT, ASCENDING)
-            .limit(limit)
-            .to_list()
-        )
+        while True:
+            due = {NEXT_ATTEMPT: {"$lte": self.window.bound(now)}}
+            found = (
+                await self.collection.find(due, {NEXT_ATTEMPT: 1})
+                .sort(NEXT_ATTEMPT, ASCENDING)
+                .limit(limit + 1)  # one more tells whether the read held more
+                .to_list()
+            )
+            full, found = len(found) > limit, found[:limit]
+            self.window.advance([doc[NEXT_ATTEMPT] for doc in found], full=full, now=now)
+            if found or self.window.caught_up:
+                break
         if not found:
             return lease
         ids = [doc["_id"] for doc in found]

@@ -27,7 +27,7 @@ from services.common.outbox import (
 from services.common.runtime import Backoff
 from services.common.service import Runtime, Service, create_service_app
 from services.common.settings import CommonSettings
-from tests.helpers import QueueProbe, report_event, wait_until
+from tests.helpers import CountedReads, QueueProbe, report_event, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -315,38 +315,6 @@ class RecordingPublisher(Publisher):
         self, messages: Iterable[OutgoingMessage], *, timeout: float = 10
     ) -> None:
         self.event_ids.extend(m.event_id for m in messages)
-
-
-class CountedReads:
-    """The outbox collection, noting how many documents each read's filter matched."""
-
-    def __init__(self, collection: Any) -> None:
-        self._collection = collection
-        self.matched: list[int] = []
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._collection, name)
-
-    def find(self, query: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
-        self.matched.append(-1)  # filled in before the read is awaited
-        slot = len(self.matched) - 1
-        cursor = self._collection.find(query, *args, **kwargs)
-        collection, matched = self._collection, self.matched
-
-        class Counted:
-            def sort(self, *a: Any) -> Counted:
-                cursor.sort(*a)
-                return self
-
-            def limit(self, n: int) -> Counted:
-                cursor.limit(n)
-                return self
-
-            async def to_list(self) -> list[dict[str, Any]]:
-                matched[slot] = await collection.count_documents(query)
-                return await cursor.to_list()
-
-        return Counted()
 
 
 async def test_a_relay_behind_reads_about_a_batch_per_round_and_misses_nothing(

@@ -29,7 +29,7 @@ from services.notify.delivery import Deliverer, RetryPolicy, SendLimits
 from services.notify.leases import LEASE_TOKEN, AlertLeases, saved
 from services.notify.retry import LEASED_UNTIL, NEXT_ATTEMPT
 from services.notify.signing import signing_keys
-from tests.helpers import post_endpoint
+from tests.helpers import CountedReads, post_endpoint
 from tests.integration.notify.conftest import WEBHOOK_SECRET
 
 pytestmark = pytest.mark.integration
@@ -222,3 +222,26 @@ async def test_alerts_are_recorded_in_one_command_once_each(notify_db: MongoData
     assert await notify_db.alerts.count_documents({}) == 2
     stored = await notify_db.alerts.find_one({"_id": second.event_id})
     assert stored is not None and stored[NEXT_ATTEMPT] is not None  # due for delivery
+
+
+async def test_many_alerts_due_at_once_are_leased_a_batch_per_look_each_once(
+    notify_db: MongoDatabase,
+) -> None:
+    """300 alerts fell due one a second over the last five minutes: every one is leased once,
+    most overdue first, and after the first look no look reads more than a few batches."""
+    now = datetime.now(UTC)
+    alerts = AlertLog(notify_db)
+    for n in range(300):
+        due = now - timedelta(seconds=300 - n)
+        await alerts.record(escalation(n, due), [webhook_delivery("http://127.0.0.1:9/", due)], due)
+    reads = CountedReads(notify_db.alerts)
+    leases = AlertLeases(reads)  # type: ignore[arg-type]
+    leased: list[set[str]] = []
+    while (lease := await leases.take(now, LEASE, 20)).alerts:
+        leased.append({alert["case_id"] for alert in lease.alerts})
+    cases = [f"case-lease-{n}" for n in range(300)]
+    assert sum(len(batch) for batch in leased) == 300
+    assert set().union(*leased) == set(cases), "each once"
+    assert leased[0] == set(cases[:20]), "most overdue first"
+    assert reads.matched[0] == 300, "the first look, not yet behind, read every due alert"
+    assert max(reads.matched[1:]) <= 60, reads.matched
