@@ -265,19 +265,24 @@ class OutboxRelay:
         await bounded(release, seconds=2.0, what="release the outbox lease")
 
     async def _mark_sent(self, docs: list[dict[str, Any]], batch: Batch) -> None:
-        """Clear each published outbox by one write conditional on it being as it was read;
-        entries added since stay (their documents get the published ones pulled instead),
-        and poison entries are moved aside.
+        """Clear the outboxes of the documents read that hold only published events, in one
+        write; entries added since stay (their documents get the published ones pulled
+        instead), and poison entries are moved aside.
 
-        A document's outbox only ever grows at its end until a relay clears it, so an outbox
-        whose size and last event id are still those read holds exactly what was published.
-        Per-document conditions cost the embedded server about half of what a filter on the
-        whole batch's event ids costs per document."""
-        clean = [doc for doc in docs if doc["_id"] not in batch.poisoned]
-        clears = [_clear_if_unchanged(doc) for doc in clean]
-        if clears:
-            result = await self.collection.bulk_write(clears, ordered=False)
-            if result.modified_count == len(clears) and not batch.poisoned:
+        The write matches, among the documents read, those whose outbox holds no event but the
+        ones published, and each document is matched and cleared atomically, so an event added
+        while the batch was published keeps its document out of it. On the embedded server one
+        `update_many` costs less per document than a conditional write for each: a fifth less
+        CPU with routing's eleven indexes (`python -m bench.outbox_clear`)."""
+        clean = [doc["_id"] for doc in docs if doc["_id"] not in batch.poisoned]
+        if clean:
+            published = [m.event_id for m in batch.messages]
+            unpublished = {"$elemMatch": {"event_id": {"$nin": published}}}
+            only_published = {"_id": {"$in": clean}, OUTBOX: {"$not": unpublished}}
+            cleared = await self.collection.update_many(
+                only_published, {"$unset": {OUTBOX: "", OUTBOX_SINCE: ""}}
+            )
+            if cleared.modified_count == len(clean) and not batch.poisoned:
                 return
         # Rare: events were added while this batch was published, or some were poison.
         await self._pull_published(docs, batch)
@@ -351,22 +356,6 @@ class Batch:
     messages: list[OutgoingMessage] = field(default_factory=list)
     occurred: list[datetime] = field(default_factory=list)
     poisoned: dict[Any, list[Poisoned]] = field(default_factory=dict)
-
-
-def _clear_if_unchanged(doc: dict[str, Any]) -> UpdateOne:
-    """Clear the document's outbox if it still holds just the entries read (a clean read:
-    a list of well-formed entries)."""
-    entries = doc.get(OUTBOX, [])
-    if not entries:  # empty, or missing beside its `outbox_since`
-        unchanged: dict[str, Any] = {"_id": doc["_id"], f"{OUTBOX}.0": {"$exists": False}}
-    else:
-        last = f"{OUTBOX}.{len(entries) - 1}.event_id"
-        unchanged = {
-            "_id": doc["_id"],
-            OUTBOX: {"$size": len(entries)},
-            last: entries[-1]["event_id"],
-        }
-    return UpdateOne(unchanged, {"$unset": {OUTBOX: "", OUTBOX_SINCE: ""}})
 
 
 def sort_entries(docs: list[dict[str, Any]]) -> Batch:

@@ -86,6 +86,10 @@ class SlowWrites:
         await asyncio.sleep(self.seconds)
         return await self._collection.bulk_write(*args, **kwargs)
 
+    async def update_many(self, *args: Any, **kwargs: Any) -> Any:
+        await asyncio.sleep(self.seconds)
+        return await self._collection.update_many(*args, **kwargs)
+
 
 class ReadFails:
     """The outbox collection, except that reading pending documents fails (after the relay

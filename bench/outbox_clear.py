@@ -1,0 +1,109 @@
+"""What clearing published outboxes costs the embedded database, by how the relay writes it.
+
+    python -m bench.outbox_clear [--docs 2000] [--indexes 10]
+
+Starts a fresh on-disk SecantusDB (journaled writes, as the services run it), stores `--docs`
+documents with one pending outbox entry each in a collection with `--indexes` secondary
+indexes (routing's `cases` has ten), and clears them 200 at a time, as a relay does after
+publishing a batch, in two ways: one write per document, conditional on its outbox still
+having the size and last event id read (the relay before), and one `update_many` matching
+the batch's documents whose outbox holds no event but the published ones (the relay now).
+Prints the server's CPU and wall milliseconds per document for each.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from pymongo import AsyncMongoClient, UpdateOne
+from pymongo.asynchronous.collection import AsyncCollection
+
+from bench.common import cpu_seconds, run_bench
+from bench.update_cost import FIELDS, document
+from services.common.embedded import EmbeddedMongo
+from services.common.outbox import OUTBOX, OUTBOX_SINCE
+
+CHUNK = 200
+CLEARED = {"$unset": {OUTBOX: "", OUTBOX_SINCE: ""}}
+Collection = AsyncCollection[dict[str, Any]]
+
+
+def pending(n: int) -> dict[str, Any]:
+    """A document with one event still to publish."""
+    entry = {"event_id": f"event-{n}", "type": "case.assigned", "body": "x" * 500}
+    return {**document(n), OUTBOX: [entry], OUTBOX_SINCE: datetime.now(UTC)}
+
+
+async def one_write_each(collection: Collection, ids: list[int]) -> int:
+    """The relay before: a write per document, conditional on the outbox read."""
+    writes = [
+        UpdateOne({"_id": n, OUTBOX: {"$size": 1}, f"{OUTBOX}.0.event_id": f"event-{n}"}, CLEARED)
+        for n in ids
+    ]
+    return (await collection.bulk_write(writes, ordered=False)).modified_count
+
+
+async def one_update_many(collection: Collection, ids: list[int]) -> int:
+    """The relay now: the batch's documents whose outbox holds only published events."""
+    published = [f"event-{n}" for n in ids]
+    unpublished = {"$elemMatch": {"event_id": {"$nin": published}}}
+    only_published = {"_id": {"$in": ids}, OUTBOX: {"$not": unpublished}}
+    return (await collection.update_many(only_published, CLEARED)).modified_count
+
+
+async def cost(
+    collection: Collection,
+    pid: int,
+    docs: int,
+    clear: Callable[[Collection, list[int]], Awaitable[int]],
+) -> tuple[float, float]:
+    """Database CPU and wall ms per document to clear `docs` stored outboxes with `clear`."""
+    await collection.delete_many({})
+    await collection.insert_many([pending(n) for n in range(docs)])
+    cpu, wall, cleared = cpu_seconds(pid), time.perf_counter(), 0
+    for first in range(0, docs, CHUNK):
+        cleared += await clear(collection, list(range(first, min(first + CHUNK, docs))))
+    assert cleared == docs, f"cleared {cleared} of {docs}"
+    return (cpu_seconds(pid) - cpu) * 1000 / docs, (time.perf_counter() - wall) * 1000 / docs
+
+
+async def main(args: argparse.Namespace) -> None:
+    """One line per way of clearing, each measured twice (the second after a warm-up)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        server = EmbeddedMongo(Path(tmp) / "db").start()
+        assert server.process is not None
+        client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
+            server.url, journal=True, retryWrites=False
+        )
+        collection = client.bench.docs
+        try:
+            for k in range(min(args.indexes, FIELDS)):
+                await collection.create_index([(f"f{k}", 1), ("_id", 1)])
+            for name, clear in (
+                ("one conditional write per document", one_write_each),
+                ("one update_many per batch", one_update_many),
+            ):
+                figures = [await cost(collection, server.process.pid, args.docs, clear)]
+                figures.append(await cost(collection, server.process.pid, args.docs, clear))
+                cpu, wall = figures[-1]
+                print(
+                    f"{name:36} {cpu:.3f} ms database CPU, {wall:.3f} ms wall per document"
+                    f" ({args.indexes + 1} indexes with _id)",
+                    flush=True,
+                )
+        finally:
+            await client.close()
+            server.stop()
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--docs", type=int, default=2000)
+    parser.add_argument("--indexes", type=int, default=10)
+    run_bench(main(parser.parse_args()))
