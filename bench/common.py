@@ -9,8 +9,10 @@ import itertools
 import os
 import signal
 import statistics
+import tempfile
 import time
-from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +21,7 @@ from pymongo import AsyncMongoClient
 
 from services.admin.queues import declared_queues
 from services.common.amqp import Topology
+from services.common.embedded import EmbeddedMongo
 
 
 def run_bench(main: Coroutine[Any, Any, None]) -> None:
@@ -52,6 +55,23 @@ NO_RATE_LIMITS = {
     "INTAKE_REPORTS_PER_CONTENT_PER_MINUTE": "1e9",
     "INTAKE_REPORTS_PER_CONTENT_BURST": "1000000",
 }
+
+
+@asynccontextmanager
+async def embedded_database() -> AsyncIterator[tuple[AsyncMongoClient[dict[str, Any]], int]]:
+    """A fresh on-disk SecantusDB with journaled writes, as the services run it, a client of it
+    as theirs (retryable writes off, aware datetimes), and the server's pid (for its CPU)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        server = EmbeddedMongo(Path(tmp) / "db").start()
+        assert server.process is not None
+        client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
+            server.url, journal=True, retryWrites=False, tz_aware=True
+        )
+        try:
+            yield client, server.process.pid
+        finally:
+            await client.close()
+            server.stop()
 
 
 def percentile(values: Sequence[float], q: float) -> float:

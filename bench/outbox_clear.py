@@ -14,19 +14,16 @@ Prints the server's CPU and wall milliseconds per document for each.
 from __future__ import annotations
 
 import argparse
-import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
-from pymongo import AsyncMongoClient, UpdateOne
+from pymongo import UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
 
-from bench.common import cpu_seconds, run_bench
+from bench.common import cpu_seconds, embedded_database, run_bench
 from bench.update_cost import FIELDS, document
-from services.common.embedded import EmbeddedMongo
 from services.common.outbox import OUTBOX, OUTBOX_SINCE
 
 CHUNK = 200
@@ -74,32 +71,22 @@ async def cost(
 
 
 async def main(args: argparse.Namespace) -> None:
-    """One line per way of clearing, each measured twice (the second after a warm-up)."""
-    with tempfile.TemporaryDirectory() as tmp:
-        server = EmbeddedMongo(Path(tmp) / "db").start()
-        assert server.process is not None
-        client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
-            server.url, journal=True, retryWrites=False
-        )
+    """One line per way of clearing, measured after a first round that warms the server up."""
+    async with embedded_database() as (client, pid):
         collection = client.bench.docs
-        try:
-            for k in range(min(args.indexes, FIELDS)):
-                await collection.create_index([(f"f{k}", 1), ("_id", 1)])
-            for name, clear in (
-                ("one conditional write per document", one_write_each),
-                ("one update_many per batch", one_update_many),
-            ):
-                figures = [await cost(collection, server.process.pid, args.docs, clear)]
-                figures.append(await cost(collection, server.process.pid, args.docs, clear))
-                cpu, wall = figures[-1]
-                print(
-                    f"{name:36} {cpu:.3f} ms database CPU, {wall:.3f} ms wall per document"
-                    f" ({args.indexes + 1} indexes with _id)",
-                    flush=True,
-                )
-        finally:
-            await client.close()
-            server.stop()
+        for k in range(min(args.indexes, FIELDS)):
+            await collection.create_index([(f"f{k}", 1), ("_id", 1)])
+        for name, clear in (
+            ("one conditional write per document", one_write_each),
+            ("one update_many per batch", one_update_many),
+        ):
+            await cost(collection, pid, args.docs, clear)
+            cpu, wall = await cost(collection, pid, args.docs, clear)
+            print(
+                f"{name:36} {cpu:.3f} ms database CPU, {wall:.3f} ms wall per document"
+                f" ({args.indexes + 1} indexes with _id)",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

@@ -15,17 +15,12 @@ first grows with the backlog and the second does not.
 from __future__ import annotations
 
 import argparse
-import tempfile
 import time
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
-from pymongo import AsyncMongoClient
-
-from bench.common import cpu_seconds, run_bench
+from bench.common import cpu_seconds, embedded_database, run_bench
 from services.common.clock import EPOCH
-from services.common.embedded import EmbeddedMongo
 from services.common.outbox import FAR_FUTURE, OUTBOX, OUTBOX_SINCE, ensure_outbox_index
 
 READS = 10
@@ -41,40 +36,30 @@ def pending(n: int) -> dict[str, Any]:
 
 async def main(args: argparse.Namespace) -> None:
     """One line per backlog size."""
-    with tempfile.TemporaryDirectory() as tmp:
-        server = EmbeddedMongo(Path(tmp) / "db").start()
-        assert server.process is not None
-        pid = server.process.pid
-        client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
-            server.url, journal=True, retryWrites=False, tz_aware=True
-        )
+    async with embedded_database() as (client, pid):
         collection = client.bench.docs
-        try:
-            await ensure_outbox_index(collection)
-            stored = 0
-            for backlog in args.backlogs:
-                await collection.insert_many([pending(n) for n in range(stored, backlog)])
-                stored = backlog
-                window_end = START + args.batch * STEP  # where one batch ends
-                figures = []
-                for end in (FAR_FUTURE, window_end):
-                    query = {OUTBOX_SINCE: {"$gte": EPOCH, "$lt": end}}
-                    cpu, wall = cpu_seconds(pid), time.perf_counter()
-                    for _ in range(READS):
-                        cursor = collection.find(query, {OUTBOX: 1, OUTBOX_SINCE: 1})
-                        await cursor.sort(OUTBOX_SINCE, 1).limit(args.batch + 1).to_list()
-                    wall_ms = (time.perf_counter() - wall) * 1000 / READS
-                    figures.append((wall_ms, (cpu_seconds(pid) - cpu) * 1000 / READS))
-                (whole_wall, whole_cpu), (window_wall, window_cpu) = figures
-                print(
-                    f"backlog {backlog:6}: the whole range {whole_wall:7.1f} ms"
-                    f" ({whole_cpu:.1f} ms database CPU), one batch's window {window_wall:5.1f} ms"
-                    f" ({window_cpu:.1f} ms) per read of {args.batch}",
-                    flush=True,
-                )
-        finally:
-            await client.close()
-            server.stop()
+        await ensure_outbox_index(collection)
+        stored = 0
+        for backlog in args.backlogs:
+            await collection.insert_many([pending(n) for n in range(stored, backlog)])
+            stored = backlog
+            window_end = START + args.batch * STEP  # where one batch ends
+            figures = []
+            for end in (FAR_FUTURE, window_end):
+                query = {OUTBOX_SINCE: {"$gte": EPOCH, "$lt": end}}
+                cpu, wall = cpu_seconds(pid), time.perf_counter()
+                for _ in range(READS):
+                    cursor = collection.find(query, {OUTBOX: 1, OUTBOX_SINCE: 1})
+                    await cursor.sort(OUTBOX_SINCE, 1).limit(args.batch + 1).to_list()
+                wall_ms = (time.perf_counter() - wall) * 1000 / READS
+                figures.append((wall_ms, (cpu_seconds(pid) - cpu) * 1000 / READS))
+            (whole_wall, whole_cpu), (window_wall, window_cpu) = figures
+            print(
+                f"backlog {backlog:6}: the whole range {whole_wall:7.1f} ms"
+                f" ({whole_cpu:.1f} ms database CPU), one batch's window {window_wall:5.1f} ms"
+                f" ({window_cpu:.1f} ms) per read of {args.batch}",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

@@ -15,14 +15,11 @@ insert that stored the document.
 from __future__ import annotations
 
 import argparse
-import tempfile
-from pathlib import Path
 from typing import Any
 
 from pymongo import AsyncMongoClient
 
-from bench.common import cpu_seconds, run_bench
-from services.common.embedded import EmbeddedMongo
+from bench.common import cpu_seconds, embedded_database, run_bench
 
 FIELDS = 10
 CHUNK = 200
@@ -58,20 +55,13 @@ async def costs(
 
 async def main(args: argparse.Namespace) -> None:
     """One line per count of indexes."""
-    with tempfile.TemporaryDirectory() as tmp:
-        server = EmbeddedMongo(Path(tmp) / "db").start()
-        assert server.process is not None
-        client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(server.url, journal=True)
-        try:
-            for indexes in args.indexes:
-                update, insert = await costs(client, server.process.pid, args.docs, indexes)
-                print(
-                    f"{indexes + 1:2} indexes (with _id): update of an unindexed field"
-                    f" {update:.3f} ms/doc, insert {insert:.3f} ms/doc (database CPU)"
-                )
-        finally:
-            await client.close()
-            server.stop()
+    async with embedded_database() as (client, pid):
+        for indexes in args.indexes:
+            update, insert = await costs(client, pid, args.docs, indexes)
+            print(
+                f"{indexes + 1:2} indexes (with _id): update of an unindexed field"
+                f" {update:.3f} ms/doc, insert {insert:.3f} ms/doc (database CPU)"
+            )
 
 
 if __name__ == "__main__":

@@ -31,6 +31,7 @@ from services.common import metrics, tracing
 from services.common.amqp import TRANSIENT_BROKER_ERRORS, OutgoingMessage, Publisher
 from services.common.clock import EPOCH, Clock, utcnow
 from services.common.contracts import AnyEvent
+from services.common.gauges import keep_counting
 from services.common.mongo import TRANSIENT_MONGO_ERRORS
 from services.common.read_window import ReadWindow
 from services.common.runtime import bounded, raise_if_cancelling, woken
@@ -248,13 +249,9 @@ class OutboxRelay:
         return True
 
     async def track_backlog(self, every_seconds: float = 5.0) -> None:
-        """Keep the outbox backlog gauge current (it keeps its value while the database is away)."""
-        while True:
-            try:
-                await self.backlog()
-            except TRANSIENT_MONGO_ERRORS:
-                raise_if_cancelling()
-            await asyncio.sleep(every_seconds)
+        """Keep the outbox backlog gauge current: every few seconds, less often while counting
+        a long backlog takes long (it keeps its value while the database is away)."""
+        await keep_counting(self.backlog, every=every_seconds, what=f"{self._label} outbox backlog")
 
     async def _release(self) -> None:
         """Give up the lease (the database may be down too: then it runs out)."""

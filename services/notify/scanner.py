@@ -17,6 +17,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from services.common.clock import Clock
+from services.common.gauges import keep_counting
 from services.common.mongo import TRANSIENT_MONGO_ERRORS
 from services.common.read_window import ReadWindow
 from services.common.runtime import raise_if_cancelling, woken
@@ -110,11 +111,9 @@ class Scanner:
             self._wake.clear()
 
     async def track_open_deadlines(self, every_seconds: float = GAUGE_EVERY_SECONDS) -> None:
-        """Keep the open-deadlines gauge current (a count over the whole index, so rarely)."""
-        while True:
-            try:
-                telemetry.OPEN_DEADLINES.set(await self.store.open_deadlines())
-            except TRANSIENT_MONGO_ERRORS as exc:
-                raise_if_cancelling()
-                log.warning("could not count open deadlines", extra={"error": repr(exc)})
-            await asyncio.sleep(every_seconds)
+        """Keep the open-deadlines gauge current (a count over the whole index, so rarely, and
+        less often still while it takes long)."""
+        await keep_counting(self._count_open, every=every_seconds, what="open deadlines")
+
+    async def _count_open(self) -> None:
+        telemetry.OPEN_DEADLINES.set(await self.store.open_deadlines())
