@@ -174,7 +174,9 @@ class OutboxRelay:
         started = asyncio.get_running_loop().time()
         size = self.batch_size
         try:
-            docs, full = await self._read(size)
+            docs = await self._window.take(
+                self._read, field=OUTBOX_SINCE, size=size, latest=FAR_FUTURE, now=self.clock()
+            )
             batch = sort_entries(docs)
             if batch.messages:
                 await self.publisher.publish_many(batch.messages)
@@ -186,8 +188,6 @@ class OutboxRelay:
             await self._release()
             raise
         self._observe(batch.occurred)
-        taken = [doc[OUTBOX_SINCE] for doc in docs]
-        self._window.advance(taken, full=full, now=self.clock())
         took = asyncio.get_running_loop().time() - started
         if took > self.slow_round_seconds:
             self._resize(smaller=True)
@@ -195,23 +195,11 @@ class OutboxRelay:
             self._resize(smaller=False)
         return len(batch.messages)
 
-    async def _read(self, size: int) -> tuple[list[dict[str, Any]], bool]:
-        """The oldest pending documents (up to `size`) within the read window, and whether the
-        window held more; a stretch of the backlog's time with nothing pending is passed over
-        (caught up, the window holds everything pending)."""
-        while True:
-            end = self._window.bound(FAR_FUTURE)
-            docs = (
-                await self.collection.find(
-                    {OUTBOX_SINCE: {"$gte": EPOCH, "$lt": end}}, {OUTBOX: 1, OUTBOX_SINCE: 1}
-                )
-                .sort(OUTBOX_SINCE, 1)
-                .limit(size + 1)  # one more tells whether the range held more than a batch
-                .to_list()
-            )
-            if docs or self._window.caught_up:
-                return docs[:size], len(docs) > size
-            self._window.advance([], full=False, now=self.clock())
+    async def _read(self, end: datetime, limit: int) -> list[dict[str, Any]]:
+        """The oldest pending documents before `end`, at most `limit`."""
+        pending = {OUTBOX_SINCE: {"$gte": EPOCH, "$lt": end}}
+        cursor = self.collection.find(pending, {OUTBOX: 1, OUTBOX_SINCE: 1})
+        return await cursor.sort(OUTBOX_SINCE, 1).limit(limit).to_list()
 
     def _resize(self, *, smaller: bool) -> None:
         """Halve the batch (a slow or failed round) or double it (a quick full one)."""

@@ -21,9 +21,14 @@ whether a document is read.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
+
+# Reads up to an end time (inclusive or not, as the caller's range has it) at most `limit`
+# documents, oldest first.
+Read = Callable[[datetime, int], Awaitable[list[dict[str, Any]]]]
 
 MIN_WIDTH = timedelta(milliseconds=10)
 
@@ -43,6 +48,20 @@ class ReadWindow:
     def bound(self, latest: datetime) -> datetime:
         """The exclusive end of the next read, given the latest it would read when caught up."""
         return latest if self.end is None else min(self.end, latest)
+
+    async def take(
+        self, read: Read, *, field: str, size: int, latest: datetime, now: datetime
+    ) -> list[dict[str, Any]]:
+        """The oldest documents, up to `size`, that `read` finds up to the window's end (or
+        `latest`, caught up), their time in `field`; the window moves on. A stretch of time
+        with nothing in it is passed over, so nothing is returned only when caught up."""
+        while True:
+            read_all = self.caught_up
+            found = await read(self.bound(latest), size + 1)  # one more: did it hold more?
+            full, found = len(found) > size, found[:size]
+            self.advance([doc[field] for doc in found], full=full, now=now)
+            if found or read_all:
+                return found
 
     def advance(self, taken: Sequence[datetime], *, full: bool, now: datetime) -> None:
         """Move on after a round that took documents of these times (oldest first); `full`:

@@ -87,20 +87,12 @@ class AlertLeases:
     async def take(self, now: datetime, duration: timedelta, limit: int) -> Lease:
         """Lease up to `limit` due alerts, most overdue first (fewer when others hold some)."""
         lease = Lease(uuid.uuid4().hex, now + duration)
-        while True:
-            due = {NEXT_ATTEMPT: {"$lte": self.window.bound(now)}}
-            found = (
-                await self.collection.find(due, {NEXT_ATTEMPT: 1})
-                .sort(NEXT_ATTEMPT, ASCENDING)
-                .limit(limit + 1)  # one more tells whether the read held more
-                .to_list()
-            )
-            full, found = len(found) > limit, found[:limit]
-            self.window.advance([doc[NEXT_ATTEMPT] for doc in found], full=full, now=now)
-            if found or self.window.caught_up:
-                break
+        found = await self.window.take(
+            self._due, field=NEXT_ATTEMPT, size=limit, latest=now, now=now
+        )
         if not found:
             return lease
+        due = {NEXT_ATTEMPT: {"$lte": now}}
         ids = [doc["_id"] for doc in found]
         marks = {NEXT_ATTEMPT: lease.until, LEASED_UNTIL: lease.until, LEASE_TOKEN: lease.token}
         taken = await self.collection.update_many({**due, "_id": {"$in": ids}}, {"$set": marks})
@@ -108,6 +100,11 @@ class AlertLeases:
             mine = {"_id": {"$in": ids}, LEASE_TOKEN: lease.token}
             lease.alerts.extend(await self.collection.find(mine).to_list())
         return lease
+
+    async def _due(self, until: datetime, limit: int) -> list[dict[str, Any]]:
+        """The ids and due times of the alerts due by `until`, most overdue first."""
+        cursor = self.collection.find({NEXT_ATTEMPT: {"$lte": until}}, {NEXT_ATTEMPT: 1})
+        return await cursor.sort(NEXT_ATTEMPT, ASCENDING).limit(limit).to_list()
 
     async def record(self, outcomes: list[tuple[dict[str, Any], UpdateOne]], now: datetime) -> None:
         """Store every (alert, outcome write) in one command; an alert whose write the server

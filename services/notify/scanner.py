@@ -81,11 +81,10 @@ class Scanner:
         self._next = None
         started = time.perf_counter()
         now = self.clock()
-        # One more than a batch tells whether the read held more.
-        due = await self.store.due(self._window.bound(now), self.batch + 1)
-        full, due = len(due) > self.batch, due[: self.batch]
+        due = await self._window.take(
+            self.store.due, field=NEXT_DUE, size=self.batch, latest=now, now=now
+        )
         claimed = await self.store.claim(due, now) if due else 0
-        self._window.advance([doc[NEXT_DUE] for doc in due], full=full, now=now)
         telemetry.SCAN_DURATION.observe(time.perf_counter() - started)
         if claimed:
             log.info("escalations claimed", extra={"count": claimed})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from services.common.read_window import MIN_WIDTH, ReadWindow
 
@@ -67,3 +68,35 @@ def test_reset_reads_everything_again() -> None:
     window.reset()
     assert window.caught_up
     assert window.bound(LATEST) == LATEST
+
+
+class Backlog:
+    """Documents by time; `read` answers as a range read sorted and limited would."""
+
+    def __init__(self, *times: datetime) -> None:
+        self.docs = [{"at": t} for t in times]
+        self.reads: list[datetime] = []
+
+    async def read(self, end: datetime, limit: int) -> list[dict[str, Any]]:
+        self.reads.append(end)
+        return sorted((d for d in self.docs if d["at"] < end), key=lambda d: d["at"])[:limit]
+
+
+async def test_take_returns_nothing_only_after_a_read_of_everything() -> None:
+    window = ReadWindow()
+    window.advance([seconds(0), seconds(1)], full=True, now=seconds(10))
+    ahead = Backlog(seconds(3600))  # nothing until an hour from now (a clock ahead)
+    found = await window.take(ahead.read, field="at", size=2, latest=LATEST, now=seconds(10))
+    assert found == ahead.docs, "the empty stretch up to the present is passed over"
+    assert ahead.reads[-1] == LATEST
+    assert (
+        await window.take(Backlog().read, field="at", size=2, latest=LATEST, now=seconds(10)) == []
+    )
+
+
+async def test_take_returns_a_batch_and_narrows_when_there_is_more() -> None:
+    window = ReadWindow()
+    backlog = Backlog(*(seconds(n) for n in range(10)))
+    found = await window.take(backlog.read, field="at", size=3, latest=LATEST, now=seconds(60))
+    assert [d["at"] for d in found] == [seconds(0), seconds(1), seconds(2)]
+    assert window.bound(LATEST) == seconds(4), "behind: the next read ends a batch's span on"
