@@ -5,9 +5,11 @@
 Starts the whole system as bench.throughput does (one escalation per case, a few seconds after
 its assignment), turns on the database profiler (level 2: every command) in the three
 services' databases, drives `--reports` reports, waits for their cases and escalations, and
-reads the profiles back. Prints, per collection and operation, commands per report and
-documents written per report (one per inserted document or update statement), then the
-totals per service. The profiler adds its own cost, so this measures counts, not time.
+reads the profiles back. Prints, per collection and operation, commands per report, documents
+written per report (one per inserted document or update statement) and the milliseconds the
+database says it spent on them per report, then the totals per service. The profiler adds its
+own cost and a command's milliseconds include its waits for locks and the disk, so the
+milliseconds rank where the database's time goes; they are not its CPU.
 """
 
 from __future__ import annotations
@@ -36,29 +38,39 @@ def written(entry: dict[str, Any]) -> int:
     return len(statements or [])
 
 
-async def profiled(client: AsyncMongoClient[dict[str, Any]]) -> tuple[Counter[Any], Counter[Any]]:
-    """Commands and documents written per (namespace, operation), from the profiles."""
+Profile = tuple[Counter[Any], Counter[Any], Counter[Any]]
+
+
+async def profiled(client: AsyncMongoClient[dict[str, Any]]) -> Profile:
+    """Commands, documents written and milliseconds per (namespace, operation), from the
+    profiles."""
     commands: Counter[Any] = Counter()
     documents: Counter[Any] = Counter()
+    millis: Counter[Any] = Counter()
     for name in DATABASES:
         async for entry in client[name]["system.profile"].find({}):
             key = (entry.get("ns", "?"), entry.get("op", "?"))
             commands[key] += 1
             documents[key] += written(entry)
-    return commands, documents
+            millis[key] += entry.get("millis") or 0
+    return commands, documents, millis
 
 
-def table(commands: Counter[Any], documents: Counter[Any], reports: int) -> list[str]:
-    """One line per namespace and operation, then per service."""
-    lines = [f"{'collection':<28} {'op':<8} {'commands/report':>16} {'documents/report':>17}"]
-    for (ns, op), count in sorted(commands.items(), key=lambda kv: -kv[1]):
-        docs = documents[(ns, op)] / reports
-        lines.append(f"{ns:<28} {op:<8} {count / reports:16.2f} {docs:17.2f}")
+def table(profile: Profile, reports: int) -> list[str]:
+    """One line per namespace and operation, most milliseconds first, then per service."""
+    commands, documents, millis = profile
+    lines = [
+        f"{'collection':<28} {'op':<8} {'commands/report':>16} {'documents/report':>17}"
+        f" {'ms/report':>10}"
+    ]
+    for key, count in sorted(commands.items(), key=lambda kv: (-millis[kv[0]], -kv[1])):
+        ns, op = key
+        per = [count / reports, documents[key] / reports, millis[key] / reports]
+        lines.append(f"{ns:<28} {op:<8} {per[0]:16.2f} {per[1]:17.2f} {per[2]:10.2f}")
     for service in DATABASES:
         mine = [k for k in commands if k[0].startswith(f"{service}.")]
-        total = sum(commands[k] for k in mine) / reports
-        docs = sum(documents[k] for k in mine) / reports
-        lines.append(f"{service + ' (all)':<37} {total:16.2f} {docs:17.2f}")
+        per = [sum(counter[k] for k in mine) / reports for counter in profile]
+        lines.append(f"{service + ' (all)':<37} {per[0]:16.2f} {per[1]:17.2f} {per[2]:10.2f}")
     return lines
 
 
@@ -82,14 +94,14 @@ async def main(args: argparse.Namespace) -> None:
             await asyncio.sleep(2)  # the last relays' rounds
             for name in DATABASES:
                 await client[name].command("profile", 0)
-            commands, documents = await profiled(client)
+            profile = await profiled(client)
         finally:
             await client.close()
     reports = max(len(latencies), 1)
     print(
         f"{reports} reports, {len(observer.routed(codes))} cases assigned, {len(observer.lateness)} escalations"
     )
-    print("\n".join(table(commands, documents, reports)))
+    print("\n".join(table(profile, reports)))
 
 
 if __name__ == "__main__":

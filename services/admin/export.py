@@ -40,6 +40,7 @@ from services.common.contracts import CaseStatus
 from services.common.geography import province_code_of
 from services.common.mongo import Document, MongoDatabase
 from services.routing.case import Case
+from services.routing.escalations import EscalationLog
 
 LOCAL = ZoneInfo("Asia/Ho_Chi_Minh")
 PROGRESS_EVERY = 5000
@@ -238,14 +239,30 @@ def parse_bound(text: str, *, end: bool) -> datetime:
 
 
 async def stored_cases(db: MongoDatabase, cases: CaseFilter) -> AsyncIterator[Case | Document]:
-    """The cases, oldest first, as the cursor yields them; a document that does not read as a
-    case is yielded as it is, for the caller to report."""
+    """The cases, oldest first, with their escalations, read `BATCH` at a time; a document that
+    does not read as a case is yielded as it is, for the caller to report."""
+    escalations = EscalationLog(db)
     cursor = db.cases.find(cases.query(), PROJECTION, batch_size=BATCH)
+    batch: list[Case | Document] = []
     async for document in cursor.sort([("created_at", ASCENDING), ("_id", ASCENDING)]):
         try:
-            yield Case.from_document(document)
+            batch.append(Case.from_document(document))
         except ValidationError:
-            yield document
+            batch.append(document)
+        if len(batch) == BATCH:
+            for case in await _with_escalations(escalations, batch):
+                yield case
+            batch = []
+    for case in await _with_escalations(escalations, batch):
+        yield case
+
+
+async def _with_escalations(
+    escalations: EscalationLog, batch: list[Case | Document]
+) -> list[Case | Document]:
+    """The batch in its order, each case with its escalations (one look-up)."""
+    merged = iter(await escalations.with_escalations([c for c in batch if isinstance(c, Case)]))
+    return [next(merged) if isinstance(c, Case) else c for c in batch]
 
 
 async def export(db: MongoDatabase, cases: CaseFilter, sink: Sink, *, now: datetime) -> int:

@@ -247,7 +247,6 @@ class Case(_Stored):
     closed_at: datetime | None = None
     audit: list[AuditRecord] = Field(default_factory=list)
     notes: list[CaseNote] = Field(default_factory=list)
-    escalations: list[str] = Field(default_factory=list)
     # The two clocks. The internal one (`due_at`) counts working time on `calendar` (None:
     # calendar time) and stands still while the case waits on a platform, its remaining
     # allowance kept in `internal_left_s`; the legal one runs in calendar time from the first

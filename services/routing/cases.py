@@ -27,6 +27,7 @@ from services.routing.case import (
     urgency_key,
     urgency_position,
 )
+from services.routing.escalations import EscalationEntry, EscalationLog
 from services.routing.grouping import GroupPlan, JoinPlan
 from services.routing.planning import Plan
 from services.routing.sharing import with_shares
@@ -41,9 +42,9 @@ NOT_IN_VIEWS = {"outbox": 0}
 # What lists leave out: every report of a grouped case (they show the first and the count).
 NOT_IN_LISTS = {"outbox": 0, "reports": 0, "reporter_keys": 0}
 # What the dashboard leaves out: the history it does not count.
-NOT_IN_FIGURES = {**NOT_IN_LISTS, "audit": 0, "notes": 0, "escalations": 0}
+NOT_IN_FIGURES = {**NOT_IN_LISTS, "audit": 0, "notes": 0}
 # What joining needs of an open case: its state and reporter keys, not its reports or history.
-FOR_JOINING = {"outbox": 0, "reports": 0, "audit": 0, "notes": 0, "escalations": 0}
+FOR_JOINING = {"outbox": 0, "reports": 0, "audit": 0, "notes": 0}
 BAD_CURSOR = "not a cursor this service made; start again without it"
 
 
@@ -73,18 +74,6 @@ class CaseQuery:
     limit: int = 50
 
 
-@dataclass(frozen=True)
-class EscalationEntry:
-    """An escalation recorded on a case, for the supervisors' alert log."""
-
-    case_id: str
-    tracking_code: str
-    agency: str
-    at: datetime
-    level: int
-    note: str | None
-
-
 def encode_cursor(document: Document) -> str:
     """An opaque cursor pointing after the stored case `document` in most-urgent-first order."""
     rank, at = urgency_position(document["urgency"])
@@ -104,6 +93,7 @@ class CaseRepository:
 
     def __init__(self, db: MongoDatabase) -> None:
         self.cases = db.cases
+        self.escalations = EscalationLog(db)
         self._reported: set[str] = set()
 
     async def ensure_indexes(self) -> None:
@@ -129,6 +119,7 @@ class CaseRepository:
         await self._add_missing_urgency()
         await self._add_missing_readers()
         await self._set_sensitive_keys()
+        await self.escalations.ensure_indexes()
 
     async def _add_missing_keys(self) -> None:
         """Give cases stored before grouping an `open_key` of their own (their content key is
@@ -243,12 +234,13 @@ class CaseRepository:
             projection=NOT_IN_VIEWS,
             return_document=ReturnDocument.AFTER,
         )
-        return None if doc is None else self._read(doc)
+        return None if doc is None else await self._shown(self._read(doc))
 
     async def get(self, case_id: str) -> Case | None:
-        """A case by id (None if there is none); UnreadableCase if its document is broken."""
+        """A case by id with its escalations (None if there is none); UnreadableCase if its
+        document is broken."""
         doc = await self.cases.find_one({"_id": case_id}, NOT_IN_VIEWS)
-        return None if doc is None else self._read(doc)
+        return None if doc is None else await self._shown(self._read(doc))
 
     async def write_change(self, case: Case, plan: Plan, now: datetime) -> Case | None:
         """Store the plan if nobody changed the case since it was read (same version).
@@ -264,11 +256,13 @@ class CaseRepository:
             projection=NOT_IN_VIEWS,
             return_document=ReturnDocument.AFTER,
         )
-        return None if doc is None else self._read(doc)
+        return None if doc is None else await self._shown(self._read(doc))
 
-    async def record_escalations(self, events: Sequence[CaseEscalated]) -> None:
-        """Note each escalation in its case's audit log, once per event; one command."""
-        await self.cases.bulk_write([_escalation_record(event) for event in events], ordered=False)
+    async def record_escalations(
+        self, events: Sequence[CaseEscalated]
+    ) -> list[BaseException | None]:
+        """Record each escalation once, beside its case; per event, None or its error."""
+        return await self.escalations.record(events)
 
     async def record_audit(
         self, case_id: str, entry: AuditRecord, where: Document | None = None
@@ -332,27 +326,8 @@ class CaseRepository:
             yield document
 
     async def recent_escalations(self, *, limit: int) -> list[EscalationEntry]:
-        """The latest escalations recorded on cases, newest first (the console's alert log)."""
-        docs = (
-            await self.cases.find({"escalations.0": {"$exists": True}}, NOT_IN_LISTS)
-            .sort("updated_at", DESCENDING)
-            .limit(limit)
-            .to_list()
-        )
-        entries = [
-            EscalationEntry(
-                case.case_id,
-                case.tracking_code,
-                case.agency,
-                entry.at,
-                entry.escalation_level(),
-                entry.note,
-            )
-            for case in self._readable_all(docs)
-            for entry in case.audit
-            if entry.action == "escalated"
-        ]
-        return sorted(entries, key=lambda e: e.at, reverse=True)[:limit]
+        """The latest escalations recorded, newest first (the console's alert log)."""
+        return await self.escalations.recent(limit=limit)
 
     async def find(self, query: CaseQuery, now: datetime) -> tuple[list[Case], str | None]:
         """One page of cases, most urgent first, and the cursor of the next page.
@@ -367,7 +342,11 @@ class CaseRepository:
         )
         page = docs[: query.limit]
         next_cursor = encode_cursor(page[-1]) if len(docs) > query.limit else None
-        return self._readable_all(page), next_cursor
+        return await self.escalations.with_escalations(self._readable_all(page)), next_cursor
+
+    async def _shown(self, case: Case) -> Case:
+        """The case with its escalations merged into its audit log, as every view shows it."""
+        return (await self.escalations.with_escalations([case]))[0]
 
     def _read(self, doc: Document) -> Case:
         """The case a document holds; UnreadableCase (logged once) if it holds none."""
@@ -487,26 +466,3 @@ def _criteria(query: CaseQuery, now: datetime) -> dict[str, Any]:
         criteria["$or"] = [{"urgency": {"$gt": after}}, {"_id": {"$gt": case_id}}]
     criteria["urgency"] = urgency
     return criteria
-
-
-def _escalation_record(event: CaseEscalated) -> UpdateOne:
-    """The audit line of an escalation, added unless its event is noted already."""
-    entry = AuditRecord(
-        at=event.escalated_at,
-        actor="notify",
-        action="escalated",
-        from_status=event.status.value,
-        to_status=event.status.value,
-        note=f"level {event.level}: {', '.join(event.targets)}",
-        level=event.level,
-        event_id=event.event_id,
-    )
-    return UpdateOne(
-        {"_id": event.case_id, "escalations": {"$ne": event.event_id}},
-        {
-            "$push": {
-                "audit": entry.model_dump(by_alias=True, exclude_none=True),
-                "escalations": event.event_id,
-            }
-        },
-    )

@@ -237,18 +237,19 @@ class Router:
         )
 
     async def on_escalations(self, events: Sequence[CaseEscalated]) -> list[BaseException | None]:
-        """Record each escalation in its case's audit log (once per event), in one write."""
-        await self.repository.record_escalations(events)
-        for event in events:  # noted once per event id: a redelivered one changed nothing
-            log.info(
-                "escalation recorded",
-                extra={
-                    "case_id": event.case_id,
-                    "escalation_level": event.level,
-                    "event_id": event.event_id,
-                },
-            )
-        return [None] * len(events)
+        """Record each escalation in its case's history (once per event), in one write."""
+        errors = await self.repository.record_escalations(events)
+        for event, error in zip(events, errors, strict=True):
+            if error is None:  # stored once per event id: a redelivered one changed nothing
+                log.info(
+                    "escalation recorded",
+                    extra={
+                        "case_id": event.case_id,
+                        "escalation_level": event.level,
+                        "event_id": event.event_id,
+                    },
+                )
+        return errors
 
 
 def _observe(event: ReportSubmitted, now: datetime) -> None:

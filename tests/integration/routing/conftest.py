@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -17,6 +18,7 @@ from services.common.mongo import MongoDatabase, mongo_database
 from services.intake.security import RateLimiter
 from services.intake.settings import IntakeSettings
 from services.routing.app import create_app
+from services.routing.case import Case
 from services.routing.settings import RoutingSettings
 from tests.helpers import (
     CONTACT_KEYS,
@@ -127,4 +129,14 @@ async def case_of(db: MongoDatabase, report: ReportSubmitted) -> dict[str, Any]:
     return await wait_until(stored, what=f"the case of {report.report_id}")
 
 
-__all__ = ["Reporter", "auth", "case_of", "report_event", "start_routing"]
+async def set_due(db: MongoDatabase, case_id: str, due_at: datetime) -> None:
+    """Move a case's deadline as the service would store it (with its urgency key)."""
+    stored = await db.cases.find_one({"_id": case_id})
+    assert stored is not None
+    moved = Case.from_document({**stored, "due_at": due_at})
+    await db.cases.update_one(
+        {"_id": case_id}, {"$set": {"due_at": due_at, "urgency": moved.urgency}}
+    )
+
+
+__all__ = ["Reporter", "auth", "case_of", "report_event", "set_due", "start_routing"]

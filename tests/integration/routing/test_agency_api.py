@@ -15,9 +15,8 @@ from services.common.amqp import Topology
 from services.common.auth import hash_token
 from services.common.contracts import CaseAssigned, CaseUpdated, Category
 from services.common.mongo import MongoDatabase
-from services.routing.case import Case
 from tests.helpers import QueueProbe, reject_body, resolve_body
-from tests.integration.routing.conftest import TOKENS, Reporter, auth, case_of
+from tests.integration.routing.conftest import TOKENS, Reporter, auth, case_of, set_due
 
 pytestmark = pytest.mark.integration
 
@@ -289,16 +288,6 @@ def most_urgent_first(cases: list[dict[str, Any]]) -> list[str]:
         return 1 if is_open else 2, -case["created_at"].timestamp(), case["_id"]
 
     return [c["_id"] for c in sorted(cases, key=key)]
-
-
-async def set_due(db: MongoDatabase, case_id: str, due_at: datetime) -> None:
-    """Move a case's deadline as the service would store it (with its urgency key)."""
-    stored = await db.cases.find_one({"_id": case_id})
-    assert stored is not None
-    moved = Case.from_document({**stored, "due_at": due_at})
-    await db.cases.update_one(
-        {"_id": case_id}, {"$set": {"due_at": due_at, "urgency": moved.urgency}}
-    )
 
 
 async def test_list_filters_and_paginates_most_urgent_first(

@@ -15,7 +15,7 @@ from services.routing.app import create_app
 from services.routing.policy import PolicyError
 from services.routing.settings import RoutingSettings
 from tests.helpers import get_all, publish_raw, wait_until
-from tests.integration.routing.conftest import Reporter, case_of, report_event
+from tests.integration.routing.conftest import Reporter, auth, case_of, report_event
 
 pytestmark = pytest.mark.integration
 
@@ -220,11 +220,24 @@ async def test_escalations_are_recorded_once_in_the_audit_log(
     await publisher.publish(escalation)
     await publisher.publish(escalation)
 
-    async def recorded() -> bool:
-        stored = await routing_db.cases.find_one({"_id": case["_id"]})
-        return stored is not None and stored["escalations"] == [escalation.event_id]
+    # The next level, published after both copies: once it is stored, so are they.
+    later = escalation.model_copy(
+        update={"event_id": new_event_id(), "level": 2, "escalated_at": datetime.now(UTC)}
+    )
+    await publisher.publish(later)
 
-    await wait_until(recorded, what="the escalation recorded")
-    stored = await routing_db.cases.find_one({"_id": case["_id"]})
-    assert stored is not None
-    assert [e["action"] for e in stored["audit"]] == ["assign", "escalated"]
+    async def recorded() -> bool:
+        return await routing_db.escalations.count_documents({"_id": later.event_id}) == 1
+
+    await wait_until(recorded, what="the escalations recorded")
+    stored = [d["_id"] async for d in routing_db.escalations.find({"case_id": case["_id"]})]
+    assert sorted(stored) == sorted([escalation.event_id, later.event_id])
+    # The case itself is not rewritten; its history shows the escalations in time order.
+    case_doc = await routing_db.cases.find_one({"_id": case["_id"]})
+    assert case_doc is not None and [e["action"] for e in case_doc["audit"]] == ["assign"]
+    response = await routing.get(f"/api/v1/cases/{case['_id']}", headers=auth("police"))
+    audit = [(e["action"], e.get("note")) for e in (await response.json())["audit"]]
+    assert audit[1:] == [
+        ("escalated", "level 1: supervisor:police"),
+        ("escalated", "level 2: supervisor:police"),
+    ]
