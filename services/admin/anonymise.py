@@ -227,8 +227,9 @@ async def anonymise_cases(
     db: MongoDatabase, cutoff: datetime, held: Holds, now: datetime, dry_run: bool
 ) -> int:
     """Anonymise routing's cases (or count them); each write is conditional on the case's
-    version and audit length as read, so a case that changed meanwhile (a hold set, an
-    escalation noted) is looked at again by the next batch."""
+    version and audit length as read, so a case that changed meanwhile (a hold set, a refused
+    appeal noted) is looked at again by the next batch. Escalations are records of their own,
+    written by the service alone: nothing in them to anonymise."""
     query = cases_to_anonymise(cutoff, now)
 
     def unchanged(doc: Document) -> Document:
