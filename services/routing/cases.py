@@ -325,9 +325,9 @@ class CaseRepository:
         async for document in self.cases.find(criteria, projection, batch_size=1000):
             yield document
 
-    async def recent_escalations(self, *, limit: int) -> list[EscalationEntry]:
+    async def recent_escalations(self, *, limit: int, now: datetime) -> list[EscalationEntry]:
         """The latest escalations recorded, newest first (the console's alert log)."""
-        return await self.escalations.recent(limit=limit)
+        return await self.escalations.recent(limit=limit, now=now)
 
     async def find(self, query: CaseQuery, now: datetime) -> tuple[list[Case], str | None]:
         """One page of cases, most urgent first, and the cursor of the next page.

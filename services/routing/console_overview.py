@@ -48,7 +48,7 @@ async def overview(request: web.Request) -> web.Response:
     overdue, _ = await ctx.repository.find(CaseQuery(agency=lead_of, overdue=True, limit=500), now)
     period = [case for case in await ctx.repository.created_between(start, end) if seen(case)]
     numbers = figures(period, sensitive_detail=sees_sensitive(session.principal, auditor=auditor))
-    alerts = await ctx.repository.recent_escalations(limit=30)
+    alerts = await ctx.repository.recent_escalations(limit=30, now=now)
     agencies = {lead_of} if lead_of else (person.scope_agencies if person else frozenset())
     lang = request_language(request)
     t = texts.words(texts.UI, lang)

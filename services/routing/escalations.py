@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from pydantic import ValidationError
 from pymongo import ASCENDING, DESCENDING, UpdateOne
@@ -33,6 +33,14 @@ log = logging.getLogger(__name__)
 COLLECTION = "escalations"
 LEGACY_FIELD = "escalations"  # the event ids a case kept of its escalations before
 LOOKUP = 100  # cases per look-up of their escalations
+# How far back the alert log looks, widening until it has its page; None: all of it.
+RECENT_WINDOWS = (
+    timedelta(hours=1),
+    timedelta(days=1),
+    timedelta(days=30),
+    timedelta(days=365),
+    None,
+)
 
 
 @dataclass(frozen=True)
@@ -127,9 +135,16 @@ class EscalationLog:
         records = await self.of_cases(case.case_id for case in cases)
         return [merged(case, records.get(case.case_id, [])) for case in cases]
 
-    async def recent(self, *, limit: int) -> list[EscalationEntry]:
-        """The latest escalations, newest first (the console's alert log)."""
-        docs = await self.records.find({}).sort("at", DESCENDING).limit(limit).to_list()
+    async def recent(self, *, limit: int, now: datetime) -> list[EscalationEntry]:
+        """The latest escalations, newest first (the console's alert log): read from the last
+        hour, then further back until `limit` are found, so that a page reads about what it
+        shows (SecantusDB reads every record a query matches before it sorts and limits)."""
+        docs: list[Document] = []
+        for back in RECENT_WINDOWS:
+            criteria = {} if back is None else {"at": {"$gte": now - back}}
+            docs = await self.records.find(criteria).sort("at", DESCENDING).limit(limit).to_list()
+            if len(docs) >= limit:
+                break
         return [
             EscalationEntry(
                 str(doc["case_id"]),

@@ -11,6 +11,7 @@ from aiohttp.test_utils import TestClient
 
 from services.common.contracts import CaseEscalated, Category
 from services.common.mongo import MongoDatabase
+from services.routing.escalations import EscalationLog
 from services.routing.settings import RoutingSettings
 from tests.helpers import escalation_event, sign_in, wait_until
 from tests.integration.routing.conftest import Reporter, auth, case_of, set_due, start_routing
@@ -100,3 +101,17 @@ async def test_escalations_kept_in_a_cases_audit_log_are_copied_once_at_start(
         assert [note for action, note in audit if action == "escalated"] == [line["note"]]
     finally:
         await restarted.close()
+
+
+async def test_the_alert_log_looks_further_back_until_its_page_is_full(
+    routing_db: MongoDatabase,
+) -> None:
+    log = EscalationLog(routing_db)
+    await log.ensure_indexes()
+    now = datetime.now(UTC).replace(microsecond=0)  # as stored: to the millisecond
+    case = {"_id": "case-1", "report_id": "r-1", "tracking_code": "K7QX-3MPA-WZ9D"}
+    ages = [timedelta(minutes=10), timedelta(days=2), timedelta(days=400)]
+    await log.record([escalation_of(case, 1, now - age) for age in ages])
+    assert [e.at for e in await log.recent(limit=1, now=now)] == [now - ages[0]]
+    assert [e.at for e in await log.recent(limit=2, now=now)] == [now - a for a in ages[:2]]
+    assert [e.at for e in await log.recent(limit=5, now=now)] == [now - a for a in ages]
