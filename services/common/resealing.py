@@ -19,12 +19,12 @@ from typing import Any
 from pydantic import ValidationError
 from pymongo import ASCENDING, UpdateOne
 
+from services.common.migrations import MIGRATIONS
 from services.common.mongo import Document, MongoDatabase
 from services.common.sealing import KeyRing, SealingError, key_id_of
 
 log = logging.getLogger(__name__)
 
-MIGRATIONS = "migrations"
 CLEAR = "clear"  # how `status` counts a contact stored before sealing
 UNREADABLE = "unreadable"  # a value that is not a sealed one
 

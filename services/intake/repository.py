@@ -17,9 +17,10 @@ from pymongo.errors import DuplicateKeyError
 
 from services.common.contracts import ReportSubmitted
 from services.common.groupcommit import GroupInsert
+from services.common.migrations import MIGRATIONS
 from services.common.mongo import Document, MongoDatabase
 from services.common.outbox import QUARANTINE, ensure_outbox_index, outbox_fields
-from services.common.resealing import MIGRATIONS, ContactHolder, Slot
+from services.common.resealing import ContactHolder, Slot
 
 log = logging.getLogger(__name__)
 

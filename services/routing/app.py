@@ -53,7 +53,7 @@ def create_app(
 
     async def wire(runtime: Runtime) -> None:
         repository = CaseRepository(runtime.db)
-        await repository.ensure_indexes()
+        await repository.ensure_indexes(clock())
         await seal_clear_contacts(runtime.db, CASE_CONTACTS, contact_keys, clock())
         relay = runtime.outbox(runtime.db.cases)
         # Agencies' queues exist from the start, so their cases wait even while nobody consumes.

@@ -16,6 +16,7 @@ from pymongo.errors import BulkWriteError
 from services.common import params, tracing
 from services.common.contracts import CLOSED_STATUSES, AnyEvent, CaseEscalated
 from services.common.groupcommit import per_document_errors
+from services.common.migrations import until_clean
 from services.common.mongo import Document, MongoDatabase
 from services.common.outbox import ensure_outbox_index, outbox_fields, outbox_update
 from services.routing.case import (
@@ -92,13 +93,15 @@ class CaseRepository:
     """The cases collection."""
 
     def __init__(self, db: MongoDatabase) -> None:
+        self.db = db
         self.cases = db.cases
         self.escalations = EscalationLog(db)
         self._reported: set[str] = set()
 
-    async def ensure_indexes(self) -> None:
+    async def ensure_indexes(self, now: datetime) -> None:
         """One case per first report and one open case per content (`open_key`, after giving
-        stored cases theirs); reports found by id; lists most urgent first; the outbox."""
+        stored cases theirs); reports found by id; lists most urgent first; the outbox; then
+        what earlier versions stored brought up to date."""
         await self.cases.create_index([("report_id", ASCENDING)], unique=True)
         await self._add_missing_keys()
         await self.cases.create_index([("open_key", ASCENDING)], unique=True)
@@ -118,8 +121,10 @@ class CaseRepository:
         await ensure_outbox_index(self.cases)
         await self._add_missing_urgency()
         await self._add_missing_readers()
-        await self._set_sensitive_keys()
+        await until_clean(self.db, "cases.sensitive-open-keys", self._set_sensitive_keys, now)
         await self.escalations.ensure_indexes()
+        copy = self.escalations.copy_from_cases
+        await until_clean(self.db, "cases.escalations-copied", copy, now)
 
     async def _add_missing_keys(self) -> None:
         """Give cases stored before grouping an `open_key` of their own (their content key is
@@ -156,9 +161,10 @@ class CaseRepository:
             await self.cases.bulk_write(writes, ordered=False)
             log.info("readers added to stored cases", extra={"count": len(writes)})
 
-    async def _set_sensitive_keys(self) -> None:
+    async def _set_sensitive_keys(self) -> int:
         """Give open sensitive cases stored before reports grouped by sensitivity their
-        `<content key>#sensitive` open key (none after the first start)."""
+        `<content key>#sensitive` open key; return how many. It reads every open sensitive
+        case (no index serves the query): run it `until_clean`."""
         closed = [status.value for status in CLOSED_STATUSES]
         criteria = {"category": SENSITIVE_CATEGORY.value, "status": {"$nin": closed}}
         docs = await self.cases.find(criteria, {"open_key": 1, "content_key": 1}).to_list()
@@ -173,6 +179,7 @@ class CaseRepository:
         if writes:
             await self.cases.bulk_write(writes, ordered=False)
             log.info("sensitive open keys set on stored cases", extra={"count": len(writes)})
+        return len(writes)
 
     async def insert_cases(
         self, cases: Sequence[tuple[Case, list[AnyEvent], object]], now: datetime

@@ -8,8 +8,9 @@ gets its escalations merged into its audit log in time order (`with_escalations`
 console's alert log reads the newest records by time rather than every escalated case.
 
 Cases stored before this kept their escalations in their own audit log with the event ids in
-`escalations`; the first start copies them here and drops `escalations`, and the merge skips
-an entry the case's own audit log holds already (same event id).
+`escalations`; a start copies them here and drops `escalations` (until a start finds none:
+`services.common.migrations`), and the merge skips an entry the case's own audit log holds
+already (same event id).
 """
 
 from __future__ import annotations
@@ -99,10 +100,9 @@ class EscalationLog:
         self.cases = db.cases
 
     async def ensure_indexes(self) -> None:
-        """A case's escalations by case, the alert log by time; then the stored cases' ones."""
+        """A case's escalations by case, the alert log by time."""
         await self.records.create_index([("case_id", ASCENDING), ("at", ASCENDING)])
         await self.records.create_index([("at", DESCENDING)])
-        await self._copy_from_cases()
 
     async def record(self, events: Sequence[CaseEscalated]) -> list[BaseException | None]:
         """Store each escalation once (one command); per event, None or the error refusing it.
@@ -158,16 +158,17 @@ class EscalationLog:
             if (entry := _readable(doc)) is not None
         ]
 
-    async def _copy_from_cases(self) -> None:
+    async def copy_from_cases(self) -> int:
         """Copy the escalations of cases stored before records (the audit lines named in their
-        `escalations`) into records, then drop the field: none left after the first start."""
+        `escalations`) into records, then drop the field; return how many cases had some. It
+        reads every case (no index serves the query): run it `until_clean`."""
         stored = self.cases.find(
             {f"{LEGACY_FIELD}.0": {"$exists": True}},
             {"tracking_code": 1, "agency": 1, "audit": 1, LEGACY_FIELD: 1},
         )
         docs = await stored.to_list()
         if not docs:
-            return
+            return 0
         records = [
             _record(str(doc["_id"]), doc.get("tracking_code", ""), doc.get("agency", ""), entry)
             for doc in docs
@@ -188,6 +189,7 @@ class EscalationLog:
             "escalations of stored cases copied to their own records",
             extra={"cases": len(docs), "records": len(records)},
         )
+        return len(docs)
 
 
 def _escalations_in(doc: Document) -> list[AuditRecord]:

@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
+from services.common.migrations import MIGRATIONS
 from services.common.mongo import MongoDatabase
-from services.common.resealing import MIGRATIONS
 from services.intake.models import ReportIn
 from services.intake.repository import drop_unkeyed_request_hashes
 from tests.integration.intake.conftest import valid_report

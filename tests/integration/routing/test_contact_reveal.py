@@ -15,8 +15,8 @@ from aiohttp.test_utils import TestClient, make_mocked_request
 from services.common.amqp import Topology, declare_exchanges
 from services.common.auth import hash_token
 from services.common.contracts import ErasureReason, ReportContactErased, event_occurred
+from services.common.migrations import MIGRATIONS
 from services.common.mongo import MongoDatabase
-from services.common.resealing import MIGRATIONS
 from services.routing.api import ROUTING
 from services.routing.contact_api import RevealFailed, reveal
 from services.routing.settings import RoutingSettings

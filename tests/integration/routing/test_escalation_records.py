@@ -10,6 +10,7 @@ from typing import Any
 from aiohttp.test_utils import TestClient
 
 from services.common.contracts import CaseEscalated, Category
+from services.common.migrations import MIGRATIONS
 from services.common.mongo import MongoDatabase
 from services.routing.escalations import EscalationLog
 from services.routing.settings import RoutingSettings
@@ -85,11 +86,13 @@ async def test_escalations_kept_in_a_cases_audit_log_are_copied_once_at_start(
         "level": 1,
         "event_id": escalation.event_id,
     }
-    # As an earlier version stored it: the line in the audit log, its event id in `escalations`.
+    # As an earlier version stored it: the line in the audit log, its event id in `escalations`
+    # (and, a database from before, no record of the copy having run clean).
     await routing_db.cases.update_one(
         {"_id": case["_id"]},
         {"$push": {"audit": line, "escalations": escalation.event_id}},
     )
+    await routing_db[MIGRATIONS].delete_one({"_id": "cases.escalations-copied"})
     restarted = await start_routing(routing_settings)
     try:
         stored = await routing_db.cases.find_one({"_id": case["_id"]})

@@ -70,7 +70,7 @@ async def test_a_new_content_costs_one_insert_and_a_join_one_conditional_update(
 ) -> None:
     db, commands = counted
     repository = CaseRepository(db)
-    await repository.ensure_indexes()
+    await repository.ensure_indexes(utcnow())
     router = Router(repository, load_policy(), utcnow, lambda: None)
     new = [report_event(n) for n in range(ROUNDS)]
     joining = [
@@ -96,7 +96,7 @@ async def test_a_batch_of_joins_costs_about_what_one_join_does(
 ) -> None:
     db, commands = counted
     repository = CaseRepository(db)
-    await repository.ensure_indexes()
+    await repository.ensure_indexes(utcnow())
     router = Router(repository, load_policy(), utcnow, lambda: None)
     contents = [report_event(n) for n in range(10)]
     assert await router.on_reports(contents) == [None] * len(contents)
@@ -125,7 +125,7 @@ async def test_a_case_stored_before_grouping_is_migrated_at_start_and_keeps_its_
     old.pop("merged_into"), old.pop("merged_from")
     await db.cases.insert_one(old)
     repository = CaseRepository(db)
-    await repository.ensure_indexes()
+    await repository.ensure_indexes(utcnow())
     migrated = await db.cases.find_one({"_id": case.case_id})
     assert migrated is not None
     assert migrated["open_key"] == migrated["content_key"] == f"report:{report.report_id}"
