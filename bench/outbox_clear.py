@@ -46,9 +46,12 @@ async def one_write_each(collection: Collection, ids: list[int]) -> int:
     return (await collection.bulk_write(writes, ordered=False)).modified_count
 
 
-async def one_update_many(collection: Collection, ids: list[int]) -> int:
-    """The relay now: the batch's documents whose outbox holds only published events."""
-    published = [f"event-{n}" for n in ids]
+async def one_update_many(
+    collection: Collection, ids: list[int], published: list[str] | None = None
+) -> int:
+    """The relay now: the batch's documents whose outbox holds only published events (by
+    default each document's own `event-<id>`)."""
+    published = published or [f"event-{n}" for n in ids]
     unpublished = {"$elemMatch": {"event_id": {"$nin": published}}}
     only_published = {"_id": {"$in": ids}, OUTBOX: {"$not": unpublished}}
     return (await collection.update_many(only_published, CLEARED)).modified_count

@@ -46,9 +46,11 @@ class EmbeddedMongo:
         port: int | None = None,
         log_path: Path | None = None,
         durable: bool = True,
+        standalone: bool = True,
     ) -> None:
         self.storage = str(storage)
         self.durable = durable
+        self.standalone = standalone  # False: an oplog is kept, for change streams
         self.port = port or free_port()
         self.log_path = log_path
         self.process: subprocess.Popen[bytes] | None = None
@@ -84,7 +86,7 @@ class EmbeddedMongo:
                 *(["--sync-on-commit"] if self.durable else []),
                 # A plain standalone server keeps no oplog: nothing here reads change streams,
                 # and the oplog costs every write an entry and a diff of the document.
-                "--standalone",
+                *(["--standalone"] if self.standalone else []),
             ],
             stdout=out,
             stderr=subprocess.STDOUT,
