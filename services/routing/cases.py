@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ from services.common.outbox import ensure_outbox_index, outbox_fields, outbox_up
 from services.routing.case import (
     CLOSED,
     DUE,
+    URGENCY_SPAN,
     AuditRecord,
     Case,
     overdue_bound,
@@ -30,6 +32,7 @@ from services.routing.case import (
 )
 from services.routing.escalations import EscalationEntry, EscalationLog
 from services.routing.grouping import GroupPlan, JoinPlan
+from services.routing.listing import PageReader
 from services.routing.planning import Plan
 from services.routing.sharing import with_shares
 from services.routing.visibility import SENSITIVE_CATEGORY, grouping_key
@@ -97,6 +100,7 @@ class CaseRepository:
         self.cases = db.cases
         self.escalations = EscalationLog(db)
         self._reported: set[str] = set()
+        self._pages = PageReader()  # lists read a window of urgency at a time
 
     async def ensure_indexes(self, now: datetime) -> None:
         """One case per first report and one open case per content (`open_key`, after giving
@@ -341,12 +345,39 @@ class CaseRepository:
 
         Unreadable cases are left out (and logged once); they still move the cursor on.
         """
-        docs = (
-            await self.cases.find(_criteria(query, now), NOT_IN_LISTS)
-            .sort([("urgency", ASCENDING), ("_id", ASCENDING)])
-            .limit(query.limit + 1)
-            .to_list()
-        )
+        criteria, start, end = _criteria(query, now)
+        want = query.limit + 1
+
+        async def read(urgency: Document, limit: int) -> list[Document]:
+            cursor = self.cases.find({**criteria, **urgency}, NOT_IN_LISTS)
+            return (
+                await cursor.sort([("urgency", ASCENDING), ("_id", ASCENDING)])
+                .limit(limit)
+                .to_list()
+            )
+
+        docs: list[Document] = []
+        if query.cursor:
+            # The cases sharing the last one's key that come after it by id, then the rest:
+            # two ranges an index walks, where one `$or` of both has the server read them all.
+            after, case_id = decode_cursor(query.cursor)
+            if start <= after < end:
+                docs = await read({"urgency": after, "_id": {"$gt": case_id}}, want)
+            start = max(start, after + 1)
+        if len(docs) < want:
+            # The list, whatever page of it: its filters and which side of "overdue" it reads.
+            list_key = json.dumps(
+                criteria | {"overdue": query.overdue}, default=str, sort_keys=True
+            )
+            docs += await self._pages.read(
+                lambda low, high, limit: read({"urgency": {"$gte": low, "$lt": high}}, limit),
+                start=start,
+                end=end,
+                want=want - len(docs),
+                now=now,
+                list_key=list_key,
+                first_page=query.cursor is None,
+            )
         page = docs[: query.limit]
         next_cursor = encode_cursor(page[-1]) if len(docs) > query.limit else None
         return await self.escalations.with_escalations(self._readable_all(page)), next_cursor
@@ -440,8 +471,9 @@ def _summary(exc: ValidationError) -> str:
     )
 
 
-def _criteria(query: CaseQuery, now: datetime) -> dict[str, Any]:
-    """The filters of a case list as one query: one range of the urgency key, plus filters."""
+def _criteria(query: CaseQuery, now: datetime) -> tuple[dict[str, Any], int, int]:
+    """The filters of a case list, and the range [start, end) of the urgency key it reads
+    (from its start: a cursor is applied by `find`)."""
     criteria: dict[str, Any] = {}
     for name in ("agency", "status", "category"):
         if (value := getattr(query, name)) is not None:
@@ -464,12 +496,10 @@ def _criteria(query: CaseQuery, now: datetime) -> dict[str, Any]:
         criteria["created_at"] = created
     if query.also:
         criteria["$and"] = list(query.also)
-    urgency: dict[str, int] = {"$gte": 0}  # also leaves out documents that have no key
+    start, end = 0, (CLOSED + 1) * URGENCY_SPAN  # a range also leaves out cases with no key
     if query.overdue is not None:
-        urgency["$lt" if query.overdue else "$gte"] = overdue_bound(now)
-    if query.cursor:
-        after, case_id = decode_cursor(query.cursor)
-        urgency["$gte"] = max(urgency["$gte"], after)
-        criteria["$or"] = [{"urgency": {"$gt": after}}, {"_id": {"$gt": case_id}}]
-    criteria["urgency"] = urgency
-    return criteria
+        if query.overdue:
+            end = overdue_bound(now)
+        else:
+            start = overdue_bound(now)
+    return criteria, start, end

@@ -1,0 +1,60 @@
+"""How long a page of an agency's case list takes, by how many cases the agency holds.
+
+    python -m bench.case_list [--cases 20000] [--pages 5]
+
+Starts a fresh on-disk SecantusDB (journaled writes, as the services run it), stores `--cases`
+cases of one agency (routing's own documents, created over two months, so due over two
+months), then reads the agency's list as the console and the agency API do
+(`CaseRepository.find`, 50 a page, most urgent first): its first page twice (the first read of
+a list is read whole; later reads go by windows of the urgency key, `services.routing.listing`),
+`--pages` pages after it by cursor, and the overdue list (500 a page) twice. Prints the wall
+and database CPU milliseconds of each read.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from datetime import UTC, datetime
+
+from bench.common import cpu_seconds, embedded_database, run_bench
+from bench.startup import BATCH, stored_cases
+from services.routing.cases import CaseQuery, CaseRepository
+
+
+async def main(args: argparse.Namespace) -> None:
+    """One line per read."""
+    now = datetime.now(UTC)
+    async with embedded_database() as (client, pid):
+        repository = CaseRepository(client.routing)
+        await repository.ensure_indexes(now)
+        docs = stored_cases(args.cases, now)
+        for first in range(0, len(docs), BATCH):
+            await client.routing.cases.insert_many(docs[first : first + BATCH])
+        agency = docs[0]["agency"]
+
+        async def timed(label: str, query: CaseQuery) -> str | None:
+            cpu, wall = cpu_seconds(pid), time.perf_counter()
+            cases, cursor = await repository.find(query, now)
+            print(
+                f"{label:34} {(time.perf_counter() - wall) * 1000:8.1f} ms"
+                f" ({(cpu_seconds(pid) - cpu) * 1000:.0f} ms database CPU), {len(cases)} cases",
+                flush=True,
+            )
+            return cursor
+
+        print(f"{args.cases:,} cases of {agency}")
+        await timed("first page, first read of the list", CaseQuery(agency=agency))
+        cursor = await timed("first page, read again", CaseQuery(agency=agency))
+        for page in range(2, args.pages + 2):
+            cursor = await timed(f"page {page}", CaseQuery(agency=agency, cursor=cursor))
+        overdue = CaseQuery(agency=agency, overdue=True, limit=500)
+        await timed("overdue, 500, first read", overdue)
+        await timed("overdue, 500, read again", overdue)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cases", type=int, default=20_000)
+    parser.add_argument("--pages", type=int, default=5)
+    run_bench(main(parser.parse_args()))
