@@ -50,6 +50,9 @@ NOT_IN_FIGURES = {**NOT_IN_LISTS, "audit": 0, "notes": 0}
 # What joining needs of an open case: its state and reporter keys, not its reports or history.
 FOR_JOINING = {"outbox": 0, "reports": 0, "audit": 0, "notes": 0}
 BAD_CURSOR = "not a cursor this service made; start again without it"
+URGENT_FIRST = {"urgency": ASCENDING, "_id": ASCENDING}
+# The fields the list indexes start with, before the urgency key, in the order preferred.
+LIST_INDEX_FIELDS = ("agency", "readers", "status")
 
 
 class UnreadableCase(Exception):
@@ -346,15 +349,18 @@ class CaseRepository:
         Unreadable cases are left out (and logged once); they still move the cursor on.
         """
         criteria, start, end = _criteria(query, now)
+        bounded, rest = _index_bounded(criteria)
         want = query.limit + 1
 
         async def read(urgency: Document, limit: int) -> list[Document]:
-            cursor = self.cases.find({**criteria, **urgency}, NOT_IN_LISTS)
-            return (
-                await cursor.sort([("urgency", ASCENDING), ("_id", ASCENDING)])
-                .limit(limit)
-                .to_list()
-            )
+            # First what an index walks (one field and the urgency key), then the rest of the
+            # filters on that: SecantusDB plans a filter of more fields, or with `$and`, as a
+            # scan of the whole collection.
+            pipeline: list[Document] = [{"$match": bounded | urgency}]
+            if rest:
+                pipeline.append({"$match": rest})
+            pipeline += [{"$sort": URGENT_FIRST}, {"$limit": limit}, {"$project": NOT_IN_LISTS}]
+            return await (await self.cases.aggregate(pipeline)).to_list()
 
         docs: list[Document] = []
         if query.cursor:
@@ -365,17 +371,13 @@ class CaseRepository:
                 docs = await read({"urgency": after, "_id": {"$gt": case_id}}, want)
             start = max(start, after + 1)
         if len(docs) < want:
-            # The list, whatever page of it: its filters and which side of "overdue" it reads.
-            list_key = json.dumps(
-                criteria | {"overdue": query.overdue}, default=str, sort_keys=True
-            )
             docs += await self._pages.read(
                 lambda low, high, limit: read({"urgency": {"$gte": low, "$lt": high}}, limit),
                 start=start,
                 end=end,
                 want=want - len(docs),
                 now=now,
-                list_key=list_key,
+                lists=_list_keys(criteria, bounded, query),
                 first_page=query.cursor is None,
             )
         page = docs[: query.limit]
@@ -468,6 +470,27 @@ def _summary(exc: ValidationError) -> str:
     """The fields at fault, e.g. `tracking_code: Field required; report.platform: ...`."""
     return "; ".join(
         f"{'.'.join(map(str, e['loc'])) or '(document)'}: {e['msg']}" for e in exc.errors()[:5]
+    )
+
+
+def _index_bounded(criteria: Document) -> tuple[Document, Document]:
+    """The criteria split into the one field an index of lists starts with (agency, reader
+    or status; none: the urgency index alone) and the rest."""
+    for name in LIST_INDEX_FIELDS:
+        if isinstance(criteria.get(name), str):
+            rest = {k: v for k, v in criteria.items() if k != name}
+            return {name: criteria[name]}, rest
+    return {}, criteria
+
+
+def _list_keys(criteria: Document, bounded: Document, query: CaseQuery) -> tuple[str, str]:
+    """The list a page belongs to, whatever page it is (its filters and which side of
+    "overdue" it reads), and the wider list it narrows (its index-bounded part alone, either
+    side of "overdue")."""
+    side = {"overdue": query.overdue}
+    return (
+        json.dumps(criteria | side, default=str, sort_keys=True),
+        json.dumps(bounded, default=str, sort_keys=True),
     )
 
 

@@ -18,7 +18,9 @@ earlier read found says where to look (`Hint`, kept per list, that is per set of
 
 Stretches of the key no case can plausibly have (due times or creation times more than 30
 years from now, creation times in the future) are read in one window each, so the doubling
-never walks through them. A list read for the first time is read whole, as before. Windows
+never walks through them. A list read for the first time goes by what its wider list (the
+same agency's or reader's, unfiltered) found, when that was read; else it is read whole, as
+before. A hint only decides where windows lie, never whether a case is read; windows
 never overlap, so a page never reads more documents than the single query would; it costs at
 most a few milliseconds more per window.
 """
@@ -103,34 +105,44 @@ class PageReader:
         end: int,
         want: int,
         now: datetime,
-        list_key: str,
+        lists: tuple[str, str],
         first_page: bool,
     ) -> list[dict[str, Any]]:
-        """Up to `want` documents with a key in [start, end), most urgent first; `first_page`:
-        `start` is where the list begins (no cursor)."""
-        hint = self.hints.get(list_key) or Hint(first=start, width=None)
+        """Up to `want` documents with a key in [start, end), most urgent first. `lists`: the
+        list's key and that of the wider list it narrows (whose hint serves until it has its
+        own); `first_page`: `start` is where the list begins (no cursor)."""
+        list_key, wider = lists
+        hint = self.hints.get(list_key) or self.hints.get(wider) or Hint(first=start, width=None)
         found: list[dict[str, Any]] = []
         for low, high in windows(start, end, now, hint):
             found.extend(await read(low, high, want - len(found)))
             if len(found) >= want:
                 break
-        self._learn(list_key, hint, found, want=want, first_page=first_page)
+        learned = self._learned(hint, found, want=want, first_page=first_page)
+        if learned is None and not found and first_page:
+            self.hints.pop(list_key, None)  # empty now: read it whole (cheap) until it fills
+        elif learned is not None:
+            self._keep(list_key, learned)
+            if learned.width is not None and wider not in self.hints:
+                self._keep(wider, learned)  # a start for the lists narrowing it alike
         return found
 
-    def _learn(
-        self, list_key: str, hint: Hint, found: list[dict[str, Any]], *, want: int, first_page: bool
-    ) -> None:
-        """Keep where the list begins (from a first page) and how wide a full page was; a
-        first page that did not fill marks the list small."""
-        if not found and first_page:
-            self.hints.pop(list_key, None)  # empty now: read it whole (cheap) until it fills
-            return
-        if len(found) < want and not first_page:
-            return  # its last page: nothing new
+    @staticmethod
+    def _learned(
+        hint: Hint, found: list[dict[str, Any]], *, want: int, first_page: bool
+    ) -> Hint | None:
+        """Where the list begins (from a first page) and how wide a full page was; a first
+        page that did not fill marks the list small. None: nothing new (an empty list, or a
+        last page)."""
+        if not found or (len(found) < want and not first_page):
+            return None
         keys = [int(doc["urgency"]) for doc in found]
         first = keys[0] if first_page else hint.first
         width = max(2 * (keys[-1] - keys[0]), MIN_WIDTH) if len(found) >= want else None
-        self.hints[list_key] = Hint(first=first, width=width)
-        self.hints.move_to_end(list_key)
+        return Hint(first=first, width=width)
+
+    def _keep(self, key: str, hint: Hint) -> None:
+        self.hints[key] = hint
+        self.hints.move_to_end(key)
         while len(self.hints) > REMEMBERED:
             self.hints.popitem(last=False)

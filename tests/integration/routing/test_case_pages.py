@@ -23,9 +23,12 @@ AGENCIES = ("police", "culture_office")
 
 
 def stored(n: int, urgency: int, agency: str) -> dict[str, Any]:
-    """A case document as routing stores it, with this urgency and agency."""
+    """A case document as routing stores it, with this urgency and agency (every third one
+    acknowledged)."""
     case, _ = plan_new_case(report_event(n), load_policy(), NOW, case_id=f"case-{n:04d}")
-    return case.to_document() | {"urgency": urgency, "agency": agency, "readers": [agency]}
+    status = "acknowledged" if n % 3 == 0 else case.status.value
+    fields = {"urgency": urgency, "agency": agency, "readers": [agency], "status": status}
+    return case.to_document() | fields
 
 
 def urgencies(rng: random.Random) -> list[int]:
@@ -68,12 +71,15 @@ async def test_pages_read_by_windows_are_the_pages_one_query_gave(
             d
             for d in docs
             if query.agency in (None, d["agency"])
+            and query.status in (None, d["status"])
             and (query.overdue is None or (d["urgency"] < overdue) == query.overdue)
         ]
         return [d["_id"] for d in sorted(chosen, key=lambda d: (d["urgency"], d["_id"]))]
 
     queries = [
         CaseQuery(agency="police", limit=7),
+        # Narrower than the list above: read by its hint the first time.
+        CaseQuery(agency="police", status="acknowledged", limit=4),
         CaseQuery(limit=10),
         CaseQuery(agency="culture_office", overdue=True, limit=3),
         CaseQuery(agency="police", overdue=False, limit=5),
