@@ -2,7 +2,7 @@
 
 SecantusDB reads every document a query's range matches before it sorts and limits them, so a
 list page read as one query (`urgency >= cursor`, most urgent first, 51 of them) costs time in
-proportion to every case its index prefix holds: 2.5 s for an agency holding 20,000 cases
+proportion to every case its index prefix holds: about 3 s for an agency holding 20,000 cases
 (`python -m bench.case_list`). So a list read before is read again as a series of windows of
 the urgency key, each a query bounded on both sides, until the page is full. What a list's
 earlier read found says where to look (`Hint`, kept per list, that is per set of filters):
