@@ -52,7 +52,7 @@ def create_app(
     contact_keys = settings.contact_key_ring()
 
     async def wire(runtime: Runtime) -> None:
-        repository = CaseRepository(runtime.db)
+        repository = CaseRepository(runtime.db, clock=clock)
         await repository.ensure_indexes(clock())
         await seal_clear_contacts(runtime.db, CASE_CONTACTS, contact_keys, clock())
         relay = runtime.outbox(runtime.db.cases)

@@ -15,6 +15,7 @@ from pymongo import ASCENDING, DESCENDING, ReturnDocument, UpdateOne
 from pymongo.errors import BulkWriteError
 
 from services.common import params, tracing
+from services.common.clock import Clock, utcnow
 from services.common.contracts import CLOSED_STATUSES, AnyEvent, CaseEscalated
 from services.common.groupcommit import per_document_errors
 from services.common.migrations import until_clean
@@ -32,7 +33,7 @@ from services.routing.case import (
 )
 from services.routing.escalations import EscalationEntry, EscalationLog
 from services.routing.grouping import GroupPlan, JoinPlan
-from services.routing.listing import PageReader
+from services.routing.listing import PageReader, StoredHints
 from services.routing.planning import Plan
 from services.routing.sharing import with_shares
 from services.routing.visibility import SENSITIVE_CATEGORY, grouping_key
@@ -51,6 +52,7 @@ NOT_IN_FIGURES = {**NOT_IN_LISTS, "audit": 0, "notes": 0}
 FOR_JOINING = {"outbox": 0, "reports": 0, "audit": 0, "notes": 0}
 BAD_CURSOR = "not a cursor this service made; start again without it"
 URGENT_FIRST = {"urgency": ASCENDING, "_id": ASCENDING}
+LIST_HINTS = "list_hints"  # where case lists begin and how wide their pages are
 # The fields the list indexes start with, before the urgency key, in the order preferred.
 LIST_INDEX_FIELDS = ("agency", "readers", "status")
 
@@ -98,12 +100,13 @@ def decode_cursor(cursor: str) -> tuple[int, str]:
 class CaseRepository:
     """The cases collection."""
 
-    def __init__(self, db: MongoDatabase) -> None:
+    def __init__(self, db: MongoDatabase, *, clock: Clock = utcnow) -> None:
         self.db = db
         self.cases = db.cases
         self.escalations = EscalationLog(db)
         self._reported: set[str] = set()
-        self._pages = PageReader()  # lists read a window of urgency at a time
+        # Lists read a window of urgency at a time, from what earlier reads found.
+        self._pages = PageReader(stored=StoredHints(db[LIST_HINTS], clock))
 
     async def ensure_indexes(self, now: datetime) -> None:
         """One case per first report and one open case per content (`open_key`, after giving

@@ -16,24 +16,35 @@ earlier read found says where to look (`Hint`, kept per list, that is per set of
 - whether the list is small: a list whose first page did not fill is read whole, in one
   query, as before.
 
+The hints of the wider lists (an agency's or a reader's, unfiltered) are also stored, in
+`list_hints`, when they change (at most once a minute each), so that after a restart or on
+another replica the first read of a list goes by windows too.
+
 Stretches of the key no case can plausibly have (due times or creation times more than 30
 years from now, creation times in the future) are read in one window each, so the doubling
 never walks through them. A list read for the first time goes by what its wider list (the
-same agency's or reader's, unfiltered) found, when that was read; else it is read whole, as
-before. A hint only decides where windows lie, never whether a case is read; windows
-never overlap, so a page never reads more documents than the single query would; it costs at
-most a few milliseconds more per window.
+same agency's or reader's, unfiltered) found, when that was read here or stored; else it is
+read whole, as before. A hint only decides where windows lie, never whether a case is read;
+windows never overlap, so a page never reads more documents than the single query would; it
+costs at most a few milliseconds more per window.
 """
 
 from __future__ import annotations
 
+import logging
+import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
+from pymongo.asynchronous.collection import AsyncCollection
+
+from services.common.clock import Clock
 from services.routing.case import CLOSED, DUE, OPEN_WITHOUT_DEADLINE, URGENCY_SPAN, urgency_key
+
+log = logging.getLogger(__name__)
 
 # Reads the documents with an urgency key in [start, end), most urgent first, at most `limit`.
 Read = Callable[[int, int, int], Awaitable[list[dict[str, Any]]]]
@@ -43,6 +54,7 @@ MIN_WIDTH = timedelta(seconds=1) // MILLISECOND
 FAR = timedelta(days=365 * 30)  # beyond this from now no case is due or was created
 SKEW = timedelta(days=1)  # how far in the future a creation time may lie (another host's clock)
 REMEMBERED = 256  # lists whose hint is kept
+SAVE_EVERY = 60.0  # seconds: how often at most a wider list's hint is stored again
 
 
 @dataclass(frozen=True)
@@ -91,11 +103,49 @@ def windows(start: int, end: int, now: datetime, hint: Hint) -> Iterator[tuple[i
         position = step
 
 
+class HintStore(Protocol):
+    """Where the wider lists' hints outlive the process."""
+
+    async def load(self, key: str) -> Hint | None: ...
+
+    async def save(self, key: str, hint: Hint) -> None: ...
+
+
+@dataclass
+class StoredHints:
+    """The wider lists' hints in a collection, so that after a restart, or on another
+    replica, a list is read by windows from its first read on."""
+
+    collection: AsyncCollection[dict[str, Any]]
+    clock: Clock
+
+    async def load(self, key: str) -> Hint | None:
+        """The hint stored for `key`, if any (a malformed one is none)."""
+        doc = await self.collection.find_one({"_id": key})
+        if doc is None:
+            return None
+        try:
+            width = doc["width"]
+            return Hint(first=int(doc["first"]), width=None if width is None else int(width))
+        except (KeyError, TypeError, ValueError):
+            log.warning("stored list hint unreadable; reading the list whole", extra={"key": key})
+            return None
+
+    async def save(self, key: str, hint: Hint) -> None:
+        """Store the hint of `key`."""
+        fields = {"first": hint.first, "width": hint.width, "at": self.clock()}
+        await self.collection.update_one({"_id": key}, {"$set": fields}, upsert=True)
+
+
 @dataclass
 class PageReader:
     """Reads list pages, a whole range for a list not read before, by windows after."""
 
+    stored: HintStore | None = None
     hints: OrderedDict[str, Hint] = field(default_factory=OrderedDict)
+    # The wider lists asked of `stored`, and what was last stored of each, and when.
+    _looked_up: set[str] = field(default_factory=set, init=False)
+    _saved: dict[str, tuple[Hint, float]] = field(default_factory=dict, init=False)
 
     async def read(
         self,
@@ -112,6 +162,8 @@ class PageReader:
         list's key and that of the wider list it narrows (whose hint serves until it has its
         own); `first_page`: `start` is where the list begins (no cursor)."""
         list_key, wider = lists
+        if list_key not in self.hints and wider not in self.hints:
+            await self._look_up(wider)
         hint = self.hints.get(list_key) or self.hints.get(wider) or Hint(first=start, width=None)
         found: list[dict[str, Any]] = []
         for low, high in windows(start, end, now, hint):
@@ -123,9 +175,36 @@ class PageReader:
             self.hints.pop(list_key, None)  # empty now: read it whole (cheap) until it fills
         elif learned is not None:
             self._keep(list_key, learned)
-            if learned.width is not None and wider not in self.hints:
-                self._keep(wider, learned)  # a start for the lists narrowing it alike
+            if learned.width is not None:  # a start for the lists narrowing it alike
+                await self._widen(wider, learned)
         return found
+
+    async def _look_up(self, wider: str) -> None:
+        """Take the stored hint of `wider`, once per process."""
+        if self.stored is None or wider in self._looked_up:
+            return
+        self._looked_up.add(wider)
+        if len(self._looked_up) > REMEMBERED:
+            self._looked_up.clear()  # looked up again, at worst
+        if (hint := await self.stored.load(wider)) is not None:
+            self._keep(wider, hint)
+            self._saved[wider] = (hint, time.monotonic())
+
+    async def _widen(self, wider: str, learned: Hint) -> None:
+        """Keep the wider list's hint: where the earliest of its lists began, the width of the
+        last one read; stored when it changed, at most once a minute."""
+        known = self.hints.get(wider)
+        first = learned.first if known is None else min(known.first, learned.first)
+        hint = Hint(first=first, width=learned.width)
+        self._keep(wider, hint)
+        if self.stored is None:
+            return
+        saved, at = self._saved.get(wider, (None, -SAVE_EVERY))
+        if hint != saved and time.monotonic() - at >= SAVE_EVERY:
+            self._saved[wider] = (hint, time.monotonic())
+            if len(self._saved) > REMEMBERED:
+                self._saved.clear()
+            await self.stored.save(wider, hint)
 
     @staticmethod
     def _learned(

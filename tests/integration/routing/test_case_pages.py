@@ -4,14 +4,17 @@ once, most urgent first, whatever the list learned from its earlier reads."""
 from __future__ import annotations
 
 import random
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
 from services.common.mongo import MongoDatabase
+from services.routing import listing
 from services.routing.case import CLOSED, DUE, OPEN_WITHOUT_DEADLINE, urgency_key
-from services.routing.cases import CaseQuery, CaseRepository
+from services.routing.cases import LIST_HINTS, CaseQuery, CaseRepository
+from services.routing.listing import Hint
 from services.routing.planning import plan_new_case
 from services.routing.policy import load_policy
 from tests.helpers import report_event
@@ -97,3 +100,29 @@ async def test_pages_read_by_windows_are_the_pages_one_query_gave(
     docs += added
     for query in queries:
         assert await pages(repository, query) == expected(query), query
+
+
+async def test_a_restarted_routing_reads_lists_by_the_hints_stored_before(
+    routing_db: MongoDatabase, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    docs = [stored(n, urgency_key(DUE, NOW + timedelta(hours=n)), "police") for n in range(-30, 30)]
+    await routing_db.cases.insert_many(docs)
+    expected = [d["_id"] for d in sorted(docs, key=lambda d: (d["urgency"], d["_id"]))]
+    query = CaseQuery(reader="police", hidden_categories=("member_misconduct",), limit=7)
+    assert await pages(CaseRepository(routing_db), query) == expected
+    assert await routing_db[LIST_HINTS].count_documents({}) == 1  # the reader's, unfiltered
+    used: list[Hint] = []
+    windows = listing.windows
+
+    def spied(start: int, end: int, now: datetime, hint: Hint) -> Iterator[tuple[int, int]]:
+        used.append(hint)
+        return windows(start, end, now, hint)
+
+    monkeypatch.setattr(listing, "windows", spied)
+    assert await pages(CaseRepository(routing_db), query) == expected
+    assert used[0].width is not None  # by windows from its first read on
+    # A hint stored malformed is none: the list is read whole, and right.
+    await routing_db[LIST_HINTS].update_many({}, {"$set": {"first": "soon"}})
+    used.clear()
+    assert await pages(CaseRepository(routing_db), query) == expected
+    assert used[0].width is None
