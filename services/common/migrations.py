@@ -23,16 +23,25 @@ log = logging.getLogger(__name__)
 MIGRATIONS = "migrations"
 
 
+async def ran(db: MongoDatabase, name: str) -> bool:
+    """Whether the migration `name` is recorded as done."""
+    return await db[MIGRATIONS].find_one({"_id": name}) is not None
+
+
+async def record(db: MongoDatabase, name: str, now: datetime) -> None:
+    """Record the migration `name` as done at `now`; later starts skip it."""
+    await db[MIGRATIONS].update_one({"_id": name}, {"$set": {"at": now}}, upsert=True)
+
+
 async def until_clean(
     db: MongoDatabase, name: str, migrate: Callable[[], Awaitable[int]], now: datetime
 ) -> int:
     """Run `migrate` (it returns how many documents it changed) unless a clean pass of `name`
     is recorded; record one when it changed nothing. Returns what it changed."""
-    marker = {"_id": name}
-    if await db[MIGRATIONS].find_one(marker) is not None:
+    if await ran(db, name):
         return 0
     changed = await migrate()
     if changed == 0:
-        await db[MIGRATIONS].update_one(marker, {"$set": {"clean_at": now}}, upsert=True)
+        await record(db, name, now)
         log.info("migration finds nothing left; later starts skip it", extra={"migration": name})
     return changed

@@ -19,7 +19,7 @@ from typing import Any
 from pydantic import ValidationError
 from pymongo import ASCENDING, UpdateOne
 
-from services.common.migrations import MIGRATIONS
+from services.common import migrations
 from services.common.mongo import Document, MongoDatabase
 from services.common.sealing import KeyRing, SealingError, key_id_of
 
@@ -171,8 +171,8 @@ async def seal_clear_contacts(
     """At a service's start: seal the clear contacts stored before contacts were sealed, once
     (a document in `migrations` records the pass; `contact-keys rekey` seals any clear contact
     an older replica still wrote during the upgrade)."""
-    marker = {"_id": f"{holder.collection}.contacts-sealed"}
-    if await db[MIGRATIONS].find_one(marker) is not None:
+    name = f"{holder.collection}.contacts-sealed"
+    if await migrations.ran(db, name):
         return
     done = await reseal(db, holder, ring, clear_only=True)
     if done.resealed or done.failed:
@@ -181,4 +181,4 @@ async def seal_clear_contacts(
             extra={"collection": holder.collection, "sealed": done.resealed, "failed": done.failed},
         )
     if not done.failed:
-        await db[MIGRATIONS].update_one(marker, {"$set": {"at": now}}, upsert=True)
+        await migrations.record(db, name, now)

@@ -15,9 +15,9 @@ from typing import Any
 from pymongo import ASCENDING
 from pymongo.errors import DuplicateKeyError
 
+from services.common import migrations
 from services.common.contracts import ReportSubmitted
 from services.common.groupcommit import GroupInsert
-from services.common.migrations import MIGRATIONS
 from services.common.mongo import Document, MongoDatabase
 from services.common.outbox import QUARANTINE, ensure_outbox_index, outbox_fields
 from services.common.resealing import ContactHolder, Slot
@@ -83,8 +83,8 @@ async def drop_unkeyed_request_hashes(db: MongoDatabase, now: datetime) -> None:
     """At start, once (recorded in `migrations`): unset the request hash of the reports sent
     without an Idempotency-Key. It was stored for every report, unkeyed, over a body holding
     the clear contact; only a replay of a key needs it (those are cleared by retention)."""
-    marker = {"_id": "reports.unkeyed-request-hashes-dropped"}
-    if await db[MIGRATIONS].find_one(marker) is not None:
+    name = "reports.unkeyed-request-hashes-dropped"
+    if await migrations.ran(db, name):
         return
     result = await db.reports.update_many(
         {REQUEST_HASH: {"$exists": True}, "idempotency_key": {"$exists": False}},
@@ -92,7 +92,7 @@ async def drop_unkeyed_request_hashes(db: MongoDatabase, now: datetime) -> None:
     )
     if result.modified_count:
         log.warning("request hashes without a key dropped", extra={"count": result.modified_count})
-    await db[MIGRATIONS].update_one(marker, {"$set": {"at": now}}, upsert=True)
+    await migrations.record(db, name, now)
 
 
 class IdempotencyConflict(Exception):

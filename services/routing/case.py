@@ -34,6 +34,7 @@ MILLISECOND = timedelta(milliseconds=1)
 # indexed range: rank * URGENCY_SPAN + the position inside the rank.
 DUE, OPEN_WITHOUT_DEADLINE, CLOSED = 0, 1, 2
 URGENCY_SPAN = 2**48  # milliseconds after 1970: beyond the year 10000, below BSON's int64
+URGENCY_END = (CLOSED + 1) * URGENCY_SPAN  # above every urgency key
 
 
 class _Stored(BaseModel):

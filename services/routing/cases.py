@@ -24,7 +24,7 @@ from services.common.outbox import ensure_outbox_index, outbox_fields, outbox_up
 from services.routing.case import (
     CLOSED,
     DUE,
-    URGENCY_SPAN,
+    URGENCY_END,
     AuditRecord,
     Case,
     overdue_bound,
@@ -522,7 +522,7 @@ def _criteria(query: CaseQuery, now: datetime) -> tuple[dict[str, Any], int, int
         criteria["created_at"] = created
     if query.also:
         criteria["$and"] = list(query.also)
-    start, end = 0, (CLOSED + 1) * URGENCY_SPAN  # a range also leaves out cases with no key
+    start, end = 0, URGENCY_END  # a range also leaves out cases with no key
     if query.overdue is not None:
         if query.overdue:
             end = overdue_bound(now)

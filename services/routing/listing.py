@@ -42,7 +42,7 @@ from typing import Any, Protocol
 from pymongo.asynchronous.collection import AsyncCollection
 
 from services.common.clock import Clock
-from services.routing.case import CLOSED, DUE, OPEN_WITHOUT_DEADLINE, URGENCY_SPAN, urgency_key
+from services.routing.case import CLOSED, DUE, OPEN_WITHOUT_DEADLINE, URGENCY_END, urgency_key
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +73,7 @@ def gaps(now: datetime) -> list[tuple[int, int]]:
         (0, urgency_key(DUE, now - FAR)),
         (urgency_key(DUE, now + FAR), urgency_key(OPEN_WITHOUT_DEADLINE, now + SKEW)),
         (urgency_key(OPEN_WITHOUT_DEADLINE, now - FAR), urgency_key(CLOSED, now + SKEW)),
-        (urgency_key(CLOSED, now - FAR), (CLOSED + 1) * URGENCY_SPAN),
+        (urgency_key(CLOSED, now - FAR), URGENCY_END),
     ]
 
 

@@ -31,7 +31,7 @@ async def test_a_migration_runs_at_each_start_until_one_finds_nothing_then_never
             assert await until_clean(db, "things.renamed", migrate, now) == 1
             assert await until_clean(db, "things.renamed", migrate, now) == 0
             marker = await db[MIGRATIONS].find_one({"_id": "things.renamed"})
-            assert marker is not None and marker["clean_at"] == now
+            assert marker is not None and marker["at"] == now
             assert await until_clean(db, "things.renamed", migrate, now) == 0
             assert passes == 3  # the clean pass was the last one
             # Another migration is recorded on its own.
