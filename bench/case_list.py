@@ -16,11 +16,10 @@ narrowed to one status (read the first time by what the agency's list found), th
 from __future__ import annotations
 
 import argparse
-import time
 from dataclasses import replace
 from datetime import UTC, datetime
 
-from bench.common import cpu_seconds, embedded_database, run_bench
+from bench.common import embedded_database, measured, run_bench
 from bench.startup import BATCH, stored_cases
 from services.routing.cases import CaseQuery, CaseRepository
 from services.routing.visibility import SENSITIVE_CATEGORY
@@ -40,11 +39,9 @@ async def main(args: argparse.Namespace) -> None:
         async def timed(
             label: str, query: CaseQuery, reader: CaseRepository = repository
         ) -> str | None:
-            cpu, wall = cpu_seconds(pid), time.perf_counter()
-            cases, cursor = await reader.find(query, now)
+            (cases, cursor), wall, cpu = await measured(pid, reader.find(query, now))
             print(
-                f"{label:34} {(time.perf_counter() - wall) * 1000:8.1f} ms"
-                f" ({(cpu_seconds(pid) - cpu) * 1000:.0f} ms database CPU), {len(cases)} cases",
+                f"{label:34} {wall:8.1f} ms ({cpu:.0f} ms database CPU), {len(cases)} cases",
                 flush=True,
             )
             return cursor

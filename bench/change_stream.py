@@ -32,7 +32,7 @@ from typing import Any
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.collection import AsyncCollection
 
-from bench.common import cpu_seconds, run_bench
+from bench.common import measured, run_bench
 from bench.outbox_clear import CHUNK, one_update_many, pending
 from services.common.embedded import EmbeddedMongo
 from services.common.outbox import OUTBOX, OUTBOX_SINCE
@@ -52,22 +52,20 @@ async def append_entries(collection: Collection, ids: list[int]) -> None:
     await collection.update_many({"_id": {"$in": ids}}, update)
 
 
-async def measured(pid: int, step: Awaitable[Any]) -> float:
+async def cpu_ms(pid: int, step: Awaitable[Any]) -> float:
     """The server's CPU milliseconds `step` took."""
-    before = cpu_seconds(pid)
-    await step
-    return (cpu_seconds(pid) - before) * 1000
+    return (await measured(pid, step))[2]
 
 
 async def with_clears(collection: Collection, pid: int, docs: int) -> list[float]:
     """Insert, clear, append, clear: CPU ms of each, per document."""
     spent = [0.0, 0.0, 0.0, 0.0]
     for ids in chunks(docs):
-        spent[0] += await measured(pid, collection.insert_many([pending(n) for n in ids]))
-        spent[1] += await measured(pid, one_update_many(collection, ids))
+        spent[0] += await cpu_ms(pid, collection.insert_many([pending(n) for n in ids]))
+        spent[1] += await cpu_ms(pid, one_update_many(collection, ids))
     for ids in chunks(docs):
-        spent[2] += await measured(pid, append_entries(collection, ids))
-        spent[3] += await measured(pid, one_update_many(collection, ids, published=["later"]))
+        spent[2] += await cpu_ms(pid, append_entries(collection, ids))
+        spent[3] += await cpu_ms(pid, one_update_many(collection, ids, published=["later"]))
     return [ms / docs for ms in spent]
 
 
@@ -76,11 +74,11 @@ async def with_stream(collection: Collection, pid: int, docs: int) -> list[float
     spent = [0.0, 0.0, 0.0, 0.0]
     async with await collection.watch() as stream:
         for ids in chunks(docs):
-            spent[0] += await measured(pid, collection.insert_many([pending(n) for n in ids]))
-            spent[1] += await measured(pid, read_changes(stream, len(ids)))
+            spent[0] += await cpu_ms(pid, collection.insert_many([pending(n) for n in ids]))
+            spent[1] += await cpu_ms(pid, read_changes(stream, len(ids)))
         for ids in chunks(docs):
-            spent[2] += await measured(pid, append_entries(collection, ids))
-            spent[3] += await measured(pid, read_changes(stream, len(ids)))
+            spent[2] += await cpu_ms(pid, append_entries(collection, ids))
+            spent[3] += await cpu_ms(pid, read_changes(stream, len(ids)))
     return [ms / docs for ms in spent]
 
 

@@ -14,7 +14,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import aiohttp
 from pymongo import AsyncMongoClient
@@ -22,6 +22,8 @@ from pymongo import AsyncMongoClient
 from services.admin.queues import declared_queues
 from services.common.amqp import Topology
 from services.common.embedded import EmbeddedMongo
+
+T = TypeVar("T")
 
 
 def run_bench(main: Coroutine[Any, Any, None]) -> None:
@@ -102,6 +104,13 @@ def cpu_seconds(pid: int) -> float:
     """User+system CPU seconds used so far by a process (Linux /proc)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def measured(pid: int, step: Awaitable[T]) -> tuple[T, float, float]:
+    """What `step` returns, and the wall and process `pid`'s CPU milliseconds it took."""
+    cpu, wall = cpu_seconds(pid), time.perf_counter()
+    result = await step
+    return result, (time.perf_counter() - wall) * 1000, (cpu_seconds(pid) - cpu) * 1000
 
 
 def disk_mib(directory: Path) -> float:

@@ -13,11 +13,10 @@ case). Routing answers `/readyz` only after it, so this is how much later a rest
 from __future__ import annotations
 
 import argparse
-import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from bench.common import cpu_seconds, embedded_database, run_bench
+from bench.common import embedded_database, measured, run_bench
 from services.common.contracts import ReportSubmitted
 from services.common.migrations import MIGRATIONS
 from services.routing.cases import CaseRepository
@@ -63,12 +62,9 @@ async def main(args: argparse.Namespace) -> None:
         for label, recorded in (("later starts", True), ("first start of a version", False)):
             if not recorded:
                 await db[MIGRATIONS].delete_many({})
-            cpu, wall = cpu_seconds(pid), time.perf_counter()
-            await repository.ensure_indexes(now)
+            _, wall, cpu = await measured(pid, repository.ensure_indexes(now))
             print(
-                f"{label:25} {(time.perf_counter() - wall) * 1000:8.0f} ms"
-                f" ({(cpu_seconds(pid) - cpu) * 1000:.0f} ms database CPU)"
-                f" with {args.cases:,} cases",
+                f"{label:25} {wall:8.0f} ms ({cpu:.0f} ms database CPU) with {args.cases:,} cases",
                 flush=True,
             )
 
