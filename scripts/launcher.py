@@ -1,7 +1,8 @@
 """Run the whole system on this machine: `./scripts/run [--demo]` (see the README).
 
 Uses RabbitMQ at AMQP_URL (default localhost) and MongoDB at MONGO_URL or, when that is unset,
-an embedded SecantusDB whose data lives in `var/mongo` and survives restarts. Starts intake,
+an embedded SecantusDB server per service whose data lives in `var/mongo/<service>` and survives
+restarts. Starts intake,
 routing and notify as processes, prints their URLs, demo tokens and console accounts, and
 stops everything on Ctrl-C. `--demo` uses deadlines of seconds, submits sample reports and
 prints each case's assignment and escalations as they happen.
@@ -32,7 +33,7 @@ from services.common.amqp import Topology, declare_exchanges
 from services.common.auth import hash_token, new_token
 from services.common.brokerpolicy import BrokerPolicies, BrokerPolicyError, ManagementEndpoint
 from services.common.contracts import CaseAssigned, CaseEscalated, CaseUpdated, parse_event
-from services.common.embedded import EmbeddedMongo, free_port
+from services.common.embedded import EmbeddedMongo, free_port, holds_one_store, per_service
 from services.common.processes import ROOT, ServiceProcess
 from services.common.sealing import new_key_line
 
@@ -128,13 +129,43 @@ def management_problem(amqp_url: str) -> str | None:
     return asyncio.run(probe())
 
 
+def start_embedded(var: Path) -> dict[str, EmbeddedMongo]:
+    """The embedded database of each service: a server each, in `var/mongo/<service>`; or, where
+    `var/mongo` holds the files of an earlier version's one server, that server for all three."""
+    store, logs = var / "mongo", var / "logs"
+    if holds_one_store(store):
+        server = EmbeddedMongo(store, log_path=logs / "mongo.log").start()
+        say(
+            f"embedded MongoDB (SecantusDB) at {server.url}, data in {store}: an earlier "
+            "version's files, so one server holds all three services' databases"
+        )
+        return dict.fromkeys(SERVICES, server)
+    servers = per_service(store, log_dir=logs)
+    for name, server in servers.items():
+        say(f"embedded MongoDB (SecantusDB) for {name} at {server.url}, data in {store / name}")
+    return servers
+
+
+def database_env(servers: dict[str, EmbeddedMongo]) -> dict[str, str]:
+    """Each service's database server: `<SERVICE>_MONGO_URL`, or `MONGO_URL` for one shared."""
+    urls = {server.url for server in servers.values()}
+    if len(urls) == 1:
+        return {"MONGO_URL": urls.pop()}
+    return {f"{name.upper()}_MONGO_URL": server.url for name, server in servers.items()}
+
+
 def service_env(
-    args: argparse.Namespace, mongo_url: str, tokens: dict[str, str], var: Path, hook_port: int
+    args: argparse.Namespace,
+    databases: dict[str, str],
+    tokens: dict[str, str],
+    var: Path,
+    hook_port: int,
 ) -> dict[str, str]:
-    """The environment the three services get (what the user set wins)."""
+    """The environment the three services get (what the user set wins); `databases` names
+    their MongoDB (`MONGO_URL` or one `<SERVICE>_MONGO_URL` each)."""
     env = {
         "AMQP_URL": args.amqp_url,
-        "MONGO_URL": mongo_url,
+        **databases,
         "ROUTING_TOKENS": json.dumps({hash_token(t): p for p, t in tokens.items()}),
         "NOTIFY_SUPERVISOR_TOKENS": json.dumps([hash_token(tokens["supervisor"])]),
         "NOTIFY_CASE_URL": "http://127.0.0.1:8081/console/cases/{case_id}",
@@ -332,16 +363,20 @@ def main() -> int:
             file=sys.stderr,
         )
         return 1
-    mongo = None
+    servers: dict[str, EmbeddedMongo] = {}
     mongo_url = os.environ.get("MONGO_URL")
-    if not mongo_url:
-        mongo = EmbeddedMongo(args.var / "mongo", log_path=args.var / "logs" / "mongo.log").start()
-        mongo_url = mongo.url
-        say(f"embedded MongoDB (SecantusDB) at {mongo_url}, data in {args.var / 'mongo'}")
+    if mongo_url:
+        databases = {"MONGO_URL": mongo_url}
+    else:
+        servers = start_embedded(args.var)
+        databases = database_env(servers)
     hook_port = free_port()
-    env = service_env(args, mongo_url, demo_tokens(args.var), args.var, hook_port)
+    env = service_env(args, databases, demo_tokens(args.var), args.var, hook_port)
+    routing_url = (
+        env.get("ROUTING_MONGO_URL") or os.environ.get("ROUTING_MONGO_URL") or env["MONGO_URL"]
+    )
     routing_db = env.get("ROUTING_MONGO_DB") or os.environ.get("ROUTING_MONGO_DB", "routing")
-    args.accounts = demo_accounts(mongo_url, routing_db, args.var / "demo-accounts.json")
+    args.accounts = demo_accounts(routing_url, routing_db, args.var / "demo-accounts.json")
     services = [
         ServiceProcess(
             name, env, args.var / "logs", port=PORTS[name], admin_port=PORTS[name] + 1000
@@ -359,8 +394,8 @@ def main() -> int:
     finally:
         for service in reversed(services):
             service.stop()
-        if mongo is not None:
-            mongo.stop()
+        for server in set(servers.values()):
+            server.stop()
         say("stopped")
 
 

@@ -1,15 +1,25 @@
-"""SecantusDB, a MongoDB wire-protocol server, as a subprocess: used when MONGO_URL is unset."""
+"""SecantusDB, a MongoDB wire-protocol server, as a subprocess: used when MONGO_URL is unset.
+
+One server is one Python process, so it uses at most one core however many the machine has;
+`per_service` gives each service a server of its own (each still in its own database), which
+lets the database work of the three services use more than one core.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterable
 from pathlib import Path
+from typing import IO
 
 log = logging.getLogger(__name__)
+
+SERVICES = ("intake", "routing", "notify")
 
 
 def free_port() -> int:
@@ -66,31 +76,42 @@ class EmbeddedMongo:
 
     def start(self, *, timeout: float = 30.0) -> EmbeddedMongo:
         """Start the server and wait until it listens."""
+        self.launch()
+        return self.wait_ready(timeout=timeout)
+
+    def launch(self) -> None:
+        """Start the server's process without waiting for it (see `wait_ready`)."""
         if self.storage != ":memory:":
             Path(self.storage).mkdir(parents=True, exist_ok=True)
-        out = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
-        self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "secantus",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(self.port),
-                "--storage-path",
-                self.storage,
-                "--log-level",
-                "WARNING",
-                # fdatasync on every commit: an acknowledged write survives a SIGKILL.
-                *(["--sync-on-commit"] if self.durable else []),
-                # A plain standalone server keeps no oplog: nothing here reads change streams,
-                # and the oplog costs every write an entry and a diff of the document.
-                *(["--standalone"] if self.standalone else []),
-            ],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
+        with contextlib.ExitStack() as files:  # the child keeps its own copy of the log file
+            out: int | IO[bytes] = subprocess.DEVNULL
+            if self.log_path is not None:
+                out = files.enter_context(self.log_path.open("ab"))
+            self.process = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "secantus",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(self.port),
+                    "--storage-path",
+                    self.storage,
+                    "--log-level",
+                    "WARNING",
+                    # fdatasync on every commit: an acknowledged write survives a SIGKILL.
+                    *(["--sync-on-commit"] if self.durable else []),
+                    # A plain standalone server keeps no oplog: nothing here reads change
+                    # streams, and the oplog costs every write an entry and a diff of the document.
+                    *(["--standalone"] if self.standalone else []),
+                ],
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+
+    def wait_ready(self, *, timeout: float = 30.0) -> EmbeddedMongo:
+        """Wait until the launched server listens."""
         wait_for_port("127.0.0.1", self.port, timeout=timeout, process=self.process)
         log.info("embedded database started", extra={"url": self.url, "storage": self.storage})
         return self
@@ -105,3 +126,32 @@ class EmbeddedMongo:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
+
+
+def per_service(
+    root: Path, *, log_dir: Path | None = None, services: Iterable[str] = SERVICES
+) -> dict[str, EmbeddedMongo]:
+    """One server per service, its files in `root/<service>` (log `log_dir/mongo-<service>.log`),
+    started side by side; if one fails to start, none is left running."""
+    servers = {
+        name: EmbeddedMongo(
+            root / name, log_path=log_dir / f"mongo-{name}.log" if log_dir is not None else None
+        )
+        for name in services
+    }
+    try:
+        for server in servers.values():
+            server.launch()
+        for server in servers.values():
+            server.wait_ready()
+    except BaseException:
+        for server in servers.values():
+            server.stop()
+        raise
+    return servers
+
+
+def holds_one_store(path: Path) -> bool:
+    """Whether `path` is a server's files (an earlier layout kept every service's database in
+    one server there) rather than a directory of one per service."""
+    return (path / "WiredTiger").exists()

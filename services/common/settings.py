@@ -1,9 +1,23 @@
 """Settings shared by every service; each service subclasses with its own env prefix."""
 
+from typing import Any
+
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ADMIN_PORT_OFFSET = 1000
+DEFAULT_MONGO_URL = "mongodb://127.0.0.1:27017/"
+
+
+def mongo_url_setting(prefix: str) -> Any:
+    """A service's database server: `<prefix>MONGO_URL` (its own server), else `MONGO_URL`
+    (one server for every service, each in its own database)."""
+    return Field(
+        default=DEFAULT_MONGO_URL,
+        validation_alias=AliasChoices(f"{prefix}MONGO_URL", "MONGO_URL", "mongo_url"),
+        description=f"This service's MongoDB; unset: MONGO_URL. Set `{prefix}MONGO_URL` to "
+        "give the service a server of its own.",
+    )
 
 
 class CommonSettings(BaseSettings):
@@ -22,8 +36,7 @@ class CommonSettings(BaseSettings):
         "host and credentials of AMQP_URL, port 15672).",
     )
     mongo_url: str = Field(
-        default="mongodb://127.0.0.1:27017/",
-        validation_alias=AliasChoices("MONGO_URL", "mongo_url"),
+        default=DEFAULT_MONGO_URL, validation_alias=AliasChoices("MONGO_URL", "mongo_url")
     )
     mongo_db: str = "incidents"
     mongo_timeout_ms: int = Field(default=5000, ge=100)

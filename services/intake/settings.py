@@ -6,6 +6,7 @@ from pydantic import AliasChoices, Field, IPvAnyNetwork, SecretStr, model_valida
 from pydantic_settings import SettingsConfigDict
 
 from services.common.sealing import ContactKeySettings
+from services.common.settings import mongo_url_setting
 from services.common.signedlinks import MIN_SECRET_LENGTH, SECRET_SETTING, check_secret_setting
 
 
@@ -14,6 +15,7 @@ class IntakeSettings(ContactKeySettings):
 
     model_config = SettingsConfigDict(env_prefix="INTAKE_", extra="ignore")
 
+    mongo_url: str = mongo_url_setting("INTAKE_")
     port: int = Field(default=8080, ge=0, le=65535)
     mongo_db: str = "intake"
     public_url: str = "http://127.0.0.1:8080"

@@ -5,7 +5,7 @@ from pathlib import Path
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
-from services.common.settings import CommonSettings
+from services.common.settings import CommonSettings, mongo_url_setting
 
 
 class NotifySettings(CommonSettings):
@@ -13,6 +13,7 @@ class NotifySettings(CommonSettings):
 
     model_config = SettingsConfigDict(env_prefix="NOTIFY_", extra="ignore")
 
+    mongo_url: str = mongo_url_setting("NOTIFY_")
     port: int = Field(default=8082, ge=0, le=65535)
     mongo_db: str = "notify"
     policy_path: Path | None = Field(

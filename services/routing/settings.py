@@ -17,6 +17,7 @@ from pydantic_settings import SettingsConfigDict
 
 from services.common import signedlinks
 from services.common.sealing import ContactKeySettings
+from services.common.settings import mongo_url_setting
 from services.common.signedlinks import MIN_SECRET_LENGTH, SECRET_SETTING
 
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
@@ -70,6 +71,7 @@ class RoutingSettings(ContactKeySettings):
 
     model_config = SettingsConfigDict(env_prefix="ROUTING_", extra="ignore")
 
+    mongo_url: str = mongo_url_setting("ROUTING_")
     port: int = Field(default=8081, ge=0, le=65535)
     mongo_db: str = "routing"
     policy_path: Path | None = Field(
