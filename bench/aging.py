@@ -125,14 +125,14 @@ async def drive_minute(
     system: RunningSystem, client: AsyncMongoClient[dict[str, Any]], number: int, offered: float
 ) -> tuple[Minute, list[str]]:
     """Offer `offered` reports/s for one minute; its figures so far and its accepted codes."""
-    database = system.pids["database"]
+    databases = list(system.database_pids.values())
     codes: list[str] = []
 
     async def accepted(n: int, body: dict[str, Any], at: float) -> None:
         codes.append(body["tracking_code"])
         await system.observer.on_accepted(n, body, at)
 
-    cpu_before = cpu_seconds(database)
+    cpu_before = sum(map(cpu_seconds, databases))
     latencies, elapsed, errors = await drive(
         system.urls,
         int(offered * 60),
@@ -141,7 +141,7 @@ async def drive_minute(
         until=time.monotonic() + 60,
         on_accepted=accepted,
     )
-    cpu_ms = (cpu_seconds(database) - cpu_before) * MS / max(len(latencies), 1)
+    cpu_ms = (sum(map(cpu_seconds, databases)) - cpu_before) * MS / max(len(latencies), 1)
     lateness = system.observer.lateness[:]
     system.observer.lateness.clear()
     minute = Minute(
@@ -203,6 +203,17 @@ async def measured_rate(system: RunningSystem, settle_seconds: float) -> float:
     return done.routed_rate / 2
 
 
+async def profile_databases(system: RunningSystem, seconds: float) -> list[str]:
+    """The top functions of each database server over the same `seconds`."""
+    labels = list(system.database_pids)
+    profiles = await asyncio.gather(
+        *(top_functions(pid, seconds) for pid in system.database_pids.values())
+    )
+    if len(labels) == 1:
+        return profiles[0]
+    return [line for label, lines in zip(labels, profiles, strict=True) for line in [label, *lines]]
+
+
 def profiled_minutes(minutes: int) -> set[int]:
     """The second and the last minute (the first, if there is only one)."""
     return {min(2, minutes), minutes}
@@ -211,14 +222,13 @@ def profiled_minutes(minutes: int) -> set[int]:
 async def run_minutes(system: RunningSystem, args: argparse.Namespace, offered: float) -> Windows:
     """Every minute in turn, each finished (awaited and printed) while the next one runs."""
     windows = Windows(max(1, min(5, args.minutes // 2)))
-    database = system.pids["database"]
     previous: asyncio.Task[None] | None = None
-    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(system.mongo_url)
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(system.mongo_urls["intake"])
     try:
         for number in range(1, args.minutes + 1):
             profile = None
             if args.profile_seconds and number in profiled_minutes(args.minutes):
-                profile = asyncio.create_task(top_functions(database, args.profile_seconds))
+                profile = asyncio.create_task(profile_databases(system, args.profile_seconds))
             minute, codes = await drive_minute(system, client, number, offered)
             previous = asyncio.create_task(
                 finish(
@@ -240,7 +250,9 @@ async def run_minutes(system: RunningSystem, args: argparse.Namespace, offered: 
 
 async def age(args: argparse.Namespace) -> None:
     """Start the system, run the minutes, print the comparison."""
-    async with running_system(args.replicas, keep_logs=args.keep_logs) as system:
+    async with running_system(
+        args.replicas, keep_logs=args.keep_logs, shared_database=args.shared_database
+    ) as system:
         started = time.monotonic()
         print(f"{args.replicas} replica(s) of each service; before: {load_note()}", flush=True)
         offered = args.rate or await measured_rate(system, args.settle)

@@ -13,7 +13,8 @@ MS = 1000
 
 
 def service_of(label: str) -> str:
-    """The service a process label names: `intake-2` -> `intake`, `database` -> `database`."""
+    """The service a process label names: `intake-2` -> `intake`, `database-intake` ->
+    `database`."""
     return label.split("-", 1)[0]
 
 
@@ -34,15 +35,21 @@ def cpu_now(pids: dict[str, int]) -> dict[str, float]:
     return {label: cpu_seconds(pid) for label, pid in pids.items()}
 
 
+async def commands_served(system: RunningSystem) -> int:
+    """Database commands served so far, summed over the servers."""
+    counted = await asyncio.gather(*(opcounters(url) for url in system.servers))
+    return sum(sum(ops.values()) for ops in counted)
+
+
 async def idle_line(system: RunningSystem, seconds: float = 5.0) -> str:
     """What the system costs the database with nothing to do (its loops looking for work): a
     step's per-report figures include this for every second the step waits."""
-    ops_before, cpu_before = await opcounters(system.mongo_url), cpu_now(system.pids)
+    ops_before, cpu_before = await commands_served(system), cpu_now(system.database_pids)
     await asyncio.sleep(seconds)
-    ops_after, cpu_after = await opcounters(system.mongo_url), cpu_now(system.pids)
-    commands = (sum(ops_after.values()) - sum(ops_before.values())) / seconds
-    database = (cpu_after["database"] - cpu_before["database"]) * MS / seconds
-    return f"idle: {commands:.1f} database commands/s, database CPU {database:.0f} ms/s"
+    ops_after, cpu_after = await commands_served(system), cpu_now(system.database_pids)
+    per_second = (ops_after - ops_before) / seconds
+    database = (sum(cpu_after.values()) - sum(cpu_before.values())) * MS / seconds
+    return f"idle: {per_second:.1f} database commands/s, database CPU {database:.0f} ms/s"
 
 
 def cpu_ms_per(before: dict[str, float], after: dict[str, float], reports: int) -> dict[str, float]:
@@ -90,7 +97,7 @@ async def step(
     """Drive one load pattern (at most `seconds`, if given) and wait (bounded) for its cases."""
     observer = system.observer
     before, lateness_from = set(observer.accepted), len(observer.lateness)
-    ops_before = await opcounters(system.mongo_url)
+    ops_before = await commands_served(system)
     cpu_before = cpu_now(system.pids)
     until = None if seconds is None else time.monotonic() + seconds
     started = time.time()
@@ -105,8 +112,7 @@ async def step(
     codes = [c for c in observer.accepted if c not in before]
     await settle(lambda: len(observer.routed(codes)) >= len(codes), timeout=wait)
     await settle(lambda: len(observer.lateness) - lateness_from >= len(codes), timeout=wait)
-    ops_after = await opcounters(system.mongo_url)
-    commands = sum(ops_after.values()) - sum(ops_before.values())
+    ops_after = await commands_served(system)
     if errors:
         print(f"  ({title}: {errors} submissions refused)")
     routed_at = [observer.assigned[c] for c in codes if c in observer.assigned]
@@ -118,7 +124,7 @@ async def step(
         latencies,
         observer.routed(codes),
         observer.lateness[lateness_from:],
-        commands / max(len(latencies), 1),
+        (ops_after - ops_before) / max(len(latencies), 1),
         cpu_ms_per(cpu_before, cpu_now(system.pids), len(latencies)),
         observer.lost(codes),
         observer.doubled(codes),

@@ -41,7 +41,7 @@ from bench.common import (
 from bench.floor import system_floor_rate
 from services.common.amqp import Topology, declare_exchanges
 from services.common.contracts import CaseAssigned, CaseEscalated, parse_event
-from services.common.embedded import EmbeddedMongo
+from services.common.embedded import SERVICES, EmbeddedMongo, per_service
 from services.common.processes import ROOT, ServiceProcess
 
 AMQP_URL = "amqp://guest:guest@127.0.0.1:5672/"
@@ -130,13 +130,14 @@ class Observer:
                 kept.pop(code, None)
 
 
-def system_env(mongo_url: str, topology: Topology, root: Path) -> dict[str, str]:
-    """The three services' environment for a benchmark: policies with deadlines of seconds
-    (written under `root`), every rate limit out of the way."""
+def system_env(mongo_urls: dict[str, str], topology: Topology, root: Path) -> dict[str, str]:
+    """The three services' environment for a benchmark: each service's database server
+    (`mongo_urls` by service), policies with deadlines of seconds (written under `root`), every
+    rate limit out of the way."""
     (root / "routing.toml").write_text(routing_policy())
     (root / "escalation.toml").write_text(ESCALATION)
     return {
-        "MONGO_URL": mongo_url,
+        **{f"{service.upper()}_MONGO_URL": url for service, url in mongo_urls.items()},
         "AMQP_URL": AMQP_URL,
         "TOPOLOGY_PREFIX": topology.prefix,
         "LOG_LEVEL": "WARNING",
@@ -202,8 +203,10 @@ class RunningSystem:
     run's own."""
 
     urls: list[str]  # intake's, one per replica
-    mongo_url: str
-    pids: dict[str, int]  # each service process's (by label) and the database's
+    mongo_urls: dict[str, str]  # each service's database server (the same URL when shared)
+    # Each service process's (by label) and each database server's: `database` when one is
+    # shared, else `database-intake`, `database-routing`, `database-notify`.
+    pids: dict[str, int]
     observer: Observer
     connection: aio_pika.abc.AbstractRobustConnection
     channel: aio_pika.abc.AbstractChannel
@@ -215,6 +218,21 @@ class RunningSystem:
     def url(self) -> str:
         """The first intake's URL."""
         return self.urls[0]
+
+    @property
+    def database_pids(self) -> dict[str, int]:
+        """The database servers' processes, by label."""
+        return {label: pid for label, pid in self.pids.items() if is_database(label)}
+
+    @property
+    def servers(self) -> list[str]:
+        """Each database server's URL once."""
+        return sorted(set(self.mongo_urls.values()))
+
+
+def is_database(label: str) -> bool:
+    """Whether a process label names a database server (`database`, `database-intake`, ...)."""
+    return label.split("-", 1)[0] == "database"
 
 
 async def observe(
@@ -238,17 +256,45 @@ def copy_logs(source: Path, target: Path) -> None:
         shutil.copy(log, target / log.name)
 
 
+def start_databases(root: Path, *, shared: bool) -> dict[str, EmbeddedMongo]:
+    """The embedded database as `./scripts/run` starts it, a server per service (files under
+    `root`), or one server for all three (`shared`), by service."""
+    if shared:
+        return dict.fromkeys(SERVICES, EmbeddedMongo(root).start())
+    return per_service(root)
+
+
+def distinct(databases: dict[str, EmbeddedMongo]) -> list[EmbeddedMongo]:
+    """Each server once (one shared server is every service's)."""
+    return list({id(server): server for server in databases.values()}.values())
+
+
+def database_labels(databases: dict[str, EmbeddedMongo]) -> dict[str, int]:
+    """Each database server's process by label: `database` for one shared, else one each."""
+    servers = distinct(databases)
+    if len(servers) == 1:
+        assert servers[0].process is not None
+        return {"database": servers[0].process.pid}
+    pids = {}
+    for service, server in databases.items():
+        assert server.process is not None
+        pids[f"database-{service}"] = server.process.pid
+    return pids
+
+
 @contextlib.asynccontextmanager
 async def running_system(
-    replicas: int = 1, *, keep_logs: Path | None = None
+    replicas: int = 1, *, keep_logs: Path | None = None, shared_database: bool = False
 ) -> AsyncIterator[RunningSystem]:
-    """Start the database and `replicas` processes of each service, observe their events;
-    stop and delete it all (copying the services' logs to `keep_logs` first, if given)."""
+    """Start the database (a server per service, or one for all with `shared_database`) and
+    `replicas` processes of each service, observe their events; stop and delete it all
+    (copying the services' logs to `keep_logs` first, if given)."""
     topology = Topology(f"bench-{uuid.uuid4().hex[:6]}.")
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        mongo = EmbeddedMongo(root / "db").start()
-        env = system_env(mongo.url, topology, root)
+        databases = start_databases(root / "db", shared=shared_database)
+        mongo_urls = {service: server.url for service, server in databases.items()}
+        env = system_env(mongo_urls, topology, root)
         services: list[Replica] = []
         connection = await aio_pika.connect_robust(AMQP_URL)
         try:
@@ -259,11 +305,18 @@ async def running_system(
             for service in services:
                 await service.ready()
             observer, channel = await observe(connection, topology)
-            assert mongo.process is not None
-            pids = {s.label: s.pid for s in services} | {"database": mongo.process.pid}
+            pids = {s.label: s.pid for s in services} | database_labels(databases)
             intakes = [s.url for s in services if s.name == "intake"]
             yield RunningSystem(
-                intakes, mongo.url, pids, observer, connection, channel, topology, root / "db", root
+                intakes,
+                mongo_urls,
+                pids,
+                observer,
+                connection,
+                channel,
+                topology,
+                root / "db",
+                root,
             )
         finally:
             # The services first: deleting their queues under them makes them log warnings.
@@ -271,19 +324,21 @@ async def running_system(
                 service.stop()
             await delete_topology(connection, topology)
             await connection.close()
-            mongo.stop()
+            for server in distinct(databases):
+                server.stop()
             if keep_logs is not None:
                 copy_logs(root, keep_logs)
 
 
 async def main(args: argparse.Namespace) -> None:
     """Start everything, run both phases and the floor, print, clean up."""
-    async with running_system() as system:
+    # The floor is what one server does with a report's writes: the system on one server too.
+    async with running_system(shared_database=True) as system:
         pids = system.pids
         cpu_before, wall_before = {n: cpu_seconds(p) for n, p in pids.items()}, time.monotonic()
         url = system.url
         floor_before = await system_floor_rate(
-            system.mongo_url,
+            system.mongo_urls["intake"],
             system.connection,
             system.topology,
             count=args.floor_reports,
@@ -313,7 +368,7 @@ async def main(args: argparse.Namespace) -> None:
             f"database CPU with the services idle (polling relays and scanner): {idle * 100:.0f}%"
         )
         floor_after = await system_floor_rate(
-            system.mongo_url,
+            system.mongo_urls["intake"],
             system.connection,
             system.topology,
             count=args.floor_reports,

@@ -5,8 +5,10 @@ or the same at one and at two replicas side by side; or a long run at a fixed ra
                                [--replicas N | --compare-replicas]
     python -m bench.throughput --minutes 30 [--rate R] [--profile-seconds S] [--replicas N]
 
-Starts SecantusDB (journaled writes) and N processes each of intake, routing and notify (own
-ports, own log files: intake.log, or intake-1.log, intake-2.log, ...), as bench.system does
+Starts the embedded database as `./scripts/run` does, a SecantusDB server per service
+(journaled writes; `--shared-database`: one server for all three, the earlier default), and N
+processes each of intake, routing and notify (own ports, own log files: intake.log, or
+intake-1.log, intake-2.log, ...), as bench.system does
 (deadlines of a few seconds, one escalation level), and drives intake over HTTP from this
 process, round-robin over the intake replicas.
 
@@ -28,8 +30,9 @@ Long run (`--minutes`, implemented in bench.aging): a fixed offered rate (`--rat
 half the routed rate of a ~10 s step at concurrency 64) in one-minute chunks; one line per
 minute (offered and accepted rate, intake and report -> `case.assigned` p50/p99, lost,
 doubled, database CPU ms per report, RSS of each process, database files on disk, reports
-stored), then the first five minutes against the last five, within 15 % or not. `--profile-seconds S` samples the database
-with py-spy in the second and the last minute and prints its top 15 functions by own samples.
+stored), then the first five minutes against the last five, within 15 % or not.
+`--profile-seconds S` samples each database server with py-spy in the second and the last
+minute and prints its top 15 functions by own samples.
 """
 
 from __future__ import annotations
@@ -67,7 +70,9 @@ async def ladder(system: RunningSystem, args: argparse.Namespace) -> list[Step]:
 
 async def run_ladder(args: argparse.Namespace, replicas: int) -> list[Step]:
     """A fresh system with `replicas` of each service, the ladder on it."""
-    async with running_system(replicas, keep_logs=args.keep_logs) as system:
+    async with running_system(
+        replicas, keep_logs=args.keep_logs, shared_database=args.shared_database
+    ) as system:
         started = time.monotonic()
         print(f"{replicas} replica(s) of each service; before: {load_note()}", flush=True)
         print(await idle_line(system), flush=True)
@@ -125,6 +130,11 @@ def arguments() -> argparse.ArgumentParser:
         type=float,
         default=0.0,
         help="py-spy the database this long in the long run's second and last minute",
+    )
+    parser.add_argument(
+        "--shared-database",
+        action="store_true",
+        help="one database server for the three services (default: one each, as ./scripts/run)",
     )
     parser.add_argument("--keep-logs", type=Path, help="copy the services' logs here at the end")
     return parser

@@ -41,13 +41,13 @@ def written(entry: dict[str, Any]) -> int:
 Profile = tuple[Counter[Any], Counter[Any], Counter[Any]]
 
 
-async def profiled(client: AsyncMongoClient[dict[str, Any]]) -> Profile:
+async def profiled(clients: dict[str, AsyncMongoClient[dict[str, Any]]]) -> Profile:
     """Commands, documents written and milliseconds per (namespace, operation), from the
-    profiles."""
+    profiles (each database on its service's server)."""
     commands: Counter[Any] = Counter()
     documents: Counter[Any] = Counter()
     millis: Counter[Any] = Counter()
-    for name in DATABASES:
+    for name, client in clients.items():
         async for entry in client[name]["system.profile"].find({}):
             key = (entry.get("ns", "?"), entry.get("op", "?"))
             commands[key] += 1
@@ -77,9 +77,11 @@ def table(profile: Profile, reports: int) -> list[str]:
 async def main(args: argparse.Namespace) -> None:
     """Profile one run and print the table."""
     async with running_system() as system:
-        client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(system.mongo_url)
+        clients: dict[str, AsyncMongoClient[dict[str, Any]]] = {
+            name: AsyncMongoClient(system.mongo_urls[name]) for name in DATABASES
+        }
         try:
-            for name in DATABASES:
+            for name, client in clients.items():
                 await client[name].command("profile", 2)
             observer = system.observer
             latencies, _, _ = await drive(
@@ -92,11 +94,12 @@ async def main(args: argparse.Namespace) -> None:
             await settle(lambda: len(observer.routed(codes)) >= len(codes), timeout=120)
             await settle(lambda: len(observer.lateness) >= len(codes), timeout=120)
             await asyncio.sleep(2)  # the last relays' rounds
-            for name in DATABASES:
+            for name, client in clients.items():
                 await client[name].command("profile", 0)
-            profile = await profiled(client)
+            profile = await profiled(clients)
         finally:
-            await client.close()
+            for client in clients.values():
+                await client.close()
     reports = max(len(latencies), 1)
     print(
         f"{reports} reports, {len(observer.routed(codes))} cases assigned, {len(observer.lateness)} escalations"
