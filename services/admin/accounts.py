@@ -78,7 +78,9 @@ def register(commands: Any) -> None:
 
 def _database_options() -> argparse.ArgumentParser:
     options = argparse.ArgumentParser(add_help=False)
-    options.add_argument("--mongo-url", help="routing's MongoDB (default: $MONGO_URL)")
+    options.add_argument(
+        "--mongo-url", help="routing's MongoDB (default: $ROUTING_MONGO_URL, else $MONGO_URL)"
+    )
     options.add_argument("--database", help="routing's database (default: $ROUTING_MONGO_DB)")
     options.add_argument("--json", action="store_true", help="print JSON for scripts")
     return options

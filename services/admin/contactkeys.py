@@ -27,7 +27,7 @@ from pymongo.errors import PyMongoError
 from services.admin.databases import (
     DatabaseError,
     database_options,
-    mongo_client,
+    databases,
     service_databases,
 )
 from services.common.resealing import ContactHolder, Progress, count_by_key, reseal
@@ -77,22 +77,19 @@ def new_command(args: argparse.Namespace) -> int:
     return 0
 
 
-def _holders(args: argparse.Namespace) -> list[tuple[str, ContactHolder]]:
-    """The chosen services' databases that hold contacts (notify holds none)."""
-    return [
-        (db.database, HOLDERS[db.service])
-        for db in service_databases(args)
-        if db.service in HOLDERS
-    ]
+def _holders(args: argparse.Namespace) -> list[ContactHolder]:
+    """The chosen services that hold contacts (notify holds none)."""
+    return [HOLDERS[db.service] for db in service_databases(args) if db.service in HOLDERS]
 
 
 async def status_command(args: argparse.Namespace) -> int:
     """Count contacts per key id, per service."""
     counts: dict[str, Counter[str]] = {}
     try:
-        async with mongo_client(args) as client:
-            for database, holder in _holders(args):
-                counts[holder.service] = await count_by_key(client[database], holder)
+        holders = _holders(args)
+        async with databases(args, [holder.service for holder in holders]) as found:
+            for holder in holders:
+                counts[holder.service] = await count_by_key(found[holder.service], holder)
     except (DatabaseError, PyMongoError) as exc:
         print(f"{PROG} status: {exc}", file=sys.stderr)
         return 1
@@ -126,10 +123,11 @@ async def rekey_command(args: argparse.Namespace) -> int:
         return 2
     failed = 0
     try:
-        async with mongo_client(args) as client:
-            for database, holder in _holders(args):
+        holders = _holders(args)
+        async with databases(args, [holder.service for holder in holders]) as found:
+            for holder in holders:
                 done = await reseal(
-                    client[database], holder, ring, batch=args.batch, report=_printer(holder)
+                    found[holder.service], holder, ring, batch=args.batch, report=_printer(holder)
                 )
                 failed += done.failed
                 _summary(holder, ring, done)

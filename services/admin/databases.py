@@ -43,6 +43,13 @@ class ServiceDatabase:
     poisoned: tuple[str, ...] = ()
 
 
+SETTINGS: dict[str, type[BaseSettings]] = {
+    "intake": IntakeSettings,
+    "routing": RoutingSettings,
+    "notify": NotifySettings,
+}
+
+
 def database_name(settings: type[BaseSettings]) -> str:
     """The database a service uses: `<PREFIX>MONGO_DB` from the environment, or its default."""
     prefix = str(settings.model_config.get("env_prefix", ""))
@@ -67,19 +74,23 @@ def database_options() -> argparse.ArgumentParser:
     options.add_argument(
         "--mongo-url",
         default=os.environ.get("MONGO_URL", CommonSettings.model_fields["mongo_url"].default),
-        help="MongoDB (default: $MONGO_URL or the services' local default)",
+        help="MongoDB of every service without a server of its own (default: $MONGO_URL or "
+        "the services' local default)",
     )
-    for service, settings in (
-        ("intake", IntakeSettings),
-        ("routing", RoutingSettings),
-        ("notify", NotifySettings),
-    ):
+    for service, settings in SETTINGS.items():
         options.add_argument(
             f"--{service}-db",
             default=database_name(settings),
             metavar="NAME",
             help=f"{service}'s database (default: ${service.upper()}_MONGO_DB or "
             f"{settings.model_fields['mongo_db'].default!r})",
+        )
+        options.add_argument(
+            f"--{service}-mongo-url",
+            default=os.environ.get(f"{service.upper()}_MONGO_URL"),
+            metavar="URL",
+            help=f"{service}'s own MongoDB (default: ${service.upper()}_MONGO_URL, else "
+            "--mongo-url)",
         )
     options.add_argument(
         "--service",
@@ -95,20 +106,40 @@ def database_options() -> argparse.ArgumentParser:
     return options
 
 
+def server_url(args: argparse.Namespace, service: str) -> str:
+    """The server holding `service`'s database: its own, else the shared `--mongo-url`."""
+    own: str | None = getattr(args, f"{service}_mongo_url", None)
+    return own or args.mongo_url
+
+
 @asynccontextmanager
-async def mongo_client(args: argparse.Namespace) -> AsyncIterator[AsyncMongoClient[Document]]:
-    """A client that has answered a ping; an unreachable server is a `DatabaseError`."""
-    client = make_client(args.mongo_url, timeout_ms=args.timeout_ms)
+async def databases(
+    args: argparse.Namespace, services: list[str]
+) -> AsyncIterator[dict[str, MongoDatabase]]:
+    """The databases of `services`, by service, each on its server: one client per server,
+    each having answered a ping (an unreachable server is a `DatabaseError`)."""
+    clients: dict[str, AsyncMongoClient[Document]] = {}
     try:
-        try:
-            await client.admin.command("ping")
-        except PyMongoError as exc:
-            raise DatabaseError(
-                f"cannot reach MongoDB at {masked(args.mongo_url)}: {mongo_error_summary(exc)}"
-            ) from exc
-        yield client
+        found = {}
+        for service in services:
+            url = server_url(args, service)
+            if url not in clients:
+                clients[url] = make_client(url, timeout_ms=args.timeout_ms)
+                await _ping(clients[url], url)
+            found[service] = clients[url][getattr(args, f"{service}_db")]
+        yield found
     finally:
-        await close_client(client, timeout=args.timeout_ms / 1000 + 1)
+        for client in clients.values():
+            await close_client(client, timeout=args.timeout_ms / 1000 + 1)
+
+
+async def _ping(client: AsyncMongoClient[Document], url: str) -> None:
+    try:
+        await client.admin.command("ping")
+    except PyMongoError as exc:
+        raise DatabaseError(
+            f"cannot reach MongoDB at {masked(url)}: {mongo_error_summary(exc)}"
+        ) from exc
 
 
 @asynccontextmanager

@@ -307,7 +307,9 @@ def register(commands: Any) -> None:
     cases.add_argument(
         "--excel-bom", action="store_true", help="CSV: start with a UTF-8 BOM (Excel)"
     )
-    cases.add_argument("--mongo-url", help="routing's MongoDB (default: $MONGO_URL)")
+    cases.add_argument(
+        "--mongo-url", help="routing's MongoDB (default: $ROUTING_MONGO_URL, else $MONGO_URL)"
+    )
     cases.add_argument("--database", help="routing's database (default: $ROUTING_MONGO_DB)")
     cases.set_defaults(handler=export_cases_command)
 

@@ -18,7 +18,7 @@ from services.admin.databases import (
     DatabaseError,
     ServiceDatabase,
     database_options,
-    mongo_client,
+    databases,
     service_databases,
 )
 from services.common.mongo import MongoDatabase
@@ -68,10 +68,11 @@ async def outboxes_command(args: argparse.Namespace) -> int:
     """Print the state of every outbox and quarantine of the chosen services."""
     now = datetime.now(UTC)
     try:
-        async with mongo_client(args) as client:
+        chosen = service_databases(args)
+        async with databases(args, [service.service for service in chosen]) as found:
             states = []
-            for service in service_databases(args):
-                states += await service_state(client[service.database], service, now)
+            for service in chosen:
+                states += await service_state(found[service.service], service, now)
     except (DatabaseError, PyMongoError) as exc:
         print(f"incidents-admin outboxes: {exc}", file=sys.stderr)
         return 1

@@ -40,7 +40,7 @@ from services.admin.anonymise import ANONYMISE_DAYS_ENV, DEFAULT_ANONYMISE_DAYS,
 from services.admin.databases import (
     DatabaseError,
     database_options,
-    mongo_client,
+    databases,
     service_databases,
 )
 from services.admin.retention_steps import DEFAULT_CONTACT_DAYS, Cutoffs, steps
@@ -120,17 +120,19 @@ async def retention_command(args: argparse.Namespace) -> int:
     now = datetime.now(UTC)
     outcomes = []
     try:
-        async with mongo_client(args) as client:
+        chosen = service_databases(args)
+        needed = sorted({"routing", *(service.service for service in chosen)})  # holds: routing
+        async with databases(args, needed) as found:
             cutoffs = Cutoffs.of(
                 now,
                 days=args.older_than,
                 idempotency_days=args.idempotency_older_than,
                 contact_days=args.contact_older_than,
                 anonymise_days=args.anonymise_older_than,
-                held=await read_holds(client[args.routing_db], now),
+                held=await read_holds(found["routing"], now),
             )
-            for service in service_databases(args):
-                db = client[service.database]
+            for service in chosen:
+                db = found[service.service]
                 for collection, what, step in steps(service):
                     count = await step(db, cutoffs, now, args.dry_run)
                     outcomes.append(

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from pymongo import AsyncMongoClient
 
+from services.common.embedded import EmbeddedMongo
 from services.common.mongo import Document, make_client
 from services.common.outbox import QUARANTINE, RELAYS, ensure_outbox_index, outbox_fields
 from tests.helpers import report_event
@@ -93,3 +94,35 @@ async def test_an_unreachable_database_or_bad_option_fails_with_a_message(db_nam
 
     unknown = await admin("outboxes", "--service", "billing")
     assert unknown.code == 2 and "invalid choice: 'billing'" in unknown.err
+
+
+async def test_a_service_with_a_server_of_its_own_is_read_there(
+    client: AsyncMongoClient[Document], mongo_url: str, db_name: str, own_database: EmbeddedMongo
+) -> None:
+    """`./scripts/run` gives each service its own server: `--intake-mongo-url` (or
+    `$INTAKE_MONGO_URL`) reads intake's database there, the others on `--mongo-url`."""
+    now = datetime.now(UTC)
+    own = make_client(own_database.url, timeout_ms=5000)
+    try:
+        await own[f"{db_name}_intake"].reports.insert_one(
+            {"_id": "r", **outbox_fields([report_event(1)], now)}
+        )
+    finally:
+        await own.close()
+    await client[f"{db_name}_routing"].cases.insert_one(
+        {"_id": "c", **outbox_fields([report_event(2)], now)}
+    )
+    options = [*databases(mongo_url, db_name), "--intake-mongo-url", own_database.url]
+    run = await admin("outboxes", "--json", *options)
+    assert run.code == 0, run.err
+    pending = {row["collection"]: row["pending"] for row in run.json() if "pending" in row}
+    assert pending == {"reports": 1, "cases": 1, "deadlines": 0, "alerts": None}
+
+    shared_only = await admin("outboxes", "--json", *databases(mongo_url, db_name))
+    rows = {row["collection"]: row["pending"] for row in shared_only.json()}
+    assert rows["reports"] == 0  # intake's own server holds its report, not the shared one
+
+    own_database.stop()
+    down = await admin("outboxes", *options, "--timeout-ms", "300")
+    assert down.code == 1
+    assert f"cannot reach MongoDB at {own_database.url}" in down.err
