@@ -2,10 +2,10 @@
 
 Uses RabbitMQ at AMQP_URL (default localhost) and MongoDB at MONGO_URL or, when that is unset,
 an embedded SecantusDB server per service whose data lives in `var/mongo/<service>` and survives
-restarts. Starts intake,
-routing and notify as processes, prints their URLs, demo tokens and console accounts, and
-stops everything on Ctrl-C. `--demo` uses deadlines of seconds, submits sample reports and
-prints each case's assignment and escalations as they happen.
+restarts. Starts intake, routing and notify as processes, prints their URLs, demo tokens and
+console accounts, and stops everything (the embedded servers too) on Ctrl-C or when starting
+fails. `--demo` uses deadlines of seconds, submits sample reports and prints each case's
+assignment and escalations as they happen.
 """
 
 from __future__ import annotations
@@ -364,27 +364,24 @@ def main() -> int:
         )
         return 1
     servers: dict[str, EmbeddedMongo] = {}
+    services: list[ServiceProcess] = []
     mongo_url = os.environ.get("MONGO_URL")
-    if mongo_url:
-        databases = {"MONGO_URL": mongo_url}
-    else:
-        servers = start_embedded(args.var)
-        databases = database_env(servers)
-    hook_port = free_port()
-    env = service_env(args, databases, demo_tokens(args.var), args.var, hook_port)
-    routing_url = (
-        env.get("ROUTING_MONGO_URL") or os.environ.get("ROUTING_MONGO_URL") or env["MONGO_URL"]
-    )
-    routing_db = env.get("ROUTING_MONGO_DB") or os.environ.get("ROUTING_MONGO_DB", "routing")
-    args.accounts = demo_accounts(routing_url, routing_db, args.var / "demo-accounts.json")
-    services = [
-        ServiceProcess(
-            name, env, args.var / "logs", port=PORTS[name], admin_port=PORTS[name] + 1000
-        )
-        for name in SERVICES
-    ]
     try:
-        for service in services:
+        if not mongo_url:
+            servers = start_embedded(args.var)
+        databases = {"MONGO_URL": mongo_url} if mongo_url else database_env(servers)
+        hook_port = free_port()
+        env = service_env(args, databases, demo_tokens(args.var), args.var, hook_port)
+        routing_url = (
+            env.get("ROUTING_MONGO_URL") or os.environ.get("ROUTING_MONGO_URL") or env["MONGO_URL"]
+        )
+        routing_db = env.get("ROUTING_MONGO_DB") or os.environ.get("ROUTING_MONGO_DB", "routing")
+        args.accounts = demo_accounts(routing_url, routing_db, args.var / "demo-accounts.json")
+        for name in SERVICES:
+            service = ServiceProcess(
+                name, env, args.var / "logs", port=PORTS[name], admin_port=PORTS[name] + 1000
+            )
+            services.append(service)
             service.start()
             say(f"{service.name} started (pid {service.pid}), log {service.log_path}")
         return asyncio.run(supervise(args, services, env, hook_port))
