@@ -133,12 +133,13 @@ def per_service(
 ) -> dict[str, EmbeddedMongo]:
     """One server per service, its files in `root/<service>` (log `log_dir/mongo-<service>.log`),
     started side by side; if one fails to start, none is left running."""
-    servers = {
-        name: EmbeddedMongo(
-            root / name, log_path=log_dir / f"mongo-{name}.log" if log_dir is not None else None
-        )
-        for name in services
-    }
+    servers: dict[str, EmbeddedMongo] = {}
+    for name in services:
+        port = free_port()
+        while port in {server.port for server in servers.values()}:  # free, but not yet taken
+            port = free_port()
+        log_path = log_dir / f"mongo-{name}.log" if log_dir is not None else None
+        servers[name] = EmbeddedMongo(root / name, port=port, log_path=log_path)
     try:
         for server in servers.values():
             server.launch()
