@@ -292,12 +292,14 @@ async def running_system(
     topology = Topology(f"bench-{uuid.uuid4().hex[:6]}.")
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        databases = start_databases(root / "db", shared=shared_database)
-        mongo_urls = {service: server.url for service, server in databases.items()}
-        env = system_env(mongo_urls, topology, root)
+        databases: dict[str, EmbeddedMongo] = {}
         services: list[Replica] = []
-        connection = await aio_pika.connect_robust(AMQP_URL)
+        connection: aio_pika.abc.AbstractRobustConnection | None = None
         try:
+            databases = start_databases(root / "db", shared=shared_database)
+            mongo_urls = {service: server.url for service, server in databases.items()}
+            env = system_env(mongo_urls, topology, root)
+            connection = await aio_pika.connect_robust(AMQP_URL)
             for name in ("intake", "routing", "notify"):
                 for replica in replicas_of(name, replicas, env, root):
                     services.append(replica)
@@ -322,8 +324,9 @@ async def running_system(
             # The services first: deleting their queues under them makes them log warnings.
             for service in services:
                 service.stop()
-            await delete_topology(connection, topology)
-            await connection.close()
+            if connection is not None:
+                await delete_topology(connection, topology)
+                await connection.close()
             for server in distinct(databases):
                 server.stop()
             if keep_logs is not None:

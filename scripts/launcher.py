@@ -129,18 +129,20 @@ def management_problem(amqp_url: str) -> str | None:
     return asyncio.run(probe())
 
 
-def start_embedded(var: Path) -> dict[str, EmbeddedMongo]:
-    """The embedded database of each service: a server each, in `var/mongo/<service>`; or, where
-    `var/mongo` holds the files of an earlier version's one server, that server for all three."""
+def start_embedded(var: Path, services: list[str]) -> dict[str, EmbeddedMongo]:
+    """The embedded database of each of `services`: a server each, in `var/mongo/<service>`; or,
+    where `var/mongo` holds the files of an earlier version's one server, that server for all."""
     store, logs = var / "mongo", var / "logs"
+    if not services:
+        return {}
     if holds_one_store(store):
         server = EmbeddedMongo(store, log_path=logs / "mongo.log").start()
         say(
             f"embedded MongoDB (SecantusDB) at {server.url}, data in {store}: an earlier "
-            "version's files, so one server holds all three services' databases"
+            "version's files, so one server holds the services' databases"
         )
-        return dict.fromkeys(SERVICES, server)
-    servers = per_service(store, log_dir=logs)
+        return dict.fromkeys(services, server)
+    servers = per_service(store, log_dir=logs, services=services)
     for name, server in servers.items():
         say(f"embedded MongoDB (SecantusDB) for {name} at {server.url}, data in {store / name}")
     return servers
@@ -367,8 +369,9 @@ def main() -> int:
     services: list[ServiceProcess] = []
     mongo_url = os.environ.get("MONGO_URL")
     try:
-        if not mongo_url:
-            servers = start_embedded(args.var)
+        if not mongo_url:  # embedded, for each service not given a server of its own
+            own = [s for s in SERVICES if not os.environ.get(f"{s.upper()}_MONGO_URL")]
+            servers = start_embedded(args.var, own)
         databases = {"MONGO_URL": mongo_url} if mongo_url else database_env(servers)
         hook_port = free_port()
         env = service_env(args, databases, demo_tokens(args.var), args.var, hook_port)

@@ -22,6 +22,16 @@ RUN_ID = uuid.uuid4().hex[:8]
 _counter = itertools.count()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _one_database_server() -> Iterator[None]:
+    """Services and tools started by tests use the test's `MONGO_URL`: a `<SERVICE>_MONGO_URL`
+    exported in the shell would send them to another server."""
+    with pytest.MonkeyPatch.context() as patch:
+        for service in ("INTAKE", "ROUTING", "NOTIFY"):
+            patch.delenv(f"{service}_MONGO_URL", raising=False)
+        yield
+
+
 @pytest.fixture(scope="session")
 def amqp_url() -> Iterator[str]:
     """A reachable RabbitMQ; the run fails (never skips) when there is none."""

@@ -90,7 +90,9 @@ def register(commands: Any) -> None:
 def _database_options() -> argparse.ArgumentParser:
     options = argparse.ArgumentParser(add_help=False)
     options.add_argument(
-        "--mongo-url", help="routing's MongoDB (default: $MONGO_URL or the services' default)"
+        "--mongo-url",
+        help="routing's MongoDB (default: $ROUTING_MONGO_URL, else $MONGO_URL or the services' "
+        "default)",
     )
     options.add_argument(
         "--database", help="routing's database (default: $ROUTING_MONGO_DB or routing)"

@@ -75,9 +75,13 @@ class EmbeddedMongo:
         return f"mongodb://127.0.0.1:{self.port}/?retryWrites=false"
 
     def start(self, *, timeout: float = 30.0) -> EmbeddedMongo:
-        """Start the server and wait until it listens."""
+        """Start the server and wait until it listens (stopping it if it does not)."""
         self.launch()
-        return self.wait_ready(timeout=timeout)
+        try:
+            return self.wait_ready(timeout=timeout)
+        except BaseException:
+            self.stop()
+            raise
 
     def launch(self) -> None:
         """Start the server's process without waiting for it (see `wait_ready`)."""
