@@ -41,8 +41,9 @@ from bench.common import (
 from bench.floor import system_floor_rate
 from services.common.amqp import Topology, declare_exchanges
 from services.common.contracts import CaseAssigned, CaseEscalated, parse_event
-from services.common.embedded import SERVICES, EmbeddedMongo, per_service
+from services.common.embedded import SERVICES, EmbeddedMongo, distinct, one_for_all, per_service
 from services.common.processes import ROOT, ServiceProcess
+from services.common.settings import mongo_url_variables
 
 AMQP_URL = "amqp://guest:guest@127.0.0.1:5672/"
 DEADLINE = "5s"
@@ -137,7 +138,7 @@ def system_env(mongo_urls: dict[str, str], topology: Topology, root: Path) -> di
     (root / "routing.toml").write_text(routing_policy())
     (root / "escalation.toml").write_text(ESCALATION)
     return {
-        **{f"{service.upper()}_MONGO_URL": url for service, url in mongo_urls.items()},
+        **mongo_url_variables(mongo_urls),
         "AMQP_URL": AMQP_URL,
         "TOPOLOGY_PREFIX": topology.prefix,
         "LOG_LEVEL": "WARNING",
@@ -259,14 +260,7 @@ def copy_logs(source: Path, target: Path) -> None:
 def start_databases(root: Path, *, shared: bool) -> dict[str, EmbeddedMongo]:
     """The embedded database as `./scripts/run` starts it, a server per service (files under
     `root`), or one server for all three (`shared`), by service."""
-    if shared:
-        return dict.fromkeys(SERVICES, EmbeddedMongo(root).start())
-    return per_service(root)
-
-
-def distinct(databases: dict[str, EmbeddedMongo]) -> list[EmbeddedMongo]:
-    """Each server once (one shared server is every service's)."""
-    return list({id(server): server for server in databases.values()}.values())
+    return one_for_all(root) if shared else per_service(root)
 
 
 def database_labels(databases: dict[str, EmbeddedMongo]) -> dict[str, int]:
@@ -300,7 +294,7 @@ async def running_system(
             mongo_urls = {service: server.url for service, server in databases.items()}
             env = system_env(mongo_urls, topology, root)
             connection = await aio_pika.connect_robust(AMQP_URL)
-            for name in ("intake", "routing", "notify"):
+            for name in SERVICES:
                 for replica in replicas_of(name, replicas, env, root):
                     services.append(replica)
                     replica.start()

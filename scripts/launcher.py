@@ -33,11 +33,19 @@ from services.common.amqp import Topology, declare_exchanges
 from services.common.auth import hash_token, new_token
 from services.common.brokerpolicy import BrokerPolicies, BrokerPolicyError, ManagementEndpoint
 from services.common.contracts import CaseAssigned, CaseEscalated, CaseUpdated, parse_event
-from services.common.embedded import EmbeddedMongo, free_port, holds_one_store, per_service
+from services.common.embedded import (
+    SERVICES,
+    EmbeddedMongo,
+    distinct,
+    free_port,
+    holds_one_store,
+    one_for_all,
+    per_service,
+)
 from services.common.processes import ROOT, ServiceProcess
 from services.common.sealing import new_key_line
+from services.common.settings import mongo_url_variable, mongo_url_variables
 
-SERVICES = ("intake", "routing", "notify")
 PORTS = {"intake": 8080, "routing": 8081, "notify": 8082}
 PRINCIPALS = ("police", "culture_office", "party_committee", "supervisor")
 DEMO = Path(__file__).resolve().parent / "demo"
@@ -136,24 +144,16 @@ def start_embedded(var: Path, services: list[str]) -> dict[str, EmbeddedMongo]:
     if not services:
         return {}
     if holds_one_store(store):
-        server = EmbeddedMongo(store, log_path=logs / "mongo.log").start()
+        shared = one_for_all(store, log_path=logs / "mongo.log", services=services)
         say(
-            f"embedded MongoDB (SecantusDB) at {server.url}, data in {store}: an earlier "
-            "version's files, so one server holds the services' databases"
+            f"embedded MongoDB (SecantusDB) at {distinct(shared)[0].url}, data in {store}: an "
+            "earlier version's files, so one server holds the services' databases"
         )
-        return dict.fromkeys(services, server)
+        return shared
     servers = per_service(store, log_dir=logs, services=services)
     for name, server in servers.items():
         say(f"embedded MongoDB (SecantusDB) for {name} at {server.url}, data in {store / name}")
     return servers
-
-
-def database_env(servers: dict[str, EmbeddedMongo]) -> dict[str, str]:
-    """Each service's database server: `<SERVICE>_MONGO_URL`, or `MONGO_URL` for one shared."""
-    urls = {server.url for server in servers.values()}
-    if len(urls) == 1:
-        return {"MONGO_URL": urls.pop()}
-    return {f"{name.upper()}_MONGO_URL": server.url for name, server in servers.items()}
 
 
 def service_env(
@@ -164,7 +164,7 @@ def service_env(
     hook_port: int,
 ) -> dict[str, str]:
     """The environment the three services get (what the user set wins); `databases` names
-    their MongoDB (`MONGO_URL` or one `<SERVICE>_MONGO_URL` each)."""
+    their MongoDB (`MONGO_URL`, or `<SERVICE>_MONGO_URL` for each embedded server)."""
     env = {
         "AMQP_URL": args.amqp_url,
         **databases,
@@ -370,14 +370,14 @@ def main() -> int:
     mongo_url = os.environ.get("MONGO_URL")
     try:
         if not mongo_url:  # embedded, for each service not given a server of its own
-            own = [s for s in SERVICES if not os.environ.get(f"{s.upper()}_MONGO_URL")]
+            own = [s for s in SERVICES if not os.environ.get(mongo_url_variable(s))]
             servers = start_embedded(args.var, own)
-        databases = {"MONGO_URL": mongo_url} if mongo_url else database_env(servers)
+        urls = {service: server.url for service, server in servers.items()}
+        databases = {"MONGO_URL": mongo_url} if mongo_url else mongo_url_variables(urls)
         hook_port = free_port()
         env = service_env(args, databases, demo_tokens(args.var), args.var, hook_port)
-        routing_url = (
-            env.get("ROUTING_MONGO_URL") or os.environ.get("ROUTING_MONGO_URL") or env["MONGO_URL"]
-        )
+        routing = mongo_url_variable("routing")
+        routing_url = env.get(routing) or os.environ.get(routing) or env["MONGO_URL"]
         routing_db = env.get("ROUTING_MONGO_DB") or os.environ.get("ROUTING_MONGO_DB", "routing")
         args.accounts = demo_accounts(routing_url, routing_db, args.var / "demo-accounts.json")
         for name in SERVICES:
@@ -394,7 +394,7 @@ def main() -> int:
     finally:
         for service in reversed(services):
             service.stop()
-        for server in set(servers.values()):
+        for server in distinct(servers):
             server.stop()
         say("stopped")
 

@@ -15,7 +15,8 @@ import pytest
 
 from services.admin.queues import declared_queues
 from services.common.amqp import Topology, delete_topology
-from services.common.embedded import EmbeddedMongo
+from services.common.embedded import SERVICES, EmbeddedMongo
+from services.common.settings import mongo_url_variable
 from tests.servers import amqp_server, mongo_server
 
 RUN_ID = uuid.uuid4().hex[:8]
@@ -27,8 +28,8 @@ def _one_database_server() -> Iterator[None]:
     """Services and tools started by tests use the test's `MONGO_URL`: a `<SERVICE>_MONGO_URL`
     exported in the shell would send them to another server."""
     with pytest.MonkeyPatch.context() as patch:
-        for service in ("INTAKE", "ROUTING", "NOTIFY"):
-            patch.delenv(f"{service}_MONGO_URL", raising=False)
+        for service in SERVICES:
+            patch.delenv(mongo_url_variable(service), raising=False)
         yield
 
 

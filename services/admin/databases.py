@@ -22,7 +22,7 @@ from services.common.mongo import (
     make_client,
     mongo_database,
 )
-from services.common.settings import CommonSettings
+from services.common.settings import CommonSettings, mongo_url_variable
 from services.intake.settings import IntakeSettings
 from services.notify.settings import NotifySettings
 from services.routing.settings import RoutingSettings
@@ -87,9 +87,9 @@ def database_options() -> argparse.ArgumentParser:
         )
         options.add_argument(
             f"--{service}-mongo-url",
-            default=os.environ.get(f"{service.upper()}_MONGO_URL"),
+            default=os.environ.get(mongo_url_variable(service)),
             metavar="URL",
-            help=f"{service}'s own MongoDB (default: ${service.upper()}_MONGO_URL, else "
+            help=f"{service}'s own MongoDB (default: ${mongo_url_variable(service)}, else "
             "--mongo-url)",
         )
     options.add_argument(

@@ -156,6 +156,18 @@ def per_service(
     return servers
 
 
+def one_for_all(
+    root: Path, *, log_path: Path | None = None, services: Iterable[str] = SERVICES
+) -> dict[str, EmbeddedMongo]:
+    """One server, its files in `root`, holding every service's database (by service)."""
+    return dict.fromkeys(services, EmbeddedMongo(root, log_path=log_path).start())
+
+
+def distinct(servers: dict[str, EmbeddedMongo]) -> list[EmbeddedMongo]:
+    """Each server of `servers` (by service) once: one shared server is every service's."""
+    return list({id(server): server for server in servers.values()}.values())
+
+
 def holds_one_store(path: Path) -> bool:
     """Whether `path` is a server's files (an earlier layout kept every service's database in
     one server there) rather than a directory of one per service."""

@@ -1,5 +1,6 @@
 """Settings shared by every service; each service subclasses with its own env prefix."""
 
+from collections.abc import Mapping
 from typing import Any
 
 from pydantic import AliasChoices, Field
@@ -9,14 +10,25 @@ ADMIN_PORT_OFFSET = 1000
 DEFAULT_MONGO_URL = "mongodb://127.0.0.1:27017/"
 
 
-def mongo_url_setting(prefix: str) -> Any:
-    """A service's database server: `<prefix>MONGO_URL` (its own server), else `MONGO_URL`
+def mongo_url_variable(service: str) -> str:
+    """The variable giving `service` a database server of its own: `INTAKE_MONGO_URL`, ..."""
+    return f"{service.upper()}_MONGO_URL"
+
+
+def mongo_url_variables(urls: Mapping[str, str]) -> dict[str, str]:
+    """The environment giving each service (a key of `urls`) its server."""
+    return {mongo_url_variable(service): url for service, url in urls.items()}
+
+
+def mongo_url_setting(service: str) -> Any:
+    """A service's database server: `<SERVICE>_MONGO_URL` (its own server), else `MONGO_URL`
     (one server for every service, each in its own database)."""
+    own = mongo_url_variable(service)
     return Field(
         default=DEFAULT_MONGO_URL,
-        validation_alias=AliasChoices(f"{prefix}MONGO_URL", "MONGO_URL", "mongo_url"),
-        description=f"This service's MongoDB; unset: MONGO_URL. Set `{prefix}MONGO_URL` to "
-        "give the service a server of its own.",
+        validation_alias=AliasChoices(own, "MONGO_URL", "mongo_url"),
+        description=f"This service's MongoDB; unset: MONGO_URL. Set `{own}` to give the "
+        "service a server of its own.",
     )
 
 

@@ -15,7 +15,7 @@ class IntakeSettings(ContactKeySettings):
 
     model_config = SettingsConfigDict(env_prefix="INTAKE_", extra="ignore")
 
-    mongo_url: str = mongo_url_setting("INTAKE_")
+    mongo_url: str = mongo_url_setting("intake")
     port: int = Field(default=8080, ge=0, le=65535)
     mongo_db: str = "intake"
     public_url: str = "http://127.0.0.1:8080"

@@ -13,7 +13,7 @@ class NotifySettings(CommonSettings):
 
     model_config = SettingsConfigDict(env_prefix="NOTIFY_", extra="ignore")
 
-    mongo_url: str = mongo_url_setting("NOTIFY_")
+    mongo_url: str = mongo_url_setting("notify")
     port: int = Field(default=8082, ge=0, le=65535)
     mongo_db: str = "notify"
     policy_path: Path | None = Field(

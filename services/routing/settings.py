@@ -71,7 +71,7 @@ class RoutingSettings(ContactKeySettings):
 
     model_config = SettingsConfigDict(env_prefix="ROUTING_", extra="ignore")
 
-    mongo_url: str = mongo_url_setting("ROUTING_")
+    mongo_url: str = mongo_url_setting("routing")
     port: int = Field(default=8081, ge=0, le=65535)
     mongo_db: str = "routing"
     policy_path: Path | None = Field(
