@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import copy
 import time
 import uuid
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aio_pika.abc import AbstractRobustConnection
+from pymongo.asynchronous.collection import AsyncCollection
 
+from bench.common import cpu_seconds
 from services.common.amqp import OutgoingMessage, Publisher, Topology
 from services.common.mongo import mongo_database
+from services.notify.deadlines import NEXT_DUE
 
 INDEXES: list[tuple[str, dict[str, Any]]] = [
     ("tracking_code", {"unique": True}),
@@ -140,3 +146,207 @@ async def system_floor_rate(
         await db.client.drop_database(db.name)
     await publisher.channel.close()
     return count / elapsed
+
+
+# The whole system's floor, on its own servers: what one report makes each service write
+# (`system_floor_rate` above predates the present writes and puts them all on one server).
+# Each collection is a copy of the running system's: its indexes, and documents cloned from
+# one it stored, so every write costs the database what the services' own write costs it.
+COPIED = {
+    "intake": ("reports", "case_states"),
+    "routing": ("cases", "escalations"),
+    "notify": ("deadlines", "alerts"),
+}
+OUTBOX_FIELDS = ("outbox", "outbox_since", "outbox_quarantine")
+INDEX_OPTIONS = ("unique", "sparse", "partialFilterExpression", "expireAfterSeconds")
+EVENT_BODY = '{"type": "floor"}' + " " * 800  # about the size of a report's event
+
+
+@dataclass
+class Copied:
+    """A copy of one of the system's collections: the same indexes, and a document it stored
+    to clone (with a fresh `_id` and fresh values where an index is unique)."""
+
+    collection: AsyncCollection[dict[str, Any]]
+    sample: dict[str, Any]
+    unique: list[str]
+
+    @classmethod
+    async def of(
+        cls, source: AsyncCollection[dict[str, Any]], target: AsyncCollection[dict[str, Any]]
+    ) -> Copied:
+        """Copy `source`'s indexes onto `target`; keep one of its documents."""
+        sample = await source.find_one({}, sort=[("_id", -1)])
+        if sample is None:
+            raise RuntimeError(f"{source.full_name} is empty: run the system before its floor")
+        unique: list[str] = []
+        async for index in await source.list_indexes():
+            if index["name"] == "_id_":
+                continue
+            keys = list(index["key"].items())
+            options = {k: index[k] for k in INDEX_OPTIONS if k in index}
+            await target.create_index(keys, name=index["name"], **options)
+            if index.get("unique"):
+                unique.extend(key for key, _ in keys)
+        return cls(target, {k: v for k, v in sample.items() if k not in OUTBOX_FIELDS}, unique)
+
+    def clone(self, *, with_event: bool = False) -> dict[str, Any]:
+        """A new document like the sample; carrying one pending event if `with_event`."""
+        document = copy.deepcopy(self.sample)
+        document["_id"] = uuid.uuid4().hex
+        for path in self.unique:
+            set_path(document, path, uuid.uuid4().hex)
+        if with_event:
+            now = datetime.now(UTC)
+            document["outbox"] = [event_entry(now)]
+            document["outbox_since"] = now
+        return document
+
+
+def set_path(document: dict[str, Any], path: str, value: Any) -> None:
+    """Set a dotted path, making the sub-documents on the way."""
+    *parents, last = path.split(".")
+    for part in parents:
+        document = document.setdefault(part, {})
+    document[last] = value
+
+
+def event_entry(now: datetime) -> dict[str, Any]:
+    """A pending outbox entry the size of a real one."""
+    return {
+        "event_id": uuid.uuid4().hex,
+        "type": "floor",
+        "routing_key": "floor.nobody",
+        "body": EVENT_BODY,
+        "occurred_at": now,
+    }
+
+
+CLEAR = {"$unset": {"outbox": "", "outbox_since": ""}}
+
+
+@dataclass
+class ReportFloor:
+    """A report's writes and confirmed publishes, done directly on copies of the system's
+    collections: per report, intake inserts the report with its event, publishes it and clears
+    it; routing does the same with the case; notify stores the deadline; intake stores the case
+    state and links the report to its case; notify claims the deadline with its escalation,
+    publishes it, clears it and records the alert; routing records the escalation. Eleven
+    writes (six inserts, five updates) and three publishes, as the system makes them."""
+
+    copies: dict[str, Copied]
+    publisher: Publisher
+
+    async def reports(self, count: int) -> None:
+        """`count` reports' writes, each write one command for all of them (batched when
+        `count` > 1, one report at a time when 1)."""
+        c = self.copies
+        now = datetime.now(UTC)
+        report_ids = await self._announce(c["reports"], count)
+        await self._announce(c["cases"], count)
+        due = {NEXT_DUE: now + timedelta(days=1)}
+        deadline_ids = await self._insert(c["deadlines"], count, extra=due)
+        await self._insert(c["case_states"], count)
+        link = {
+            "$set": {"case.case_id": uuid.uuid4().hex, "status": "assigned", "updated_at": now},
+            "$push": {"history": {"status": "assigned", "at": now}},
+        }
+        await self._update(c["reports"], report_ids, link)
+        claim = {
+            "$set": {"sent": 1, "last_escalated_at": now, NEXT_DUE: now + timedelta(days=2)},
+            "$inc": {"rev": 1},
+            "$push": {"outbox": event_entry(now)},
+            "$min": {"outbox_since": now},
+        }
+        await self._update(c["deadlines"], deadline_ids, claim)
+        await self._publish(count)
+        await self._update(c["deadlines"], deadline_ids, CLEAR)
+        await self._insert(c["alerts"], count)
+        await self._insert(c["escalations"], count)
+
+    async def _insert(
+        self,
+        copied: Copied,
+        count: int,
+        *,
+        event: bool = False,
+        extra: dict[str, Any] | None = None,
+    ) -> list[Any]:
+        documents = [copied.clone(with_event=event) | (extra or {}) for _ in range(count)]
+        if count == 1:
+            await copied.collection.insert_one(documents[0])
+        else:
+            await copied.collection.insert_many(documents)
+        return [d["_id"] for d in documents]
+
+    async def _update(self, copied: Copied, ids: list[Any], update: dict[str, Any]) -> None:
+        if len(ids) == 1:
+            await copied.collection.update_one({"_id": ids[0]}, update)
+        else:
+            await copied.collection.update_many({"_id": {"$in": ids}}, update)
+
+    async def _publish(self, count: int) -> None:
+        await self.publisher.publish_many(
+            [
+                OutgoingMessage(uuid.uuid4().hex, "floor", "floor.nobody", EVENT_BODY.encode())
+                for _ in range(count)
+            ]
+        )
+
+    async def _announce(self, copied: Copied, count: int) -> list[Any]:
+        """Insert documents with their events, publish the events, clear them."""
+        ids = await self._insert(copied, count, event=True)
+        await self._publish(count)
+        await self._update(copied, ids, CLEAR)
+        return ids
+
+
+@dataclass(frozen=True)
+class Floor:
+    """What a floor run measured."""
+
+    rate: float  # reports/s
+    database_cpu_ms: float  # per report, summed over the servers
+
+
+async def report_floor(
+    mongo_urls: dict[str, str],
+    database_pids: dict[str, int],
+    connection: AbstractRobustConnection,
+    topology: Topology,
+    *,
+    reports: int,
+    concurrency: int,
+    batch: int,
+) -> Floor:
+    """`reports` reports' writes and publishes (`ReportFloor`) on each service's own server
+    (`mongo_urls`, by service), in a database of the floor's own beside the service's (named
+    after the service, as the services' settings default), dropped afterwards: `concurrency`
+    workers each taking `batch` reports at a time (1: no batching at all)."""
+    publisher = await Publisher.open(connection, topology)
+    name = f"floor_{uuid.uuid4().hex[:8]}"
+    async with contextlib.AsyncExitStack() as stack:
+        copies: dict[str, Copied] = {}
+        for service, collections in COPIED.items():
+            url = mongo_urls[service]
+            source = await stack.enter_async_context(
+                mongo_database(url, service, timeout_ms=30_000)
+            )
+            target = await stack.enter_async_context(mongo_database(url, name, timeout_ms=30_000))
+            stack.push_async_callback(target.client.drop_database, name)
+            for collection in collections:
+                copies[collection] = await Copied.of(source[collection], target[collection])
+        floor = ReportFloor(copies, publisher)
+        sizes = [min(batch, reports - n) for n in range(0, reports, batch)]
+
+        async def worker() -> None:
+            while sizes:
+                await floor.reports(sizes.pop())
+
+        cpu_before = {label: cpu_seconds(pid) for label, pid in database_pids.items()}
+        started = time.monotonic()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        elapsed = time.monotonic() - started
+        cpu = sum(cpu_seconds(pid) - cpu_before[label] for label, pid in database_pids.items())
+    await publisher.channel.close()
+    return Floor(reports / elapsed, cpu * 1000 / reports)

@@ -30,6 +30,14 @@ def cpu_line(cpu_ms: dict[str, float]) -> str:
     return ", ".join(parts)
 
 
+def stages_line(stages: dict[str, list[float]]) -> str:
+    """Each stage's p50/p99 in milliseconds."""
+    return ", ".join(
+        f"{name} {percentile(v, 50) * MS:.0f}/{percentile(v, 99) * MS:.0f}"
+        for name, v in stages.items()
+    )
+
+
 def cpu_now(pids: dict[str, int]) -> dict[str, float]:
     """CPU seconds used so far by each process."""
     return {label: cpu_seconds(pid) for label, pid in pids.items()}
@@ -66,6 +74,7 @@ class Step:
     routed_rate: float  # cases assigned, from the step's start to its last `case.assigned`
     intake: list[float]
     routed: list[float]
+    stages: dict[str, list[float]]  # Observer.stages
     lateness: list[float]
     commands: float
     cpu_ms: dict[str, float]
@@ -78,6 +87,7 @@ class Step:
             f"{self.title:<22} {self.rate:6.0f}/s (routed {self.routed_rate:4.0f}/s)  intake p50 {percentile(self.intake, 50) * MS:6.1f}"
             f" p99 {percentile(self.intake, 99) * MS:7.1f} ms  -> case.assigned p50"
             f" {percentile(self.routed, 50) * MS:7.1f} p99 {percentile(self.routed, 99) * MS:7.1f} ms"
+            f" ({stages_line(self.stages)})"
             f"  escalation p99 {percentile(self.lateness, 99) * MS:7.1f} ms"
             f"  lost {self.lost} doubled {self.doubled}"
             f"  db commands/report {self.commands:4.1f}  CPU ms/report: {cpu_line(self.cpu_ms)}"
@@ -123,6 +133,7 @@ async def step(
         routed_rate,
         latencies,
         observer.routed(codes),
+        observer.stages(codes),
         observer.lateness[lateness_from:],
         (ops_after - ops_before) / max(len(latencies), 1),
         cpu_ms_per(cpu_before, cpu_now(system.pids), len(latencies)),

@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import os
 import shutil
 import tempfile
 import time
@@ -40,7 +41,7 @@ from bench.common import (
 )
 from bench.floor import system_floor_rate
 from services.common.amqp import Topology, declare_exchanges
-from services.common.contracts import CaseAssigned, CaseEscalated, parse_event
+from services.common.contracts import CaseAssigned, CaseEscalated, ReportSubmitted, parse_event
 from services.common.embedded import SERVICES, EmbeddedMongo, distinct, one_for_all, per_service
 from services.common.processes import ROOT, ServiceProcess
 from services.common.settings import mongo_url_variables
@@ -85,11 +86,14 @@ def routing_policy() -> str:
 
 
 class Observer:
-    """Listens on `case.assigned.#` and `case.escalated.#` and times what arrives; keeps, per
-    tracking code, the case ids and event ids of its `case.assigned` to count doubles."""
+    """Listens on `report.submitted.#`, `case.assigned.#` and `case.escalated.#` and times what
+    arrives; keeps, per tracking code, the case ids and event ids of its `case.assigned` to
+    count doubles, and when each stage of its way was passed (`stages`)."""
 
     def __init__(self) -> None:
         self.accepted: dict[str, float] = {}
+        self.submitted: dict[str, float] = {}  # `report.submitted` delivered
+        self.written: dict[str, float] = {}  # the case stored (`case.assigned`'s occurred_at)
         self.assigned: dict[str, float] = {}
         self.case_ids: dict[str, set[str]] = {}
         self.event_ids: dict[str, set[str]] = {}
@@ -98,9 +102,12 @@ class Observer:
     async def on_message(self, message: aio_pika.abc.AbstractIncomingMessage) -> None:
         event = parse_event(message.body)
         now = time.time()
-        if isinstance(event, CaseAssigned):
+        if isinstance(event, ReportSubmitted):
+            self.submitted.setdefault(event.tracking_code, now)
+        elif isinstance(event, CaseAssigned):
             code = event.tracking_code
             self.assigned.setdefault(code, now)
+            self.written.setdefault(code, event.occurred_at.timestamp())
             self.case_ids.setdefault(code, set()).add(str(event.case_id))
             self.event_ids.setdefault(code, set()).add(str(event.event_id))
         elif isinstance(event, CaseEscalated) and event.scheduled_at is not None:
@@ -111,6 +118,18 @@ class Observer:
 
     def routed(self, codes: list[str]) -> list[float]:
         return [self.assigned[c] - self.accepted[c] for c in codes if c in self.assigned]
+
+    def stages(self, codes: list[str]) -> dict[str, list[float]]:
+        """Where the way from 201 to `case.assigned` delivered went, per report: intake's relay
+        (201 -> `report.submitted` delivered; negative when the relay beat the response),
+        routing (-> the case stored) and routing's relay (-> `case.assigned` delivered)."""
+        marks = [self.accepted, self.submitted, self.written, self.assigned]
+        complete = [c for c in codes if all(c in m for m in marks)]
+        names = ["relay intake", "route", "relay routing"]
+        return {
+            name: [later[c] - earlier[c] for c in complete]
+            for name, earlier, later in zip(names, marks, marks[1:], strict=False)
+        }
 
     def lost(self, codes: list[str]) -> int:
         """Accepted reports with no `case.assigned` yet."""
@@ -126,7 +145,15 @@ class Observer:
 
     def forget(self, codes: list[str]) -> None:
         """Drop what is kept about these reports (a long run keeps only recent ones)."""
-        for kept in (self.accepted, self.assigned, self.case_ids, self.event_ids):
+        kept_by_code = (
+            self.accepted,
+            self.submitted,
+            self.written,
+            self.assigned,
+            self.case_ids,
+            self.event_ids,
+        )
+        for kept in kept_by_code:
             for code in codes:
                 kept.pop(code, None)
 
@@ -206,7 +233,8 @@ class RunningSystem:
     urls: list[str]  # intake's, one per replica
     mongo_urls: dict[str, str]  # each service's database server (the same URL when shared)
     # Each service process's (by label) and each database server's: `database` when one is
-    # shared, else `database-intake`, `database-routing`, `database-notify`.
+    # shared, else `database-intake`, `database-routing`, `database-notify`; and `broker` and
+    # `load` (`local_processes`).
     pids: dict[str, int]
     observer: Observer
     connection: aio_pika.abc.AbstractRobustConnection
@@ -231,6 +259,19 @@ class RunningSystem:
         return sorted(set(self.mongo_urls.values()))
 
 
+def local_processes() -> dict[str, int]:
+    """The other processes on this machine a report costs CPU in: the broker (RabbitMQ's
+    Erlang VM, when it runs here) as `broker`, and this benchmark (the load it drives and the
+    events it observes) as `load`."""
+    pids = {"load": os.getpid()}
+    for comm in Path("/proc").glob("[0-9]*/comm"):
+        with contextlib.suppress(OSError):
+            if comm.read_text().strip() == "beam.smp":
+                pids["broker"] = int(comm.parent.name)
+                break
+    return pids
+
+
 def is_database(label: str) -> bool:
     """Whether a process label names a database server (`database`, `database-intake`, ...)."""
     return label.split("-", 1)[0] == "database"
@@ -239,12 +280,13 @@ def is_database(label: str) -> bool:
 async def observe(
     connection: aio_pika.abc.AbstractRobustConnection, topology: Topology
 ) -> tuple[Observer, aio_pika.abc.AbstractChannel]:
-    """An observer consuming `case.assigned.#` and `case.escalated.#` on a queue of its own."""
+    """An observer consuming `report.submitted.#`, `case.assigned.#` and `case.escalated.#` on a
+    queue of its own."""
     observer = Observer()
     channel = await connection.channel()
     queue = await channel.declare_queue(exclusive=True)
     exchange = await declare_exchanges(channel, topology)
-    for key in ("case.assigned.#", "case.escalated.#"):
+    for key in ("report.submitted.#", "case.assigned.#", "case.escalated.#"):
         await queue.bind(exchange, key)
     await queue.consume(observer.on_message, no_ack=True)
     return observer, channel
@@ -302,6 +344,7 @@ async def running_system(
                 await service.ready()
             observer, channel = await observe(connection, topology)
             pids = {s.label: s.pid for s in services} | database_labels(databases)
+            pids |= local_processes()
             intakes = [s.url for s in services if s.name == "intake"]
             yield RunningSystem(
                 intakes,

@@ -23,8 +23,18 @@ no `case.assigned` within `--settle` seconds) and doubled (`case.assigned` with 
 two event ids for one report) reports, both 0 in a healthy run, database commands per accepted
 report, and CPU milliseconds per report of each service (summed over its replicas, each
 replica's share in brackets). Bounded: each step is a fixed number of reports, and waits at most
-`--settle` seconds for its cases. `--compare-replicas` runs the ladder on a fresh system with
-one replica, then on another with two, and prints the rates side by side.
+`--settle` seconds for its cases. Each line also splits report -> `case.assigned` into its
+stages, p50/p99 in ms: intake's relay (201 -> `report.submitted` delivered), routing (-> the
+case stored: the event's `occurred_at`) and routing's relay (-> `case.assigned` delivered).
+`--compare-replicas` runs the ladder on a fresh system with one replica, then on another with
+two, and prints the rates side by side.
+
+After the ladder, the floor on the same servers (bench.floor `report_floor`; skipped with
+`--floor-reports 0`): a report's eleven writes and three confirmed publishes done directly, on
+copies of the system's collections (its indexes, documents cloned from its own), first one
+report at a time (16 workers), then `--floor-batch` reports per command (4 workers); each with
+its rate and the database's CPU per report, and the system's highest routed rate as a share
+of each.
 
 Long run (`--minutes`, implemented in bench.aging): a fixed offered rate (`--rate`, default
 half the routed rate of a ~10 s step at concurrency 64) in one-minute chunks; one line per
@@ -43,6 +53,7 @@ from pathlib import Path
 
 from bench.aging import age
 from bench.common import load_note, run_bench
+from bench.floor import Floor, report_floor
 from bench.steps import Step, idle_line, step
 from bench.system import RunningSystem, running_system
 
@@ -77,8 +88,46 @@ async def run_ladder(args: argparse.Namespace, replicas: int) -> list[Step]:
         print(f"{replicas} replica(s) of each service; before: {load_note()}", flush=True)
         print(await idle_line(system), flush=True)
         steps = await ladder(system, args)
+        if args.floor_reports:
+            await floors(system, args, max(s.routed_rate for s in steps))
         print(f"after: {load_note()}; whole run {time.monotonic() - started:.0f} s", flush=True)
         return steps
+
+
+async def floors(system: RunningSystem, args: argparse.Namespace, routed: float) -> None:
+    """The floor one report at a time and batched, on the system's servers; the system's
+    highest routed rate against each."""
+    print(
+        f"floor: {args.floor_reports} reports' writes (6 inserts, 5 updates) and 3 confirmed"
+        " publishes each, done directly on copies of the system's collections",
+        flush=True,
+    )
+    measured: list[Floor] = []
+    for workers, batch, title in (
+        (16, 1, "one report at a time, 16 workers"),
+        (4, args.floor_batch, f"{args.floor_batch} reports at a time, 4 workers"),
+    ):
+        floor = await report_floor(
+            system.mongo_urls,
+            system.database_pids,
+            system.connection,
+            system.topology,
+            reports=args.floor_reports,
+            concurrency=workers,
+            batch=batch,
+        )
+        measured.append(floor)
+        print(
+            f"  {title:<34} {floor.rate:5.0f}/s, database {floor.database_cpu_ms:4.1f} ms CPU"
+            " per report",
+            flush=True,
+        )
+    one, batched = (routed / floor.rate for floor in measured)
+    print(
+        f"highest routed rate {routed:.0f}/s: {one:.2f} of the floor one at a time,"
+        f" {batched:.2f} of the batched floor",
+        flush=True,
+    )
 
 
 def comparison(one: list[Step], two: list[Step]) -> list[str]:
@@ -135,6 +184,12 @@ def arguments() -> argparse.ArgumentParser:
         "--shared-database",
         action="store_true",
         help="one database server for the three services (default: one each, as ./scripts/run)",
+    )
+    parser.add_argument(
+        "--floor-reports", type=int, default=1500, help="the floor's reports (0: no floor)"
+    )
+    parser.add_argument(
+        "--floor-batch", type=int, default=32, help="reports per command in the batched floor"
     )
     parser.add_argument("--keep-logs", type=Path, help="copy the services' logs here at the end")
     return parser
