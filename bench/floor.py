@@ -232,10 +232,13 @@ class ReportFloor:
     it; routing does the same with the case; notify stores the deadline; intake stores the case
     state and links the report to its case; notify claims the deadline with its escalation,
     publishes it, clears it and records the alert; routing records the escalation. Eleven
-    writes (six inserts, five updates) and three publishes, as the system makes them."""
+    writes (six inserts, five updates) and three publishes, as the system makes them; without
+    `clears`, the three outbox clears are left out (what a relay that does not clear what it
+    published would leave: eight writes, two of them updates)."""
 
     copies: dict[str, Copied]
     publisher: Publisher
+    clears: bool = True
 
     async def reports(self, count: int) -> None:
         """`count` reports' writes, each write one command for all of them (batched when
@@ -260,7 +263,7 @@ class ReportFloor:
         }
         await self._update(c["deadlines"], deadline_ids, claim)
         await self._publish(count)
-        await self._update(c["deadlines"], deadline_ids, CLEAR)
+        await self._clear(c["deadlines"], deadline_ids)
         await self._insert(c["alerts"], count)
         await self._insert(c["escalations"], count)
 
@@ -297,8 +300,12 @@ class ReportFloor:
         """Insert documents with their events, publish the events, clear them."""
         ids = await self._insert(copied, count, event=True)
         await self._publish(count)
-        await self._update(copied, ids, CLEAR)
+        await self._clear(copied, ids)
         return ids
+
+    async def _clear(self, copied: Copied, ids: list[Any]) -> None:
+        if self.clears:
+            await self._update(copied, ids, CLEAR)
 
 
 @dataclass(frozen=True)
@@ -318,11 +325,13 @@ async def report_floor(
     reports: int,
     concurrency: int,
     batch: int,
+    clears: bool = True,
 ) -> Floor:
     """`reports` reports' writes and publishes (`ReportFloor`) on each service's own server
     (`mongo_urls`, by service), in a database of the floor's own beside the service's (named
     after the service, as the services' settings default), dropped afterwards: `concurrency`
-    workers each taking `batch` reports at a time (1: no batching at all)."""
+    workers each taking `batch` reports at a time (1: no batching at all); `clears`: as
+    `ReportFloor`'s."""
     publisher = await Publisher.open(connection, topology)
     name = f"floor_{uuid.uuid4().hex[:8]}"
     async with contextlib.AsyncExitStack() as stack:
@@ -336,7 +345,7 @@ async def report_floor(
             stack.push_async_callback(target.client.drop_database, name)
             for collection in collections:
                 copies[collection] = await Copied.of(source[collection], target[collection])
-        floor = ReportFloor(copies, publisher)
+        floor = ReportFloor(copies, publisher, clears)
         sizes = [min(batch, reports - n) for n in range(0, reports, batch)]
 
         async def worker() -> None:

@@ -22,7 +22,8 @@ delivered p50/p99, escalation lateness p99 (due -> `case.escalated` delivered), 
 no `case.assigned` within `--settle` seconds) and doubled (`case.assigned` with two case ids or
 two event ids for one report) reports, both 0 in a healthy run, database commands per accepted
 report, and CPU milliseconds per report of each service (summed over its replicas, each
-replica's share in brackets). Bounded: each step is a fixed number of reports, and waits at most
+replica's share in brackets), of the database (each server's share in brackets), of the broker
+(when RabbitMQ runs on this machine) and of this benchmark itself (`load`). Bounded: each step is a fixed number of reports, and waits at most
 `--settle` seconds for its cases. Each line also splits report -> `case.assigned` into its
 stages, p50/p99 in ms: intake's relay (201 -> `report.submitted` delivered), routing (-> the
 case stored: the event's `occurred_at`) and routing's relay (-> `case.assigned` delivered).
@@ -32,9 +33,10 @@ two, and prints the rates side by side.
 After the ladder, the floor on the same servers (bench.floor `report_floor`; skipped with
 `--floor-reports 0`): a report's eleven writes and three confirmed publishes done directly, on
 copies of the system's collections (its indexes, documents cloned from its own), first one
-report at a time (16 workers), then `--floor-batch` reports per command (4 workers); each with
-its rate and the database's CPU per report, and the system's highest routed rate as a share
-of each.
+report at a time (16 workers), then `--floor-batch` reports per command (4 workers), then the
+same batched without the three outbox clears (what a relay that does not clear what it
+published would leave); each with its rate and the database's CPU per report, and the
+system's highest routed rate as a share of the first two.
 
 Long run (`--minutes`, implemented in bench.aging): a fixed offered rate (`--rate`, default
 half the routed rate of a ~10 s step at concurrency 64) in one-minute chunks; one line per
@@ -103,9 +105,11 @@ async def floors(system: RunningSystem, args: argparse.Namespace, routed: float)
         flush=True,
     )
     measured: list[Floor] = []
-    for workers, batch, title in (
-        (16, 1, "one report at a time, 16 workers"),
-        (4, args.floor_batch, f"{args.floor_batch} reports at a time, 4 workers"),
+    batched = f"{args.floor_batch} reports at a time, 4 workers"
+    for workers, batch, clears, title in (
+        (16, 1, True, "one report at a time, 16 workers"),
+        (4, args.floor_batch, True, batched),
+        (4, args.floor_batch, False, f"{batched}, no outbox clears"),
     ):
         floor = await report_floor(
             system.mongo_urls,
@@ -115,17 +119,18 @@ async def floors(system: RunningSystem, args: argparse.Namespace, routed: float)
             reports=args.floor_reports,
             concurrency=workers,
             batch=batch,
+            clears=clears,
         )
         measured.append(floor)
         print(
-            f"  {title:<34} {floor.rate:5.0f}/s, database {floor.database_cpu_ms:4.1f} ms CPU"
+            f"  {title:<52} {floor.rate:5.0f}/s, database {floor.database_cpu_ms:4.1f} ms CPU"
             " per report",
             flush=True,
         )
-    one, batched = (routed / floor.rate for floor in measured)
+    one, batched_share = (routed / floor.rate for floor in measured[:2])
     print(
         f"highest routed rate {routed:.0f}/s: {one:.2f} of the floor one at a time,"
-        f" {batched:.2f} of the batched floor",
+        f" {batched_share:.2f} of the batched floor",
         flush=True,
     )
 
