@@ -332,9 +332,10 @@ async def report_floor(
     after the service, as the services' settings default), dropped afterwards: `concurrency`
     workers each taking `batch` reports at a time (1: no batching at all); `clears`: as
     `ReportFloor`'s."""
-    publisher = await Publisher.open(connection, topology)
     name = f"floor_{uuid.uuid4().hex[:8]}"
     async with contextlib.AsyncExitStack() as stack:
+        publisher = await Publisher.open(connection, topology)
+        stack.push_async_callback(publisher.channel.close)
         copies: dict[str, Copied] = {}
         for service, collections in COPIED.items():
             url = mongo_urls[service]
@@ -357,5 +358,4 @@ async def report_floor(
         await asyncio.gather(*(worker() for _ in range(concurrency)))
         elapsed = time.monotonic() - started
         cpu = sum(cpu_seconds(pid) - cpu_before[label] for label, pid in database_pids.items())
-    await publisher.channel.close()
     return Floor(reports / elapsed, cpu * 1000 / reports)
