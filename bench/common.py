@@ -106,6 +106,11 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def cpu_now(pids: dict[str, int]) -> dict[str, float]:
+    """CPU seconds used so far by each process (by label)."""
+    return {label: cpu_seconds(pid) for label, pid in pids.items()}
+
+
 async def measured(pid: int, step: Awaitable[T]) -> tuple[T, float, float]:
     """What `step` returns, and the wall and process `pid`'s CPU milliseconds it took."""
     cpu, wall = cpu_seconds(pid), time.perf_counter()

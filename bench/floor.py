@@ -14,7 +14,8 @@ from typing import Any
 from aio_pika.abc import AbstractRobustConnection
 from pymongo.asynchronous.collection import AsyncCollection
 
-from bench.common import cpu_seconds
+from bench.common import cpu_now
+from services.admin.databases import SETTINGS, database_name
 from services.common.amqp import OutgoingMessage, Publisher, Topology
 from services.common.mongo import mongo_database
 from services.notify.deadlines import NEXT_DUE
@@ -328,10 +329,9 @@ async def report_floor(
     clears: bool = True,
 ) -> Floor:
     """`reports` reports' writes and publishes (`ReportFloor`) on each service's own server
-    (`mongo_urls`, by service), in a database of the floor's own beside the service's (named
-    after the service, as the services' settings default), dropped afterwards: `concurrency`
-    workers each taking `batch` reports at a time (1: no batching at all); `clears`: as
-    `ReportFloor`'s."""
+    (`mongo_urls`, by service), in a database of the floor's own beside the service's, dropped
+    afterwards: `concurrency` workers each taking `batch` reports at a time (1: no batching at
+    all); `clears`: as `ReportFloor`'s."""
     name = f"floor_{uuid.uuid4().hex[:8]}"
     async with contextlib.AsyncExitStack() as stack:
         publisher = await Publisher.open(connection, topology)
@@ -339,9 +339,8 @@ async def report_floor(
         copies: dict[str, Copied] = {}
         for service, collections in COPIED.items():
             url = mongo_urls[service]
-            source = await stack.enter_async_context(
-                mongo_database(url, service, timeout_ms=30_000)
-            )
+            own = database_name(SETTINGS[service])
+            source = await stack.enter_async_context(mongo_database(url, own, timeout_ms=30_000))
             target = await stack.enter_async_context(mongo_database(url, name, timeout_ms=30_000))
             stack.push_async_callback(target.client.drop_database, name)
             for collection in collections:
@@ -353,9 +352,9 @@ async def report_floor(
             while sizes:
                 await floor.reports(sizes.pop())
 
-        cpu_before = {label: cpu_seconds(pid) for label, pid in database_pids.items()}
+        cpu_before = sum(cpu_now(database_pids).values())
         started = time.monotonic()
         await asyncio.gather(*(worker() for _ in range(concurrency)))
         elapsed = time.monotonic() - started
-        cpu = sum(cpu_seconds(pid) - cpu_before[label] for label, pid in database_pids.items())
+        cpu = sum(cpu_now(database_pids).values()) - cpu_before
     return Floor(reports / elapsed, cpu * 1000 / reports)

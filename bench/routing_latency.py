@@ -21,6 +21,7 @@ import aio_pika
 
 from bench.common import (
     NO_RATE_LIMITS,
+    cpu_now,
     cpu_seconds,
     delete_topology,
     drive,
@@ -91,7 +92,7 @@ async def run(
 
     services = [p for p in processes if isinstance(p, ServiceProcess)]
     pids = {getattr(p, "name", "database"): p.process.pid for p in processes if p.process}
-    cpu_before = {name: cpu_seconds(pid) for name, pid in pids.items()}
+    cpu_before = cpu_now(pids)
     latencies, elapsed, errors = await drive(
         services[0].url,
         args.reports,

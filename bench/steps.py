@@ -6,7 +6,7 @@ import asyncio
 import time
 from dataclasses import dataclass
 
-from bench.common import cpu_seconds, drive, opcounters, percentile, settle
+from bench.common import cpu_now, drive, opcounters, percentile, settle
 from bench.system import RunningSystem
 
 MS = 1000
@@ -36,11 +36,6 @@ def stages_line(stages: dict[str, list[float]]) -> str:
         f"{name} {percentile(v, 50) * MS:.0f}/{percentile(v, 99) * MS:.0f}"
         for name, v in stages.items()
     )
-
-
-def cpu_now(pids: dict[str, int]) -> dict[str, float]:
-    """CPU seconds used so far by each process."""
-    return {label: cpu_seconds(pid) for label, pid in pids.items()}
 
 
 async def commands_served(system: RunningSystem) -> int:

@@ -23,9 +23,9 @@ no `case.assigned` within `--settle` seconds) and doubled (`case.assigned` with 
 two event ids for one report) reports, both 0 in a healthy run, database commands per accepted
 report, and CPU milliseconds per report of each service (summed over its replicas, each
 replica's share in brackets), of the database (each server's share in brackets), of the broker
-(when RabbitMQ runs on this machine) and of this benchmark itself (`load`). Bounded: each step is a fixed number of reports, and waits at most
-`--settle` seconds for its cases. Each line also splits report -> `case.assigned` into its
-stages, p50/p99 in ms: intake's relay (201 -> `report.submitted` delivered), routing (-> the
+(when RabbitMQ runs on this machine) and of this benchmark itself (`load`). Bounded: each step
+is a fixed number of reports, and waits at most `--settle` seconds for its cases. Each line
+also splits report -> `case.assigned` into its stages, p50/p99 in ms: intake's relay (201 -> `report.submitted` delivered), routing (-> the
 case stored: the event's `occurred_at`) and routing's relay (-> `case.assigned` delivered).
 `--compare-replicas` runs the ladder on a fresh system with one replica, then on another with
 two, and prints the rates side by side.
