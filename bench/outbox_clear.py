@@ -5,10 +5,12 @@
 Starts a fresh on-disk SecantusDB (journaled writes, as the services run it), stores `--docs`
 documents with one pending outbox entry each in a collection with `--indexes` secondary
 indexes (routing's `cases` has ten), and clears them 200 at a time, as a relay does after
-publishing a batch, in two ways: one write per document, conditional on its outbox still
-having the size and last event id read (the relay before), and one `update_many` matching
-the batch's documents whose outbox holds no event but the published ones (the relay now).
-Prints the server's CPU and wall milliseconds per document for each.
+publishing a batch, in three ways: one write per document, conditional on its outbox still
+having the size and last event id read (an earlier relay); one `update_many` matching the
+batch's documents whose outbox holds no event but the published ones (the relay after it);
+and the same condition in parts of `CLEAR_PART` documents, each part with its own
+documents' event ids, all in one `bulk_write` (the relay now). Prints the server's CPU and
+wall milliseconds per document for each.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 
 from bench.common import cpu_seconds, embedded_database, run_bench
 from bench.update_cost import FIELDS, document
-from services.common.outbox import OUTBOX, OUTBOX_SINCE
+from services.common.outbox import CLEAR_PART, OUTBOX, OUTBOX_SINCE, clearing_writes
 
 CHUNK = 200
 CLEARED = {"$unset": {OUTBOX: "", OUTBOX_SINCE: ""}}
@@ -57,6 +59,12 @@ async def one_update_many(
     return (await collection.update_many(only_published, CLEARED)).modified_count
 
 
+async def in_parts(collection: Collection, ids: list[int]) -> int:
+    """The relay now: the same condition, `CLEAR_PART` documents per part, one command."""
+    docs = [{"_id": n, OUTBOX: [{"event_id": f"event-{n}"}]} for n in ids]
+    return (await collection.bulk_write(clearing_writes(docs), ordered=False)).modified_count
+
+
 async def cost(
     collection: Collection,
     pid: int,
@@ -82,6 +90,7 @@ async def main(args: argparse.Namespace) -> None:
         for name, clear in (
             ("one conditional write per document", one_write_each),
             ("one update_many per batch", one_update_many),
+            (f"update_many per {CLEAR_PART} documents", in_parts),
         ):
             await cost(collection, pid, args.docs, clear)
             cpu, wall = await cost(collection, pid, args.docs, clear)

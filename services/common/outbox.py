@@ -54,6 +54,9 @@ RENEW_BELOW = timedelta(seconds=10)
 SLOW_ROUND_SECONDS = 1.0
 MIN_BATCH = 10
 QUARANTINE = "outbox_quarantine"
+# Documents per clearing write: the embedded server matches every document of a write against
+# its whole `$in` and `$nin` lists (`python -m bench.outbox_clear`).
+CLEAR_PART = 25
 MAX_ROUTING_KEY_BYTES = 255
 # Pending documents are found by a bounded range on `outbox_since`: `$exists` and `$or` make
 # some servers (SecantusDB) scan the whole collection.
@@ -256,17 +259,15 @@ class OutboxRelay:
 
         The write matches, among the documents read, those whose outbox holds no event but the
         ones published, and each document is matched and cleared atomically, so an event added
-        while the batch was published keeps its document out of it. On the embedded server one
+        while the batch was published keeps its document out of it. On the embedded server an
         `update_many` costs less per document than a conditional write for each: a fifth less
-        CPU with routing's eleven indexes (`python -m bench.outbox_clear`)."""
-        clean = [doc["_id"] for doc in docs if doc["_id"] not in batch.poisoned]
+        CPU with routing's eleven indexes (`python -m bench.outbox_clear`). It matches each
+        document against its whole `$in` list and each entry against the whole `$nin` list,
+        so the batch is cleared in parts of `CLEAR_PART` documents, each with the event ids of
+        its own documents: a third less CPU than one `update_many` of 200."""
+        clean = [doc for doc in docs if doc["_id"] not in batch.poisoned]
         if clean:
-            published = [m.event_id for m in batch.messages]
-            unpublished = {"$elemMatch": {"event_id": {"$nin": published}}}
-            only_published = {"_id": {"$in": clean}, OUTBOX: {"$not": unpublished}}
-            cleared = await self.collection.update_many(
-                only_published, {"$unset": {OUTBOX: "", OUTBOX_SINCE: ""}}
-            )
+            cleared = await self.collection.bulk_write(clearing_writes(clean), ordered=False)
             if cleared.modified_count == len(clean) and not batch.poisoned:
                 return
         # Rare: events were added while this batch was published, or some were poison.
@@ -323,6 +324,23 @@ class OutboxRelay:
         count = await self.collection.count_documents(PENDING)
         metrics.OUTBOX_BACKLOG.labels(collection=self._label).set(count)
         return count
+
+
+def clearing_writes(docs: list[dict[str, Any]]) -> list[UpdateMany]:
+    """Writes clearing the outboxes of these documents (as read, every entry published) that
+    hold no event but the ones read from them, `CLEAR_PART` documents per write, each with its
+    own documents' event ids."""
+    writes = []
+    for start in range(0, len(docs), CLEAR_PART):
+        part = docs[start : start + CLEAR_PART]
+        published = [entry["event_id"] for doc in part for entry in doc.get(OUTBOX, [])]
+        unpublished = {"$elemMatch": {"event_id": {"$nin": published}}}
+        only_published = {
+            "_id": {"$in": [doc["_id"] for doc in part]},
+            OUTBOX: {"$not": unpublished},
+        }
+        writes.append(UpdateMany(only_published, {"$unset": {OUTBOX: "", OUTBOX_SINCE: ""}}))
+    return writes
 
 
 @dataclass(frozen=True)

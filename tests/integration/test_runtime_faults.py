@@ -15,6 +15,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from services.common.amqp import OutgoingMessage, Publisher, Topology
 from services.common.mongo import MongoDatabase, mongo_database
 from services.common.outbox import (
+    CLEAR_PART,
     OUTBOX,
     OUTBOX_SINCE,
     QUARANTINE,
@@ -165,19 +166,27 @@ async def test_a_poison_outbox_entry_is_quarantined_and_the_rest_published(
 
 
 @pytest.mark.parametrize("cleared_first", [False, True], ids=["appended", "cleared-and-refilled"])
+@pytest.mark.parametrize(
+    ("pending", "racing_id"),
+    # A batch is cleared in parts of CLEAR_PART documents: the raced document in a later one.
+    [(3, "doc-1"), (2 * CLEAR_PART + 10, f"doc-{CLEAR_PART + 6}")],
+    ids=["one-part", "later-part"],
+)
 async def test_an_event_added_while_its_document_is_published_stays_for_the_next_batch(
     db: MongoDatabase,
     amqp_connection: AbstractRobustConnection,
     topology: Topology,
     cleared_first: bool,
+    pending: int,
+    racing_id: str,
 ) -> None:
-    await _pending(db, 3)
+    await _pending(db, pending)
     publisher = await Publisher.open(amqp_connection, topology)
     probe = await QueueProbe.bind(amqp_connection, topology, "report.#")
-    racing = RacingWriter(publisher, db, "doc-1", cleared_first=cleared_first)
+    racing = RacingWriter(publisher, db, racing_id, cleared_first=cleared_first)
     relay = OutboxRelay(db.docs, racing)
-    assert await relay.publish_pending() == 3
-    doc = await db.docs.find_one({"_id": "doc-1"})
+    assert await relay.publish_pending() == pending
+    doc = await db.docs.find_one({"_id": racing_id})
     assert doc is not None and [e["event_id"] for e in doc[OUTBOX]] == [racing.late.event_id], (
         "only the published entry was cleared"
     )
@@ -185,7 +194,7 @@ async def test_an_event_added_while_its_document_is_published_stays_for_the_next
     assert await OutboxRelay(db.docs, publisher).publish_pending() == 0, "lease still held"
     relay.publisher = publisher
     assert await relay.publish_pending() == 1
-    received = await probe.wait_for(4)
+    received = await probe.wait_for(pending + 1)
     assert racing.late.event_id in {e.event_id for e in received}
     assert await db.docs.count_documents({OUTBOX_SINCE: {"$exists": True}}) == 0
 
