@@ -22,7 +22,7 @@ from services.common.mongo import (
     make_client,
     mongo_database,
 )
-from services.common.settings import CommonSettings, mongo_url_variable
+from services.common.settings import mongo_url_variable, shared_mongo_url
 from services.intake.settings import IntakeSettings
 from services.notify.settings import NotifySettings
 from services.routing.settings import RoutingSettings
@@ -73,7 +73,7 @@ def database_options() -> argparse.ArgumentParser:
     options = argparse.ArgumentParser(add_help=False)
     options.add_argument(
         "--mongo-url",
-        default=os.environ.get("MONGO_URL", CommonSettings.model_fields["mongo_url"].default),
+        default=shared_mongo_url(),
         help="MongoDB of every service without a server of its own (default: $MONGO_URL or "
         "the services' local default)",
     )
@@ -87,7 +87,7 @@ def database_options() -> argparse.ArgumentParser:
         )
         options.add_argument(
             f"--{service}-mongo-url",
-            default=os.environ.get(mongo_url_variable(service)),
+            default=os.environ.get(mongo_url_variable(service)) or None,
             metavar="URL",
             help=f"{service}'s own MongoDB (default: ${mongo_url_variable(service)}, else "
             "--mongo-url)",

@@ -1,9 +1,10 @@
 """Settings shared by every service; each service subclasses with its own env prefix."""
 
+import os
 from collections.abc import Mapping
 from typing import Any
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ADMIN_PORT_OFFSET = 1000
@@ -18,6 +19,12 @@ def mongo_url_variable(service: str) -> str:
 def mongo_url_variables(urls: Mapping[str, str]) -> dict[str, str]:
     """The environment giving each service (a key of `urls`) its server."""
     return {mongo_url_variable(service): url for service, url in urls.items()}
+
+
+def shared_mongo_url() -> str:
+    """The server shared by every service without one of its own: `MONGO_URL`, else the local
+    default (an empty `MONGO_URL=`, as an env file leaves a variable it blanks, is unset)."""
+    return os.environ.get("MONGO_URL") or DEFAULT_MONGO_URL
 
 
 def mongo_url_setting(service: str) -> Any:
@@ -86,6 +93,13 @@ class CommonSettings(BaseSettings):
         description="How often a service removes what is past its retention (idempotency keys,"
         " closed deadlines, finished alerts).",
     )
+
+    @field_validator("mongo_url", mode="before")
+    @classmethod
+    def _empty_url_is_unset(cls, url: object) -> object:
+        """An empty `<SERVICE>_MONGO_URL=` or `MONGO_URL=` is unset, as the admin tools read it:
+        the shared server, else the local default (rather than no server at all)."""
+        return shared_mongo_url() if url == "" else url
 
     @property
     def admin_listener_port(self) -> int:
