@@ -18,6 +18,7 @@ from bench.common import cpu_now
 from services.admin.databases import SETTINGS, database_name
 from services.common.amqp import OutgoingMessage, Publisher, Topology
 from services.common.mongo import mongo_database
+from services.common.outbox import CLEARED, OUTBOX, OUTBOX_SINCE, QUARANTINE
 from services.notify.deadlines import NEXT_DUE
 
 INDEXES: list[tuple[str, dict[str, Any]]] = [
@@ -158,7 +159,7 @@ COPIED = {
     "routing": ("cases", "escalations"),
     "notify": ("deadlines", "alerts"),
 }
-OUTBOX_FIELDS = ("outbox", "outbox_since", "outbox_quarantine")
+OUTBOX_FIELDS = (OUTBOX, OUTBOX_SINCE, QUARANTINE)
 INDEX_OPTIONS = ("unique", "sparse", "partialFilterExpression", "expireAfterSeconds")
 EVENT_BODY = '{"type": "floor"}' + " " * 800  # about the size of a report's event
 
@@ -199,8 +200,8 @@ class Copied:
             set_path(document, path, uuid.uuid4().hex)
         if with_event:
             now = datetime.now(UTC)
-            document["outbox"] = [event_entry(now)]
-            document["outbox_since"] = now
+            document[OUTBOX] = [event_entry(now)]
+            document[OUTBOX_SINCE] = now
         return document
 
 
@@ -221,9 +222,6 @@ def event_entry(now: datetime) -> dict[str, Any]:
         "body": EVENT_BODY,
         "occurred_at": now,
     }
-
-
-CLEAR = {"$unset": {"outbox": "", "outbox_since": ""}}
 
 
 @dataclass
@@ -259,8 +257,8 @@ class ReportFloor:
         claim = {
             "$set": {"sent": 1, "last_escalated_at": now, NEXT_DUE: now + timedelta(days=2)},
             "$inc": {"rev": 1},
-            "$push": {"outbox": event_entry(now)},
-            "$min": {"outbox_since": now},
+            "$push": {OUTBOX: event_entry(now)},
+            "$min": {OUTBOX_SINCE: now},
         }
         await self._update(c["deadlines"], deadline_ids, claim)
         await self._publish(count)
@@ -306,7 +304,7 @@ class ReportFloor:
 
     async def _clear(self, copied: Copied, ids: list[Any]) -> None:
         if self.clears:
-            await self._update(copied, ids, CLEAR)
+            await self._update(copied, ids, CLEARED)
 
 
 @dataclass(frozen=True)

@@ -26,10 +26,9 @@ from pymongo.asynchronous.collection import AsyncCollection
 
 from bench.common import cpu_seconds, embedded_database, run_bench
 from bench.update_cost import FIELDS, document
-from services.common.outbox import CLEAR_PART, OUTBOX, OUTBOX_SINCE, clearing_writes
+from services.common.outbox import CLEAR_PART, CLEARED, OUTBOX, OUTBOX_SINCE, clearing_writes
 
 CHUNK = 200
-CLEARED = {"$unset": {OUTBOX: "", OUTBOX_SINCE: ""}}
 Collection = AsyncCollection[dict[str, Any]]
 
 

@@ -57,6 +57,7 @@ QUARANTINE = "outbox_quarantine"
 # Documents per clearing write: the embedded server matches every document of a write against
 # its whole `$in` and `$nin` lists (`python -m bench.outbox_clear`).
 CLEAR_PART = 25
+CLEARED = {"$unset": {OUTBOX: "", OUTBOX_SINCE: ""}}  # an outbox whose events all went out
 MAX_ROUTING_KEY_BYTES = 255
 # Pending documents are found by a bounded range on `outbox_since`: `$exists` and `$or` make
 # some servers (SecantusDB) scan the whole collection.
@@ -285,7 +286,7 @@ class OutboxRelay:
         pull = {"$pull": {OUTBOX: {"event_id": {"$in": published}}}}
         writes.append(UpdateMany({"_id": {"$in": doc_ids}}, pull))
         emptied = {"_id": {"$in": doc_ids}, f"{OUTBOX}.0": {"$exists": False}}
-        writes.append(UpdateMany(emptied, {"$unset": {OUTBOX: "", OUTBOX_SINCE: ""}}))
+        writes.append(UpdateMany(emptied, CLEARED))
         await self.collection.bulk_write(writes, ordered=True)
 
     def _quarantine(self, doc_id: Any, bad: list[Poisoned]) -> UpdateOne:
@@ -339,7 +340,7 @@ def clearing_writes(docs: list[dict[str, Any]]) -> list[UpdateMany]:
             "_id": {"$in": [doc["_id"] for doc in part]},
             OUTBOX: {"$not": unpublished},
         }
-        writes.append(UpdateMany(only_published, {"$unset": {OUTBOX: "", OUTBOX_SINCE: ""}}))
+        writes.append(UpdateMany(only_published, CLEARED))
     return writes
 
 
