@@ -25,7 +25,16 @@ from typing import Any
 
 from pymongo import AsyncMongoClient
 
-from bench.common import cpu_seconds, disk_mib, drive, load_note, percentile, rss_mib, settle
+from bench.common import (
+    core_note,
+    cpu_seconds,
+    disk_mib,
+    drive,
+    load_note,
+    percentile,
+    rss_mib,
+    settle,
+)
 from bench.profiling import top_functions
 from bench.steps import MS, step
 from bench.system import RunningSystem, running_system
@@ -254,7 +263,10 @@ async def age(args: argparse.Namespace) -> None:
         args.replicas, keep_logs=args.keep_logs, shared_database=args.shared_database
     ) as system:
         started = time.monotonic()
-        print(f"{args.replicas} replica(s) of each service; before: {load_note()}", flush=True)
+        print(
+            f"{args.replicas} replica(s) of each service; before: {load_note()}; {core_note()}",
+            flush=True,
+        )
         offered = args.rate or await measured_rate(system, args.settle)
         print(f"offering {offered:.1f} reports/s for {args.minutes} min", flush=True)
         windows = await run_minutes(system, args, offered)

@@ -11,6 +11,7 @@ import signal
 import statistics
 import tempfile
 import time
+import timeit
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -98,6 +99,14 @@ def load_note() -> str:
     """The machine's load averages and cores: figures depend on what else runs."""
     one, five, _ = os.getloadavg()
     return f"load average {one:.2f} (1 min), {five:.2f} (5 min) on {os.cpu_count()} cores"
+
+
+def core_note() -> str:
+    """How fast one core of this machine runs the interpreter: a fixed pure-Python loop, best
+    of three. Per-report CPU and rates from different machines (or days: a shared host's
+    speed varies) compare only beside it."""
+    best = min(timeit.repeat("sum(i * i for i in range(1_000_000))", number=1, repeat=3))
+    return f"a fixed Python loop takes {best * 1000:.0f} ms on one core"
 
 
 def cpu_seconds(pid: int) -> float:

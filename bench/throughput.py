@@ -54,7 +54,7 @@ import time
 from pathlib import Path
 
 from bench.aging import age
-from bench.common import load_note, run_bench
+from bench.common import core_note, load_note, run_bench
 from bench.floor import Floor, report_floor
 from bench.steps import Step, idle_line, step
 from bench.system import RunningSystem, running_system
@@ -87,7 +87,10 @@ async def run_ladder(args: argparse.Namespace, replicas: int) -> list[Step]:
         replicas, keep_logs=args.keep_logs, shared_database=args.shared_database
     ) as system:
         started = time.monotonic()
-        print(f"{replicas} replica(s) of each service; before: {load_note()}", flush=True)
+        print(
+            f"{replicas} replica(s) of each service; before: {load_note()}; {core_note()}",
+            flush=True,
+        )
         print(await idle_line(system), flush=True)
         steps = await ladder(system, args)
         if args.floor_reports:
