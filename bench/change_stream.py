@@ -39,10 +39,10 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.collection import AsyncCollection
 
 from bench.common import measured, run_bench
-from bench.outbox_clear import CHUNK, pending
+from bench.outbox_clear import CHUNK, in_parts, pending
 from bench.update_cost import document
 from services.common.embedded import EmbeddedMongo
-from services.common.outbox import CLEAR_PART, OUTBOX, OUTBOX_SINCE, clearing_writes
+from services.common.outbox import CLEAR_PART, OUTBOX, OUTBOX_SINCE
 
 Collection = AsyncCollection[dict[str, Any]]
 Write = Callable[[AsyncClientSession], Awaitable[Any]]  # a write in a session
@@ -62,13 +62,6 @@ async def append_entries(collection: Collection, ids: list[int]) -> None:
     await collection.update_many({"_id": {"$in": ids}}, update)
 
 
-async def clear(collection: Collection, ids: list[int], event_id: str | None = None) -> None:
-    """The relay's clear of these documents, as it writes it (`event_id`: the one event each
-    holds; by default the one `pending` gave it)."""
-    docs = [{"_id": n, OUTBOX: [{"event_id": event_id or f"event-{n}"}]} for n in ids]
-    await collection.bulk_write(clearing_writes(docs), ordered=False)
-
-
 async def cpu_ms(pid: int, step: Awaitable[Any]) -> float:
     """The server's CPU milliseconds `step` took."""
     return (await measured(pid, step))[2]
@@ -79,10 +72,10 @@ async def with_clears(collection: Collection, pid: int, docs: int) -> list[float
     spent = [0.0, 0.0, 0.0, 0.0]
     for ids in chunks(docs):
         spent[0] += await cpu_ms(pid, collection.insert_many([pending(n) for n in ids]))
-        spent[1] += await cpu_ms(pid, clear(collection, ids))
+        spent[1] += await cpu_ms(pid, in_parts(collection, ids))
     for ids in chunks(docs):
         spent[2] += await cpu_ms(pid, append_entries(collection, ids))
-        spent[3] += await cpu_ms(pid, clear(collection, ids, LATER["event_id"]))
+        spent[3] += await cpu_ms(pid, in_parts(collection, ids, LATER["event_id"]))
     return [ms / docs for ms in spent]
 
 

@@ -58,9 +58,10 @@ async def one_update_many(
     return (await collection.update_many(only_published, CLEARED)).modified_count
 
 
-async def in_parts(collection: Collection, ids: list[int]) -> int:
-    """The relay now: the same condition, `CLEAR_PART` documents per part, one command."""
-    docs = [{"_id": n, OUTBOX: [{"event_id": f"event-{n}"}]} for n in ids]
+async def in_parts(collection: Collection, ids: list[int], event_id: str | None = None) -> int:
+    """The relay now: the same condition, `CLEAR_PART` documents per part, one command
+    (`event_id`: the one event each document holds; by default the one `pending` gave it)."""
+    docs = [{"_id": n, OUTBOX: [{"event_id": event_id or f"event-{n}"}]} for n in ids]
     return (await collection.bulk_write(clearing_writes(docs), ordered=False)).modified_count
 
 
