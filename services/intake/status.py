@@ -6,8 +6,10 @@ the case version the events carry) and, on each report linked to a case, a copy 
 report's `status`, `history`, `case.{case_id, agency, status, version, outcome}` and
 `updated_at`, which the status page reads. A report is linked to a case by the events naming
 it: as the case's first report (`report_id`) or in `report_ids` of `case.updated` (a report
-that joined, or the reports of a merged case); every case event then fans out to every report
-linked to the case.
+that joined, or the reports of a merged case); every case event that changes what a reporter
+sees (agency, status, outcome, decision) then fans out to every report linked to the case. One
+that does not (another report joining, a note) writes only the reports it names, so a case
+reported by thousands does not rewrite thousands of reports for each that joins.
 Versions make it idempotent and tolerant of reordering: an older state never overwrites a newer
 one, a link made before the case's later events still gets their state, and a report that
 moved (split off, merged) follows its latest link (by the time of the linking event).
@@ -150,6 +152,25 @@ def _snapshot(state: Document) -> Document:
     return {**{k: state[k] for k in keys}, "decision": state.get("decision")}
 
 
+# What a reporter sees of the case's state; the version and the event type only order states.
+VISIBLE = ("agency", "status", "outcome", "decision")
+
+
+def seen_differently(known: Document, state: Document) -> bool:
+    """Whether a reporter would see `state` otherwise than `known`. Another report joining the
+    case, a note or a changed priority show nothing new: the reports already linked keep their
+    copy, and only the reports the event names are written. Rewriting every linked report for
+    those made each join of a case reported by thousands rewrite thousands of reports."""
+    return any(known.get(key) != state.get(key) for key in VISIBLE)
+
+
+def is_state_of(known: Document, event: CaseEvent) -> bool:
+    """Whether `known` is the state `event` announces, stored already: the event is delivered
+    again, or its round is planned again, after its state was written. Its fan-out may not
+    have been, so it is done again (it matches no report that has it)."""
+    return known["version"] == event.version and known.get("event_type") == event.type
+
+
 @dataclass
 class StatusFollower:
     """Applies case events to the case states and the reports linked to them.
@@ -211,8 +232,8 @@ class StatusFollower:
         states, moved_on = stored
         if not await self._link(events, states):
             return False
-        # Only a case whose known state moved on can have reports behind it: a new case's
-        # reports are linked in this round, with its latest state.
+        # Only a case whose known state moved on, visibly, can have reports behind it: a new
+        # case's reports are linked in this round, with its latest state.
         fan_out = [
             write
             for e in events
@@ -228,8 +249,9 @@ class StatusFollower:
     async def _store_states(
         self, events: list[CaseEvent]
     ) -> tuple[dict[str, Document], set[str]] | None:
-        """The latest state of each case of `events`, stored, and the cases whose stored
-        state the events moved on; None when a write lost a race."""
+        """The latest state of each case of `events`, stored, and the cases whose linked
+        reports must follow it (the stored state moved on to one a reporter sees otherwise, or
+        it is an event's own, stored before); None when a write lost a race."""
         found = self.states.find({"_id": {"$in": [e.case_id for e in events]}})
         stored = {doc["_id"]: doc async for doc in found}
         latest: dict[str, Document] = {}
@@ -239,6 +261,8 @@ class StatusFollower:
             known = stored.get(event.case_id)
             if known is not None and not is_newer(known, event):
                 latest[event.case_id] = known
+                if is_state_of(known, event):
+                    moved_on.add(event.case_id)
                 continue
             state = case_state(event, known)
             latest[event.case_id] = state
@@ -246,7 +270,8 @@ class StatusFollower:
                 writes.append(InsertOne({"_id": event.case_id, **state}))
             else:
                 writes.append(UpdateOne(_same_state(known), {"$set": state}))
-                moved_on.add(event.case_id)
+                if seen_differently(known, state):
+                    moved_on.add(event.case_id)
         if not writes:
             return latest, moved_on
         try:

@@ -1,5 +1,7 @@
 """A reporter whose report joined another's case follows that case: its status moves with the
-case's events, a split moves it to its new case, a merge to the case it joined."""
+case's events, a split moves it to its new case, a merge to the case it joined. A join shows the
+reporters already linked nothing new and leaves their reports as they were; a state change
+whose fan-out was cut short reaches them when its event comes again."""
 
 from __future__ import annotations
 
@@ -20,6 +22,7 @@ from services.common.contracts import (
     new_event_id,
 )
 from services.common.mongo import MongoDatabase
+from services.intake.status import StatusFollower, case_state
 from tests.integration.intake.test_status_follows_case import _report, _status_is
 
 pytestmark = pytest.mark.integration
@@ -132,3 +135,55 @@ async def test_a_joined_reporter_follows_the_case_then_its_split_then_its_merge(
     stored = await intake_db.reports.find_one({"_id": joiner["_id"]})
     assert stored is not None
     assert stored["case"]["case_id"] == "case-a" and stored["case"]["outcome"] == "removed"
+
+
+async def test_a_join_writes_only_the_joining_report_and_a_status_change_reaches_all(
+    intake: Client, intake_db: MongoDatabase
+) -> None:
+    first, second, third = [await _report(intake, intake_db) for _ in range(3)]
+    follower = StatusFollower(intake_db)
+    a = ("case-joins", first)
+    await follower.apply(assigned(*a, minute=0))
+    before = await intake_db.reports.find_one({"_id": first["_id"]})
+    for version, joiner in ((2, second), (3, third)):
+        joined = [joiner["_id"]]
+        await follower.apply(
+            updated(*a, version, CaseStatus.ASSIGNED, version, "report_joined", report_ids=joined)
+        )
+
+    stored = {d["_id"]: d async for d in intake_db.reports.find({})}
+    assert stored[first["_id"]] == before  # not rewritten by either join
+    assert stored[second["_id"]]["case"]["version"] == 2  # not rewritten by the third's join
+    assert stored[third["_id"]]["case"]["version"] == 3
+    assert {stored[r["_id"]]["status"] for r in (first, second, third)} == {"assigned"}
+
+    await follower.apply(updated(*a, 4, CaseStatus.ACKNOWLEDGED, 4, "acknowledge"))
+    stored = {d["_id"]: d async for d in intake_db.reports.find({})}
+    for report in (first, second, third):
+        assert stored[report["_id"]]["case"]["version"] == 4
+        assert [h["status"] for h in stored[report["_id"]]["history"]] == [
+            "received",
+            "assigned",
+            "acknowledged",
+        ]
+
+
+async def test_an_event_delivered_again_finishes_a_fan_out_cut_short(
+    intake: Client, intake_db: MongoDatabase
+) -> None:
+    first, joiner = await _report(intake, intake_db), await _report(intake, intake_db)
+    follower = StatusFollower(intake_db)
+    a = ("case-cut", first)
+    await follower.apply(assigned(*a, minute=0))
+    join = updated(*a, 2, CaseStatus.ASSIGNED, 1, "report_joined", report_ids=[joiner["_id"]])
+    await follower.apply(join)
+    resolve = updated(*a, 3, CaseStatus.RESOLVED, 2, "resolve", outcome="removed")
+    # The follower stored the resolved state, then stopped before its fan-out.
+    known = await intake_db.case_states.find_one({"_id": "case-cut"})
+    await intake_db.case_states.replace_one({"_id": "case-cut"}, case_state(resolve, known))
+
+    await follower.apply(resolve)  # delivered again
+
+    async for stored in intake_db.reports.find({"_id": {"$in": [first["_id"], joiner["_id"]]}}):
+        assert stored["status"] == "resolved"
+        assert stored["case"]["outcome"] == "removed"

@@ -20,9 +20,11 @@ from services.common.contracts import (
 from services.intake.status import (
     case_state,
     is_newer,
+    is_state_of,
     linked_reports,
     plan_fan_out,
     plan_link,
+    seen_differently,
     should_link,
 )
 
@@ -142,3 +144,22 @@ def test_a_reassignment_also_brings_reports_at_its_version_to_the_new_agency() -
     assert len(writes) == 4
     tie = writes[2]._filter
     assert tie["case.version"] == 4 and tie["case.event_type"] == {"$ne": "case.assigned"}
+
+
+def test_a_reporter_sees_a_new_status_agency_or_outcome_but_not_a_join() -> None:
+    state = case_state(assigned(), None)
+    joined = case_state(updated(2, CaseStatus.ASSIGNED, "report_joined"), state)
+    assert not seen_differently(state, joined)
+    assert seen_differently(joined, case_state(updated(3, CaseStatus.ACKNOWLEDGED), joined))
+    moved = case_state(assigned(version=3, agency="culture_office"), joined)
+    assert seen_differently(joined, moved)
+    closed = case_state(updated(3, CaseStatus.RESOLVED, "resolve", outcome="removed"), joined)
+    noted = case_state(updated(4, CaseStatus.RESOLVED, "note"), closed)
+    assert noted["outcome"] == "removed" and not seen_differently(closed, noted)
+
+
+def test_an_event_whose_state_is_stored_already_is_told_apart() -> None:
+    event = updated(3, CaseStatus.ACKNOWLEDGED)
+    assert is_state_of(case_state(event, None), event)
+    assert not is_state_of(known(3, "case.assigned"), event)
+    assert not is_state_of(known(4, "case.updated"), event)
