@@ -180,10 +180,11 @@ async def drive(
     rate: float | None = None,
     until: float | None = None,
     on_accepted: Callable[[int, dict[str, Any], float], Awaitable[None]] | None = None,
+    report: Callable[[int], dict[str, Any]] = sample_report,
 ) -> tuple[list[float], float, int]:
-    """POST `count` reports at `concurrency` (and at most `rate`/s), spread round-robin over
-    `urls` (intake replicas), sending none after `until` (time.monotonic()); return
-    latencies, elapsed, errors."""
+    """POST `count` reports (the `n`th is `report(n)`) at `concurrency` (and at most `rate`/s),
+    spread round-robin over `urls` (intake replicas), sending none after `until`
+    (time.monotonic()); return latencies, elapsed, errors."""
     targets = [urls] if isinstance(urls, str) else list(urls)
     latencies: list[float] = []
     errors = 0
@@ -205,7 +206,7 @@ async def drive(
                     return
             url = targets[n % len(targets)]
             sent = time.monotonic()
-            async with session.post(f"{url}/api/v1/reports", json=sample_report(n)) as response:
+            async with session.post(f"{url}/api/v1/reports", json=report(n)) as response:
                 body = await response.json()
                 if response.status != 201:
                     errors += 1
