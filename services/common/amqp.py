@@ -31,6 +31,7 @@ from services.common.brokerpolicy import (
     policy_name,
 )
 from services.common.contracts import AnyEvent, parse_event
+from services.common.errortext import describe
 from services.common.mongo import TRANSIENT_MONGO_ERRORS
 from services.common.runtime import raise_if_cancelling
 
@@ -233,7 +234,7 @@ async def connect(url: str, *, max_delay: float = 10.0) -> AbstractRobustConnect
         except (TimeoutError, OSError, AMQPError) as exc:
             log.warning(
                 "broker not reachable, retrying",
-                extra={"amqp_error": repr(exc), "retry_in_seconds": delay},
+                extra={"amqp_error": describe(exc), "retry_in_seconds": delay},
             )
             await asyncio.sleep(delay)
             delay = min(delay * 2, max_delay)
@@ -363,7 +364,7 @@ class Consumer:
         try:
             await self.queue.cancel(tag)
         except (AMQPError, ChannelInvalidStateError, RuntimeError) as exc:
-            log.warning("could not cancel consumer cleanly", extra={"error": repr(exc)})
+            log.warning("could not cancel consumer cleanly", extra={"error": describe(exc)})
 
     async def drain(self, *, seconds: float) -> None:
         """Wait at most `seconds` for the in-flight messages; the rest the broker redelivers."""
@@ -436,7 +437,7 @@ class Consumer:
                 return [exc]
             log.warning(
                 "batch failed; handling its events one by one",
-                extra={"queue": self.queue.name, "events": len(events), "error": repr(exc)},
+                extra={"queue": self.queue.name, "events": len(events), "error": describe(exc)},
             )
         return [await self._one_of_batch(batched, event) for event in events]
 
@@ -463,7 +464,7 @@ class Consumer:
                     "database unavailable, retrying the handler",
                     extra={
                         "event_ids": [e.event_id for e in events[:10]],
-                        "error": repr(exc),
+                        "error": describe(exc),
                         "retry_in": delay,
                     },
                 )
@@ -491,7 +492,7 @@ async def _settle(outcome: Awaitable[None], message: AbstractIncomingMessage) ->
     except (ChannelInvalidStateError, AMQPError, RuntimeError) as exc:
         log.warning(
             "could not settle message; the broker will redeliver it",
-            extra={"message_id": message.message_id, "error": repr(exc)},
+            extra={"message_id": message.message_id, "error": describe(exc)},
         )
 
 

@@ -11,6 +11,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 
+from services.common.errortext import describe
 from services.common.mongo import TRANSIENT_MONGO_ERRORS
 from services.common.runtime import raise_if_cancelling
 
@@ -40,6 +41,6 @@ async def keep_counting(
             raise_if_cancelling()
             log.warning(
                 "could not count; the gauge keeps its value",
-                extra={"gauge": what, "error": repr(exc)},
+                extra={"gauge": what, "error": describe(exc)},
             )
         await asyncio.sleep(pause_after(loop.time() - started, every, share))

@@ -14,6 +14,7 @@ from multidict import MultiDictProxy
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, Field, ValidationError
 
+from services.common.errortext import describe
 from services.common.mongo import TRANSIENT_MONGO_ERRORS
 from services.common.params import ParamError
 
@@ -101,7 +102,7 @@ async def json_errors(
             return _html_error(400, f"{exc.field}: {exc.message}")
         return json_error(422, "invalid parameters", [exc.detail()])
     except TRANSIENT_MONGO_ERRORS as exc:
-        log.warning("database unavailable", extra={"path": request.path, "error": repr(exc)})
+        log.warning("database unavailable", extra={"path": request.path, "error": describe(exc)})
         if not _is_api(request):
             return _html_error(503, "database unavailable, try again shortly")
         return json_error(

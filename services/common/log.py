@@ -18,18 +18,27 @@ data model field it holds, flattened for line-oriented logs:
 
 A context field can never overwrite one of the fields above: `extra={"severity": ...}` lands
 in `attributes.severity`, and the line keeps its own severity.
+
+A failed bulk write is logged by which of its writes failed and why, never by the writes
+themselves: pymongo's message for it holds every failed write whole (a case's report with its
+description, a sealed contact, a reporter's key): see `services/common/errortext.py`, whose
+`describe(exc)` is the `error` field of a line that names an error without its traceback.
 """
 
 from __future__ import annotations
 
 import logging
 import sys
+import traceback
 from datetime import UTC, datetime
 from typing import Any
 
 from opentelemetry import trace
+from pymongo.errors import BulkWriteError
 from pythonjsonlogger.core import RESERVED_ATTRS
 from pythonjsonlogger.json import JsonFormatter
+
+from services.common.errortext import error_message
 
 SEVERITY_NUMBERS = {
     logging.DEBUG: 5,
@@ -117,8 +126,44 @@ def _exception_fields(record: logging.LogRecord, formatted: Any) -> dict[str, st
     if record.exc_info and record.exc_info[1] is not None:
         error = record.exc_info[1]
         fields["exception.type"] = type(error).__qualname__
-        fields["exception.message"] = str(error)
+        fields["exception.message"] = error_message(error)
+        if any(isinstance(e, BulkWriteError) for e in _chain(error)):
+            fields["exception.stacktrace"] = _stacktrace(error)
     return fields
+
+
+CAUSE = "\nThe above exception was the direct cause of the following exception:\n\n"
+CONTEXT = "\nDuring handling of the above exception, another exception occurred:\n\n"
+
+
+def _chain(error: BaseException) -> list[BaseException]:
+    """`error`, then what caused it or was being handled, as the traceback shows them."""
+    chain: list[BaseException] = []
+    current: BaseException | None = error
+    while current is not None and all(current is not seen for seen in chain):
+        chain.append(current)
+        explicit = current.__cause__
+        implicit = None if current.__suppress_context__ else current.__context__
+        current = explicit if explicit is not None else implicit
+    return chain
+
+
+def _stacktrace(error: BaseException) -> str:
+    """The traceback as Python prints it, each exception's line written by `error_message`."""
+    parts: list[str] = []
+    chain = _chain(error)
+    for current, earlier in zip(chain, [*chain[1:], None], strict=True):
+        lines = ["Traceback (most recent call last):\n"] if current.__traceback__ else []
+        lines += traceback.format_tb(current.__traceback__)
+        kind = type(current)
+        name = kind.__qualname__
+        if kind.__module__ not in ("builtins", "__main__"):
+            name = f"{kind.__module__}.{name}"
+        lines.append(f"{name}: {error_message(current)}\n")
+        parts.append("".join(lines))
+        if earlier is not None:
+            parts.append(CAUSE if current.__cause__ is earlier else CONTEXT)
+    return "".join(reversed(parts)).rstrip("\n")
 
 
 def configure_logging(level: str = "INFO", *, service: str) -> None:

@@ -31,6 +31,7 @@ from services.common import metrics, tracing
 from services.common.amqp import TRANSIENT_BROKER_ERRORS, OutgoingMessage, Publisher
 from services.common.clock import EPOCH, Clock, utcnow
 from services.common.contracts import AnyEvent
+from services.common.errortext import describe
 from services.common.gauges import keep_counting
 from services.common.mongo import TRANSIENT_MONGO_ERRORS
 from services.common.read_window import ReadWindow
@@ -152,7 +153,7 @@ class OutboxRelay:
                 delay = min(0.25 * 2**failures, 10.0)
                 log.warning(
                     "outbox relay could not publish; will retry",
-                    extra={"collection": self._label, "error": repr(exc), "retry_in": delay},
+                    extra={"collection": self._label, "error": describe(exc), "retry_in": delay},
                 )
                 await asyncio.sleep(delay)
                 continue

@@ -25,6 +25,7 @@ from datetime import datetime, timedelta
 from prometheus_client import Counter
 
 from services.common.clock import Clock
+from services.common.errortext import describe
 from services.common.mongo import TRANSIENT_MONGO_ERRORS
 from services.common.runtime import raise_if_cancelling
 
@@ -72,7 +73,7 @@ class RetentionLoop:
             except TRANSIENT_MONGO_ERRORS as exc:
                 raise_if_cancelling()
                 log.warning(
-                    "retention sweep paused", extra={"what": sweep.what, "error": repr(exc)}
+                    "retention sweep paused", extra={"what": sweep.what, "error": describe(exc)}
                 )
         return removed
 

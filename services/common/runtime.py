@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from services.common import metrics
+from services.common.errortext import describe
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +51,7 @@ async def bounded(step: Awaitable[Any], *, seconds: float, what: str) -> bool:
         log.warning("gave up waiting", extra={"step": what, "after_seconds": seconds})
         return False
     if not task.cancelled() and (exc := task.exception()) is not None:
-        log.warning("step failed", extra={"step": what, "error": repr(exc)})
+        log.warning("step failed", extra={"step": what, "error": describe(exc)})
         return False
     return True
 
@@ -115,7 +116,7 @@ class Supervisor:
                 log.error("background loop returned; restarting it", extra={"loop": name})
             except Exception as exc:
                 raise_if_cancelling()
-                error = repr(exc)
+                error = describe(exc)
                 log.exception(
                     "background loop failed; restarting it",
                     extra={"loop": name, "retry_in": delay},

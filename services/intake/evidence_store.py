@@ -25,6 +25,7 @@ from pymongo.errors import PyMongoError
 
 from services.common.clock import Clock
 from services.common.contracts import EvidenceFile
+from services.common.errortext import describe
 from services.common.mongo import TRANSIENT_MONGO_ERRORS, Document, MongoDatabase
 from services.common.runtime import raise_if_cancelling
 from services.intake.evidence import CheckedFile, ContentType
@@ -110,7 +111,7 @@ class EvidenceStore:
             raise_if_cancelling()
             log.warning(
                 "evidence not marked attached; the sweep will",
-                extra={"report_id": report_id, "error": repr(exc)},
+                extra={"report_id": report_id, "error": describe(exc)},
             )
 
     async def discard(self, file_ids: list[str]) -> None:
@@ -122,7 +123,9 @@ class EvidenceStore:
                 pass
             except PyMongoError as exc:
                 raise_if_cancelling()
-                log.warning("evidence not deleted", extra={"file_id": file_id, "error": repr(exc)})
+                log.warning(
+                    "evidence not deleted", extra={"file_id": file_id, "error": describe(exc)}
+                )
 
     async def sweep(self) -> int:
         """Settle files pending past the grace period; the number settled."""

@@ -14,6 +14,7 @@ from aiohttp import web
 from pydantic import ValidationError
 
 from services.common.contracts import Category
+from services.common.errortext import describe
 from services.common.http import error_body, read_form
 from services.common.labels import Language
 from services.common.mongo import TRANSIENT_MONGO_ERRORS
@@ -210,7 +211,7 @@ async def open311_errors(request: web.Request, handler: Handler) -> web.StreamRe
         kept = {k: v for k, v in exc.headers.items() if k in KEPT_HEADERS}
         return error_response(exc.status, [(None, message)], fmt, headers=kept)
     except TRANSIENT_MONGO_ERRORS as exc:
-        log.warning("database unavailable", extra={"path": request.path, "error": repr(exc)})
+        log.warning("database unavailable", extra={"path": request.path, "error": describe(exc)})
         message = "database unavailable, try again shortly"
         return error_response(503, [(None, message)], fmt, headers={"Retry-After": "5"})
     except Exception:  # the service-wide JSON 500, as on every route of every service

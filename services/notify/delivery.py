@@ -24,6 +24,7 @@ from pymongo import UpdateOne
 from services.common import tracing
 from services.common.clock import Clock
 from services.common.contracts import CaseEscalated
+from services.common.errortext import describe
 from services.common.mail import MailServer
 from services.common.mongo import TRANSIENT_MONGO_ERRORS
 from services.common.runtime import raise_if_cancelling, woken
@@ -109,7 +110,7 @@ class Deliverer:
             return await self.leases.take(self.clock(), self.lease, self.batch)
         except TRANSIENT_MONGO_ERRORS as exc:
             raise_if_cancelling()
-            log.warning("alert delivery paused", extra={"error": repr(exc)})
+            log.warning("alert delivery paused", extra={"error": describe(exc)})
             return None
 
     async def _idle(self) -> None:
@@ -146,7 +147,7 @@ class Deliverer:
             raise_if_cancelling()
             log.warning(
                 "alert outcomes not saved; retried after the lease",
-                extra={"alerts": len(writes), "error": repr(exc)},
+                extra={"alerts": len(writes), "error": describe(exc)},
             )
 
     def _outcome_write(

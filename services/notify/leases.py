@@ -23,6 +23,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import BulkWriteError
 
 from services.common import metrics
+from services.common.errortext import describe
 from services.common.read_window import ReadWindow
 from services.notify.retry import LEASED_UNTIL, NEXT_ATTEMPT, PENDING
 
@@ -58,14 +59,14 @@ def quarantined(alert: dict[str, Any], error: BaseException, now: datetime) -> U
     """The write moving an alert that cannot be delivered out of the delivery index."""
     log.error(
         "alert cannot be processed; quarantined",
-        extra={"alert_id": str(alert.get("_id")), "error": repr(error)},
+        extra={"alert_id": str(alert.get("_id")), "error": describe(error)},
         exc_info=error,
     )
     metrics.QUARANTINED.labels(collection="alerts").inc()
     return UpdateOne(
         {"_id": alert["_id"]},
         {
-            "$set": {"poisoned": {"error": repr(error), "at": now}},
+            "$set": {"poisoned": {"error": describe(error), "at": now}},
             "$unset": {NEXT_ATTEMPT: "", LEASED_UNTIL: "", LEASE_TOKEN: ""},
         },
     )

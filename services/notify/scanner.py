@@ -17,6 +17,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from services.common.clock import Clock
+from services.common.errortext import describe
 from services.common.gauges import keep_counting
 from services.common.mongo import TRANSIENT_MONGO_ERRORS
 from services.common.read_window import ReadWindow
@@ -70,7 +71,7 @@ class Scanner:
                     await self._sleep(await self._pause())
             except TRANSIENT_MONGO_ERRORS as exc:
                 raise_if_cancelling()
-                log.warning("deadline scan failed; retrying", extra={"error": repr(exc)})
+                log.warning("deadline scan failed; retrying", extra={"error": describe(exc)})
                 await asyncio.sleep(self.interval)
 
     async def scan_once(self) -> tuple[int, int]:
