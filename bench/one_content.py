@@ -1,14 +1,16 @@
-"""One content reported by thousands: how routing and intake keep up as its case grows.
+"""One content reported by thousands: how the three services keep up as its case grows.
 
     python -m bench.one_content [--reports 3000] [--concurrency 16] [--every 5]
+        [--description-chars N]
 
 Starts the system as `bench.throughput` does (a database server per service, journaled
 writes) and submits `--reports` reports of one page, each its own reporter, as fast as
-`--concurrency` clients go (`--description-chars` pads their descriptions). Every `--every` seconds it prints how many reports the page's case
-holds in routing and how many of them intake has linked to it (the reporters who can see the
-case's status), each stage's rate and its database server's CPU per report in that interval,
-and the size of the case's document. It stops when intake has linked every report, or when
-neither has moved for `--stall` seconds.
+`--concurrency` clients go. Every `--every` seconds it prints how many reports the page's case
+holds in routing, how many of them intake has linked to it (the reporters who can see the
+case's status), which of the case's versions notify's deadline has followed to (one for each
+join), each stage's rate and its database server's CPU per report (or version) in that
+interval, and the size of the case's document. It stops when every stage is done, or when none
+has moved for `--stall` seconds.
 """
 
 from __future__ import annotations
@@ -43,13 +45,16 @@ def reports_of_the_page(description_chars: int) -> Callable[[int], dict[str, Any
 
 @dataclass
 class Progress:
-    """Where the two stages stand at one moment."""
+    """Where the three stages stand at one moment."""
 
     at: float
     held: int  # reports the page's case holds in routing
     linked: int  # reports intake has linked to a case
+    version: int  # the case's version in routing (one more for each join)
+    followed: int  # the case's version notify's deadline has followed to
     routing_cpu: float  # routing's database server, seconds
     intake_cpu: float  # intake's database server, seconds
+    notify_cpu: float  # notify's database server, seconds
     case_kib: float
 
     def line(self, last: Progress) -> str:
@@ -61,7 +66,9 @@ class Progress:
             f"database {per_report(self.routing_cpu - last.routing_cpu, held)} ms/report)  "
             f"intake linked {self.linked:6d} ({linked / seconds:5.0f}/s, "
             f"database {per_report(self.intake_cpu - last.intake_cpu, linked)} ms/report)  "
-            f"case document {self.case_kib:6.0f} KiB"
+            f"notify at version {self.followed:6d} of {self.version:6d} (database "
+            f"{per_report(self.notify_cpu - last.notify_cpu, self.followed - last.followed)} "
+            f"ms/version)  case document {self.case_kib:6.0f} KiB"
         )
 
 
@@ -71,27 +78,33 @@ def per_report(cpu_seconds: float, reports: int) -> str:
 
 
 async def progress(system: RunningSystem, started: float) -> Progress:
-    """Count both stages' reports and read both servers' CPU."""
+    """Count each stage's reports or versions and read its database server's CPU."""
     routing: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(system.mongo_urls["routing"])
     intake: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(system.mongo_urls["intake"])
+    notify: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(system.mongo_urls["notify"])
     try:
         cases = routing[database_name(SETTINGS["routing"])].cases
         reports = intake[database_name(SETTINGS["intake"])].reports
         # The run's one case: its size and its reports counted by the server, not sent here.
-        shape = {"held": {"$size": "$reports"}, "bytes": {"$bsonSize": "$$ROOT"}}
+        shape = {"held": {"$size": "$reports"}, "bytes": {"$bsonSize": "$$ROOT"}, "version": 1}
         found = await (await cases.aggregate([{"$project": shape}])).to_list()
-        case = found[0] if found else {"held": 0, "bytes": 0}
+        case: dict[str, Any] = found[0] if found else {"_id": None, "held": 0, "bytes": 0}
         linked = await reports.count_documents({"case.case_id": {"$exists": True}})
+        deadlines = notify[database_name(SETTINGS["notify"])].deadlines
+        deadline = await deadlines.find_one({"_id": case["_id"]}, {"version": 1}) or {}
     finally:
-        await routing.close()
-        await intake.close()
+        for client in (routing, intake, notify):
+            await client.close()
     pids = system.pids
     return Progress(
         at=time.monotonic() - started,
         held=case["held"],
         linked=linked,
+        version=case.get("version", 0),
+        followed=deadline.get("version", 0),
         routing_cpu=cpu_seconds(pids["database-routing"]),
         intake_cpu=cpu_seconds(pids["database-intake"]),
+        notify_cpu=cpu_seconds(pids["database-notify"]),
         case_kib=case["bytes"] / 1024,
     )
 
@@ -114,9 +127,9 @@ async def main(args: argparse.Namespace) -> None:
             await asyncio.sleep(args.every)
             now = await progress(system, started)
             print(now.line(last), flush=True)
-            if (now.held, now.linked) != (moved.held, moved.linked):
+            if (now.held, now.linked, now.followed) != (moved.held, moved.linked, moved.followed):
                 moved = now
-            if now.linked >= args.reports and now.held >= args.reports:
+            if min(now.linked, now.held) >= args.reports and now.followed == now.version:
                 break
             if submitting.done() and now.at - moved.at > args.stall:
                 print(f"stalled: nothing moved for {args.stall:.0f} s")

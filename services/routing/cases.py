@@ -66,6 +66,30 @@ class UnreadableCase(Exception):
         self.agency = agency
 
 
+# The server's codes for a write whose document would pass 16 MB (SecantusDB and mongod's
+# BSONObjectTooLarge; mongod's "Resulting document after update is larger than").
+TOO_LARGE = frozenset({10334, 17419})
+
+
+class CaseFull(Exception):
+    """Reports that cannot join their case: its document would pass the server's 16 MB."""
+
+    def __init__(self, case_id: str, report_ids: Sequence[str]) -> None:
+        super().__init__(
+            f"case {case_id} is full: its document cannot take report(s) {', '.join(report_ids)}"
+        )
+        self.case_id = case_id
+
+
+@dataclass(frozen=True)
+class JoinOutcome:
+    """What a round's joins came to: whether any lost a race (the others are stored), and which
+    (by position) could not be stored because their case is full."""
+
+    lost_race: bool = False
+    full: frozenset[int] = frozenset()
+
+
 @dataclass(frozen=True)
 class CaseQuery:
     """Filters of the case list."""
@@ -227,15 +251,27 @@ class CaseRepository:
             held.update(str(r.get("report_id")) for r in doc.get("reports") or [])
         return held & report_ids
 
-    async def write_joins(self, plans: Sequence[tuple[JoinPlan, object]], now: datetime) -> bool:
+    async def write_joins(
+        self, plans: Sequence[tuple[JoinPlan, object]], now: datetime
+    ) -> JoinOutcome:
         """Store every join, each one conditional update on the version it was planned from
-        whose events continue the trace of its origin (the first report joining); False when
-        one lost a race (its reports are planned again)."""
+        whose events continue the trace of its origin (the first report joining). A join whose
+        case is full is refused alone, the others stored; any other error fails them all."""
         if not plans:
-            return True
+            return JoinOutcome()
         writes = [_join_write(plan, origin, now) for plan, origin in plans]
-        result = await self.cases.bulk_write(writes, ordered=False)
-        return result.matched_count == len(plans)
+        try:
+            result = await self.cases.bulk_write(writes, ordered=False)
+        except BulkWriteError as exc:
+            errors = exc.details.get("writeErrors") or []
+            if exc.details.get("writeConcernErrors") or any(
+                e.get("code") not in TOO_LARGE for e in errors
+            ):
+                raise
+            full = frozenset(int(e["index"]) for e in errors)
+            matched = int(exc.details.get("nMatched", 0))
+            return JoinOutcome(lost_race=matched < len(plans) - len(full), full=full)
+        return JoinOutcome(lost_race=result.matched_count < len(plans))
 
     async def write_group(self, plan: GroupPlan, now: datetime) -> Case | None:
         """Store a split's or merge's change to one case if its version is still the one

@@ -24,7 +24,7 @@ from services.common.contracts import AnyEvent, CaseEscalated, ReportAppealed, R
 from services.common.sealing import KeyRing, development_ring, sealed_report
 from services.routing.appeals import AppealRefused, already_handled, plan_appeal, refusal_record
 from services.routing.case import Case, CaseReportEntry
-from services.routing.cases import CaseRepository
+from services.routing.cases import CaseFull, CaseRepository
 from services.routing.grouping import JoinPlan, plan_join
 from services.routing.planning import plan_case_of, report_content_key, report_entry
 from services.routing.policy import Policy
@@ -36,6 +36,10 @@ CASES_CREATED = Counter("routing_cases_created_total", "Cases created", ["agency
 REPORTS_JOINED = Counter("routing_reports_joined_total", "Reports that joined an open case")
 APPEALS = Counter("routing_appeals_total", "Appeals taken or refused", ["result"])
 DUPLICATE_REPORTS = Counter("routing_duplicate_reports_total", "Reports that already had a case")
+FULL_CASES = Counter(
+    "routing_reports_refused_by_full_case_total",
+    "Reports that could not join their case: its document would pass 16 MB",
+)
 ROUTING_LATENCY = Histogram(
     "routing_latency_seconds",
     "From the report's acceptance to its case being stored",
@@ -112,21 +116,20 @@ class Router:
     contact_keys: KeyRing = field(default_factory=development_ring)
 
     async def on_reports(self, events: Sequence[ReportSubmitted]) -> list[BaseException | None]:
-        """Open or join the case of each report (once: a repeated report changes nothing)."""
+        """Open or join the case of each report (once: a repeated report changes nothing);
+        per report, None or its own error (its case is full, it kept losing races)."""
         # A report sent before contacts were sealed has its contact sealed here, on receipt.
         sealed = [sealed_report(e, self.contact_keys) for e in events]
         pending = [Arrival(e, report_entry(e), report_content_key(e)) for e in sealed]
+        failed: dict[str, BaseException] = {}
         for _ in range(self.max_rounds):
             if not pending:
-                return [None] * len(events)
-            pending = await self._round(pending)
-        left = {a.event.report_id for a in pending}
-        return [
-            RuntimeError(f"report {e.report_id} kept losing races for its case")
-            if e.report_id in left
-            else None
-            for e in events
-        ]
+                break
+            pending = await self._round(pending, failed)
+        for arrival in pending:
+            rid = arrival.event.report_id
+            failed[rid] = RuntimeError(f"report {rid} kept losing races for its case")
+        return [failed.get(e.report_id) for e in events]
 
     async def on_report(self, event: ReportSubmitted) -> None:
         """One report (the batch of one)."""
@@ -134,8 +137,11 @@ class Router:
         if outcome is not None:
             raise outcome
 
-    async def _round(self, arrivals: list[Arrival]) -> list[Arrival]:
-        """One round; the arrivals to plan again (they lost a race)."""
+    async def _round(
+        self, arrivals: list[Arrival], failed: dict[str, BaseException]
+    ) -> list[Arrival]:
+        """One round; the arrivals to plan again (they lost a race). Those that cannot be
+        stored get their error in `failed`, by report id."""
         # Open cases first, then membership: a report that joined a case which has closed
         # since is then always seen as held, never as the first of a new case.
         open_cases = await self.repository.open_cases({a.group_key for a in arrivals})
@@ -147,10 +153,16 @@ class Router:
             log.info("report already has a case", extra={"report_id": arrival.event.report_id})
         again = await self._insert(plan, now)
         joins = [(join, group[0].event) for join, group in plan.joins]
-        if await self.repository.write_joins(joins, now):
-            self._joined(plan, now)
-        else:
-            again += [arrival for _, group in plan.joins for arrival in group]
+        outcome = await self.repository.write_joins(joins, now)
+        stored = []
+        for index, (join, group) in enumerate(plan.joins):
+            if index in outcome.full:
+                self._refused(join, group, failed)
+            elif outcome.lost_race:
+                again += group
+            else:
+                stored.append((join, group))
+        self._joined(stored, now)
         if plan.new_cases or plan.joins:
             self.stored_hook()
         return again
@@ -187,8 +199,22 @@ class Router:
             },
         )
 
-    def _joined(self, plan: RoutingRound, now: datetime) -> None:
-        for join, group in plan.joins:
+    def _refused(
+        self, join: JoinPlan, group: list[Arrival], failed: dict[str, BaseException]
+    ) -> None:
+        """Reports that cannot join their full case: each gets the error, the others of the
+        batch go through."""
+        report_ids = [arrival.event.report_id for arrival in group]
+        error = CaseFull(join.case.case_id, report_ids)
+        FULL_CASES.inc(len(group))
+        log.error(
+            "case full: reports cannot join it",
+            extra={"case_id": join.case.case_id, "report_ids": report_ids},
+        )
+        failed.update({rid: error for rid in report_ids})
+
+    def _joined(self, joins: list[tuple[JoinPlan, list[Arrival]]], now: datetime) -> None:
+        for join, group in joins:
             REPORTS_JOINED.inc(len(join.entries))
             for arrival in group:
                 _observe(arrival.event, now)
