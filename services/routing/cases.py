@@ -12,7 +12,7 @@ from typing import Any
 from prometheus_client import Counter
 from pydantic import ValidationError
 from pymongo import ASCENDING, DESCENDING, ReturnDocument, UpdateOne
-from pymongo.errors import BulkWriteError
+from pymongo.errors import BulkWriteError, WriteError
 
 from services.common import params, tracing
 from services.common.clock import Clock, utcnow
@@ -32,7 +32,7 @@ from services.routing.case import (
     urgency_position,
 )
 from services.routing.escalations import EscalationEntry, EscalationLog
-from services.routing.grouping import GroupPlan, JoinPlan
+from services.routing.grouping import GroupPlan, JoinPlan, plan_close_to_reports
 from services.routing.listing import PageReader, StoredHints
 from services.routing.planning import Plan
 from services.routing.sharing import with_shares
@@ -71,20 +71,10 @@ class UnreadableCase(Exception):
 TOO_LARGE = frozenset({10334, 17419})
 
 
-class CaseFull(Exception):
-    """Reports that cannot join their case: its document would pass the server's 16 MB."""
-
-    def __init__(self, case_id: str, report_ids: Sequence[str]) -> None:
-        super().__init__(
-            f"case {case_id} is full: its document cannot take report(s) {', '.join(report_ids)}"
-        )
-        self.case_id = case_id
-
-
 @dataclass(frozen=True)
 class JoinOutcome:
     """What a round's joins came to: whether any lost a race (the others are stored), and which
-    (by position) could not be stored because their case is full."""
+    (by position) could not be stored because their case's document is full."""
 
     lost_race: bool = False
     full: frozenset[int] = frozenset()
@@ -256,7 +246,8 @@ class CaseRepository:
     ) -> JoinOutcome:
         """Store every join, each one conditional update on the version it was planned from
         whose events continue the trace of its origin (the first report joining). A join whose
-        case is full is refused alone, the others stored; any other error fails them all."""
+        case's document is full is refused alone, the others stored; any other error fails
+        them all."""
         if not plans:
             return JoinOutcome()
         writes = [_join_write(plan, origin, now) for plan, origin in plans]
@@ -272,6 +263,21 @@ class CaseRepository:
             matched = int(exc.details.get("nMatched", 0))
             return JoinOutcome(lost_race=matched < len(plans) - len(full), full=full)
         return JoinOutcome(lost_race=result.matched_count < len(plans))
+
+    async def close_to_reports(self, case: Case, now: datetime) -> bool:
+        """Stop a full case taking reports (`plan_close_to_reports`) if it is still open to
+        them under the key it was read with; True if this call did. Its audit line is left out
+        when even that would not fit."""
+        changes, record = plan_close_to_reports(case, now)
+        still_open = {"_id": case.case_id, "open_key": case.open_key}
+        audit = {"audit": record.model_dump(by_alias=True, exclude_none=True)}
+        try:
+            result = await self.cases.update_one(still_open, {"$set": changes, "$push": audit})
+        except WriteError as exc:
+            if exc.code not in TOO_LARGE:
+                raise
+            result = await self.cases.update_one(still_open, {"$set": changes})
+        return result.modified_count == 1
 
     async def write_group(self, plan: GroupPlan, now: datetime) -> Case | None:
         """Store a split's or merge's change to one case if its version is still the one

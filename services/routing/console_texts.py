@@ -228,6 +228,9 @@ ACTIONS: dict[str, dict[Language, str]] = {
     "discard": localised_in("case action", "Draft request discarded"),
     "contact_revealed": localised_in("case action", "Reporter's contact revealed"),
     "contact_erased": localised_in("case action", "Reporter's contact erased"),
+    "closed_to_reports": localised_in(
+        "case action", "Case full: later reports of this content open a new case"
+    ),
 }
 
 # A case priority.

@@ -27,6 +27,7 @@ from services.routing.visibility import SENSITIVE_CATEGORY, is_sensitive
 ROUTING_ACTOR = "routing"
 REPORT_JOINED = "report_joined"
 REPORT_SPLIT = "report_split"
+CLOSED_TO_REPORTS = "closed_to_reports"
 MERGE = "merge"
 MERGED = "merged"  # the source's action and outcome
 
@@ -297,6 +298,24 @@ def _next(case: Case, now: datetime, **updates: object) -> Case:
 
 def _audited(case: Case, audit: list[AuditRecord]) -> Case:
     return case.model_copy(update={"audit": [*case.audit, *audit]})
+
+
+def plan_close_to_reports(case: Case, now: datetime) -> tuple[Document, AuditRecord]:
+    """The change, and its audit line, for an open case whose document can hold no more
+    reports (the server's 16 MB): it takes none from now on, its key its own as a split-off
+    case's, so later reports of its content open a case of their own and join that one. Its
+    version stays: nothing the agency acts on changed, and a change planned from the case
+    meanwhile still lands (it writes only the fields it changes)."""
+    after = case.model_copy(update={"joinable": False})
+    record = AuditRecord(
+        at=now,
+        actor=ROUTING_ACTOR,
+        action=CLOSED_TO_REPORTS,
+        from_status=case.status.value,
+        to_status=case.status.value,
+        agency=case.agency,
+    )
+    return {"joinable": False, "open_key": after.open_key}, record
 
 
 def _record(

@@ -24,7 +24,7 @@ from services.common.contracts import AnyEvent, CaseEscalated, ReportAppealed, R
 from services.common.sealing import KeyRing, development_ring, sealed_report
 from services.routing.appeals import AppealRefused, already_handled, plan_appeal, refusal_record
 from services.routing.case import Case, CaseReportEntry
-from services.routing.cases import CaseFull, CaseRepository
+from services.routing.cases import CaseRepository
 from services.routing.grouping import JoinPlan, plan_join
 from services.routing.planning import plan_case_of, report_content_key, report_entry
 from services.routing.policy import Policy
@@ -37,8 +37,8 @@ REPORTS_JOINED = Counter("routing_reports_joined_total", "Reports that joined an
 APPEALS = Counter("routing_appeals_total", "Appeals taken or refused", ["result"])
 DUPLICATE_REPORTS = Counter("routing_duplicate_reports_total", "Reports that already had a case")
 FULL_CASES = Counter(
-    "routing_reports_refused_by_full_case_total",
-    "Reports that could not join their case: its document would pass 16 MB",
+    "routing_cases_closed_to_reports_total",
+    "Cases that took no more reports: their document could not hold another (16 MB)",
 )
 ROUTING_LATENCY = Histogram(
     "routing_latency_seconds",
@@ -116,20 +116,21 @@ class Router:
     contact_keys: KeyRing = field(default_factory=development_ring)
 
     async def on_reports(self, events: Sequence[ReportSubmitted]) -> list[BaseException | None]:
-        """Open or join the case of each report (once: a repeated report changes nothing);
-        per report, None or its own error (its case is full, it kept losing races)."""
+        """Open or join the case of each report (once: a repeated report changes nothing)."""
         # A report sent before contacts were sealed has its contact sealed here, on receipt.
         sealed = [sealed_report(e, self.contact_keys) for e in events]
         pending = [Arrival(e, report_entry(e), report_content_key(e)) for e in sealed]
-        failed: dict[str, BaseException] = {}
         for _ in range(self.max_rounds):
             if not pending:
-                break
-            pending = await self._round(pending, failed)
-        for arrival in pending:
-            rid = arrival.event.report_id
-            failed[rid] = RuntimeError(f"report {rid} kept losing races for its case")
-        return [failed.get(e.report_id) for e in events]
+                return [None] * len(events)
+            pending = await self._round(pending)
+        left = {a.event.report_id for a in pending}
+        return [
+            RuntimeError(f"report {e.report_id} kept losing races for its case")
+            if e.report_id in left
+            else None
+            for e in events
+        ]
 
     async def on_report(self, event: ReportSubmitted) -> None:
         """One report (the batch of one)."""
@@ -137,11 +138,8 @@ class Router:
         if outcome is not None:
             raise outcome
 
-    async def _round(
-        self, arrivals: list[Arrival], failed: dict[str, BaseException]
-    ) -> list[Arrival]:
-        """One round; the arrivals to plan again (they lost a race). Those that cannot be
-        stored get their error in `failed`, by report id."""
+    async def _round(self, arrivals: list[Arrival]) -> list[Arrival]:
+        """One round; the arrivals to plan again (they lost a race, or their case was full)."""
         # Open cases first, then membership: a report that joined a case which has closed
         # since is then always seen as held, never as the first of a new case.
         open_cases = await self.repository.open_cases({a.group_key for a in arrivals})
@@ -157,7 +155,8 @@ class Router:
         stored = []
         for index, (join, group) in enumerate(plan.joins):
             if index in outcome.full:
-                self._refused(join, group, failed)
+                await self._close_to_reports(join.before, group, now)
+                again += group
             elif outcome.lost_race:
                 again += group
             else:
@@ -199,19 +198,20 @@ class Router:
             },
         )
 
-    def _refused(
-        self, join: JoinPlan, group: list[Arrival], failed: dict[str, BaseException]
-    ) -> None:
-        """Reports that cannot join their full case: each gets the error, the others of the
-        batch go through."""
-        report_ids = [arrival.event.report_id for arrival in group]
-        error = CaseFull(join.case.case_id, report_ids)
-        FULL_CASES.inc(len(group))
-        log.error(
-            "case full: reports cannot join it",
-            extra={"case_id": join.case.case_id, "report_ids": report_ids},
+    async def _close_to_reports(self, case: Case, group: list[Arrival], now: datetime) -> None:
+        """The case's document cannot take these reports: it takes no more, and they (planned
+        again) open a case of their own that later reports of the content join."""
+        closed = await self.repository.close_to_reports(case, now)
+        if closed:
+            FULL_CASES.inc()
+        log.warning(
+            "case full: it takes no more reports; later ones of its content open a new case",
+            extra={
+                "case_id": case.case_id,
+                "report_ids": [arrival.event.report_id for arrival in group],
+                "closed_now": closed,
+            },
         )
-        failed.update({rid: error for rid in report_ids})
 
     def _joined(self, joins: list[tuple[JoinPlan, list[Arrival]]], now: datetime) -> None:
         for join, group in joins:

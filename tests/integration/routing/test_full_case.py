@@ -1,17 +1,21 @@
-"""A case whose document cannot take another report (the server's 16 MB) refuses that join
-alone: the report beside it in the batch is routed, the full case is left as it was, and the
-log names the case and the report, not what the report says."""
+"""A case whose document cannot take another report (the server's 16 MB) stops taking reports:
+the report that did not fit opens a case of its own, which later reports of the content join;
+the reports beside it in the batch are routed; nothing is lost, and the log names the case
+and the report, not what the report says."""
 
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import bson
 import pytest
 
 from services.common.clock import utcnow
+from services.common.contracts import ReportSubmitted
 from services.common.mongo import MongoDatabase
-from services.routing.cases import CaseFull, CaseRepository
+from services.routing.cases import CaseRepository
+from services.routing.grouping import CLOSED_TO_REPORTS
 from services.routing.policy import load_policy
 from services.routing.router import Router
 from tests.helpers import report_event
@@ -22,7 +26,7 @@ LIMIT = 16 * 1024 * 1024
 DESCRIPTION = "Tôi là Trần Thị B, số 0912 345 678: trang này lừa tôi 20 triệu đồng. " * 60
 
 
-async def test_a_join_that_would_pass_16_mb_is_refused_alone(
+async def test_a_full_case_takes_no_more_reports_and_the_next_opens_a_case_of_its_own(
     routing_db: MongoDatabase, caplog: pytest.LogCaptureFixture
 ) -> None:
     repository = CaseRepository(routing_db)
@@ -30,24 +34,36 @@ async def test_a_join_that_would_pass_16_mb_is_refused_alone(
     router = Router(repository, load_policy(), utcnow, lambda: None)
     first = report_event(1)
     assert await router.on_reports([first]) == [None]
-    case = await routing_db.cases.find_one({"report_id": first.report_id})
-    assert case is not None
-    room = LIMIT - len(bson.encode(case)) - len(DESCRIPTION.encode()) // 2
-    await routing_db.cases.update_one({"_id": case["_id"]}, {"$set": {"padding": "x" * room}})
-    before = await routing_db.cases.find_one({"_id": case["_id"]}, {"padding": 0})
+    full = await routing_db.cases.find_one({"report_id": first.report_id})
+    assert full is not None
+    room = LIMIT - len(bson.encode(full)) - len(DESCRIPTION.encode()) // 2
+    await routing_db.cases.update_one({"_id": full["_id"]}, {"$set": {"padding": "x" * room}})
 
-    joining = report_event(
-        2, content_urls=first.content_urls, reporter_id="another", description=DESCRIPTION
-    )
+    def of_the_page(n: int, **fields: Any) -> ReportSubmitted:
+        return report_event(n, content_urls=first.content_urls, reporter_id=f"r{n}", **fields)
+
+    joining = of_the_page(2, description=DESCRIPTION)
     beside = report_event(3)
-    with caplog.at_level(logging.ERROR, logger="services.routing.router"):
-        outcomes = await router.on_reports([joining, beside])
+    with caplog.at_level(logging.WARNING, logger="services.routing.router"):
+        assert await router.on_reports([joining, beside]) == [None, None]
+    later = of_the_page(4)
+    assert await router.on_reports([later]) == [None]
 
-    assert isinstance(outcomes[0], CaseFull) and outcomes[0].case_id == case["_id"]
-    assert outcomes[1] is None
+    stored = await routing_db.cases.find_one({"_id": full["_id"]}, {"padding": 0})
+    assert stored is not None
+    assert [r["report_id"] for r in stored["reports"]] == [first.report_id]
+    assert stored["version"] == full["version"] and stored["joinable"] is False
+    assert stored["open_key"] == f"{full['content_key']}#own#{full['_id']}"
+    assert stored["audit"][-1]["action"] == CLOSED_TO_REPORTS
+    opened = await routing_db.cases.find_one({"report_id": joining.report_id})
+    assert opened is not None and opened["open_key"] == full["content_key"]
+    assert [r["report_id"] for r in opened["reports"]] == [
+        joining.report_id,
+        later.report_id,
+    ]
     assert await routing_db.cases.find_one({"report_id": beside.report_id}) is not None
-    assert await routing_db.cases.find_one({"_id": case["_id"]}, {"padding": 0}) == before
-    (refused,) = [r for r in caplog.records if r.getMessage().startswith("case full")]
-    assert refused.__dict__["case_id"] == case["_id"]
-    assert refused.__dict__["report_ids"] == [joining.report_id]
+
+    (closed,) = [r for r in caplog.records if r.getMessage().startswith("case full")]
+    assert closed.__dict__["case_id"] == full["_id"]
+    assert closed.__dict__["report_ids"] == [joining.report_id]
     assert all("0912 345 678" not in str(r.__dict__) for r in caplog.records)
