@@ -228,6 +228,12 @@ class Case(_Stored):
     reports: list[CaseReportEntry]
     reporter_keys: list[str]
     reporters: int = Field(ge=1)
+    reports_bytes: int = Field(
+        default=0,
+        ge=0,
+        description="The stored size of the reports (and reporter keys) that joined since the "
+        "count began; what a case held before, or gained by a merge, is not counted.",
+    )
     joinable: bool = True
     merged_into: str | None = None
     merged_from: list[str] = Field(default_factory=list)

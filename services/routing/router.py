@@ -25,7 +25,7 @@ from services.common.sealing import KeyRing, development_ring, sealed_report
 from services.routing.appeals import AppealRefused, already_handled, plan_appeal, refusal_record
 from services.routing.case import Case, CaseReportEntry
 from services.routing.cases import CaseRepository
-from services.routing.grouping import JoinPlan, plan_join
+from services.routing.grouping import REPORTS_BUDGET, JoinPlan, plan_join, stored_size
 from services.routing.planning import plan_case_of, report_content_key, report_entry
 from services.routing.policy import Policy
 from services.routing.visibility import grouping_key
@@ -69,6 +69,8 @@ class RoutingRound:
     new_cases: list[tuple[Case, list[AnyEvent], list[Arrival]]] = field(default_factory=list)
     joins: list[tuple[JoinPlan, list[Arrival]]] = field(default_factory=list)
     held: list[Arrival] = field(default_factory=list)
+    # Open cases past their budget for reports: closed to them before the new cases open.
+    full: list[tuple[Case, list[Arrival]]] = field(default_factory=list)
 
 
 def plan_round(
@@ -78,10 +80,12 @@ def plan_round(
     policy: Policy,
     now: datetime,
     new_id: Callable[[], str],
+    budget: int = REPORTS_BUDGET,
 ) -> RoutingRound:
     """Pure: per content key (and sensitivity: `Arrival.group_key`, the key `open_cases` is
     by), the reports join its open case, or the first opens one and the others of the batch
-    join it at once; reports a case holds already change nothing."""
+    join it at once; reports a case holds already change nothing. An open case whose reports
+    would pass `budget` bytes takes none: it is closed to reports, and they open a new one."""
     plan = RoutingRound()
     by_key: dict[str, list[Arrival]] = {}
     for arrival in arrivals:
@@ -92,10 +96,15 @@ def plan_round(
     for key, group in by_key.items():
         entries = [a.entry for a in group]
         if (case := open_cases.get(key)) is not None:
-            if (join := plan_join(case, entries, policy, now)) is not None:
+            join = plan_join(case, entries, policy, now)
+            if join is None:
+                continue
+            if join.case.reports_bytes <= budget:
                 plan.joins.append((join, group))
-            continue
+                continue
+            plan.full.append((case, group))
         opened, events = plan_case_of(entries[0], group[0].key, policy, now, case_id=new_id())
+        opened = opened.model_copy(update={"reports_bytes": stored_size(opened.reports[0])})
         join = plan_join(opened, entries[1:], policy, now)
         if join is not None:
             opened = join.case.model_copy(update={"audit": [*opened.audit, *join.audit]})
@@ -114,6 +123,7 @@ class Router:
     stored_hook: Callable[[], None]
     max_rounds: int = 20
     contact_keys: KeyRing = field(default_factory=development_ring)
+    reports_budget: int = REPORTS_BUDGET  # bytes of reports a case takes (grouping.py)
 
     async def on_reports(self, events: Sequence[ReportSubmitted]) -> list[BaseException | None]:
         """Open or join the case of each report (once: a repeated report changes nothing)."""
@@ -145,10 +155,20 @@ class Router:
         open_cases = await self.repository.open_cases({a.group_key for a in arrivals})
         held = await self.repository.held_reports({a.event.report_id for a in arrivals})
         now = self.clock()
-        plan = plan_round(arrivals, open_cases, held, self.policy, now, lambda: uuid.uuid4().hex)
+        plan = plan_round(
+            arrivals,
+            open_cases,
+            held,
+            self.policy,
+            now,
+            lambda: uuid.uuid4().hex,
+            self.reports_budget,
+        )
         for arrival in plan.held:
             DUPLICATE_REPORTS.inc()
             log.info("report already has a case", extra={"report_id": arrival.event.report_id})
+        for case, group in plan.full:
+            await self._close_to_reports(case, group, now)
         again = await self._insert(plan, now)
         joins = [(join, group[0].event) for join, group in plan.joins]
         outcome = await self.repository.write_joins(joins, now)
@@ -199,8 +219,9 @@ class Router:
         )
 
     async def _close_to_reports(self, case: Case, group: list[Arrival], now: datetime) -> None:
-        """The case's document cannot take these reports: it takes no more, and they (planned
-        again) open a case of their own that later reports of the content join."""
+        """The case cannot take these reports (past its budget, or its document would pass
+        16 MB): it takes no more, and they open a case of their own (in this round, or when
+        planned again) that later reports of the content join."""
         closed = await self.repository.close_to_reports(case, now)
         if closed:
             FULL_CASES.inc()

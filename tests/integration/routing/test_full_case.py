@@ -1,7 +1,8 @@
-"""A case whose document cannot take another report (the server's 16 MB) stops taking reports:
-the report that did not fit opens a case of its own, which later reports of the content join;
-the reports beside it in the batch are routed; nothing is lost, and the log names the case
-and the report, not what the report says."""
+"""A case stops taking reports before its document fills: past its budget of bytes for
+reports, or when the server refuses a join as too large (16 MB; a case stored before reports
+were counted). The reports that did not fit open a case of their own, which later reports of
+the content join; the reports beside them in the batch are routed; nothing is lost, and the
+log names the case and the reports, not what the reports say."""
 
 from __future__ import annotations
 
@@ -67,3 +68,31 @@ async def test_a_full_case_takes_no_more_reports_and_the_next_opens_a_case_of_it
     assert closed.__dict__["case_id"] == full["_id"]
     assert closed.__dict__["report_ids"] == [joining.report_id]
     assert all("0912 345 678" not in str(r.__dict__) for r in caplog.records)
+
+
+async def test_a_case_past_its_budget_for_reports_is_closed_to_them_before_it_fills(
+    routing_db: MongoDatabase,
+) -> None:
+    repository = CaseRepository(routing_db)
+    await repository.ensure_indexes(utcnow())
+    first = report_event(1)
+    router = Router(repository, load_policy(), utcnow, lambda: None)
+    assert await router.on_reports([first]) == [None]
+    opened = await routing_db.cases.find_one({"report_id": first.report_id})
+    assert opened is not None and opened["reports_bytes"] > 0
+    router.reports_budget = 2 * opened["reports_bytes"] + 100  # room for one more report
+
+    page = first.content_urls
+    batch = [report_event(n, content_urls=page, reporter_id=f"r{n}") for n in range(2, 5)]
+    assert await router.on_reports(batch) == [None] * 3  # all three would pass the budget
+    later = report_event(5, content_urls=page, reporter_id="r5")
+    assert await router.on_reports([later]) == [None]  # the second case is past it too
+
+    cases = await routing_db.cases.find({}, {"reports.report_id": 1, "audit.action": 1}).to_list()
+    held = sorted([r["report_id"] for r in c["reports"]] for c in cases)
+    expected = [[first.report_id], [r.report_id for r in batch], [later.report_id]]
+    assert held == sorted(expected)
+    closed = [c for c in cases if c["audit"][-1]["action"] == CLOSED_TO_REPORTS]
+    assert sorted(c["reports"][0]["report_id"] for c in closed) == sorted(
+        [first.report_id, batch[0].report_id]
+    )

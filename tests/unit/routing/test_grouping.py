@@ -18,11 +18,13 @@ from services.common.contracts import (
 )
 from services.routing.case import Case
 from services.routing.grouping import (
+    REPORTS_BUDGET,
     InvalidRegrouping,
     RegroupConflict,
     plan_join,
     plan_merge,
     plan_split,
+    stored_size,
 )
 from services.routing.planning import plan_case_of, report_entry
 from services.routing.policy import parse_policy
@@ -64,6 +66,7 @@ def test_a_report_of_an_open_cases_content_joins_it_and_is_announced() -> None:
         "version": 2,
         "reporters": 2,
         "priority": case.priority,
+        "reports_bytes": stored_size(plan.entries[0]) + len(b"person-2"),
         "updated_at": NOW,
     }
 
@@ -189,6 +192,20 @@ def test_a_merge_moves_the_reports_and_closes_the_source_as_merged() -> None:
     assert close.outcome == "merged" and close.from_status is CaseStatus.ASSIGNED
 
 
+def test_a_merge_counts_the_moved_reports_and_is_refused_past_the_targets_budget() -> None:
+    source = opened(1, "person-1")
+    target = opened(5, "person-5")
+    plan = plan_merge(source, target, actor="supervisor", reason="r", policy=POLICY, now=NOW)
+    moved = stored_size(source.reports[0]) + len(b"person-1")
+    assert plan.target.case.reports_bytes == moved
+    assert plan.target.changes["reports_bytes"] == moved
+
+    nearly_full = target.model_copy(update={"reports_bytes": REPORTS_BUDGET - moved + 1})
+    with pytest.raises(InvalidRegrouping) as refused:
+        plan_merge(source, nearly_full, actor="supervisor", reason="r", policy=POLICY, now=NOW)
+    assert refused.value.field == "into" and "at most 8 MB" in str(refused.value)
+
+
 def test_a_merge_into_itself_or_with_a_closed_case_is_refused() -> None:
     case = opened()
     with pytest.raises(InvalidRegrouping) as refused:
@@ -225,6 +242,27 @@ def test_a_batch_joins_open_cases_and_skips_reports_a_case_holds() -> None:
     ((join, _), *_) = plan.joins
     assert [e.report_id for e in join.entries] == ["report-2", "report-3"]
     assert not plan.new_cases
+
+
+def test_joins_count_the_bytes_of_the_reports_and_a_case_past_its_budget_takes_none() -> None:
+    case = opened()
+    plan = plan_round([arrival(2), arrival(3)], {KEY: case}, set(), POLICY, NOW, lambda: "new")
+    ((join, _),) = plan.joins
+    sizes = [stored_size(e) for e in join.entries]
+    assert join.case.reports_bytes == sum(sizes) + len(b"person-2") + len(b"person-3")
+    assert join.changes["reports_bytes"] == join.case.reports_bytes
+
+    budget = join.case.reports_bytes - 1
+    plan = plan_round(
+        [arrival(2), arrival(3)], {KEY: case}, set(), POLICY, NOW, lambda: "new", budget
+    )
+    assert not plan.joins
+    assert [(full.case_id, [a.event.report_id for a in group]) for full, group in plan.full] == [
+        (case.case_id, ["report-2", "report-3"])
+    ]
+    ((new, _, _),) = plan.new_cases
+    assert new.case_id == "new" and [r.report_id for r in new.reports] == ["report-2", "report-3"]
+    assert new.reports_bytes == sum(sizes) + len(b"person-3")  # person-2's key is the first
 
 
 def test_a_case_stored_before_grouping_loads_with_its_one_report() -> None:
