@@ -5,12 +5,13 @@
 
 Starts the system as `bench.throughput` does (a database server per service, journaled
 writes) and submits `--reports` reports of one page, each its own reporter, as fast as
-`--concurrency` clients go. Every `--every` seconds it prints how many reports the page's case
-holds in routing, how many of them intake has linked to it (the reporters who can see the
-case's status), which of the case's versions notify's deadline has followed to (one for each
-join), each stage's rate and its database server's CPU per report (or version) in that
-interval, and the size of the case's document. It stops when every stage is done, or when none
-has moved for `--stall` seconds.
+`--concurrency` clients go. Every `--every` seconds it prints how many reports the page's
+cases hold in routing (a case takes reports up to its budget, then the next ones open a new
+case), how many of them intake has linked to a case (the reporters who can follow its
+status), how far notify's deadlines have followed the cases' versions (one for each join),
+each stage's rate and its database server's CPU per report (or version) in that stretch, and
+the size of the largest case's document. It stops when every stage is done, or when none has
+moved for `--stall` seconds.
 """
 
 from __future__ import annotations
@@ -48,10 +49,11 @@ class Progress:
     """Where the three stages stand at one moment."""
 
     at: float
-    held: int  # reports the page's case holds in routing
+    held: int  # reports the page's cases hold in routing
     linked: int  # reports intake has linked to a case
-    version: int  # the case's version in routing (one more for each join)
-    followed: int  # the case's version notify's deadline has followed to
+    cases: int  # the page's cases
+    version: int  # the cases' versions in routing, summed (one more for each join)
+    followed: int  # the versions notify's deadlines have followed them to, summed
     routing_cpu: float  # routing's database server, seconds
     intake_cpu: float  # intake's database server, seconds
     notify_cpu: float  # notify's database server, seconds
@@ -62,13 +64,13 @@ class Progress:
         seconds = self.at - last.at
         held, linked = self.held - last.held, self.linked - last.linked
         return (
-            f"{self.at:6.1f} s  case holds {self.held:6d} ({held / seconds:5.0f}/s, "
+            f"{self.at:6.1f} s  {self.cases} case(s) hold {self.held:6d} ({held / seconds:5.0f}/s, "
             f"database {per_report(self.routing_cpu - last.routing_cpu, held)} ms/report)  "
             f"intake linked {self.linked:6d} ({linked / seconds:5.0f}/s, "
             f"database {per_report(self.intake_cpu - last.intake_cpu, linked)} ms/report)  "
             f"notify at version {self.followed:6d} of {self.version:6d} (database "
             f"{per_report(self.notify_cpu - last.notify_cpu, self.followed - last.followed)} "
-            f"ms/version)  case document {self.case_kib:6.0f} KiB"
+            f"ms/version)  largest case document {self.case_kib:6.0f} KiB"
         )
 
 
@@ -83,29 +85,31 @@ async def progress(system: RunningSystem, started: float) -> Progress:
     intake: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(system.mongo_urls["intake"])
     notify: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(system.mongo_urls["notify"])
     try:
-        cases = routing[database_name(SETTINGS["routing"])].cases
+        cases_collection = routing[database_name(SETTINGS["routing"])].cases
         reports = intake[database_name(SETTINGS["intake"])].reports
-        # The run's one case: its size and its reports counted by the server, not sent here.
+        # The page's cases (a case full of reports hands the later ones to a new case): their
+        # sizes and reports counted by the server, not sent here.
         shape = {"held": {"$size": "$reports"}, "bytes": {"$bsonSize": "$$ROOT"}, "version": 1}
-        found = await (await cases.aggregate([{"$project": shape}])).to_list()
-        case: dict[str, Any] = found[0] if found else {"_id": None, "held": 0, "bytes": 0}
+        cases = await (await cases_collection.aggregate([{"$project": shape}])).to_list()
         linked = await reports.count_documents({"case.case_id": {"$exists": True}})
         deadlines = notify[database_name(SETTINGS["notify"])].deadlines
-        deadline = await deadlines.find_one({"_id": case["_id"]}, {"version": 1}) or {}
+        ids = [case["_id"] for case in cases]
+        followed = await deadlines.find({"_id": {"$in": ids}}, {"version": 1}).to_list()
     finally:
         for client in (routing, intake, notify):
             await client.close()
     pids = system.pids
     return Progress(
         at=time.monotonic() - started,
-        held=case["held"],
+        held=sum(case["held"] for case in cases),
         linked=linked,
-        version=case.get("version", 0),
-        followed=deadline.get("version", 0),
+        cases=len(cases),
+        version=sum(case.get("version", 0) for case in cases),
+        followed=sum(deadline.get("version", 0) for deadline in followed),
         routing_cpu=cpu_seconds(pids["database-routing"]),
         intake_cpu=cpu_seconds(pids["database-intake"]),
         notify_cpu=cpu_seconds(pids["database-notify"]),
-        case_kib=case["bytes"] / 1024,
+        case_kib=max((case["bytes"] for case in cases), default=0) / 1024,
     )
 
 
