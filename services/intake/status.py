@@ -18,6 +18,7 @@ moved (split off, merged) follows its latest link (by the time of the linking ev
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -182,7 +183,7 @@ class StatusFollower:
     """
 
     db: MongoDatabase
-    max_rounds: int = 20
+    max_rounds: int = 20  # rounds a batch may lose to races, beyond those it needs
     # Called with the applied events that carry a decision (decision e-mails are queued there);
     # an error there leaves those events to be delivered again.
     decided: Callable[[Sequence[CaseEvent]], Awaitable[None]] | None = None
@@ -200,7 +201,11 @@ class StatusFollower:
     async def apply_many(self, events: Sequence[CaseEvent]) -> list[BaseException | None]:
         """Record every event; per event, None or its own error."""
         pending = sorted(events, key=lambda e: (e.version, e.type == "case.assigned"))
-        for _ in range(self.max_rounds):
+        # A round applies one event of each case: a batch of many events of one case (the
+        # joins of a case reported by thousands) needs as many rounds, and `max_rounds` more
+        # for the races it may lose.
+        per_case = Counter(e.case_id for e in events)
+        for _ in range(self.max_rounds + max(per_case.values(), default=0)):
             if not pending:
                 break
             round_events = _first_per_case(pending)

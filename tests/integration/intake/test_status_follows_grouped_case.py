@@ -187,3 +187,31 @@ async def test_an_event_delivered_again_finishes_a_fan_out_cut_short(
     async for stored in intake_db.reports.find({"_id": {"$in": [first["_id"], joiner["_id"]]}}):
         assert stored["status"] == "resolved"
         assert stored["case"]["outcome"] == "removed"
+
+
+async def test_a_batch_of_many_joins_of_one_case_is_applied_whole(
+    intake: Client, intake_db: MongoDatabase
+) -> None:
+    reports = [await _report(intake, intake_db) for _ in range(30)]
+    first = reports[0]
+    batch: list[CaseAssigned | CaseUpdated] = [assigned("case-many", first, minute=0)]
+    batch += [
+        updated(
+            "case-many",
+            first,
+            n + 1,
+            CaseStatus.ASSIGNED,
+            n,
+            "report_joined",
+            report_ids=[r["_id"]],
+        )
+        for n, r in enumerate(reports[1:], start=1)
+    ]
+    follower = StatusFollower(intake_db, max_rounds=2)  # a round per event, no race to lose
+
+    assert await follower.apply_many(batch) == [None] * len(batch)
+    ids = [r["_id"] for r in reports]
+    linked = await intake_db.reports.count_documents(
+        {"_id": {"$in": ids}, "case.case_id": "case-many", "status": "assigned"}
+    )
+    assert linked == len(reports)
