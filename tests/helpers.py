@@ -310,13 +310,19 @@ def csrf_of(html: str) -> str:
 
 
 async def console_sign_in(
-    client: TestClient[Any, Any], login: str, secret: str, *, password: str = STAFF_PASSWORD
+    client: TestClient[Any, Any],
+    login: str,
+    secret: str,
+    *,
+    password: str = STAFF_PASSWORD,
+    code: str | None = None,
 ) -> Any:
-    """Post the console's sign-in form (its CSRF token read from the page); the reply."""
+    """Post the console's sign-in form (its CSRF token read from the page) with `code`, or the
+    current code of `secret`; the reply."""
     page = await (await client.get("/console/login")).text()
     form = {"csrf_token": csrf_of(page), "login": login, "password": password}
     return await client.post(
-        "/console/login", data={**form, "code": totp_code(secret)}, allow_redirects=False
+        "/console/login", data={**form, "code": code or totp_code(secret)}, allow_redirects=False
     )
 
 

@@ -235,6 +235,11 @@ class Case(_Stored):
         "count began; what a case held before, or gained by a merge, is not counted.",
     )
     joinable: bool = True
+    continues: str | None = Field(
+        default=None,
+        description="The case of the same content this one took the later reports from, when "
+        "that one could take no more.",
+    )
     merged_into: str | None = None
     merged_from: list[str] = Field(default_factory=list)
     agency: str

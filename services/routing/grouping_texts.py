@@ -21,6 +21,7 @@ GROUPING: dict[str, dict[Language, str]] = {
     "merge": localised_in("grouping", "Merge into another case"),
     "merge_into": localised_in("grouping", "Target case id"),
     "reason": localised_in("grouping", "Reason"),
+    "continues": localised_in("grouping", "Takes the later reports of case"),
     "merged_into": localised_in("grouping", "Merged into case"),
     "merged_from": localised_in("grouping", "Took in cases"),
     "case_id": localised_in("grouping", "Case id"),

@@ -260,6 +260,11 @@ class CaseDetail(CaseSummary):
     audit: list[AuditEntry]
     allowed_actions: list[str]
     reports: list[CaseReportView] = Field(description="Every report, the first one first")
+    continues: str | None = Field(
+        default=None,
+        description="The case of the same content whose later reports this one took, when that "
+        "one could hold no more.",
+    )
     merged_into: str | None = None
     merged_from: list[str] = Field(default_factory=list)
     calendar: str | None = Field(
@@ -362,6 +367,7 @@ def case_view(case: Case, principal: str, now: datetime) -> CaseDetail:
             )
             for entry in case.reports
         ],
+        continues=case.continues,
         merged_into=case.merged_into,
         merged_from=case.merged_from,
         calendar=case.calendar,

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -81,11 +81,13 @@ def plan_round(
     now: datetime,
     new_id: Callable[[], str],
     budget: int = REPORTS_BUDGET,
+    closed: Mapping[str, str] | None = None,
 ) -> RoutingRound:
     """Pure: per content key (and sensitivity: `Arrival.group_key`, the key `open_cases` is
     by), the reports join its open case, or the first opens one and the others of the batch
     join it at once; reports a case holds already change nothing. An open case whose reports
-    would pass `budget` bytes takes none: it is closed to reports, and they open a new one."""
+    would pass `budget` bytes takes none: it is closed to reports, and they open a new one,
+    which names it (`continues`), as it names the case `closed` by key in an earlier round."""
     plan = RoutingRound()
     by_key: dict[str, list[Arrival]] = {}
     for arrival in arrivals:
@@ -95,6 +97,7 @@ def plan_round(
             by_key.setdefault(arrival.group_key, []).append(arrival)
     for key, group in by_key.items():
         entries = [a.entry for a in group]
+        continued = (closed or {}).get(key)
         if (case := open_cases.get(key)) is not None:
             join = plan_join(case, entries, policy, now)
             if join is None:
@@ -103,8 +106,10 @@ def plan_round(
                 plan.joins.append((join, group))
                 continue
             plan.full.append((case, group))
+            continued = case.case_id
         opened, events = plan_case_of(entries[0], group[0].key, policy, now, case_id=new_id())
-        opened = opened.model_copy(update={"reports_bytes": stored_size(opened.reports[0])})
+        size = stored_size(opened.reports[0])
+        opened = opened.model_copy(update={"reports_bytes": size, "continues": continued})
         join = plan_join(opened, entries[1:], policy, now)
         if join is not None:
             opened = join.case.model_copy(update={"audit": [*opened.audit, *join.audit]})
@@ -130,10 +135,11 @@ class Router:
         # A report sent before contacts were sealed has its contact sealed here, on receipt.
         sealed = [sealed_report(e, self.contact_keys) for e in events]
         pending = [Arrival(e, report_entry(e), report_content_key(e)) for e in sealed]
+        closed: dict[str, str] = {}  # the case each key's reports could not join, by key
         for _ in range(self.max_rounds):
             if not pending:
                 return [None] * len(events)
-            pending = await self._round(pending)
+            pending = await self._round(pending, closed)
         left = {a.event.report_id for a in pending}
         return [
             RuntimeError(f"report {e.report_id} kept losing races for its case")
@@ -148,8 +154,9 @@ class Router:
         if outcome is not None:
             raise outcome
 
-    async def _round(self, arrivals: list[Arrival]) -> list[Arrival]:
-        """One round; the arrivals to plan again (they lost a race, or their case was full)."""
+    async def _round(self, arrivals: list[Arrival], closed: dict[str, str]) -> list[Arrival]:
+        """One round; the arrivals to plan again (they lost a race, or their case was full:
+        then in `closed`, by key, so the case they open names it)."""
         # Open cases first, then membership: a report that joined a case which has closed
         # since is then always seen as held, never as the first of a new case.
         open_cases = await self.repository.open_cases({a.group_key for a in arrivals})
@@ -163,6 +170,7 @@ class Router:
             now,
             lambda: uuid.uuid4().hex,
             self.reports_budget,
+            closed,
         )
         for arrival in plan.held:
             DUPLICATE_REPORTS.inc()
@@ -176,6 +184,7 @@ class Router:
         for index, (join, group) in enumerate(plan.joins):
             if index in outcome.full:
                 await self._close_to_reports(join.before, group, now)
+                closed.update({arrival.group_key: join.before.case_id for arrival in group})
                 again += group
             elif outcome.lost_race:
                 again += group

@@ -17,6 +17,7 @@ from services.common.contracts import ReportSubmitted
 from services.common.mongo import MongoDatabase
 from services.routing.cases import CaseRepository
 from services.routing.grouping import CLOSED_TO_REPORTS
+from services.routing.models import case_view
 from services.routing.policy import load_policy
 from services.routing.router import Router
 from tests.helpers import report_event
@@ -58,6 +59,7 @@ async def test_a_full_case_takes_no_more_reports_and_the_next_opens_a_case_of_it
     assert stored["audit"][-1]["action"] == CLOSED_TO_REPORTS
     opened = await routing_db.cases.find_one({"report_id": joining.report_id})
     assert opened is not None and opened["open_key"] == full["content_key"]
+    assert opened["continues"] == full["_id"]
     assert [r["report_id"] for r in opened["reports"]] == [
         joining.report_id,
         later.report_id,
@@ -88,7 +90,8 @@ async def test_a_case_past_its_budget_for_reports_is_closed_to_them_before_it_fi
     later = report_event(5, content_urls=page, reporter_id="r5")
     assert await router.on_reports([later]) == [None]  # the second case is past it too
 
-    cases = await routing_db.cases.find({}, {"reports.report_id": 1, "audit.action": 1}).to_list()
+    shown = {"reports.report_id": 1, "audit.action": 1, "continues": 1}
+    cases = await routing_db.cases.find({}, shown).to_list()
     held = sorted([r["report_id"] for r in c["reports"]] for c in cases)
     expected = [[first.report_id], [r.report_id for r in batch], [later.report_id]]
     assert held == sorted(expected)
@@ -96,3 +99,11 @@ async def test_a_case_past_its_budget_for_reports_is_closed_to_them_before_it_fi
     assert sorted(c["reports"][0]["report_id"] for c in closed) == sorted(
         [first.report_id, batch[0].report_id]
     )
+    chain = {c["reports"][0]["report_id"]: c.get("continues") for c in cases}
+    by_first = {c["reports"][0]["report_id"]: c["_id"] for c in cases}
+    assert chain[first.report_id] is None
+    assert chain[batch[0].report_id] == by_first[first.report_id]
+    assert chain[later.report_id] == by_first[batch[0].report_id]
+    last = await repository.get(by_first[later.report_id])
+    assert last is not None
+    assert case_view(last, last.agency, utcnow()).continues == by_first[batch[0].report_id]

@@ -262,7 +262,17 @@ def test_joins_count_the_bytes_of_the_reports_and_a_case_past_its_budget_takes_n
     ]
     ((new, _, _),) = plan.new_cases
     assert new.case_id == "new" and [r.report_id for r in new.reports] == ["report-2", "report-3"]
+    assert new.continues == case.case_id
     assert new.reports_bytes == sum(sizes) + len(b"person-3")  # person-2's key is the first
+
+
+def test_a_case_opened_after_one_refused_as_full_names_it() -> None:
+    closed = {KEY: "case-full"}
+    plan = plan_round([arrival(2)], {}, set(), POLICY, NOW, lambda: "new", closed=closed)
+    ((new, _, _),) = plan.new_cases
+    assert new.continues == "case-full"
+    other = plan_round([arrival(3, "youtube:video:abc")], {}, set(), POLICY, NOW, lambda: "n")
+    assert other.new_cases[0][0].continues is None
 
 
 def test_a_case_stored_before_grouping_loads_with_its_one_report() -> None:
