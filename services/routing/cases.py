@@ -254,12 +254,10 @@ class CaseRepository:
         try:
             result = await self.cases.bulk_write(writes, ordered=False)
         except BulkWriteError as exc:
-            errors = exc.details.get("writeErrors") or []
-            if exc.details.get("writeConcernErrors") or any(
-                e.get("code") not in TOO_LARGE for e in errors
-            ):
+            errors = per_document_errors(exc, len(writes))
+            if any(getattr(e, "code", None) not in TOO_LARGE for e in errors.values()):
                 raise
-            full = frozenset(int(e["index"]) for e in errors)
+            full = frozenset(errors)
             matched = int(exc.details.get("nMatched", 0))
             return JoinOutcome(lost_race=matched < len(plans) - len(full), full=full)
         return JoinOutcome(lost_race=result.matched_count < len(plans))

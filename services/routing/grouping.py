@@ -101,7 +101,6 @@ def plan_join(
     if not fresh:
         return None
     current, keys = case, list(case.reporter_keys)
-    added = sum(stored_size(entry) for entry in fresh)
     new_keys: list[str] = []
     events: list[AnyEvent] = []
     audit: list[AuditRecord] = []
@@ -122,7 +121,7 @@ def plan_join(
         )
         official = official or entry.reporter_kind is ReporterKind.OFFICIAL
         current = _raise(current, policy, official, ROUTING_ACTOR, now, events, audit)
-    added += sum(len(key.encode()) for key in new_keys)
+    added = added_bytes(fresh, new_keys)
     current = current.model_copy(update={"reports_bytes": case.reports_bytes + added})
     changes = {
         "version": current.version,
@@ -137,6 +136,12 @@ def plan_join(
 def stored_size(entry: CaseReportEntry) -> int:
     """The bytes a report takes in its case's document."""
     return len(bson.encode(entry.model_dump(mode="python")))
+
+
+def added_bytes(entries: Sequence[CaseReportEntry], new_keys: Sequence[str]) -> int:
+    """What `entries` and the reporter keys they add take in their case's document, as
+    `reports_bytes` counts it."""
+    return sum(stored_size(e) for e in entries) + sum(len(k.encode()) for k in new_keys)
 
 
 def plan_split(
@@ -261,8 +266,7 @@ def _merge_target(
 ) -> GroupPlan:
     moved = _fresh(target, source.reports)
     keys = list(dict.fromkeys([*target.reporter_keys, *(r.reporter_key for r in moved)]))
-    held = target.reports_bytes + sum(stored_size(r) for r in moved)
-    held += sum(len(k.encode()) for k in keys[len(target.reporter_keys) :])
+    held = target.reports_bytes + added_bytes(moved, keys[len(target.reporter_keys) :])
     if held > REPORTS_BUDGET:
         raise InvalidRegrouping(
             "into",
