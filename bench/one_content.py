@@ -74,30 +74,31 @@ class Progress:
         )
 
 
-def per_report(cpu_seconds: float, reports: int) -> str:
+def per_report(seconds: float, reports: int) -> str:
     """CPU milliseconds per report, or a dash for none."""
-    return f"{cpu_seconds / reports * 1000:5.1f}" if reports else "    -"
+    return f"{seconds / reports * 1000:5.1f}" if reports else "    -"
 
 
-async def progress(system: RunningSystem, started: float) -> Progress:
+Client = AsyncMongoClient[dict[str, Any]]
+
+
+def collection(clients: dict[str, Client], service: str, name: str) -> Any:
+    """A collection of `service`'s database."""
+    return clients[service][database_name(SETTINGS[service])][name]
+
+
+async def progress(system: RunningSystem, clients: dict[str, Client], started: float) -> Progress:
     """Count each stage's reports or versions and read its database server's CPU."""
-    routing: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(system.mongo_urls["routing"])
-    intake: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(system.mongo_urls["intake"])
-    notify: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(system.mongo_urls["notify"])
-    try:
-        cases_collection = routing[database_name(SETTINGS["routing"])].cases
-        reports = intake[database_name(SETTINGS["intake"])].reports
-        # The page's cases (a case full of reports hands the later ones to a new case): their
-        # sizes and reports counted by the server, not sent here.
-        shape = {"held": {"$size": "$reports"}, "bytes": {"$bsonSize": "$$ROOT"}, "version": 1}
-        cases = await (await cases_collection.aggregate([{"$project": shape}])).to_list()
-        linked = await reports.count_documents({"case.case_id": {"$exists": True}})
-        deadlines = notify[database_name(SETTINGS["notify"])].deadlines
-        ids = [case["_id"] for case in cases]
-        followed = await deadlines.find({"_id": {"$in": ids}}, {"version": 1}).to_list()
-    finally:
-        for client in (routing, intake, notify):
-            await client.close()
+    # The page's cases (a case full of reports hands the later ones to a new case): their
+    # sizes and reports counted by the server, not sent here.
+    shape = {"held": {"$size": "$reports"}, "bytes": {"$bsonSize": "$$ROOT"}, "version": 1}
+    found = await collection(clients, "routing", "cases").aggregate([{"$project": shape}])
+    cases = await found.to_list()
+    reports = collection(clients, "intake", "reports")
+    linked = await reports.count_documents({"case.case_id": {"$exists": True}})
+    ids = [case["_id"] for case in cases]
+    deadlines = collection(clients, "notify", "deadlines")
+    followed = await deadlines.find({"_id": {"$in": ids}}, {"version": 1}).to_list()
     pids = system.pids
     return Progress(
         at=time.monotonic() - started,
@@ -114,38 +115,50 @@ async def progress(system: RunningSystem, started: float) -> Progress:
 
 
 async def main(args: argparse.Namespace) -> None:
-    """Start the system, submit, follow both stages until done or stalled."""
+    """Start the system, submit, follow the three stages until done or stalled."""
     print(core_note())
     async with running_system(keep_logs=args.keep_logs) as system:
-        started = time.monotonic()
-        submitting = asyncio.create_task(
-            drive(
-                system.url,
-                args.reports,
-                concurrency=args.concurrency,
-                report=reports_of_the_page(args.description_chars),
-            )
+        clients = {name: Client(url) for name, url in system.mongo_urls.items()}
+        try:
+            await follow(args, system, clients)
+        finally:
+            for client in clients.values():
+                await client.close()
+
+
+async def follow(
+    args: argparse.Namespace, system: RunningSystem, clients: dict[str, Client]
+) -> None:
+    """Submit, and print where the stages stand until done or stalled."""
+    started = time.monotonic()
+    submitting = asyncio.create_task(
+        drive(
+            system.url,
+            args.reports,
+            concurrency=args.concurrency,
+            report=reports_of_the_page(args.description_chars),
         )
-        last = moved = await progress(system, started)
-        while True:
-            await asyncio.sleep(args.every)
-            now = await progress(system, started)
-            print(now.line(last), flush=True)
-            if (now.held, now.linked, now.followed) != (moved.held, moved.linked, moved.followed):
-                moved = now
-            if min(now.linked, now.held) >= args.reports and now.followed == now.version:
-                break
-            if submitting.done() and now.at - moved.at > args.stall:
-                print(f"stalled: nothing moved for {args.stall:.0f} s")
-                break
-            last = now
-        latencies, elapsed, errors = await submitting
-        print(
-            f"submitted {len(latencies)} in {elapsed:.1f} s ({errors} refused); "
-            f"every report held and linked after {now.at:.1f} s"
-            if now.linked >= args.reports
-            else f"submitted {len(latencies)} in {elapsed:.1f} s ({errors} refused)"
-        )
+    )
+    last = moved = await progress(system, clients, started)
+    while True:
+        await asyncio.sleep(args.every)
+        now = await progress(system, clients, started)
+        print(now.line(last), flush=True)
+        if (now.held, now.linked, now.followed) != (moved.held, moved.linked, moved.followed):
+            moved = now
+        if min(now.linked, now.held) >= args.reports and now.followed == now.version:
+            break
+        if submitting.done() and now.at - moved.at > args.stall:
+            print(f"stalled: nothing moved for {args.stall:.0f} s")
+            break
+        last = now
+    latencies, elapsed, errors = await submitting
+    print(
+        f"submitted {len(latencies)} in {elapsed:.1f} s ({errors} refused); "
+        f"every report held and linked after {now.at:.1f} s"
+        if now.linked >= args.reports
+        else f"submitted {len(latencies)} in {elapsed:.1f} s ({errors} refused)"
+    )
 
 
 def arguments() -> argparse.ArgumentParser:
