@@ -52,6 +52,12 @@ class ServiceProcess:
         lines = self.log_path.read_text(errors="replace").splitlines()
         return [json.loads(line)["message"] for line in lines if line.startswith("{")]
 
+    def log_tail(self, lines: int = 40) -> str:
+        """The last `lines` lines of its log, JSON and whatever Python printed on stderr."""
+        if not self.log_path.exists():
+            return ""
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+
     def start(self) -> ServiceProcess:
         """Start it and wait until it listens."""
         prefix = self.name.upper()

@@ -172,6 +172,16 @@ class System:
         return mongo_database(self.mongo_url, self.databases[name], timeout_ms=5000)
 
 
+def stop_all(
+    services: dict[str, ServiceProcess], clean: tuple[int | None, ...] = (0, None)
+) -> None:
+    """Stop every service; fail naming each that exited otherwise, with the end of its log."""
+    codes = {name: service.stop() for name, service in services.items()}
+    unclean = [name for name, code in codes.items() if code not in clean]
+    tails = "\n".join(f"--- {name}.log ---\n{services[name].log_tail()}" for name in unclean)
+    assert not unclean, f"unclean exits: {codes}\n{tails}"
+
+
 def system_env(
     amqp_url: str,
     mongo_url: str,
@@ -259,8 +269,7 @@ async def system(
         )
     finally:
         await hook_server.close()
-        codes = {name: service.stop() for name, service in services.items()}
-        assert all(code in (0, None, -9) for code in codes.values()), f"unclean exits: {codes}"
+        stop_all(services, clean=(0, None, -9))
 
 
 async def submit_json(session: aiohttp.ClientSession, system: System, body: dict[str, Any]) -> str:

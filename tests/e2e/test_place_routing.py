@@ -15,7 +15,7 @@ import pytest
 from services.common.amqp import Topology
 from services.common.mongo import Document, mongo_database
 from services.common.processes import ServiceProcess
-from tests.e2e.conftest import E2E_ESCALATION, system_env
+from tests.e2e.conftest import E2E_ESCALATION, stop_all, system_env
 from tests.helpers import wait_until
 
 pytestmark = pytest.mark.e2e
@@ -48,8 +48,7 @@ async def intake_and_routing(
             await service.ready()
         yield services
     finally:
-        codes = {name: service.stop() for name, service in services.items()}
-        assert all(code in (0, None) for code in codes.values()), f"unclean exits: {codes}"
+        stop_all(services)
 
 
 async def test_every_form_of_ha_noi_takes_the_ha_noi_rule_and_hue_the_national_one(
