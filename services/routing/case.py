@@ -240,6 +240,11 @@ class Case(_Stored):
         description="The case of the same content this one took the later reports from, when "
         "that one could take no more.",
     )
+    continued_by: str | None = Field(
+        default=None,
+        description="The case that takes this one's later reports, named when this one was "
+        "closed to them (before that case is stored).",
+    )
     merged_into: str | None = None
     merged_from: list[str] = Field(default_factory=list)
     agency: str

@@ -428,7 +428,13 @@ class CaseRepository:
         return await self.escalations.with_escalations(self._readable_all(page)), next_cursor
 
     async def _shown(self, case: Case) -> Case:
-        """The case with its escalations merged into its audit log, as every view shows it."""
+        """The case with its escalations merged into its audit log, as every view shows it; the
+        successor it names only once that is stored (another router may have opened the case of
+        its content first, under another id: then its reports joined that one)."""
+        if case.continued_by and not await self.cases.find_one(
+            {"_id": case.continued_by}, {"_id": 1}
+        ):
+            case = case.model_copy(update={"continued_by": None})
         return (await self.escalations.with_escalations([case]))[0]
 
     def _read(self, doc: Document) -> Case:

@@ -7,6 +7,7 @@ report into a case of its own, or merge one open case into another.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -37,6 +38,7 @@ CLOSED_TO_REPORTS = "closed_to_reports"
 REPORTS_BUDGET = 8 * 1024 * 1024
 MERGE = "merge"
 MERGED = "merged"  # the source's action and outcome
+SUCCESSORS = uuid.UUID("5d1f0b0e-6a52-4c1b-9a0e-2f6c0d3a7e41")  # the namespace of successor ids
 
 
 class InvalidRegrouping(ValueError):
@@ -329,13 +331,20 @@ def _audited(case: Case, audit: list[AuditRecord]) -> Case:
     return case.model_copy(update={"audit": [*case.audit, *audit]})
 
 
+def successor_id(case_id: str) -> str:
+    """The id of the case that takes a full case's later reports. Derived from the full case's,
+    so the full case names it when it is closed, before it is stored (nothing to write after,
+    nothing lost to a crash between), and routers that close the case at once open one."""
+    return uuid.uuid5(SUCCESSORS, case_id).hex
+
+
 def plan_close_to_reports(case: Case, now: datetime) -> tuple[Document, AuditRecord]:
     """The change, and its audit line, for an open case whose document can hold no more
-    reports (the server's 16 MB): it takes none from now on, its key its own as a split-off
-    case's, so later reports of its content open a case of their own and join that one. Its
-    version stays: nothing the agency acts on changed, and a change planned from the case
-    meanwhile still lands (it writes only the fields it changes)."""
-    after = case.model_copy(update={"joinable": False})
+    reports (its budget, or the server's 16 MB): it takes none from now on, its key its own as
+    a split-off case's, so later reports of its content open its successor (`continued_by`)
+    and join that one. Its version stays: nothing the agency acts on changed, and a change
+    planned from the case meanwhile still lands (it writes only the fields it changes)."""
+    after = case.model_copy(update={"joinable": False, "continued_by": successor_id(case.case_id)})
     record = AuditRecord(
         at=now,
         actor=ROUTING_ACTOR,
@@ -344,7 +353,8 @@ def plan_close_to_reports(case: Case, now: datetime) -> tuple[Document, AuditRec
         to_status=case.status.value,
         agency=case.agency,
     )
-    return {"joinable": False, "open_key": after.open_key}, record
+    changes = {"joinable": False, "open_key": after.open_key, "continued_by": after.continued_by}
+    return changes, record
 
 
 def _record(

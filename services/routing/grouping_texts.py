@@ -22,6 +22,7 @@ GROUPING: dict[str, dict[Language, str]] = {
     "merge_into": localised_in("grouping", "Target case id"),
     "reason": localised_in("grouping", "Reason"),
     "continues": localised_in("grouping", "Takes the later reports of case"),
+    "continued_by": localised_in("grouping", "Later reports go to case"),
     "merged_into": localised_in("grouping", "Merged into case"),
     "merged_from": localised_in("grouping", "Took in cases"),
     "case_id": localised_in("grouping", "Case id"),

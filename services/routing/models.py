@@ -265,6 +265,11 @@ class CaseDetail(CaseSummary):
         description="The case of the same content whose later reports this one took, when that "
         "one could hold no more.",
     )
+    continued_by: str | None = Field(
+        default=None,
+        description="The case that takes this one's later reports, once this one could hold no "
+        "more.",
+    )
     merged_into: str | None = None
     merged_from: list[str] = Field(default_factory=list)
     calendar: str | None = Field(
@@ -368,6 +373,7 @@ def case_view(case: Case, principal: str, now: datetime) -> CaseDetail:
             for entry in case.reports
         ],
         continues=case.continues,
+        continued_by=case.continued_by,
         merged_into=case.merged_into,
         merged_from=case.merged_from,
         calendar=case.calendar,

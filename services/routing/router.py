@@ -25,7 +25,13 @@ from services.common.sealing import KeyRing, development_ring, sealed_report
 from services.routing.appeals import AppealRefused, already_handled, plan_appeal, refusal_record
 from services.routing.case import Case, CaseReportEntry
 from services.routing.cases import CaseRepository
-from services.routing.grouping import REPORTS_BUDGET, JoinPlan, plan_join, stored_size
+from services.routing.grouping import (
+    REPORTS_BUDGET,
+    JoinPlan,
+    plan_join,
+    stored_size,
+    successor_id,
+)
 from services.routing.planning import plan_case_of, report_content_key, report_entry
 from services.routing.policy import Policy
 from services.routing.visibility import grouping_key
@@ -86,8 +92,9 @@ def plan_round(
     """Pure: per content key (and sensitivity: `Arrival.group_key`, the key `open_cases` is
     by), the reports join its open case, or the first opens one and the others of the batch
     join it at once; reports a case holds already change nothing. An open case whose reports
-    would pass `budget` bytes takes none: it is closed to reports, and they open a new one,
-    which names it (`continues`), as it names the case `closed` by key in an earlier round."""
+    would pass `budget` bytes takes none: it is closed to reports, and they open its successor
+    (`successor_id`), which names it (`continues`), as it names the case `closed` by key in an
+    earlier round."""
     plan = RoutingRound()
     by_key: dict[str, list[Arrival]] = {}
     for arrival in arrivals:
@@ -107,7 +114,8 @@ def plan_round(
                 continue
             plan.full.append((case, group))
             continued = case.case_id
-        opened, events = plan_case_of(entries[0], group[0].key, policy, now, case_id=new_id())
+        case_id = successor_id(continued) if continued else new_id()
+        opened, events = plan_case_of(entries[0], group[0].key, policy, now, case_id=case_id)
         size = stored_size(opened.reports[0])
         opened = opened.model_copy(update={"reports_bytes": size, "continues": continued})
         join = plan_join(opened, entries[1:], policy, now)

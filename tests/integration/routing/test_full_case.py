@@ -59,7 +59,7 @@ async def test_a_full_case_takes_no_more_reports_and_the_next_opens_a_case_of_it
     assert stored["audit"][-1]["action"] == CLOSED_TO_REPORTS
     opened = await routing_db.cases.find_one({"report_id": joining.report_id})
     assert opened is not None and opened["open_key"] == full["content_key"]
-    assert opened["continues"] == full["_id"]
+    assert opened["continues"] == full["_id"] and stored["continued_by"] == opened["_id"]
     assert [r["report_id"] for r in opened["reports"]] == [
         joining.report_id,
         later.report_id,
@@ -107,3 +107,32 @@ async def test_a_case_past_its_budget_for_reports_is_closed_to_them_before_it_fi
     last = await repository.get(by_first[later.report_id])
     assert last is not None
     assert case_view(last, last.agency, utcnow()).continues == by_first[batch[0].report_id]
+    first_case = await repository.get(by_first[first.report_id])
+    assert first_case is not None
+    assert case_view(first_case, first_case.agency, utcnow()).continued_by == last.continues
+
+
+async def test_a_successor_another_router_never_stored_is_not_shown(
+    routing_db: MongoDatabase,
+) -> None:
+    """Two routers close a full case at once, and the other one's case of the content, under
+    another id, took the later reports: the successor named at closing was never stored."""
+    repository = CaseRepository(routing_db)
+    await repository.ensure_indexes(utcnow())
+    router = Router(repository, load_policy(), utcnow, lambda: None)
+    first = report_event(1)
+    assert await router.on_reports([first]) == [None]
+    stored = await routing_db.cases.find_one({"report_id": first.report_id})
+    assert stored is not None
+    case = await repository.get(stored["_id"])
+    assert case is not None and await repository.close_to_reports(case, utcnow())
+
+    shown = await repository.get(case.case_id)
+    assert shown is not None and shown.continued_by is None
+    successor = await routing_db.cases.find_one({"_id": case.case_id}, {"continued_by": 1})
+    assert successor is not None
+    await routing_db.cases.insert_one(
+        {**stored, "_id": successor["continued_by"], "open_key": "another", "report_id": "x"}
+    )
+    shown = await repository.get(case.case_id)
+    assert shown is not None and shown.continued_by == successor["continued_by"]

@@ -18,13 +18,16 @@ from services.common.contracts import (
 )
 from services.routing.case import Case
 from services.routing.grouping import (
+    CLOSED_TO_REPORTS,
     REPORTS_BUDGET,
     InvalidRegrouping,
     RegroupConflict,
+    plan_close_to_reports,
     plan_join,
     plan_merge,
     plan_split,
     stored_size,
+    successor_id,
 )
 from services.routing.planning import plan_case_of, report_entry
 from services.routing.policy import parse_policy
@@ -261,8 +264,9 @@ def test_joins_count_the_bytes_of_the_reports_and_a_case_past_its_budget_takes_n
         (case.case_id, ["report-2", "report-3"])
     ]
     ((new, _, _),) = plan.new_cases
-    assert new.case_id == "new" and [r.report_id for r in new.reports] == ["report-2", "report-3"]
+    assert [r.report_id for r in new.reports] == ["report-2", "report-3"]
     assert new.continues == case.case_id
+    assert new.case_id == successor_id(case.case_id) != successor_id("another-case")
     assert new.reports_bytes == sum(sizes) + len(b"person-3")  # person-2's key is the first
 
 
@@ -270,9 +274,20 @@ def test_a_case_opened_after_one_refused_as_full_names_it() -> None:
     closed = {KEY: "case-full"}
     plan = plan_round([arrival(2)], {}, set(), POLICY, NOW, lambda: "new", closed=closed)
     ((new, _, _),) = plan.new_cases
-    assert new.continues == "case-full"
+    assert new.continues == "case-full" and new.case_id == successor_id("case-full")
     other = plan_round([arrival(3, "youtube:video:abc")], {}, set(), POLICY, NOW, lambda: "n")
-    assert other.new_cases[0][0].continues is None
+    assert other.new_cases[0][0].continues is None and other.new_cases[0][0].case_id == "n"
+
+
+def test_a_case_closed_to_reports_names_its_successor_and_keeps_its_version() -> None:
+    case = opened()
+    changes, record = plan_close_to_reports(case, NOW)
+    assert changes == {
+        "joinable": False,
+        "open_key": f"{case.content_key}#own#{case.case_id}",
+        "continued_by": successor_id(case.case_id),
+    }
+    assert record.action == CLOSED_TO_REPORTS and "version" not in changes
 
 
 def test_a_case_stored_before_grouping_loads_with_its_one_report() -> None:
