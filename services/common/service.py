@@ -315,13 +315,20 @@ def serve(app: web.Application, settings: CommonSettings) -> None:
     app.on_shutdown.append(_exit_by_deadline)
     app[ADMIN_LISTENER] = True
     app.cleanup_ctx.insert(0, _admin_listener(settings))
-    web.run_app(
-        app,
-        host=settings.host,
-        port=settings.port,
-        print=None,
-        shutdown_timeout=HTTP_SHUTDOWN_SECONDS,
-    )
+    try:
+        web.run_app(
+            app,
+            host=settings.host,
+            port=settings.port,
+            print=None,
+            shutdown_timeout=HTTP_SHUTDOWN_SECONDS,
+        )
+    except web.GracefulExit:
+        # aiohttp's handler ran again after the shutdown had begun: a second SIGTERM or SIGINT
+        # (exit status 1, as aiohttp gives it). What was acknowledged is stored.
+        log.warning("signalled again while shutting down; exiting before it finished")
+        raise
+    log.info("stopped")
 
 
 def _admin_listener(
@@ -351,6 +358,7 @@ async def _exit_by_deadline(_: web.Application) -> None:
     task left to finish cancelling; with the database gone a driver task was seen to take
     10 s doing so. Past the deadline the process ends anyway: what it acknowledged is stored.
     """
+    log.info("shutting down", extra={"deadline_seconds": EXIT_DEADLINE_SECONDS})
     timer = threading.Timer(EXIT_DEADLINE_SECONDS, _exit_now)
     timer.daemon = True
     timer.start()

@@ -36,12 +36,16 @@ def service(
 
 
 def seconds_to_exit(process: ServiceProcess) -> float:
-    """Send SIGTERM and time the exit (SIGKILL after 20 s, which then fails the test)."""
+    """Send SIGTERM and time the exit (SIGKILL after 20 s, which then fails the test); the log
+    says when the shutdown began and that it ended, or that the deadline ended it."""
     started = time.monotonic()
-    assert process.stop(timeout=20) == 0, (
-        f"{process.name} did not exit cleanly; see {process.log_path}"
-    )
-    return time.monotonic() - started
+    code = process.stop(timeout=20)
+    took = time.monotonic() - started
+    assert code == 0, f"{process.name} did not exit cleanly ({code}):\n{process.log_tail()}"
+    messages = process.log_messages()
+    assert "shutting down" in messages, process.log_tail()
+    assert messages[-1] in ("stopped", "shutdown still waiting on library tasks; exiting")
+    return took
 
 
 @pytest.mark.parametrize("name", SERVICES)
