@@ -63,7 +63,7 @@ def leaving_out(*keys: str) -> dict[str, int]:
     return {key: 1 for key in sorted(STORED_KEYS - set(keys))}
 
 
-NOT_IN_VIEWS = leaving_out("outbox")
+NOT_IN_VIEWS = leaving_out()  # every key of the case (the outbox is not one: it is the relay's)
 # What lists leave out: every report of a grouped case (they show the first and the count).
 NOT_IN_LISTS = leaving_out("reports", "reporter_keys")
 # What the dashboard leaves out: the history it does not count.

@@ -28,16 +28,23 @@ LIMIT = 16 * 1024 * 1024
 DESCRIPTION = "Tôi là Trần Thị B, số 0912 345 678: trang này lừa tôi 20 triệu đồng. " * 60
 
 
-async def test_a_full_case_takes_no_more_reports_and_the_next_opens_a_case_of_its_own(
-    routing_db: MongoDatabase, caplog: pytest.LogCaptureFixture
-) -> None:
-    repository = CaseRepository(routing_db)
+async def first_routed(db: MongoDatabase) -> tuple[Router, ReportSubmitted, dict[str, Any]]:
+    """Routing's router over a fresh case store, a page's first report, and the case it
+    opened, as stored."""
+    repository = CaseRepository(db)
     await repository.ensure_indexes(utcnow())
     router = Router(repository, load_policy(), utcnow, lambda: None)
     first = report_event(1)
     assert await router.on_reports([first]) == [None]
-    full = await routing_db.cases.find_one({"report_id": first.report_id})
-    assert full is not None
+    stored = await db.cases.find_one({"report_id": first.report_id})
+    assert stored is not None
+    return router, first, stored
+
+
+async def test_a_full_case_takes_no_more_reports_and_the_next_opens_a_case_of_its_own(
+    routing_db: MongoDatabase, caplog: pytest.LogCaptureFixture
+) -> None:
+    router, first, full = await first_routed(routing_db)
     room = LIMIT - len(bson.encode(full)) - len(DESCRIPTION.encode()) // 2
     await routing_db.cases.update_one({"_id": full["_id"]}, {"$set": {"padding": "x" * room}})
 
@@ -75,13 +82,9 @@ async def test_a_full_case_takes_no_more_reports_and_the_next_opens_a_case_of_it
 async def test_a_case_past_its_budget_for_reports_is_closed_to_them_before_it_fills(
     routing_db: MongoDatabase,
 ) -> None:
-    repository = CaseRepository(routing_db)
-    await repository.ensure_indexes(utcnow())
-    first = report_event(1)
-    router = Router(repository, load_policy(), utcnow, lambda: None)
-    assert await router.on_reports([first]) == [None]
-    opened = await routing_db.cases.find_one({"report_id": first.report_id})
-    assert opened is not None and opened["reports_bytes"] > 0
+    router, first, opened = await first_routed(routing_db)
+    repository = router.repository
+    assert opened["reports_bytes"] > 0
     router.reports_budget = 2 * opened["reports_bytes"] + 100  # room for one more report
 
     page = first.content_urls
@@ -117,22 +120,18 @@ async def test_a_successor_another_router_never_stored_is_not_shown(
 ) -> None:
     """Two routers close a full case at once, and the other one's case of the content, under
     another id, took the later reports: the successor named at closing was never stored."""
-    repository = CaseRepository(routing_db)
-    await repository.ensure_indexes(utcnow())
-    router = Router(repository, load_policy(), utcnow, lambda: None)
-    first = report_event(1)
-    assert await router.on_reports([first]) == [None]
-    stored = await routing_db.cases.find_one({"report_id": first.report_id})
-    assert stored is not None
+    router, _, stored = await first_routed(routing_db)
+    repository = router.repository
     case = await repository.get(stored["_id"])
     assert case is not None and await repository.close_to_reports(case, utcnow())
 
     shown = await repository.get(case.case_id)
     assert shown is not None and shown.continued_by is None
-    successor = await routing_db.cases.find_one({"_id": case.case_id}, {"continued_by": 1})
-    assert successor is not None
+    closed = await routing_db.cases.find_one({"_id": case.case_id}, {"continued_by": 1})
+    assert closed is not None
+    successor = closed["continued_by"]
     await routing_db.cases.insert_one(
-        {**stored, "_id": successor["continued_by"], "open_key": "another", "report_id": "x"}
+        {**stored, "_id": successor, "open_key": "another", "report_id": "x"}
     )
     shown = await repository.get(case.case_id)
-    assert shown is not None and shown.continued_by == successor["continued_by"]
+    assert shown is not None and shown.continued_by == successor
