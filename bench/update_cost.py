@@ -1,6 +1,6 @@
 """SecantusDB's cost of updating a document, by how many indexes its collection has.
 
-    python -m bench.update_cost [--docs 2000] [--indexes 0 5 10]
+    python -m bench.update_cost [--docs 2000] [--indexes 0 5 10] [--conditions]
 
 Starts a fresh on-disk SecantusDB (journaled writes, as the services run it) and, per count of
 secondary indexes, inserts `--docs` documents (ten indexable string fields and 1.5 KB of
@@ -10,19 +10,37 @@ and rewrites every index entry of an updated document, changed or not, so the co
 update grows with the collection's indexes; it is why each write that marks an outbox entry
 sent, re-arms a deadline or follows a status costs the embedded database far more than the
 insert that stored the document.
+
+With `--conditions`, per count of indexes, it updates each document once by a write of its
+own (20 to a `bulk_write`, as the services' conditional writes go) and prints the server's
+CPU per document by the filter: the `_id` alone, then the `_id` with one more condition the
+document meets, in the forms the services write (a field that must be absent; a revision
+that must be the one read, bare or as `$eq`; two such fields). The server looks up `{_id: …}`
+alone directly; any other filter is first planned against every index of the collection.
 """
 
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from typing import Any
 
-from pymongo import AsyncMongoClient
+from pymongo import AsyncMongoClient, UpdateOne
 
 from bench.common import cpu_seconds, embedded_database, run_bench
 
 FIELDS = 10
 CHUNK = 200
+STATEMENTS = 20  # conditional writes to a bulk_write
+
+# One document by its `_id`, and but for the first one more condition that it meets.
+CONDITIONS: dict[str, Callable[[Any], dict[str, Any]]] = {
+    "_id alone": lambda key: {"_id": key},
+    "_id, a field absent ($exists: false)": lambda key: {"_id": key, "gone": {"$exists": False}},
+    "_id, a revision": lambda key: {"_id": key, "v": 0},
+    "_id, a revision ($eq)": lambda key: {"_id": key, "v": {"$eq": 0}},
+    "_id, a revision and a field's value": lambda key: {"_id": key, "v": 0, "f0": f"value{key}-0"},
+}
 
 
 def document(key: Any) -> dict[str, Any]:
@@ -35,14 +53,22 @@ def document(key: Any) -> dict[str, Any]:
     }
 
 
+async def indexed(
+    client: AsyncMongoClient[dict[str, Any]], name: str, docs: int, indexes: int
+) -> Any:
+    """A new collection with `indexes` secondary indexes holding `docs` documents."""
+    collection = client.bench[name]
+    for k in range(indexes):
+        await collection.create_index([(f"f{k}", 1), ("_id", 1)])
+    await collection.insert_many([document(n) for n in range(docs)])
+    return collection
+
+
 async def costs(
     client: AsyncMongoClient[dict[str, Any]], pid: int, docs: int, indexes: int
 ) -> tuple[float, float]:
     """CPU ms per document of the update and of the insert, with `indexes` secondary indexes."""
-    collection = client.bench[f"indexes_{indexes}"]
-    for k in range(indexes):
-        await collection.create_index([(f"f{k}", 1), ("_id", 1)])
-    await collection.insert_many([document(n) for n in range(docs)])
+    collection = await indexed(client, f"indexes_{indexes}", docs, indexes)
     before = cpu_seconds(pid)
     for first in range(0, docs, CHUNK):
         ids = list(range(first, min(first + CHUNK, docs)))
@@ -53,19 +79,50 @@ async def costs(
     return update, (cpu_seconds(pid) - before) * 1000 / docs
 
 
+async def condition_costs(
+    client: AsyncMongoClient[dict[str, Any]], pid: int, docs: int, indexes: int
+) -> dict[str, float]:
+    """CPU ms per document of updating each document once by a write of its own, by filter."""
+    spent = {}
+    for number, (name, condition) in enumerate(CONDITIONS.items()):
+        collection = await indexed(client, f"conditions_{indexes}_{number}", docs, indexes)
+        before = cpu_seconds(pid)
+        for first in range(0, docs, STATEMENTS):
+            keys = range(first, min(first + STATEMENTS, docs))
+            writes = [UpdateOne(condition(key), {"$inc": {"v": 1}}) for key in keys]
+            result = await collection.bulk_write(writes, ordered=False)
+            assert result.modified_count == len(writes), f"{name}: a document did not match"
+        spent[name] = (cpu_seconds(pid) - before) * 1000 / docs
+    return spent
+
+
 async def main(args: argparse.Namespace) -> None:
-    """One line per count of indexes."""
+    """One line per count of indexes (with `--conditions`, one per filter as well)."""
     async with embedded_database() as (client, pid):
         for indexes in args.indexes:
-            update, insert = await costs(client, pid, args.docs, indexes)
-            print(
-                f"{indexes + 1:2} indexes (with _id): update of an unindexed field"
-                f" {update:.3f} ms/doc, insert {insert:.3f} ms/doc (database CPU)"
-            )
+            if args.conditions:
+                by_filter = await condition_costs(client, pid, args.docs, indexes)
+                alone = by_filter["_id alone"]
+                for name, cost in by_filter.items():
+                    print(
+                        f"{indexes + 1:2} indexes (with _id): one update by {name:<36}"
+                        f" {cost:.3f} ms/doc ({cost / alone:.2f}x) (database CPU)"
+                    )
+            else:
+                update, insert = await costs(client, pid, args.docs, indexes)
+                print(
+                    f"{indexes + 1:2} indexes (with _id): update of an unindexed field"
+                    f" {update:.3f} ms/doc, insert {insert:.3f} ms/doc (database CPU)"
+                )
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--docs", type=int, default=2000)
     parser.add_argument("--indexes", type=int, nargs="+", default=[0, 5, 10])
+    parser.add_argument(
+        "--conditions",
+        action="store_true",
+        help="the cost of a write of its own per document, by the form of its filter",
+    )
     run_bench(main(parser.parse_args()))

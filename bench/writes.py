@@ -1,6 +1,6 @@
 """What each report costs the database, per service: commands and documents written.
 
-    python -m bench.writes [--reports 300] [--concurrency 16]
+    python -m bench.writes [--reports 300] [--concurrency 16] [--shapes]
 
 Starts the whole system as bench.throughput does (one escalation per case, a few seconds after
 its assignment), turns on the database profiler (level 2: every command) in the three
@@ -9,7 +9,9 @@ reads the profiles back. Prints, per collection and operation, commands per repo
 written per report (one per inserted document or update statement) and the milliseconds the
 database says it spent on them per report, then the totals per service. The profiler adds its
 own cost and a command's milliseconds include its waits for locks and the disk, so the
-milliseconds rank where the database's time goes; they are not its CPU.
+milliseconds rank where the database's time goes; they are not its CPU. With `--shapes`,
+updates are told apart by the fields their filter names and the operators and fields they
+write (a relay's clear, a status link, a claim), each with its statements per report.
 """
 
 from __future__ import annotations
@@ -28,6 +30,23 @@ DATABASES = ("intake", "routing", "notify")
 WRITES = ("insert", "update", "remove")
 
 
+def shape(entry: dict[str, Any]) -> str:
+    """An update's filter fields and what it writes, e.g. `{_id, rev} $set[rev, sent]`."""
+    statements = (entry.get("command") or {}).get("updates") or []
+    if entry.get("op") != "update" or not statements:
+        return ""
+    first = statements[0]
+    writes = first.get("u")
+    if isinstance(writes, dict):
+        what = " ".join(
+            f"{op}[{', '.join(sorted(fields))}]" if isinstance(fields, dict) else op
+            for op, fields in sorted(writes.items())
+        )
+    else:
+        what = "pipeline"
+    return f"{{{', '.join(sorted(first.get('q') or {}))}}} {what}"
+
+
 def written(entry: dict[str, Any]) -> int:
     """Documents one profiled command wrote: one per statement (SecantusDB's profile entries
     do not say how many documents an `update_many` matched; in this flow each matches one)."""
@@ -41,15 +60,17 @@ def written(entry: dict[str, Any]) -> int:
 Profile = tuple[Counter[Any], Counter[Any], Counter[Any]]
 
 
-async def profiled(clients: dict[str, AsyncMongoClient[dict[str, Any]]]) -> Profile:
+async def profiled(
+    clients: dict[str, AsyncMongoClient[dict[str, Any]]], *, shapes: bool = False
+) -> Profile:
     """Commands, documents written and milliseconds per (namespace, operation), from the
-    profiles (each database on its service's server)."""
+    profiles (each database on its service's server); with `shapes`, per update's shape too."""
     commands: Counter[Any] = Counter()
     documents: Counter[Any] = Counter()
     millis: Counter[Any] = Counter()
     for name, client in clients.items():
         async for entry in client[name]["system.profile"].find({}):
-            key = (entry.get("ns", "?"), entry.get("op", "?"))
+            key = (entry.get("ns", "?"), entry.get("op", "?"), shape(entry) if shapes else "")
             commands[key] += 1
             documents[key] += written(entry)
             millis[key] += entry.get("millis") or 0
@@ -64,9 +85,10 @@ def table(profile: Profile, reports: int) -> list[str]:
         f" {'ms/report':>10}"
     ]
     for key, count in sorted(commands.items(), key=lambda kv: (-millis[kv[0]], -kv[1])):
-        ns, op = key
+        ns, op, form = key
         per = [count / reports, documents[key] / reports, millis[key] / reports]
-        lines.append(f"{ns:<28} {op:<8} {per[0]:16.2f} {per[1]:17.2f} {per[2]:10.2f}")
+        line = f"{ns:<28} {op:<8} {per[0]:16.2f} {per[1]:17.2f} {per[2]:10.2f}"
+        lines.append(f"{line}  {form}".rstrip())
     for service in DATABASES:
         mine = [k for k in commands if k[0].startswith(f"{service}.")]
         per = [sum(counter[k] for k in mine) / reports for counter in profile]
@@ -96,7 +118,7 @@ async def main(args: argparse.Namespace) -> None:
             await asyncio.sleep(2)  # the last relays' rounds
             for name, client in clients.items():
                 await client[name].command("profile", 0)
-            profile = await profiled(clients)
+            profile = await profiled(clients, shapes=args.shapes)
         finally:
             for client in clients.values():
                 await client.close()
@@ -111,4 +133,7 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reports", type=int, default=300)
     parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument(
+        "--shapes", action="store_true", help="updates by their filter and what they write"
+    )
     run_bench(main(parser.parse_args()))
