@@ -32,7 +32,7 @@ from services.routing.case import (
     urgency_position,
 )
 from services.routing.escalations import EscalationEntry, EscalationLog
-from services.routing.grouping import GroupPlan, JoinPlan, plan_close_to_reports
+from services.routing.grouping import GroupPlan, JoinPlan, plan_close_to_reports, successor_id
 from services.routing.listing import PageReader, StoredHints
 from services.routing.planning import Plan
 from services.routing.sharing import with_shares
@@ -296,6 +296,21 @@ class CaseRepository:
                 raise
             result = await self.cases.update_one(still_open, {"$set": changes})
         return result.modified_count == 1
+
+    async def continue_elsewhere(self, full: str, taken_by: str) -> None:
+        """Another router opened the content's case (`taken_by`) before the successor the full
+        case names (`successor_id`) could be stored, and its later reports went there: the
+        two cases name each other instead, each only if it names no other case yet."""
+        await self.cases.bulk_write(
+            [
+                UpdateOne(
+                    {"_id": full, "continued_by": successor_id(full)},
+                    {"$set": {"continued_by": taken_by}},
+                ),
+                UpdateOne({"_id": taken_by, "continues": None}, {"$set": {"continues": full}}),
+            ],
+            ordered=False,
+        )
 
     async def write_group(self, plan: GroupPlan, now: datetime) -> Case | None:
         """Store a split's or merge's change to one case if its version is still the one

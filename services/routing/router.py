@@ -77,6 +77,9 @@ class RoutingRound:
     held: list[Arrival] = field(default_factory=list)
     # Open cases past their budget for reports: closed to them before the new cases open.
     full: list[tuple[Case, list[Arrival]]] = field(default_factory=list)
+    # (a full case, the open case of its content another router opened first, under an id of
+    # its own, in place of the successor the full case names): the two are to name each other.
+    continued_elsewhere: list[tuple[str, str]] = field(default_factory=list)
 
 
 def plan_round(
@@ -94,7 +97,8 @@ def plan_round(
     join it at once; reports a case holds already change nothing. An open case whose reports
     would pass `budget` bytes takes none: it is closed to reports, and they open its successor
     (`successor_id`), which names it (`continues`), as it names the case `closed` by key in an
-    earlier round."""
+    earlier round; if another router opened the content's case first, under another id, the
+    reports join that one, and it and the closed case are to name each other."""
     plan = RoutingRound()
     by_key: dict[str, list[Arrival]] = {}
     for arrival in arrivals:
@@ -106,6 +110,8 @@ def plan_round(
         entries = [a.entry for a in group]
         continued = (closed or {}).get(key)
         if (case := open_cases.get(key)) is not None:
+            if continued and case.continues is None:
+                plan.continued_elsewhere.append((continued, case.case_id))
             join = plan_join(case, entries, policy, now)
             if join is None:
                 continue
@@ -185,6 +191,10 @@ class Router:
             log.info("report already has a case", extra={"report_id": arrival.event.report_id})
         for case, group in plan.full:
             await self._close_to_reports(case, group, now)
+            # Should another router open the content's case first, the next round knows.
+            closed.update({arrival.group_key: case.case_id for arrival in group})
+        for full, taken_by in plan.continued_elsewhere:
+            await self.repository.continue_elsewhere(full, taken_by)
         again = await self._insert(plan, now)
         joins = [(join, group[0].event) for join, group in plan.joins]
         outcome = await self.repository.write_joins(joins, now)

@@ -7,6 +7,7 @@ log names the case and the reports, not what the reports say."""
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from typing import Any
 
 import bson
@@ -15,8 +16,9 @@ import pytest
 from services.common.clock import utcnow
 from services.common.contracts import ReportSubmitted
 from services.common.mongo import MongoDatabase
+from services.routing.case import Case
 from services.routing.cases import CaseRepository
-from services.routing.grouping import CLOSED_TO_REPORTS
+from services.routing.grouping import CLOSED_TO_REPORTS, successor_id
 from services.routing.models import case_view
 from services.routing.policy import load_policy
 from services.routing.router import Router
@@ -135,3 +137,37 @@ async def test_a_successor_another_router_never_stored_is_not_shown(
     )
     shown = await repository.get(case.case_id)
     assert shown is not None and shown.continued_by == successor
+
+
+async def test_when_another_router_opens_the_content_first_the_full_case_and_it_are_linked(
+    routing_db: MongoDatabase, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A router closes a full case; before it can store the successor, another router, which
+    found no open case of the content, opens one under an id of its own. The reports join that
+    one, and the full case and it name each other."""
+    router, first, full = await first_routed(routing_db)
+    router.reports_budget = 100_000
+    at_budget = {"$set": {"reports_bytes": router.reports_budget}}  # no room for another report
+    await routing_db.cases.update_one({"_id": full["_id"]}, at_budget)
+    other_repository = CaseRepository(routing_db)
+    other_router = Router(other_repository, load_policy(), utcnow, lambda: None)
+    page = first.content_urls
+    joining, elsewhere = (report_event(n, content_urls=page, reporter_id=f"r{n}") for n in (2, 3))
+
+    closing = router.repository.close_to_reports
+
+    async def close_while_another_router_opens(case: Case, now: datetime) -> bool:
+        closed = await closing(case, now)
+        assert await other_router.on_reports([elsewhere]) == [None]
+        return closed
+
+    monkeypatch.setattr(router.repository, "close_to_reports", close_while_another_router_opens)
+    assert await router.on_reports([joining]) == [None]
+
+    opened = await routing_db.cases.find_one({"report_id": elsewhere.report_id})
+    assert opened is not None and opened["_id"] != successor_id(full["_id"])
+    assert [r["report_id"] for r in opened["reports"]] == [elsewhere.report_id, joining.report_id]
+    assert opened["continues"] == full["_id"]
+    assert await routing_db.cases.count_documents({"_id": successor_id(full["_id"])}) == 0
+    shown = await router.repository.get(full["_id"])
+    assert shown is not None and shown.continued_by == opened["_id"]

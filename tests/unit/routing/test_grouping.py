@@ -279,6 +279,27 @@ def test_a_case_opened_after_one_refused_as_full_names_it() -> None:
     assert other.new_cases[0][0].continues is None and other.new_cases[0][0].case_id == "n"
 
 
+def test_reports_of_a_full_case_join_the_case_another_router_opened_and_the_two_are_linked() -> (
+    None
+):
+    closed = {KEY: "case-full"}
+    elsewhere = opened()  # opened under an id of its own, by a router that knew of no full case
+    plan = plan_round(
+        [arrival(2)], {KEY: elsewhere}, set(), POLICY, NOW, lambda: "new", closed=closed
+    )
+    assert plan.continued_elsewhere == [("case-full", elsewhere.case_id)]
+    ((join, _),) = plan.joins
+    assert join.before.case_id == elsewhere.case_id and not plan.new_cases
+
+    successor = elsewhere.model_copy(update={"continues": "case-full"})  # the one named
+    plan = plan_round(
+        [arrival(2)], {KEY: successor}, set(), POLICY, NOW, lambda: "new", closed=closed
+    )
+    assert not plan.continued_elsewhere and plan.joins
+    plan = plan_round([arrival(2)], {KEY: elsewhere}, set(), POLICY, NOW, lambda: "new")
+    assert not plan.continued_elsewhere  # no case was found full
+
+
 def test_a_case_closed_to_reports_names_its_successor_and_keeps_its_version() -> None:
     case = opened()
     changes, record = plan_close_to_reports(case, NOW)
