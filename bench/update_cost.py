@@ -26,6 +26,7 @@ from collections.abc import Callable
 from typing import Any
 
 from pymongo import AsyncMongoClient, UpdateOne
+from pymongo.asynchronous.collection import AsyncCollection
 
 from bench.common import cpu_seconds, embedded_database, run_bench
 
@@ -55,7 +56,7 @@ def document(key: Any) -> dict[str, Any]:
 
 async def indexed(
     client: AsyncMongoClient[dict[str, Any]], name: str, docs: int, indexes: int
-) -> Any:
+) -> AsyncCollection[dict[str, Any]]:
     """A new collection with `indexes` secondary indexes holding `docs` documents."""
     collection = client.bench[name]
     for k in range(indexes):

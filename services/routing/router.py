@@ -190,9 +190,7 @@ class Router:
             DUPLICATE_REPORTS.inc()
             log.info("report already has a case", extra={"report_id": arrival.event.report_id})
         for case, group in plan.full:
-            await self._close_to_reports(case, group, now)
-            # Should another router open the content's case first, the next round knows.
-            closed.update({arrival.group_key: case.case_id for arrival in group})
+            await self._close_to_reports(case, group, now, closed)
         for full, taken_by in plan.continued_elsewhere:
             await self.repository.continue_elsewhere(full, taken_by)
         again = await self._insert(plan, now)
@@ -201,8 +199,7 @@ class Router:
         stored = []
         for index, (join, group) in enumerate(plan.joins):
             if index in outcome.full:
-                await self._close_to_reports(join.before, group, now)
-                closed.update({arrival.group_key: join.before.case_id for arrival in group})
+                await self._close_to_reports(join.before, group, now, closed)
                 again += group
             elif outcome.lost_race:
                 again += group
@@ -245,19 +242,23 @@ class Router:
             },
         )
 
-    async def _close_to_reports(self, case: Case, group: list[Arrival], now: datetime) -> None:
+    async def _close_to_reports(
+        self, case: Case, group: list[Arrival], now: datetime, closed: dict[str, str]
+    ) -> None:
         """The case cannot take these reports (past its budget, or its document would pass
         16 MB): it takes no more, and they open a case of their own (in this round, or when
-        planned again) that later reports of the content join."""
-        closed = await self.repository.close_to_reports(case, now)
-        if closed:
+        planned again) that later reports of the content join. It goes into `closed` under
+        their key, so a round that plans them again names it from the case they go to."""
+        closed.update({arrival.group_key: case.case_id for arrival in group})
+        closed_now = await self.repository.close_to_reports(case, now)
+        if closed_now:
             FULL_CASES.inc()
         log.warning(
             "case full: it takes no more reports; later ones of its content open a new case",
             extra={
                 "case_id": case.case_id,
                 "report_ids": [arrival.event.report_id for arrival in group],
-                "closed_now": closed,
+                "closed_now": closed_now,
             },
         )
 

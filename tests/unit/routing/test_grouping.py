@@ -279,9 +279,7 @@ def test_a_case_opened_after_one_refused_as_full_names_it() -> None:
     assert other.new_cases[0][0].continues is None and other.new_cases[0][0].case_id == "n"
 
 
-def test_reports_of_a_full_case_join_the_case_another_router_opened_and_the_two_are_linked() -> (
-    None
-):
+def test_reports_of_a_full_case_join_another_routers_case_and_the_two_are_linked() -> None:
     closed = {KEY: "case-full"}
     elsewhere = opened()  # opened under an id of its own, by a router that knew of no full case
     plan = plan_round(
