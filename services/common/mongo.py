@@ -8,12 +8,14 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from pymongo import AsyncMongoClient
+from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import (
     AutoReconnect,
     ConnectionFailure,
     ExecutionTimeout,
     NetworkTimeout,
+    OperationFailure,
     PyMongoError,
     ServerSelectionTimeoutError,
     WTimeoutError,
@@ -34,6 +36,7 @@ TRANSIENT_MONGO_ERRORS: tuple[type[PyMongoError], ...] = (
     ServerSelectionTimeoutError,
     WTimeoutError,
 )
+INDEX_NOT_FOUND = 27  # the server's code for dropping an index it does not have
 
 
 def make_client(url: str, *, timeout_ms: int) -> AsyncMongoClient[Document]:
@@ -73,4 +76,20 @@ async def ping(db: MongoDatabase) -> bool:
     except PyMongoError as exc:
         log.warning("database ping failed", extra={"error": str(exc)})
         return False
+    return True
+
+
+async def drop_index_if_present(collection: AsyncCollection[Document], name: str) -> bool:
+    """Drop the index `name` an earlier version created; False when there is none (any more).
+
+    Every index of a collection is rewritten with each write of its documents, so one that no
+    query needs is dropped at start rather than left to cost every write.
+    """
+    try:
+        await collection.drop_index(name)
+    except OperationFailure as exc:
+        if exc.code != INDEX_NOT_FOUND:
+            raise
+        return False
+    log.info("unneeded index dropped", extra={"collection": collection.name, "index": name})
     return True

@@ -26,7 +26,12 @@ from pymongo.errors import PyMongoError
 from services.common.clock import Clock
 from services.common.contracts import EvidenceFile
 from services.common.errortext import describe
-from services.common.mongo import TRANSIENT_MONGO_ERRORS, Document, MongoDatabase
+from services.common.mongo import (
+    TRANSIENT_MONGO_ERRORS,
+    Document,
+    MongoDatabase,
+    drop_index_if_present,
+)
 from services.common.runtime import raise_if_cancelling
 from services.intake.evidence import CheckedFile, ContentType
 
@@ -38,6 +43,7 @@ PENDING, ATTACHED = "pending", "attached"
 SWEEP_GRACE = timedelta(minutes=10)
 SWEEP_EVERY_SECONDS = 300.0
 SWEEP_BATCH = 500
+FILE_IDS_INDEX = "report.evidence.file_id_1"  # created by earlier versions; dropped at start
 
 
 @dataclass(frozen=True)
@@ -60,11 +66,13 @@ class EvidenceStore:
         self.clock = clock
 
     async def ensure_indexes(self) -> None:
-        """The sweep's index, and the lookup of a file's report."""
+        """The sweep's index. A file's report is found by its `_id` (the file's metadata names
+        it), so the index on the reports' file ids that earlier versions created is dropped:
+        it served no query and cost every write of a report."""
         await self.files.create_index(
             [("metadata.status", ASCENDING), ("metadata.stored_at", ASCENDING)]
         )
-        await self.reports.create_index([("report.evidence.file_id", ASCENDING)], sparse=True)
+        await drop_index_if_present(self.reports, FILE_IDS_INDEX)
 
     async def store_pending(self, files: list[CheckedFile], report_id: str) -> list[EvidenceFile]:
         """Store every file as pending for `report_id`; on a failure none stays."""

@@ -15,12 +15,13 @@ from aio_pika.abc import AbstractRobustConnection
 from aiohttp.test_utils import TestClient
 from PIL import Image
 from PIL.ExifTags import IFD
+from pymongo import ASCENDING
 
 from services.common import signedlinks
 from services.common.amqp import Publisher, Topology
 from services.common.contracts import CaseAssigned, CaseStatus, Category, Priority, new_event_id
 from services.common.mongo import MongoDatabase
-from services.intake.evidence_store import EvidenceStore
+from services.intake.evidence_store import FILE_IDS_INDEX, EvidenceStore
 from tests.evidence_samples import pdf, photo_with_gps, screenshot, too_large
 from tests.helpers import EVIDENCE_LINK_SECRET, wait_until
 from tests.integration.intake.conftest import valid_report
@@ -331,3 +332,16 @@ async def test_report_part_may_come_as_a_file_as_curl_sends_it(
     form.add_field("evidence", io.BytesIO(screenshot("WEBP")), filename="shot.webp")
     report = await stored_report(intake_db, await intake.post("/api/v1/reports", data=form))
     assert [f["content_type"] for f in report["report"]["evidence"]] == ["image/webp"]
+
+
+async def test_the_index_earlier_versions_kept_on_file_ids_is_dropped_at_start(
+    intake_db: MongoDatabase,
+) -> None:
+    await intake_db.reports.create_index([("report.evidence.file_id", ASCENDING)], sparse=True)
+    assert FILE_IDS_INDEX in await intake_db.reports.index_information()
+    store = EvidenceStore(intake_db, clock=lambda: datetime.now(UTC))
+
+    await store.ensure_indexes()
+    await store.ensure_indexes()  # the next start finds none to drop
+
+    assert FILE_IDS_INDEX not in await intake_db.reports.index_information()
