@@ -7,6 +7,7 @@ import itertools
 import re
 import time
 import uuid
+from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
@@ -17,6 +18,8 @@ import pyotp
 from aio_pika.abc import AbstractIncomingMessage, AbstractRobustConnection
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
+from pymongo import AsyncMongoClient
+from pymongo.monitoring import CommandListener, CommandStartedEvent
 
 from services.common.amqp import Topology, declare_exchanges
 from services.common.clock import utcnow
@@ -33,7 +36,7 @@ from services.common.contracts import (
     new_event_id,
     parse_event,
 )
-from services.common.mongo import MongoDatabase
+from services.common.mongo import Document, MongoDatabase
 from services.common.processes import ROOT
 from services.common.sealing import parse_key_ring
 from services.routing.accounts import ACCOUNTS, Accounts, NewAccount
@@ -47,6 +50,35 @@ EVIDENCE_LINK_SECRET = "test-evidence-link-secret-0123456789"
 CONTACT_KEYS = "test1:" + "dGVzdC1jb250YWN0LWtleS0wMTIzNDU2Nzg5YWJjZGU"
 TEST_KEY_RING = parse_key_ring(CONTACT_KEYS)
 REPORTER_CONTACT = {"name": "Trần Thị B", "phone": "0905123456"}
+
+
+class Commands(CommandListener):
+    """Counts the commands a client sends, by name."""
+
+    def __init__(self) -> None:
+        self.names: Counter[str] = Counter()
+
+    def started(self, event: CommandStartedEvent) -> None:
+        self.names[event.command_name] += 1
+
+    def succeeded(self, event: object) -> None:
+        pass
+
+    def failed(self, event: object) -> None:
+        pass
+
+
+@asynccontextmanager
+async def counting_database(url: str, name: str) -> AsyncIterator[tuple[MongoDatabase, Commands]]:
+    """The database `name` through a client of its own that counts the commands it sends."""
+    commands = Commands()
+    client: AsyncMongoClient[Document] = AsyncMongoClient(
+        url, tz_aware=True, journal=True, event_listeners=[commands]
+    )
+    try:
+        yield client[name], commands
+    finally:
+        await client.close()
 
 
 async def wait_until(

@@ -23,6 +23,7 @@ from services.intake.evidence_views import (
 )
 from services.intake.labels import (
     CATEGORIES,
+    RECEIVED,
     Language,
     agency_label,
     outcome_label,
@@ -100,7 +101,7 @@ def created_body(ctx: IntakeContext, code: str) -> ReportCreated:
     base = ctx.settings.public_url.rstrip("/")
     return ReportCreated(
         tracking_code=code,
-        status="received",
+        status=RECEIVED,
         links=Links(status=f"{base}/api/v1/reports/{code}", status_page=f"{base}/status/{code}"),
     )
 

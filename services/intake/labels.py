@@ -13,9 +13,11 @@ REPORTER_KINDS: dict[ReporterKind, dict[Language, str]] = {
     ReporterKind.OFFICIAL: localised("Official"),
 }
 
+RECEIVED = "received"  # a report's status from its storing until a case event links it
+
 # The reporter-visible statuses (services/intake/status.py maps case statuses onto them).
 STATUSES: dict[str, dict[Language, str]] = {
-    "received": localised("Received"),
+    RECEIVED: localised("Received"),
     "under_review": localised("Being reviewed"),
     "assigned": localised("Assigned to an agency"),
     "acknowledged": localised("Acknowledged by the agency"),

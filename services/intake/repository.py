@@ -21,6 +21,7 @@ from services.common.groupcommit import GroupInsert
 from services.common.mongo import Document, MongoDatabase
 from services.common.outbox import QUARANTINE, ensure_outbox_index, outbox_fields
 from services.common.resealing import ContactHolder, Slot
+from services.intake.labels import RECEIVED
 
 log = logging.getLogger(__name__)
 
@@ -168,8 +169,8 @@ class ReportRepository:
             "report": report,
             "submitted_at": now,
             "updated_at": now,
-            "status": "received",
-            "history": [{"status": "received", "at": now}],
+            "status": RECEIVED,
+            "history": [{"status": RECEIVED, "at": now}],
             **outbox_fields([event], now),
         }
         if key:  # the hash only answers a replay of the same key

@@ -29,6 +29,7 @@ from pymongo.errors import BulkWriteError
 
 from services.common.contracts import CaseAssigned, CaseStatus, CaseUpdated
 from services.common.mongo import Document, MongoDatabase
+from services.intake.labels import RECEIVED
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +82,13 @@ def case_state(event: CaseEvent, known: Document | None) -> Document:
         "decision": decision,
         "at": event.occurred_at,
     }
+
+
+def is_first(event: CaseEvent) -> bool:
+    """Whether `event` created its case: no state of the case is stored before it, and its
+    report is linked to no case yet, unless the event is delivered again or the report was
+    split off another case."""
+    return event.type == "case.assigned" and event.version == 1
 
 
 def linked_reports(event: CaseEvent) -> list[str]:
@@ -180,6 +188,12 @@ class StatusFollower:
     the newer case states (one read, one write), links the reports the events name (one read,
     one write, each conditional on the report's case as read) and fans the states out to the
     linked reports (one write). A round that lost a race is planned again.
+
+    An event that created its case (`is_first`) is written without those reads the first time
+    it is tried: its state is inserted and its report linked on the condition that it has no
+    case, which is what the read would have found. When that write finds otherwise (the event
+    is delivered again, the report was split off another case), the round is planned again,
+    reading as for any other event.
     """
 
     db: MongoDatabase
@@ -205,11 +219,14 @@ class StatusFollower:
         # joins of a case reported by thousands) needs as many rounds, and `max_rounds` more
         # for the races it may lose.
         per_case = Counter(e.case_id for e in events)
+        tried: set[int] = set()  # first events already written unread once: now read first
         for _ in range(self.max_rounds + max(per_case.values(), default=0)):
             if not pending:
                 break
             round_events = _first_per_case(pending)
-            if await self._round(round_events):
+            unread = {id(e) for e in round_events if is_first(e) and id(e) not in tried}
+            tried |= unread
+            if await self._round(round_events, unread):
                 done = {id(e) for e in round_events}
                 pending = [e for e in pending if id(e) not in done]
         unfinished = {id(e) for e in pending}
@@ -230,12 +247,14 @@ class StatusFollower:
                 ]
         return outcomes
 
-    async def _round(self, events: list[CaseEvent]) -> bool:
-        stored = await self._store_states(events)
+    async def _round(self, events: list[CaseEvent], unread: set[int]) -> bool:
+        """Apply one event of each case; False when a write lost a race. The events in `unread`
+        (by `id`) are written without reading what they change first."""
+        stored = await self._store_states(events, unread)
         if stored is None:
             return False
         states, moved_on = stored
-        if not await self._link(events, states):
+        if not await self._link(events, states, unread):
             return False
         # Only a case whose known state moved on, visibly, can have reports behind it: a new
         # case's reports are linked in this round, with its latest state.
@@ -252,13 +271,17 @@ class StatusFollower:
         return True
 
     async def _store_states(
-        self, events: list[CaseEvent]
+        self, events: list[CaseEvent], unread: set[int]
     ) -> tuple[dict[str, Document], set[str]] | None:
         """The latest state of each case of `events`, stored, and the cases whose linked
         reports must follow it (the stored state moved on to one a reporter sees otherwise, or
-        it is an event's own, stored before); None when a write lost a race."""
-        found = self.states.find({"_id": {"$in": [e.case_id for e in events]}})
-        stored = {doc["_id"]: doc async for doc in found}
+        it is an event's own, stored before); None when a write lost a race. The state of an
+        event in `unread` is inserted without a read: one stored already refuses it."""
+        to_read = [e.case_id for e in events if id(e) not in unread]
+        stored: dict[str, Document] = {}
+        if to_read:
+            found = self.states.find({"_id": {"$in": to_read}})
+            stored = {doc["_id"]: doc async for doc in found}
         latest: dict[str, Document] = {}
         moved_on: set[str] = set()
         writes: list[InsertOne[Document] | UpdateOne] = []
@@ -288,13 +311,21 @@ class StatusFollower:
         updates = sum(isinstance(w, UpdateOne) for w in writes)
         return (latest, moved_on) if result.matched_count == updates else None
 
-    async def _link(self, events: list[CaseEvent], states: dict[str, Document]) -> bool:
-        """Link the reports the events name; False when one changed under us."""
+    async def _link(
+        self, events: list[CaseEvent], states: dict[str, Document], unread: set[int]
+    ) -> bool:
+        """Link the reports the events name; False when one changed under us, or when a report
+        an event in `unread` names was not as it assumed (linked already)."""
         links: dict[str, CaseEvent] = {}
         for event in events:
             for rid in linked_reports(event):
                 if rid not in links or links[rid].occurred_at < event.occurred_at:
                     links[rid] = event  # of two links in one round, the later one counts
+        first = {rid: e for rid, e in links.items() if id(e) in unread}
+        if first:
+            if not await self._link_unread(first, states):
+                return False
+            links = {rid: e for rid, e in links.items() if rid not in first}
         if not links:
             return True
         found = self.reports.find({"_id": {"$in": sorted(links)}}, {"case": 1, "status": 1})
@@ -311,6 +342,19 @@ class StatusFollower:
                 writes.append(UpdateOne(_unchanged(report), update))
         if not writes:
             return True
+        result = await self.reports.bulk_write(writes, ordered=False)
+        return result.matched_count == len(writes)
+
+    async def _link_unread(self, links: dict[str, CaseEvent], states: dict[str, Document]) -> bool:
+        """Link each report to the case its first event created, on the condition that it has
+        no case (a report stored, never linked, holds the status it was received with)."""
+        writes = [
+            UpdateOne(
+                _unchanged({"_id": rid}),
+                plan_link({"status": RECEIVED}, states[event.case_id], event.occurred_at),
+            )
+            for rid, event in links.items()
+        ]
         result = await self.reports.bulk_write(writes, ordered=False)
         return result.matched_count == len(writes)
 

@@ -19,8 +19,9 @@ from services.common.contracts import (
     new_event_id,
 )
 from services.common.mongo import MongoDatabase
+from services.intake.settings import IntakeSettings
 from services.intake.status import StatusFollower
-from tests.helpers import get_all, publish_raw, wait_until
+from tests.helpers import counting_database, get_all, publish_raw, wait_until
 from tests.integration.intake.conftest import valid_report
 
 pytestmark = pytest.mark.integration
@@ -189,3 +190,25 @@ async def test_a_batch_of_events_for_several_reports_is_applied_in_order(
     ]
     assert [h["status"] for h in stored[second["_id"]]["history"]] == ["received", "assigned"]
     assert stored[first["_id"]]["case"]["version"] == 3
+
+
+async def test_the_events_that_create_cases_are_written_unread_and_a_second_delivery_changes_nothing(
+    intake: Client, intake_db: MongoDatabase, intake_settings: IntakeSettings
+) -> None:
+    reports = [await _report(intake, intake_db) for _ in range(3)]
+    events = [assigned(report) for report in reports]
+    async with counting_database(intake_settings.mongo_url, intake_settings.mongo_db) as counted:
+        db, commands = counted
+        follower = StatusFollower(db)
+
+        assert await follower.apply_many(events) == [None] * len(events)
+        assert commands.names == {"insert": 1, "update": 1}  # the states, the links: no read
+
+        commands.names.clear()
+        assert await follower.apply_many(events) == [None] * len(events)  # delivered again
+        assert commands.names["find"] == 2  # the insert refused, the round read as any other
+
+    stored = {d["_id"]: d async for d in intake_db.reports.find({})}
+    for report in reports:
+        assert stored[report["_id"]]["status"] == "assigned"
+        assert [h["status"] for h in stored[report["_id"]]["history"]] == ["received", "assigned"]

@@ -8,49 +8,25 @@ from collections import Counter
 from collections.abc import AsyncIterator
 
 import pytest
-from pymongo import AsyncMongoClient
-from pymongo.monitoring import CommandListener, CommandStartedEvent
 
 from services.common.clock import utcnow
 from services.common.contracts import ReportSubmitted
-from services.common.mongo import Document, MongoDatabase
+from services.common.mongo import MongoDatabase
 from services.routing.cases import CaseRepository
 from services.routing.planning import plan_new_case
 from services.routing.policy import load_policy
 from services.routing.router import Router
-from tests.helpers import report_event
+from tests.helpers import Commands, counting_database, report_event
 
 pytestmark = pytest.mark.integration
 
 ROUNDS = 40
 
 
-class Commands(CommandListener):
-    """Counts the commands a client sends, by name."""
-
-    def __init__(self) -> None:
-        self.names: Counter[str] = Counter()
-
-    def started(self, event: CommandStartedEvent) -> None:
-        self.names[event.command_name] += 1
-
-    def succeeded(self, event: object) -> None:
-        pass
-
-    def failed(self, event: object) -> None:
-        pass
-
-
 @pytest.fixture
 async def counted(mongo_url: str, db_name: str) -> AsyncIterator[tuple[MongoDatabase, Commands]]:
-    commands = Commands()
-    client: AsyncMongoClient[Document] = AsyncMongoClient(
-        mongo_url, tz_aware=True, journal=True, event_listeners=[commands]
-    )
-    try:
-        yield client[db_name], commands
-    finally:
-        await client.close()
+    async with counting_database(mongo_url, db_name) as counting:
+        yield counting
 
 
 async def measure(
