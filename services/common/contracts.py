@@ -295,6 +295,11 @@ class CaseEvent(CaseFacts):
         default_factory=list, max_length=20, description="Agencies informed besides the owner."
     )
 
+    def opens_case(self) -> bool:
+        """Whether this event announced the case's creation, so that no state of the case
+        precedes it (only `case.assigned` at version 1 does)."""
+        return False
+
 
 class CaseAssigned(CaseEvent):
     """A case was assigned to an agency (on creation, or on reassignment)."""
@@ -304,6 +309,11 @@ class CaseAssigned(CaseEvent):
     rule_id: str | None
     previous_agency: AgencyId | None = None
     reason: str | None = None
+
+    def opens_case(self) -> bool:
+        """True at version 1: the case was created (a new content, a split, a full case's
+        successor); a reassignment comes later."""
+        return self.version == 1
 
     def routing_key(self) -> str:
         """`case.assigned.<agency>`."""

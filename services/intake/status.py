@@ -84,13 +84,6 @@ def case_state(event: CaseEvent, known: Document | None) -> Document:
     }
 
 
-def is_first(event: CaseEvent) -> bool:
-    """Whether `event` created its case: no state of the case is stored before it, and its
-    report is linked to no case yet, unless the event is delivered again or the report was
-    split off another case."""
-    return event.type == "case.assigned" and event.version == 1
-
-
 def linked_reports(event: CaseEvent) -> list[str]:
     """The reports `event` links to its case: the case's first report (it never leaves its
     case, except with the whole case in a merge) and the reports it names as joining."""
@@ -189,9 +182,9 @@ class StatusFollower:
     one write, each conditional on the report's case as read) and fans the states out to the
     linked reports (one write). A round that lost a race is planned again.
 
-    An event that created its case (`is_first`) is written without those reads the first time
-    it is tried: its state is inserted and its report linked on the condition that it has no
-    case, which is what the read would have found. When that write finds otherwise (the event
+    An event that created its case (`opens_case`) is written without those reads the first
+    time it is tried: its state is inserted and its report linked on the condition that it has
+    no case, which is what the reads would have found. When a write finds otherwise (the event
     is delivered again, the report was split off another case), the round is planned again,
     reading as for any other event.
     """
@@ -224,7 +217,7 @@ class StatusFollower:
             if not pending:
                 break
             round_events = _first_per_case(pending)
-            unread = {id(e) for e in round_events if is_first(e) and id(e) not in tried}
+            unread = {id(e) for e in round_events if e.opens_case() and id(e) not in tried}
             tried |= unread
             if await self._round(round_events, unread):
                 done = {id(e) for e in round_events}

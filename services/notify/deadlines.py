@@ -95,11 +95,15 @@ class DeadlineStore:
 
     async def apply_many(self, events: Sequence[CaseEvent]) -> list[bool]:
         """`apply` for a batch: one read and one write for the first event of each case; the
-        others (a later event of a case, a write that lost a race) go one by one after it."""
+        others (a later event of a case, a write that lost a race) go one by one after it.
+        An event that created its case is not read for: its deadline is inserted, and one
+        stored already (the event delivered again) refuses it, so it goes one by one too."""
         firsts: dict[str, int] = {}
         for index, event in enumerate(events):
             firsts.setdefault(event.case_id, index)
-        stored = await self._stored({events[i].case_id for i in firsts.values()})
+        stored = await self._stored(
+            {events[i].case_id for i in firsts.values() if not events[i].opens_case()}
+        )
         planned: dict[int, WriteOp] = {}
         planned_fields: dict[int, dict[str, Any]] = {}
         for index in firsts.values():
@@ -124,6 +128,8 @@ class DeadlineStore:
         return outcomes
 
     async def _stored(self, case_ids: set[str]) -> dict[str, Revision]:
+        if not case_ids:
+            return {}
         docs = await self.collection.find({"_id": {"$in": sorted(case_ids)}}).to_list()
         return {doc["_id"]: Revision.model_validate(doc) for doc in docs}
 

@@ -197,8 +197,8 @@ async def test_the_events_that_create_cases_are_written_unread_and_a_second_deli
 ) -> None:
     reports = [await _report(intake, intake_db) for _ in range(3)]
     events = [assigned(report) for report in reports]
-    async with counting_database(intake_settings.mongo_url, intake_settings.mongo_db) as counted:
-        db, commands = counted
+    url, name = intake_settings.mongo_url, intake_settings.mongo_db
+    async with counting_database(url, name) as (db, commands):
         follower = StatusFollower(db)
 
         assert await follower.apply_many(events) == [None] * len(events)

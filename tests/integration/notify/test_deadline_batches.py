@@ -15,7 +15,7 @@ from services.common.contracts import CaseAssigned, CaseStatus, parse_event
 from services.common.mongo import MongoDatabase
 from services.notify.deadlines import DeadlineStore
 from services.notify.settings import NotifySettings
-from tests.helpers import get_all, wait_until
+from tests.helpers import counting_database, get_all, wait_until
 from tests.integration.notify.conftest import Cases, short_policy, start_notify
 
 pytestmark = pytest.mark.integration
@@ -44,6 +44,23 @@ async def test_a_batch_stores_each_case_latest_state_once(
     assert await _version(store, first.case_id) == 2
     assert await _version(store, other.case_id) == 1
     assert await store.apply_many([first, other]) == [False, False], "older or the same"
+
+
+async def test_a_batch_of_the_events_that_created_cases_is_stored_unread_in_one_command(
+    store: DeadlineStore, notify_db: MongoDatabase, mongo_url: str, cases: Cases
+) -> None:
+    created = [await cases.assign(60, publish=False) for _ in range(3)]
+    async with counting_database(mongo_url, notify_db.name) as (db, commands):
+        counted = DeadlineStore(db, short_policy(), utcnow)
+
+        assert await counted.apply_many(created) == [True, True, True]
+        assert commands.names == {"insert": 1}
+
+        commands.names.clear()
+        assert await counted.apply_many(created) == [False, False, False], "delivered again"
+        assert commands.names["find"] == 3, "each refused insert is applied alone, reading"
+    for case in created:
+        assert await _version(store, case.case_id) == 1
 
 
 class RacingReplica:
