@@ -11,7 +11,8 @@ database says it spent on them per report, then the totals per service. The prof
 own cost and a command's milliseconds include its waits for locks and the disk, so the
 milliseconds rank where the database's time goes; they are not its CPU. With `--shapes`,
 updates are told apart by the fields their filter names and the operators and fields they
-write (a relay's clear, a status link, a claim), each with its statements per report.
+write (a relay's clear, a status link, a claim), each with its statements per report, and reads
+by the fields their filter names and their sort (a relay's read, a scanner's, a look-up by id).
 """
 
 from __future__ import annotations
@@ -31,8 +32,14 @@ WRITES = ("insert", "update", "remove")
 
 
 def shape(entry: dict[str, Any]) -> str:
-    """An update's filter fields and what it writes, e.g. `{_id, rev} $set[rev, sent]`."""
-    statements = (entry.get("command") or {}).get("updates") or []
+    """An update's filter fields and what it writes, e.g. `{_id, rev} $set[rev, sent]`; a
+    read's filter fields and sort, e.g. `{next_due_at} sort[next_due_at]`."""
+    command = entry.get("command") or {}
+    if entry.get("op") == "query":
+        order = command.get("sort") or {}
+        sort = f" sort[{', '.join(order)}]" if order else ""
+        return f"{{{', '.join(sorted(command.get('filter') or {}))}}}{sort}"
+    statements = command.get("updates") or []
     if entry.get("op") != "update" or not statements:
         return ""
     first = statements[0]
@@ -64,7 +71,8 @@ async def profiled(
     clients: dict[str, AsyncMongoClient[dict[str, Any]]], *, shapes: bool = False
 ) -> Profile:
     """Commands, documents written and milliseconds per (namespace, operation), from the
-    profiles (each database on its service's server); with `shapes`, per update's shape too."""
+    profiles (each database on its service's server); with `shapes`, per update's or read's
+    shape too."""
     commands: Counter[Any] = Counter()
     documents: Counter[Any] = Counter()
     millis: Counter[Any] = Counter()
@@ -134,6 +142,8 @@ if __name__ == "__main__":
     parser.add_argument("--reports", type=int, default=300)
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument(
-        "--shapes", action="store_true", help="updates by their filter and what they write"
+        "--shapes",
+        action="store_true",
+        help="updates by their filter and what they write, reads by their filter and sort",
     )
     run_bench(main(parser.parse_args()))
