@@ -65,7 +65,8 @@ class DeadlineStore:
     policy: EscalationPolicy
     clock: Clock
     calendars: CalendarBook = field(default_factory=packaged_calendars)
-    # Told when a deadline this store wrote falls due next (the scanner, so it looks then).
+    # Told when a deadline this store wrote (a case event stored, a claim) falls due next: the
+    # scanner, so it looks then.
     on_due: Callable[[datetime], None] = field(default=lambda _due: None)
 
     @property
@@ -227,17 +228,27 @@ class DeadlineStore:
         cannot be read, or whose write the server refuses, is quarantined; the rest go on.
         """
         claims: list[tuple[dict[str, Any], UpdateOne]] = []
+        next_due: list[datetime] = []
         quarantined: list[_Quarantine] = []
         for doc in docs:
             try:
-                claims.append((doc, self._claim_operation(doc, now)))
+                operation, due = self._claim_operation(doc, now)
             except UNREADABLE as exc:
                 quarantined.append(_Quarantine(doc, repr(exc)))
+                continue
+            claims.append((doc, operation))
+            if due is not None:
+                next_due.append(due)
         claimed, refused = await self._write_claims(claims)
         await self._quarantine(quarantined + refused, now)
+        if next_due:  # a claim lost to another writer only makes the scanner look early
+            self.on_due(min(next_due))
         return claimed
 
-    def _claim_operation(self, doc: dict[str, Any], now: datetime) -> UpdateOne:
+    def _claim_operation(
+        self, doc: dict[str, Any], now: datetime
+    ) -> tuple[UpdateOne, datetime | None]:
+        """The claim of a due document, and when its next alert falls due (None: none)."""
         deadline = Deadline.model_validate(doc)
         claim = plan_claim(deadline, self.policy, now)
         fields: dict[str, Any] = {"rev": deadline.rev + 1, NEXT_DUE: claim.next_due_at}
@@ -248,7 +259,8 @@ class DeadlineStore:
         if claim.events:
             with tracing.resumed(tracing.stored_trace(doc.get(tracing.TRACE)), "deadline due"):
                 update.update(outbox_update(claim.events, now))
-        return UpdateOne({"_id": deadline.case_id, "rev": deadline.rev}, update)
+        operation = UpdateOne({"_id": deadline.case_id, "rev": deadline.rev}, update)
+        return operation, claim.next_due_at
 
     async def _write_claims(
         self, claims: list[tuple[dict[str, Any], UpdateOne]]

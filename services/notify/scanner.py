@@ -1,10 +1,12 @@
 """The deadline scanner: wakes at least every interval, claims what is due, sleeps until next.
 
-It learns when to look next from the store: after each scan, by asking it for the earliest
-alert due within the interval; meanwhile, by being told when a deadline written here falls
-due (`wake_at`), which shortens the sleep without a look-up. A deadline another replica wrote
-is found by this scanner's next look-up: at the latest one interval later. While many alerts
-are overdue (after an outage, in a burst), each scan reads only about one batch of them
+It learns when to look next from the store. A scan that is caught up reads, in one command,
+the alerts due now and the first one due within the interval after them; a scan that is behind
+asks for the earliest one separately before the scanner sleeps. Meanwhile the scanner is told
+when a deadline written here falls due (`wake_at`: a case event stored, a claim), which
+shortens the sleep without a look-up. A deadline another replica wrote is found by this
+scanner's next look-up: at the latest one interval later. While many alerts are overdue
+(after an outage, in a burst), each scan reads only about one batch of them
 (services.common.read_window).
 """
 
@@ -15,6 +17,7 @@ import logging
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Any
 
 from services.common.clock import Clock
 from services.common.errortext import describe
@@ -50,6 +53,10 @@ class Scanner:
         self._wake = asyncio.Event()
         self._next: datetime | None = None  # when the coming sleep ends (None while scanning)
         self._window = ReadWindow()  # how far the next scan reads the overdue alerts
+        # When the first alert after the last scan's falls due, if that scan's read said (None:
+        # none within the interval); `_upcoming_read` is False when it could not say.
+        self._upcoming: datetime | None = None
+        self._upcoming_read = False
 
     @property
     def caught_up(self) -> bool:
@@ -82,9 +89,13 @@ class Scanner:
         self._next = None
         started = time.perf_counter()
         now = self.clock()
-        due = await self._window.take(
-            self.store.due, field=NEXT_DUE, size=self.batch, latest=now, now=now
-        )
+        if self._window.caught_up:
+            due = await self._due_and_upcoming(now)
+        else:
+            self._upcoming_read = False
+            due = await self._window.take(
+                self.store.due, field=NEXT_DUE, size=self.batch, latest=now, now=now
+            )
         claimed = await self.store.claim(due, now) if due else 0
         telemetry.SCAN_DURATION.observe(time.perf_counter() - started)
         if claimed:
@@ -92,10 +103,26 @@ class Scanner:
             self.on_claimed()
         return claimed, len(due)
 
+    async def _due_and_upcoming(self, now: datetime) -> list[dict[str, Any]]:
+        """Caught up: one read of the alerts due within the interval. Returns those due now (up
+        to a batch) and keeps when the first after them falls due, for the pause."""
+        horizon = now + timedelta(seconds=self.interval)
+        found = await self.store.due(horizon, self.batch + 1)
+        due = [doc for doc in found if doc[NEXT_DUE] <= now]
+        later = [doc[NEXT_DUE] for doc in found if doc[NEXT_DUE] > now]
+        taken = due[: self.batch]
+        self._window.advance([doc[NEXT_DUE] for doc in taken], full=len(due) > self.batch, now=now)
+        # A read that filled up with alerts due now says nothing of those after them.
+        self._upcoming_read = bool(later) or len(found) <= self.batch
+        self._upcoming = later[0] if later else None
+        return taken
+
     async def _pause(self) -> float:
         """Seconds until the next alert falls due, never more than the interval."""
         now = self.clock()
-        upcoming = await self.store.next_due_before(now + timedelta(seconds=self.interval))
+        upcoming = self._upcoming
+        if not self._upcoming_read:
+            upcoming = await self.store.next_due_before(now + timedelta(seconds=self.interval))
         if upcoming is None:
             return self.interval
         return min(max((upcoming - now).total_seconds(), 0.0), self.interval)

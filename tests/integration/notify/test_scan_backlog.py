@@ -56,3 +56,20 @@ async def test_a_scanner_behind_reads_about_a_batch_per_scan_and_claims_every_al
     assert store.matched[0] == 200, "the first scan, not yet behind, read every overdue one"
     assert max(store.matched[1:]) <= 60, store.matched
     assert claimed_at[:20] == sorted(claimed_at[:20]), "the most overdue first"
+
+
+async def test_a_claim_tells_the_scanner_when_the_claimed_deadline_falls_due_next(
+    notify_db: MongoDatabase, cases: Cases
+) -> None:
+    told: list[datetime] = []
+    store = DeadlineStore(notify_db, short_policy(), utcnow, on_due=told.append)
+    await store.ensure_indexes()
+    assert await store.apply(await cases.assign(-0.5, publish=False))  # level 1 due now
+    told.clear()
+
+    now = utcnow()
+    assert await store.claim(await store.due(now, 10), now) == 1
+
+    stored = await store.collection.find_one({})
+    assert stored is not None and stored[NEXT_DUE] > now, "level 2 is still ahead"
+    assert told == [stored[NEXT_DUE]]

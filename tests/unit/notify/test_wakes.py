@@ -11,6 +11,7 @@ import pytest
 
 from services.common.clock import utcnow
 from services.notify.consumer import NotifyHandlers
+from services.notify.deadlines import NEXT_DUE
 from services.notify.escalation import parse_escalation_policy
 from services.notify.scanner import Scanner
 from tests.helpers import escalation_event, wait_until
@@ -80,7 +81,38 @@ async def test_a_deadline_due_after_the_planned_look_costs_no_look_up(running: A
     for seconds in (LONG * 2, LONG * 3):
         scanner.wake_at(utcnow() + timedelta(seconds=seconds))
     await _stays_at(store, 1)
-    assert store.lookups == 1, "and no look-up either"
+    assert store.lookups == 0, "and no look-up either: the scan's own read found nothing due"
+
+
+class OneDueSoon(CountingStore):
+    """One alert, due shortly after the first scan; its claim moves it past any interval."""
+
+    def __init__(self, at: datetime) -> None:
+        super().__init__()
+        self.at = at
+        self.claimed = 0
+
+    async def due(self, now: datetime, limit: int) -> list[dict[str, Any]]:
+        await super().due(now, limit)
+        return [{NEXT_DUE: self.at}] if self.at <= now else []
+
+    async def claim(self, docs: list[dict[str, Any]], now: datetime) -> int:
+        self.claimed += len(docs)
+        self.at = now + timedelta(days=1)
+        return len(docs)
+
+
+async def test_a_caught_up_scan_reads_when_the_next_alert_falls_due_without_a_look_up() -> None:
+    store = OneDueSoon(utcnow() + timedelta(milliseconds=100))
+    scanner = Scanner(store, clock=utcnow, interval=LONG, batch=10, on_claimed=lambda: None)  # type: ignore[arg-type]
+    task = asyncio.create_task(scanner.run())
+    try:
+        await _scans_reach(store, 2)  # the first found the alert ahead, the second claims it
+        await _stays_at(store, 2)
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    assert (store.claimed, store.lookups) == (1, 0)
 
 
 async def test_a_deadline_told_of_during_a_scan_shortens_the_sleep_after_it(
