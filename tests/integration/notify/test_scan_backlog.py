@@ -3,7 +3,7 @@ overdue alert is still claimed, oldest first."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -64,10 +64,11 @@ async def test_a_claim_tells_the_scanner_when_the_claimed_deadline_falls_due_nex
     told: list[datetime] = []
     store = DeadlineStore(notify_db, short_policy(), utcnow, on_due=told.append)
     await store.ensure_indexes()
-    assert await store.apply(await cases.assign(-0.5, publish=False))  # level 1 due now
+    case = await cases.assign(-0.5, publish=False)
+    assert await store.apply(case) and case.due_at is not None
     told.clear()
 
-    now = utcnow()
+    now = case.due_at + timedelta(milliseconds=100)  # level 1 due, level 2 a second after it
     assert await store.claim(await store.due(now, 10), now) == 1
 
     stored = await store.collection.find_one({})

@@ -85,15 +85,18 @@ async def test_a_deadline_due_after_the_planned_look_costs_no_look_up(running: A
 
 
 class OneDueSoon(CountingStore):
-    """One alert, due shortly after the first scan; its claim moves it past any interval."""
+    """One alert, due 100 ms after the first scan's read (so that scan always finds it ahead,
+    however late it runs); its claim moves it past any interval."""
 
-    def __init__(self, at: datetime) -> None:
+    def __init__(self) -> None:
         super().__init__()
-        self.at = at
+        self.at: datetime | None = None
         self.claimed = 0
 
     async def due(self, now: datetime, limit: int) -> list[dict[str, Any]]:
         await super().due(now, limit)
+        if self.at is None:
+            self.at = utcnow() + timedelta(milliseconds=100)
         return [{NEXT_DUE: self.at}] if self.at <= now else []
 
     async def claim(self, docs: list[dict[str, Any]], now: datetime) -> int:
@@ -103,7 +106,7 @@ class OneDueSoon(CountingStore):
 
 
 async def test_a_caught_up_scan_reads_when_the_next_alert_falls_due_without_a_look_up() -> None:
-    store = OneDueSoon(utcnow() + timedelta(milliseconds=100))
+    store = OneDueSoon()
     scanner = Scanner(store, clock=utcnow, interval=LONG, batch=10, on_claimed=lambda: None)  # type: ignore[arg-type]
     task = asyncio.create_task(scanner.run())
     try:
