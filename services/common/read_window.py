@@ -58,10 +58,18 @@ class ReadWindow:
         while True:
             read_all = self.caught_up
             found = await read(self.bound(latest), size + 1)  # one more: did it hold more?
-            full, found = len(found) > size, found[:size]
-            self.advance([doc[field] for doc in found], full=full, now=now)
-            if found or read_all:
-                return found
+            taken = self.took(found, field=field, size=size, now=now)
+            if taken or read_all:
+                return taken
+
+    def took(
+        self, found: list[dict[str, Any]], *, field: str, size: int, now: datetime
+    ) -> list[dict[str, Any]]:
+        """Of `found` (oldest first, read with room for one more than `size`), the documents
+        a round takes; the window moves on, behind if there was more than it takes."""
+        taken = found[:size]
+        self.advance([doc[field] for doc in taken], full=len(found) > size, now=now)
+        return taken
 
     def advance(self, taken: Sequence[datetime], *, full: bool, now: datetime) -> None:
         """Move on after a round that took documents of these times (oldest first); `full`:

@@ -110,12 +110,10 @@ class Scanner:
         found = await self.store.due(horizon, self.batch + 1)
         due = [doc for doc in found if doc[NEXT_DUE] <= now]
         later = [doc[NEXT_DUE] for doc in found if doc[NEXT_DUE] > now]
-        taken = due[: self.batch]
-        self._window.advance([doc[NEXT_DUE] for doc in taken], full=len(due) > self.batch, now=now)
         # A read that filled up with alerts due now says nothing of those after them.
         self._upcoming_read = bool(later) or len(found) <= self.batch
         self._upcoming = later[0] if later else None
-        return taken
+        return self._window.took(due, field=NEXT_DUE, size=self.batch, now=now)
 
     async def _pause(self) -> float:
         """Seconds until the next alert falls due, never more than the interval."""
