@@ -79,8 +79,8 @@ async def ping(db: MongoDatabase) -> bool:
     return True
 
 
-async def drop_index_if_present(collection: AsyncCollection[Document], name: str) -> bool:
-    """Drop the index `name` an earlier version created; False when there is none (any more).
+async def drop_index_if_present(collection: AsyncCollection[Document], name: str) -> None:
+    """Drop the index `name` an earlier version created, if the collection still has it.
 
     Every index of a collection is rewritten with each write of its documents, so one that no
     query needs is dropped at start rather than left to cost every write.
@@ -90,6 +90,5 @@ async def drop_index_if_present(collection: AsyncCollection[Document], name: str
     except OperationFailure as exc:
         if exc.code != INDEX_NOT_FOUND:
             raise
-        return False
+        return
     log.info("unneeded index dropped", extra={"collection": collection.name, "index": name})
-    return True
