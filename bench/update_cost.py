@@ -1,6 +1,6 @@
 """SecantusDB's cost of updating a document, by how many indexes its collection has.
 
-    python -m bench.update_cost [--docs 2000] [--indexes 0 5 10] [--conditions]
+    python -m bench.update_cost [--docs 2000] [--indexes 0 5 10] [--conditions | --statements]
 
 Starts a fresh on-disk SecantusDB (journaled writes, as the services run it) and, per count of
 secondary indexes, inserts `--docs` documents (ten indexable string fields and 1.5 KB of
@@ -17,18 +17,31 @@ CPU per document by the filter: the `_id` alone, then the `_id` with one more co
 document meets, in the forms the services write (a field that must be absent; a revision
 that must be the one read, bare or as `$eq`; two such fields). The server looks up `{_id: …}`
 alone directly; any other filter is first planned against every index of the collection.
+
+With `--statements`, on a copy of intake's `reports` (its indexes, documents of a report's
+size, never linked), it links every report to a case of its own in groups of 1 to 100 reports
+(one consumer batch's first events) in two ways: a conditional statement per report in one
+`bulk_write`, as intake linked them before, and the statements of `plan_unread_links` (one
+pipeline update for up to `LINK_PART` reports), as it links them now. Prints the server's CPU
+per report of each and their ratio.
 """
 
 from __future__ import annotations
 
 import argparse
+import statistics
+import uuid
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from pymongo import AsyncMongoClient, UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
 
 from bench.common import cpu_seconds, embedded_database, run_bench
+from services.intake.labels import RECEIVED
+from services.intake.repository import ReportRepository
+from services.intake.status import LINK_PART, plan_link, plan_unread_links
 
 FIELDS = 10
 CHUNK = 200
@@ -97,9 +110,73 @@ async def condition_costs(
     return spent
 
 
+GROUPS = (1, 2, 3, 5, 10, 25, 100)
+AT = datetime(2026, 12, 1, tzinfo=UTC)
+STATE = {
+    "agency": "police:79",
+    "status": "assigned",
+    "version": 1,
+    "event_type": "case.assigned",
+    "outcome": None,
+    "decision": None,
+    "at": AT,
+}
+
+
+def report(key: int) -> dict[str, Any]:
+    """A stored report not yet linked to a case, of about a report's size."""
+    return {
+        "_id": f"report-{key}",
+        "tracking_code": f"CODE-{key:08d}",
+        "report": {"description": "y" * 1500, "url": f"https://example.com/page/{key}"},
+        "submitted_at": AT,
+        "updated_at": AT,
+        "status": RECEIVED,
+        "history": [{"status": RECEIVED, "at": AT}],
+    }
+
+
+async def link_cost(
+    client: AsyncMongoClient[dict[str, Any]], pid: int, docs: int, group: int, together: bool
+) -> float:
+    """CPU ms per report of linking `docs` new reports, `group` at a time: a statement each,
+    or (`together`) `plan_unread_links`' statements."""
+    db = client[f"links_{uuid.uuid4().hex[:8]}"]
+    await ReportRepository(db).ensure_indexes()
+    await db.reports.insert_many([report(n) for n in range(docs)])
+    before = cpu_seconds(pid)
+    for first in range(0, docs, group):
+        links = [
+            (f"report-{n}", plan_link({"status": RECEIVED}, {**STATE, "case_id": f"case-{n}"}, AT))
+            for n in range(first, min(first + group, docs))
+        ]
+        size = LINK_PART if together else 1
+        parts = [links[start : start + size] for start in range(0, len(links), size)]
+        result = await db.reports.bulk_write([plan_unread_links(p) for p in parts], ordered=False)
+        assert result.modified_count == len(links), "a report did not match"
+    spent = (cpu_seconds(pid) - before) * 1000 / docs
+    linked = await db.reports.find_one({"_id": "report-1"})
+    assert linked is not None and linked["case"]["case_id"] == "case-1", linked
+    await client.drop_database(db.name)
+    return spent
+
+
 async def main(args: argparse.Namespace) -> None:
     """One line per count of indexes (with `--conditions`, one per filter as well)."""
     async with embedded_database() as (client, pid):
+        if args.statements:
+            for group in GROUPS:
+                each, together = [], []
+                for _ in range(args.rounds):  # alternately, so both see the same machine
+                    each.append(await link_cost(client, pid, args.docs, group, together=False))
+                    together.append(await link_cost(client, pid, args.docs, group, together=True))
+                first, second = statistics.median(each), statistics.median(together)
+                print(
+                    f"reports linked {group:3} at a time: a statement each {first:.3f} ms/report,"
+                    f" plan_unread_links {second:.3f} ms/report ({second / first:.2f}x)"
+                    f" (database CPU, median of {args.rounds})"
+                )
+            return
         for indexes in args.indexes:
             if args.conditions:
                 by_filter = await condition_costs(client, pid, args.docs, indexes)
@@ -125,5 +202,11 @@ if __name__ == "__main__":
         "--conditions",
         action="store_true",
         help="the cost of a write of its own per document, by the form of its filter",
+    )
+    parser.add_argument("--rounds", type=int, default=3, help="with --statements: runs of each")
+    parser.add_argument(
+        "--statements",
+        action="store_true",
+        help="intake's links of reports to their cases: a statement each, or one for many",
     )
     run_bench(main(parser.parse_args()))

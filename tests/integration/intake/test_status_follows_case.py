@@ -20,7 +20,7 @@ from services.common.contracts import (
 )
 from services.common.mongo import MongoDatabase
 from services.intake.settings import IntakeSettings
-from services.intake.status import StatusFollower
+from services.intake.status import LINK_PART, LINK_PLACE, StatusFollower
 from tests.helpers import counting_database, get_all, publish_raw, wait_until
 from tests.integration.intake.conftest import valid_report
 
@@ -196,7 +196,8 @@ async def test_the_events_that_create_cases_are_written_unread_and_a_second_deli
     intake: Client, intake_db: MongoDatabase, intake_settings: IntakeSettings
 ) -> None:
     reports = [await _report(intake, intake_db) for _ in range(3)]
-    events = [assigned(report) for report in reports]
+    agencies = ["police", "culture_office", "party_committee"]
+    events = [assigned(report, agency=a) for report, a in zip(reports, agencies, strict=True)]
     url, name = intake_settings.mongo_url, intake_settings.mongo_db
     async with counting_database(url, name) as (db, commands):
         follower = StatusFollower(db)
@@ -209,6 +210,52 @@ async def test_the_events_that_create_cases_are_written_unread_and_a_second_deli
         assert commands.names["find"] == 2  # the insert refused, the round read as any other
 
     stored = {d["_id"]: d async for d in intake_db.reports.find({})}
+    for report, agency in zip(reports, agencies, strict=True):
+        _linked_once(stored[report["_id"]], f"case-of-{report['_id']}", agency)
+
+
+def _linked_once(report: dict[str, Any], case_id: str, agency: str) -> None:
+    """`report` is linked to `case_id` of `agency`, with one history line for it and nothing
+    left of the statement that linked it."""
+    assert (report["case"]["case_id"], report["case"]["agency"]) == (case_id, agency)
+    assert report["status"] == "assigned"
+    assert [h["status"] for h in report["history"]] == ["received", "assigned"]
+    assert LINK_PLACE not in report
+
+
+async def test_more_first_events_than_one_statement_links_are_linked_by_one_command(
+    intake: Client, intake_db: MongoDatabase, intake_settings: IntakeSettings
+) -> None:
+    reports = [await _report(intake, intake_db) for _ in range(LINK_PART + 2)]
+    url, name = intake_settings.mongo_url, intake_settings.mongo_db
+    async with counting_database(url, name) as (db, commands):
+        outcomes = await StatusFollower(db).apply_many([assigned(r) for r in reports])
+        assert outcomes == [None] * len(reports)
+        assert commands.names == {"insert": 1, "update": 1}
+
+    stored = {d["_id"]: d async for d in intake_db.reports.find({})}
     for report in reports:
-        assert stored[report["_id"]]["status"] == "assigned"
-        assert [h["status"] for h in stored[report["_id"]]["history"]] == ["received", "assigned"]
+        _linked_once(stored[report["_id"]], f"case-of-{report['_id']}", "police")
+
+
+async def test_a_report_split_off_among_first_events_moves_and_the_others_are_linked_once(
+    intake: Client, intake_db: MongoDatabase, intake_settings: IntakeSettings
+) -> None:
+    moving, *others = [await _report(intake, intake_db) for _ in range(3)]
+    follower = StatusFollower(intake_db)
+    assert await follower.apply_many([assigned(moving)]) == [None]
+    split = assigned(moving, agency="culture_office").model_copy(
+        update={"case_id": f"split-of-{moving['_id']}"}
+    )  # a split opens a case, at version 1, whose first report is linked to another case
+    url, name = intake_settings.mongo_url, intake_settings.mongo_db
+    async with counting_database(url, name) as (db, commands):
+        outcomes = await StatusFollower(db).apply_many([split, *map(assigned, others)])
+        assert outcomes == [None] * 3
+        assert commands.names["find"] == 2  # the link refused: the round read as any other
+
+    stored = {d["_id"]: d async for d in intake_db.reports.find({})}
+    assert stored[moving["_id"]]["case"]["case_id"] == split.case_id
+    assert stored[moving["_id"]]["case"]["agency"] == "culture_office"
+    assert [h["status"] for h in stored[moving["_id"]]["history"]] == ["received", "assigned"]
+    for report in others:
+        _linked_once(stored[report["_id"]], f"case-of-{report['_id']}", "police")
