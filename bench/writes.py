@@ -55,13 +55,24 @@ def shape(entry: dict[str, Any]) -> str:
 
 
 def written(entry: dict[str, Any]) -> int:
-    """Documents one profiled command wrote: one per statement (SecantusDB's profile entries
-    do not say how many documents an `update_many` matched; in this flow each matches one)."""
+    """Documents one profiled command wrote: one per statement, or as many as the `_id`s an
+    `update_many` names (SecantusDB's profile entries do not say how many documents it matched;
+    in this flow, the relays' clears and intake's links, each `_id` named is one written)."""
     if entry.get("op") not in WRITES:
         return 0
     command = entry.get("command") or {}
-    statements = command.get("documents") or command.get("updates") or command.get("deletes")
-    return len(statements or [])
+    updates = command.get("updates")
+    if updates:
+        return sum(_named(statement) for statement in updates)
+    return len(command.get("documents") or command.get("deletes") or [])
+
+
+def _named(update: dict[str, Any]) -> int:
+    """The documents one update statement writes, by the `_id`s a multi-document one names."""
+    ids = (update.get("q") or {}).get("_id")
+    if update.get("multi") and isinstance(ids, dict) and isinstance(ids.get("$in"), list):
+        return len(ids["$in"])
+    return 1
 
 
 Profile = tuple[Counter[Any], Counter[Any], Counter[Any]]
