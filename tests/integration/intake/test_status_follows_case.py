@@ -20,7 +20,13 @@ from services.common.contracts import (
 )
 from services.common.mongo import MongoDatabase
 from services.intake.settings import IntakeSettings
-from services.intake.status import LINK_PART, LINK_PLACE, StatusFollower
+from services.intake.status import (
+    LINK_PART,
+    LINK_PLACE,
+    StatusFollower,
+    plan_link,
+    plan_unread_links,
+)
 from tests.helpers import counting_database, get_all, publish_raw, wait_until
 from tests.integration.intake.conftest import valid_report
 
@@ -259,3 +265,44 @@ async def test_a_report_split_off_among_first_events_moves_and_the_others_are_li
     assert [h["status"] for h in stored[moving["_id"]]["history"]] == ["received", "assigned"]
     for report in others:
         _linked_once(stored[report["_id"]], f"case-of-{report['_id']}", "police")
+
+
+async def test_one_statement_links_each_report_by_its_own_update(
+    intake_db: MongoDatabase,
+) -> None:
+    at = datetime.now(UTC)
+    await intake_db.reports.insert_many(
+        [
+            {"_id": "r-new", "status": "received", "history": [{"status": "received", "at": at}]},
+            {"_id": "r-same", "status": "assigned"},  # no history: the line starts one
+            {"_id": "r-linked", "status": "received", "case": {"case_id": "c", "version": 1}},
+        ]
+    )
+    states = {
+        rid: {
+            "case_id": f"case-of-{rid}",
+            "agency": agency,
+            "status": "assigned",
+            "version": 1,
+            "event_type": "case.assigned",
+            "outcome": None,
+            "decision": None,
+            "at": at,
+        }
+        for rid, agency in (("r-new", "police"), ("r-same", "culture_office"), ("r-linked", "x"))
+    }
+    links = [
+        (rid, plan_link({"status": status}, states[rid], at))
+        for rid, status in (("r-new", "received"), ("r-same", "assigned"), ("r-linked", "received"))
+    ]
+
+    result = await intake_db.reports.bulk_write([plan_unread_links(links)])
+
+    assert result.matched_count == 2  # a report linked already is left alone
+    stored = {d["_id"]: d async for d in intake_db.reports.find({})}
+    assert stored["r-new"]["case"]["agency"] == "police"
+    assert [h["status"] for h in stored["r-new"]["history"]] == ["received", "assigned"]
+    assert stored["r-same"]["case"]["agency"] == "culture_office"
+    assert stored["r-same"]["history"] == []  # its status did not change: no line
+    assert stored["r-linked"]["case"] == {"case_id": "c", "version": 1}
+    assert all(LINK_PLACE not in report for report in stored.values())
