@@ -41,7 +41,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 from bench.common import cpu_seconds, embedded_database, run_bench
 from services.intake.labels import RECEIVED
 from services.intake.repository import ReportRepository
-from services.intake.status import LINK_PART, plan_link, plan_unread_links
+from services.intake.status import plan_link, plan_unread_links
 
 FIELDS = 10
 CHUNK = 200
@@ -150,9 +150,12 @@ async def link_cost(
             (f"report-{n}", plan_link({"status": RECEIVED}, {**STATE, "case_id": f"case-{n}"}, AT))
             for n in range(first, min(first + group, docs))
         ]
-        size = LINK_PART if together else 1
-        parts = [links[start : start + size] for start in range(0, len(links), size)]
-        result = await db.reports.bulk_write([plan_unread_links(p) for p in parts], ordered=False)
+        writes = (
+            plan_unread_links(links)
+            if together
+            else [write for link in links for write in plan_unread_links([link])]
+        )
+        result = await db.reports.bulk_write(writes, ordered=False)
         assert result.modified_count == len(links), "a report did not match"
     spent = (cpu_seconds(pid) - before) * 1000 / docs
     linked = await db.reports.find_one({"_id": "report-1"})

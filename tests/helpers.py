@@ -53,13 +53,16 @@ REPORTER_CONTACT = {"name": "Trần Thị B", "phone": "0905123456"}
 
 
 class Commands(CommandListener):
-    """Counts the commands a client sends, by name."""
+    """Counts the commands a client sends, by name, and the statements of its writes."""
 
     def __init__(self) -> None:
         self.names: Counter[str] = Counter()
+        self.statements: Counter[str] = Counter()
 
     def started(self, event: CommandStartedEvent) -> None:
         self.names[event.command_name] += 1
+        for key in ("documents", "updates", "deletes"):
+            self.statements[event.command_name] += len(event.command.get(key, ()))
 
     def succeeded(self, event: object) -> None:
         pass

@@ -124,12 +124,20 @@ def plan_link(report: Document, state: Document, at: datetime) -> Document:
     return update
 
 
-def plan_unread_links(links: Sequence[tuple[str, Document]]) -> UpdateOne | UpdateMany:
-    """One write of the `(report id, plan_link's update)` pairs, each report on the condition
-    that it has no case yet: the update itself for one report, for several one pipeline that
-    gives each report its own values by its place in the list. The server plans a statement's
-    filter against every index of the collection, so one statement for many reports costs it
-    far less than one each (`python -m bench.update_cost --statements`)."""
+def plan_unread_links(links: Sequence[tuple[str, Document]]) -> list[UpdateOne | UpdateMany]:
+    """The writes of the `(report id, plan_link's update)` pairs, each report on the condition
+    that it has no case yet: one statement per `LINK_PART` reports. The server plans a
+    statement's filter against every index of the collection, so one statement for many reports
+    costs it far less than one each (`python -m bench.update_cost --statements`)."""
+    return [
+        _link_statement(links[start : start + LINK_PART])
+        for start in range(0, len(links), LINK_PART)
+    ]
+
+
+def _link_statement(links: Sequence[tuple[str, Document]]) -> UpdateOne | UpdateMany:
+    """For one report its update itself; for several, one pipeline that gives each report its
+    own values by its place in the list of ids."""
     if len(links) == 1:
         ((rid, update),) = links
         return UpdateOne(_unchanged({"_id": rid}), update)
@@ -355,7 +363,8 @@ class StatusFollower:
             return True
         found = self.reports.find({"_id": {"$in": sorted(links)}}, {"case": 1, "status": 1})
         reports = {doc["_id"]: doc async for doc in found}
-        writes = []
+        moves: list[UpdateOne] = []  # reports linked to another case, each on its own link
+        unlinked: list[tuple[str, Document]] = []  # reports with no case: one statement for many
         for rid, event in links.items():
             report = reports.get(rid)
             if report is None:
@@ -364,11 +373,15 @@ class StatusFollower:
                 )
             elif should_link(report, event.case_id, event.occurred_at):
                 update = plan_link(report, states[event.case_id], event.occurred_at)
-                writes.append(UpdateOne(_unchanged(report), update))
-        if not writes:
+                if report.get("case"):
+                    moves.append(UpdateOne(_unchanged(report), update))
+                else:
+                    unlinked.append((rid, update))
+        if not moves and not unlinked:
             return True
+        writes = [*moves, *plan_unread_links(unlinked)]
         result = await self.reports.bulk_write(writes, ordered=False)
-        return result.matched_count == len(writes)
+        return result.matched_count == len(moves) + len(unlinked)
 
     async def _link_unread(self, links: dict[str, CaseEvent], states: dict[str, Document]) -> bool:
         """Link each report to the case its first event created, on the condition that it has
@@ -377,11 +390,7 @@ class StatusFollower:
             (rid, plan_link({"status": RECEIVED}, states[event.case_id], event.occurred_at))
             for rid, event in links.items()
         ]
-        writes = [
-            plan_unread_links(planned[start : start + LINK_PART])
-            for start in range(0, len(planned), LINK_PART)
-        ]
-        result = await self.reports.bulk_write(writes, ordered=False)
+        result = await self.reports.bulk_write(plan_unread_links(planned), ordered=False)
         return result.matched_count == len(planned)
 
 

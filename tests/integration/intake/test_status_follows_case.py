@@ -238,6 +238,7 @@ async def test_more_first_events_than_one_statement_links_are_linked_by_one_comm
         outcomes = await StatusFollower(db).apply_many([assigned(r) for r in reports])
         assert outcomes == [None] * len(reports)
         assert commands.names == {"insert": 1, "update": 1}
+        assert commands.statements["update"] == 2  # 25 reports, then 2
 
     stored = {d["_id"]: d async for d in intake_db.reports.find({})}
     for report in reports:
@@ -296,7 +297,7 @@ async def test_one_statement_links_each_report_by_its_own_update(
         for rid, status in (("r-new", "received"), ("r-same", "assigned"), ("r-linked", "received"))
     ]
 
-    result = await intake_db.reports.bulk_write([plan_unread_links(links)])
+    result = await intake_db.reports.bulk_write(plan_unread_links(links))
 
     assert result.matched_count == 2  # a report linked already is left alone
     stored = {d["_id"]: d async for d in intake_db.reports.find({})}

@@ -23,7 +23,9 @@ from services.common.contracts import (
 )
 from services.common.mongo import MongoDatabase
 from services.common.outbox import OUTBOX, OUTBOX_SINCE
-from services.intake.status import StatusFollower, case_state
+from services.intake.settings import IntakeSettings
+from services.intake.status import LINK_PLACE, StatusFollower, case_state
+from tests.helpers import counting_database
 from tests.integration.intake.test_status_follows_case import _report, _status_is
 
 pytestmark = pytest.mark.integration
@@ -223,3 +225,29 @@ async def test_a_batch_of_many_joins_of_one_case_is_applied_whole(
         {"_id": {"$in": ids}, "case.case_id": "case-many", "status": "assigned"}
     )
     assert linked == len(reports)
+
+
+async def test_reports_joining_several_cases_in_one_batch_are_linked_by_one_statement(
+    intake: Client, intake_db: MongoDatabase, intake_settings: IntakeSettings
+) -> None:
+    firsts = [await _report(intake, intake_db) for _ in range(3)]
+    joiners = [await _report(intake, intake_db) for _ in range(3)]
+    cases = [(f"case-{n}", first) for n, first in enumerate(firsts)]
+    follower = StatusFollower(intake_db)
+    assert await follower.apply_many([assigned(*c, minute=0) for c in cases]) == [None] * 3
+    joins = [
+        updated(*c, 2, CaseStatus.ASSIGNED, 1, "report_joined", report_ids=[joiner["_id"]])
+        for c, joiner in zip(cases, joiners, strict=True)
+    ]
+    url, name = intake_settings.mongo_url, intake_settings.mongo_db
+    async with counting_database(url, name) as (db, commands):
+        assert await StatusFollower(db).apply_many(joins) == [None] * 3
+        # A join shows nothing new to the reports linked before: only the joiners are written.
+        # Two updates: the three cases' states, a statement each; the three links, one.
+        assert (commands.names["update"], commands.statements["update"]) == (2, 4)
+
+    for (case_id, _), joiner in zip(cases, joiners, strict=True):
+        stored = await intake_db.reports.find_one({"_id": joiner["_id"]})
+        assert stored is not None and LINK_PLACE not in stored
+        assert (stored["case"]["case_id"], stored["case"]["version"]) == (case_id, 2)
+        assert [h["status"] for h in stored["history"]] == ["received", "assigned"]
