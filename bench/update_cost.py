@@ -21,7 +21,7 @@ alone directly; any other filter is first planned against every index of the col
 With `--statements`, on a copy of intake's `reports` (its indexes, documents of a report's
 size, never linked), it links every report to a case of its own in groups of 1 to 100 reports
 (one consumer batch's first events) in two ways: a conditional statement per report in one
-`bulk_write`, as intake linked them before, and the statements of `plan_unread_links` (one
+`bulk_write`, as intake linked them before, and the statements of `plan_first_links` (one
 pipeline update for up to `LINK_PART` reports), as it links them now. Prints the server's CPU
 per report of each and their ratio.
 """
@@ -41,7 +41,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 from bench.common import cpu_seconds, embedded_database, run_bench
 from services.intake.labels import RECEIVED
 from services.intake.repository import ReportRepository
-from services.intake.status import plan_link, plan_unread_links
+from services.intake.status import plan_first_links, plan_link
 
 FIELDS = 10
 CHUNK = 200
@@ -140,7 +140,7 @@ async def link_cost(
     client: AsyncMongoClient[dict[str, Any]], pid: int, docs: int, group: int, together: bool
 ) -> float:
     """CPU ms per report of linking `docs` new reports, `group` at a time: a statement each,
-    or (`together`) `plan_unread_links`' statements."""
+    or (`together`) `plan_first_links`' statements."""
     db = client[f"links_{uuid.uuid4().hex[:8]}"]
     await ReportRepository(db).ensure_indexes()
     await db.reports.insert_many([report(n) for n in range(docs)])
@@ -151,9 +151,9 @@ async def link_cost(
             for n in range(first, min(first + group, docs))
         ]
         writes = (
-            plan_unread_links(links)
+            plan_first_links(links)
             if together
-            else [write for link in links for write in plan_unread_links([link])]
+            else [write for link in links for write in plan_first_links([link])]
         )
         result = await db.reports.bulk_write(writes, ordered=False)
         assert result.modified_count == len(links), "a report did not match"
@@ -176,7 +176,7 @@ async def main(args: argparse.Namespace) -> None:
                 first, second = statistics.median(each), statistics.median(together)
                 print(
                     f"reports linked {group:3} at a time: a statement each {first:.3f} ms/report,"
-                    f" plan_unread_links {second:.3f} ms/report ({second / first:.2f}x)"
+                    f" plan_first_links {second:.3f} ms/report ({second / first:.2f}x)"
                     f" (database CPU, median of {args.rounds})"
                 )
             return

@@ -6,7 +6,8 @@ Starts the whole system as bench.throughput does (one escalation per case, a few
 its assignment), turns on the database profiler (level 2: every command) in the three
 services' databases, drives `--reports` reports, waits for their cases and escalations, and
 reads the profiles back. Prints, per collection and operation, commands per report, documents
-written per report (one per inserted document or update statement) and the milliseconds the
+written per report (one per inserted document or update statement, or per `_id` that an
+`update_many` names: the relays' clears, intake's links) and the milliseconds the
 database says it spent on them per report, then the totals per service. The profiler adds its
 own cost and a command's milliseconds include its waits for locks and the disk, so the
 milliseconds rank where the database's time goes; they are not its CPU. With `--shapes`,
@@ -57,7 +58,8 @@ def shape(entry: dict[str, Any]) -> str:
 def written(entry: dict[str, Any]) -> int:
     """Documents one profiled command wrote: one per statement, or as many as the `_id`s an
     `update_many` names (SecantusDB's profile entries do not say how many documents it matched;
-    in this flow, the relays' clears and intake's links, each `_id` named is one written)."""
+    the relays' clears and intake's links write each document they name, but for a relay's
+    rare second clear of the same documents, which this counts again)."""
     if entry.get("op") not in WRITES:
         return 0
     command = entry.get("command") or {}

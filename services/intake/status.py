@@ -43,7 +43,7 @@ REPORTER_STATUS: dict[CaseStatus, str] = {
     CaseStatus.WAITING_ON_PLATFORM: "waiting_on_platform",
     CaseStatus.APPEALED: "appealed",
 }
-# Reports linked by one statement (`plan_unread_links`): each report's place is looked up in
+# Reports linked by one statement (`plan_first_links`): each report's place is looked up in
 # the statement's list of ids, so a statement's work grows with the square of its size.
 LINK_PART = 25
 LINK_PLACE = "_link_place"  # the report's place in that list, set and removed by the statement
@@ -124,11 +124,12 @@ def plan_link(report: Document, state: Document, at: datetime) -> Document:
     return update
 
 
-def plan_unread_links(links: Sequence[tuple[str, Document]]) -> list[UpdateOne | UpdateMany]:
-    """The writes of the `(report id, plan_link's update)` pairs, each report on the condition
-    that it has no case yet: one statement per `LINK_PART` reports. The server plans a
-    statement's filter against every index of the collection, so one statement for many reports
-    costs it far less than one each (`python -m bench.update_cost --statements`)."""
+def plan_first_links(links: Sequence[tuple[str, Document]]) -> list[UpdateOne | UpdateMany]:
+    """The writes linking reports that have no case yet, from `(report id, plan_link's update)`
+    pairs, each report on that condition: one statement per `LINK_PART` reports. SecantusDB,
+    the embedded server, plans a statement's filter against every index of the collection
+    when it names more than `_id`, so one statement for many reports costs it far less than
+    one each (`python -m bench.update_cost --statements`)."""
     return [
         _link_statement(links[start : start + LINK_PART])
         for start in range(0, len(links), LINK_PART)
@@ -137,7 +138,7 @@ def plan_unread_links(links: Sequence[tuple[str, Document]]) -> list[UpdateOne |
 
 def _link_statement(links: Sequence[tuple[str, Document]]) -> UpdateOne | UpdateMany:
     """For one report its update itself; for several, one pipeline that gives each report its
-    own values by its place in the list of ids."""
+    own values by its place in the list of ids (a missing history becomes a list)."""
     if len(links) == 1:
         ((rid, update),) = links
         return UpdateOne(_unchanged({"_id": rid}), update)
@@ -379,7 +380,7 @@ class StatusFollower:
                     unlinked.append((rid, update))
         if not moves and not unlinked:
             return True
-        writes = [*moves, *plan_unread_links(unlinked)]
+        writes = [*moves, *plan_first_links(unlinked)]
         result = await self.reports.bulk_write(writes, ordered=False)
         return result.matched_count == len(moves) + len(unlinked)
 
@@ -390,7 +391,7 @@ class StatusFollower:
             (rid, plan_link({"status": RECEIVED}, states[event.case_id], event.occurred_at))
             for rid, event in links.items()
         ]
-        result = await self.reports.bulk_write(plan_unread_links(planned), ordered=False)
+        result = await self.reports.bulk_write(plan_first_links(planned), ordered=False)
         return result.matched_count == len(planned)
 
 

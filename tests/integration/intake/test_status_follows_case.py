@@ -24,8 +24,8 @@ from services.intake.status import (
     LINK_PART,
     LINK_PLACE,
     StatusFollower,
+    plan_first_links,
     plan_link,
-    plan_unread_links,
 )
 from tests.helpers import counting_database, get_all, publish_raw, wait_until
 from tests.integration.intake.conftest import valid_report
@@ -268,42 +268,60 @@ async def test_a_report_split_off_among_first_events_moves_and_the_others_are_li
         _linked_once(stored[report["_id"]], f"case-of-{report['_id']}", "police")
 
 
-async def test_one_statement_links_each_report_by_its_own_update(
+async def test_one_statement_links_each_report_as_its_own_update_would(
     intake_db: MongoDatabase,
 ) -> None:
     at = datetime.now(UTC)
-    await intake_db.reports.insert_many(
-        [
-            {"_id": "r-new", "status": "received", "history": [{"status": "received", "at": at}]},
-            {"_id": "r-same", "status": "assigned"},  # no history: the line starts one
-            {"_id": "r-linked", "status": "received", "case": {"case_id": "c", "version": 1}},
-        ]
-    )
-    states = {
-        rid: {
-            "case_id": f"case-of-{rid}",
-            "agency": agency,
-            "status": "assigned",
-            "version": 1,
-            "event_type": "case.assigned",
-            "outcome": None,
-            "decision": None,
-            "at": at,
-        }
-        for rid, agency in (("r-new", "police"), ("r-same", "culture_office"), ("r-linked", "x"))
+    received = [{"status": "received", "at": at}]
+    reports = {  # what each report holds before, and the status it is read with
+        "fresh": ({"status": "received", "history": received}, "received"),
+        "same-status": ({"status": "assigned", "history": received}, "assigned"),
+        "no-history": ({"status": "received"}, "received"),  # its line starts one
     }
+    decision = {"outcome": "removed", "reason": "$5 'prize': {a: 1}", "decided_at": at}
     links = [
-        (rid, plan_link({"status": status}, states[rid], at))
-        for rid, status in (("r-new", "received"), ("r-same", "assigned"), ("r-linked", "received"))
+        (
+            rid,
+            plan_link(
+                {"status": status},
+                {
+                    "case_id": f"case-of-{rid}",
+                    "agency": agency,
+                    "status": "assigned",
+                    "version": 3,
+                    "event_type": "case.assigned",
+                    "outcome": "removed",
+                    "decision": {**decision, "by": {"agency": agency}},
+                    "at": at,
+                },
+                at - timedelta(minutes=1),
+            ),
+        )
+        for (rid, (_, status)), agency in zip(
+            reports.items(), ("police", "culture_office", "party_committee"), strict=True
+        )
     ]
+    for way in ("alone", "together"):
+        await intake_db.reports.insert_many(
+            [{"_id": f"{way}-{rid}", **doc} for rid, (doc, _) in reports.items()]
+        )
+    await intake_db.reports.insert_one(
+        {"_id": "together-linked", "status": "received", "case": {"case_id": "c", "version": 1}}
+    )
+    linked = links[0][1]
 
-    result = await intake_db.reports.bulk_write(plan_unread_links(links))
+    alone = [(f"alone-{rid}", update) for rid, update in links]
+    await intake_db.reports.bulk_write([w for link in alone for w in plan_first_links([link])])
+    together = [(f"together-{rid}", update) for rid, update in [*links, ("linked", linked)]]
+    (statement,) = plan_first_links(together)
+    result = await intake_db.reports.bulk_write([statement])
 
-    assert result.matched_count == 2  # a report linked already is left alone
+    assert result.matched_count == len(reports)  # the report linked already is left alone
     stored = {d["_id"]: d async for d in intake_db.reports.find({})}
-    assert stored["r-new"]["case"]["agency"] == "police"
-    assert [h["status"] for h in stored["r-new"]["history"]] == ["received", "assigned"]
-    assert stored["r-same"]["case"]["agency"] == "culture_office"
-    assert stored["r-same"]["history"] == []  # its status did not change: no line
-    assert stored["r-linked"]["case"] == {"case_id": "c", "version": 1}
-    assert all(LINK_PLACE not in report for report in stored.values())
+    for rid in reports:
+        each, grouped = stored[f"alone-{rid}"], stored[f"together-{rid}"]
+        assert {**grouped, "_id": each["_id"]} == each, rid
+        assert LINK_PLACE not in grouped
+    assert [h["status"] for h in stored["together-no-history"]["history"]] == ["assigned"]
+    assert [h["status"] for h in stored["together-same-status"]["history"]] == ["received"]
+    assert stored["together-linked"]["case"] == {"case_id": "c", "version": 1}

@@ -251,3 +251,33 @@ async def test_reports_joining_several_cases_in_one_batch_are_linked_by_one_stat
         assert stored is not None and LINK_PLACE not in stored
         assert (stored["case"]["case_id"], stored["case"]["version"]) == (case_id, 2)
         assert [h["status"] for h in stored["history"]] == ["received", "assigned"]
+
+
+async def test_a_report_moving_and_reports_joining_are_linked_in_one_round_of_reads(
+    intake: Client, intake_db: MongoDatabase, intake_settings: IntakeSettings
+) -> None:
+    first, second, moving, *joiners = [await _report(intake, intake_db) for _ in range(5)]
+    cases = [("case-1", first), ("case-2", second), ("case-m", moving)]
+    follower = StatusFollower(intake_db)
+    assert await follower.apply_many([assigned(*c, minute=0) for c in cases]) == [None] * 3
+    batch = [
+        *(
+            updated(*c, 2, CaseStatus.ASSIGNED, 1, "report_joined", report_ids=[joiner["_id"]])
+            for c, joiner in zip(cases[:2], joiners, strict=True)
+        ),
+        assigned("case-split", moving, minute=2),  # a split: its first report has a case
+    ]
+    url, name = intake_settings.mongo_url, intake_settings.mongo_db
+    async with counting_database(url, name) as (db, commands):
+        assert await StatusFollower(db).apply_many(batch) == [None] * 3
+        # The split's link without a read is refused; the round planned again reads the
+        # states and the reports once, and its one write links all three.
+        assert commands.names["find"] == 3
+
+    stored = {d["_id"]: d async for d in intake_db.reports.find({})}
+    assert stored[moving["_id"]]["case"]["case_id"] == "case-split"
+    for (case_id, _), joiner in zip(cases[:2], joiners, strict=True):
+        assert (
+            stored[joiner["_id"]]["case"]["case_id"],
+            stored[joiner["_id"]]["case"]["version"],
+        ) == (case_id, 2)

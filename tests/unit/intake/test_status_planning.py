@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from pymongo import UpdateMany, UpdateOne
 
 from services.common.contracts import (
     CaseAssigned,
@@ -18,11 +19,14 @@ from services.common.contracts import (
     new_event_id,
 )
 from services.intake.status import (
+    LINK_PART,
+    LINK_PLACE,
     case_state,
     is_newer,
     is_state_of,
     linked_reports,
     plan_fan_out,
+    plan_first_links,
     plan_link,
     seen_differently,
     should_link,
@@ -163,3 +167,32 @@ def test_an_event_whose_state_is_stored_already_is_told_apart() -> None:
     assert is_state_of(case_state(event, None), event)
     assert not is_state_of(known(3, "case.assigned"), event)
     assert not is_state_of(known(4, "case.updated"), event)
+
+
+def _first_links(count: int) -> list[tuple[str, dict[str, Any]]]:
+    state = case_state(assigned(version=1), None)
+    return [(f"report-{n}", plan_link({"status": "received"}, state, AT)) for n in range(count)]
+
+
+def test_one_report_with_no_case_is_linked_by_its_own_conditional_update() -> None:
+    (write,) = plan_first_links(_first_links(1))
+    assert isinstance(write, UpdateOne)
+    assert write._filter == {"_id": "report-0", "case.version": {"$exists": False}}
+    assert write._doc == _first_links(1)[0][1]
+
+
+def test_reports_with_no_case_are_linked_a_statement_per_part_each_by_its_place() -> None:
+    links = _first_links(LINK_PART + 2)
+    first, second = plan_first_links(links)
+    assert isinstance(first, UpdateMany) and isinstance(second, UpdateMany)
+    named = [rid for rid, _ in links]
+    assert first._filter == {"_id": {"$in": named[:LINK_PART]}, "case.version": {"$exists": False}}
+    assert second._filter["_id"] == {"$in": named[LINK_PART:]}
+    place, values, cleanup = second._doc
+    assert place == {
+        "$set": {LINK_PLACE: {"$indexOfArray": [{"$literal": named[LINK_PART:]}, "$_id"]}}
+    }
+    cases = values["$set"]["case"]["$arrayElemAt"][0]["$literal"]
+    assert cases == [update["$set"]["case"] for _, update in links[LINK_PART:]]
+    assert cleanup == {"$unset": LINK_PLACE}
+    assert len(plan_first_links(_first_links(LINK_PART + 1))) == 2  # the last one alone
