@@ -273,7 +273,7 @@ async def test_one_statement_links_each_report_as_its_own_update_would(
 ) -> None:
     at = datetime.now(UTC)
     received = [{"status": "received", "at": at}]
-    reports = {  # what each report holds before, and the status it is read with
+    reports: dict[str, tuple[dict[str, Any], str]] = {  # held before; the status read
         "fresh": ({"status": "received", "history": received}, "received"),
         "same-status": ({"status": "assigned", "history": received}, "assigned"),
         "no-history": ({"status": "received"}, "received"),  # its line starts one

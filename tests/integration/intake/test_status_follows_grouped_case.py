@@ -260,7 +260,7 @@ async def test_a_report_moving_and_reports_joining_are_linked_in_one_round_of_re
     cases = [("case-1", first), ("case-2", second), ("case-m", moving)]
     follower = StatusFollower(intake_db)
     assert await follower.apply_many([assigned(*c, minute=0) for c in cases]) == [None] * 3
-    batch = [
+    batch: list[CaseAssigned | CaseUpdated] = [
         *(
             updated(*c, 2, CaseStatus.ASSIGNED, 1, "report_joined", report_ids=[joiner["_id"]])
             for c, joiner in zip(cases[:2], joiners, strict=True)

@@ -188,7 +188,9 @@ def test_reports_with_no_case_are_linked_a_statement_per_part_each_by_its_place(
     named = [rid for rid, _ in links]
     assert first._filter == {"_id": {"$in": named[:LINK_PART]}, "case.version": {"$exists": False}}
     assert second._filter["_id"] == {"$in": named[LINK_PART:]}
-    place, values, cleanup = second._doc
+    pipeline = second._doc
+    assert isinstance(pipeline, list)
+    place, values, cleanup = pipeline
     assert place == {
         "$set": {LINK_PLACE: {"$indexOfArray": [{"$literal": named[LINK_PART:]}, "$_id"]}}
     }
