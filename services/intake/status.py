@@ -47,6 +47,7 @@ REPORTER_STATUS: dict[CaseStatus, str] = {
 # the statement's list of ids, so a statement's work grows with the square of its size.
 LINK_PART = 25
 LINK_PLACE = "_link_place"  # the report's place in that list, set and removed by the statement
+NO_CASE = {"case.version": {"$exists": False}}  # a report not linked to a case yet
 MERGED = "merged"  # the action closing a case merged into another: its reports move on
 CaseEvent = CaseAssigned | CaseUpdated
 
@@ -152,7 +153,7 @@ def _link_statement(links: Sequence[tuple[str, Document]]) -> UpdateOne | Update
     lines = [[u["$push"]["history"]] if "$push" in u else [] for _, u in links]
     history = {"$concatArrays": [{"$ifNull": ["$history", []]}, each(lines)]}
     return UpdateMany(
-        {"_id": {"$in": ids}, "case.version": {"$exists": False}},
+        {"_id": {"$in": ids}, **NO_CASE},
         [
             {"$set": {LINK_PLACE: {"$indexOfArray": [{"$literal": ids}, "$_id"]}}},
             {"$set": {**fields, "history": history}},
@@ -409,7 +410,7 @@ def _unchanged(report: Document) -> Document:
     """A filter matching the report only while its case link and version are the ones read."""
     previous = report.get("case")
     if not previous:
-        return {"_id": report["_id"], "case.version": {"$exists": False}}
+        return {"_id": report["_id"], **NO_CASE}
     expected: Any = previous.get("version")
     return {
         "_id": report["_id"],
