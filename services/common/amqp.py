@@ -22,6 +22,7 @@ from opentelemetry.context import Context
 from pydantic import ValidationError
 
 from services.common import metrics, tracing
+from services.common.acks import Acks
 from services.common.batching import Coalescer
 from services.common.brokerpolicy import (
     BrokerPolicies,
@@ -315,7 +316,8 @@ class Consumer:
     A message that does not parse, or whose type this queue has no handler for, is rejected
     without requeue and so dead-lettered. A handler that hits a transient database error is
     retried in place with back-off; any other failure is returned to the queue after a pause,
-    and past the queue's delivery limit the broker dead-letters it.
+    and past the queue's delivery limit the broker dead-letters it. The messages of a batch are
+    acked together, in one frame where no open delivery precedes them (`Acks`).
     """
 
     def __init__(
@@ -331,6 +333,7 @@ class Consumer:
         self._dispatch = {kind: self._route(kind, handler) for kind, handler in handlers.items()}
         self._tag: str | None = None
         self._in_flight: set[asyncio.Task[None]] = set()
+        self._acks = Acks()  # a batch's messages acked in one frame
 
     def _route(self, kind: str, handler: Handler | Batched) -> Handler:
         """How one event of type `kind` is handled: alone, or through its batch (one batch per
@@ -408,10 +411,10 @@ class Consumer:
             )
             metrics.MESSAGES_CONSUMED.labels(queue=queue, outcome="failed").inc()
             await asyncio.sleep(min(0.2 * 2**attempt, 5.0))
-            await _settle(message.nack(requeue=True), message)
+            await _settle(self._acks.nack(message, requeue=True), message)
             return
         metrics.MESSAGES_CONSUMED.labels(queue=queue, outcome="ok").inc()
-        await _settle(message.ack(), message)
+        await _settle(self._acks.ack(message), message)
 
     async def _alone(self, handler: Handler, event: AnyEvent) -> None:
         await self._with_retries(lambda: handler(event), [event])
@@ -477,7 +480,7 @@ class Consumer:
             extra={"queue": self.queue.name, "message_id": message.message_id, "reason": reason},
         )
         metrics.MESSAGES_CONSUMED.labels(queue=self.queue.name, outcome="dead_lettered").inc()
-        await _settle(message.reject(requeue=False), message)
+        await _settle(self._acks.nack(message, requeue=False), message)
 
 
 def _delivery_count(message: AbstractIncomingMessage) -> int:

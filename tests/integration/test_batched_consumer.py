@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import aio_pika
 import pytest
 from aio_pika.abc import AbstractIncomingMessage, AbstractRobustConnection
 from pymongo.errors import BulkWriteError
@@ -29,7 +30,11 @@ POISON = "POIS-ONPO-ISON"
 
 
 async def test_a_batch_is_stored_in_one_call_and_a_poison_event_dead_lettered_alone(
-    amqp_connection: AbstractRobustConnection, topology: Topology, mongo_url: str, db_name: str
+    amqp_connection: AbstractRobustConnection,
+    topology: Topology,
+    mongo_url: str,
+    db_name: str,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     spec = QueueSpec("plumbing.batched", ("report.submitted",))
     consuming = await open_consumer_channel(
@@ -40,6 +45,7 @@ async def test_a_batch_is_stored_in_one_call_and_a_poison_event_dead_lettered_al
     events = [*good[:10], report_event(99, tracking_code=POISON), *good[10:]]
     await publisher.publish_many([OutgoingMessage.of(e) for e in events])
     calls: list[int] = []
+    ack_frames = frames_written(monkeypatch)
 
     async with mongo_database(mongo_url, db_name, timeout_ms=5000) as db:
 
@@ -66,3 +72,22 @@ async def test_a_batch_is_stored_in_one_call_and_a_poison_event_dead_lettered_al
         await consumer.stop()
     assert stored == {e.report_id for e in good}
     assert max(calls) > 1, f"events were handled in batches: {calls}"
+    # The batches were acked a frame per run of deliveries, and the broker took those acks:
+    # the channel stayed open, and closing it returns nothing to the queue.
+    assert len(ack_frames) < len(good) and any(ack_frames), ack_frames
+    assert not consuming.channel.is_closed
+    await consuming.channel.close()
+    assert await get_all(amqp_connection, topology.queue("plumbing.batched")) == []
+
+
+def frames_written(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    """Records each ack frame consumers write, as its `multiple` flag."""
+    frames: list[bool] = []
+    ack = aio_pika.IncomingMessage.ack
+
+    async def recorded(message: aio_pika.IncomingMessage, multiple: bool = False) -> None:
+        frames.append(multiple)
+        await ack(message, multiple=multiple)
+
+    monkeypatch.setattr(aio_pika.IncomingMessage, "ack", recorded)
+    return frames
