@@ -15,6 +15,10 @@ from services.common.amqp import Consumer
 ADDRESS = "nguyen.van.a@example.vn"
 
 
+class Channel:
+    """The channel a message came on (the consumer keeps what it settled of each)."""
+
+
 async def test_the_dead_letter_reason_leaves_out_the_invalid_values(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
@@ -25,7 +29,12 @@ async def test_the_dead_letter_reason_leaves_out_the_invalid_values(
 
     body = {"type": "report.submitted", "report_id": {"email": ADDRESS}, "contact": ADDRESS}
     message: Any = SimpleNamespace(
-        body=json.dumps(body).encode(), message_id="m-1", headers={}, reject=reject
+        body=json.dumps(body).encode(),
+        message_id="m-1",
+        headers={},
+        reject=reject,
+        channel=Channel(),
+        delivery_tag=1,
     )
     consumer = Consumer(SimpleNamespace(name="test-queue"), {})  # type: ignore[arg-type]
     with caplog.at_level(logging.ERROR, logger="services.common.amqp"):
