@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 
 import aiormq.abc
 from aio_pika.abc import AbstractIncomingMessage
+from aio_pika.exceptions import ChannelInvalidStateError
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +66,10 @@ class Acks:
     async def ack(self, message: AbstractIncomingMessage) -> None:
         """Ack `message`, with the others settled in the same turn when they are contiguous."""
         channel = message.channel  # raises when the channel is gone: the broker redelivers
-        tag = message.delivery_tag or 0
+        tag = message.delivery_tag
+        if tag is None:  # not a numbered delivery: it stands for itself only
+            await message.ack()
+            return
         sent = asyncio.get_running_loop().create_future()
         sent.add_done_callback(_read)
         self._waiting.append(_Waiting(message, channel, tag, sent))
@@ -76,7 +80,7 @@ class Acks:
 
     async def nack(self, message: AbstractIncomingMessage, *, requeue: bool) -> None:
         """Return `message` to its queue (`requeue`) or reject it to its dead-letter queue. Its
-        frame is queued when this returns, so a `multiple` ack written later cannot cover it."""
+        frame is written when this returns, so a `multiple` ack written later cannot cover it."""
         channel = message.channel
         if requeue:
             await message.nack(requeue=True)
@@ -100,7 +104,7 @@ class Acks:
             for frame in _frames(items, self._deliveries(channel).through)
         ]
         for message, multiple, items in frames:
-            await _written(message.ack(multiple=multiple), items)
+            await _written(items[0].channel, message.ack(multiple=multiple), items)
         self._writing = []
 
     def _sent(self, flush: asyncio.Task[None]) -> None:
@@ -143,18 +147,38 @@ def _frames(items: list[_Waiting], through: int) -> list[Frame]:
     return frames
 
 
-async def _written(ack: Awaitable[None], items: list[_Waiting]) -> None:
-    """Await one ack frame and tell each message it stands for how it went."""
+async def _written(
+    channel: aiormq.abc.AbstractChannel, ack: Awaitable[None], items: list[_Waiting]
+) -> None:
+    """Write one ack frame and tell each message it stands for how it went. A frame that
+    cannot be written before its channel closes (a stalled connection's writer takes no more)
+    is given up: the broker redelivers those messages, and the acks behind it go on."""
+    write = asyncio.ensure_future(ack)
+    closed = channel.closing
     try:
-        await ack
-    except Exception as exc:
-        for item in items:
-            if not item.sent.done():
-                item.sent.set_exception(exc)
-        return
+        await asyncio.wait({write, closed}, return_when=asyncio.FIRST_COMPLETED)
+    except BaseException:  # the consumer stops: the frame is not known to be written
+        write.cancel()
+        raise
+    finally:
+        closed.cancel()  # stops observing the channel, never closes it
+    error = _failure(write)
+    write.cancel()  # nothing when written; else the channel closed first
     for item in items:
-        if not item.sent.done():
+        if item.sent.done():
+            continue
+        if error is None:
             item.sent.set_result(None)
+        else:
+            item.sent.set_exception(error)
+
+
+def _failure(write: asyncio.Future[None]) -> BaseException | None:
+    """Why an ack frame was not written, if it was not (a write cancelled by the channel's
+    closing is the channel's loss, not the consumer's cancellation)."""
+    if not write.done() or write.cancelled():
+        return ChannelInvalidStateError("the channel closed before the ack was written")
+    return write.exception()
 
 
 def _read(sent: asyncio.Future[None]) -> None:

@@ -6,17 +6,38 @@ import asyncio
 from typing import Any
 
 import pytest
+from aio_pika.exceptions import ChannelInvalidStateError
 
 from services.common.acks import Acks
 
 
 class Channel:
-    """Records the frames written on it, as (method, tag, multiple)."""
+    """Records the frames written on it, as (method, tag, multiple); `stalled`: its writes
+    never finish (a connection whose writer takes no more); `fail`: they raise this."""
 
     def __init__(self) -> None:
         self.frames: list[tuple[str, int, bool]] = []
-        self.is_closed = False
-        self.fail: Exception | None = None
+        self.fail: BaseException | None = None
+        self.stalled = False
+        self._closed = asyncio.get_running_loop().create_future()
+
+    @property
+    def is_closed(self) -> bool:
+        return self._closed.done()
+
+    @property
+    def closing(self) -> asyncio.Future[None]:
+        observer: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+        def closed(_: asyncio.Future[None]) -> None:
+            if not observer.done():
+                observer.set_result(None)
+
+        self._closed.add_done_callback(closed)
+        return observer
+
+    def close(self) -> None:
+        self._closed.set_result(None)
 
 
 class Message:
@@ -34,6 +55,8 @@ class Message:
 
     async def _write(self, method: str, multiple: bool) -> None:
         await asyncio.sleep(0)
+        if self._channel.stalled:
+            await asyncio.Event().wait()
         if self._channel.fail is not None:
             raise self._channel.fail
         self._channel.frames.append((method, self.delivery_tag, multiple))
@@ -94,7 +117,7 @@ async def test_a_reopened_channel_numbers_its_deliveries_afresh() -> None:
     acks, old, new = Acks(), Channel(), Channel()
     stale = deliveries(old, 3)
     await acks.ack(stale[0])  # 2 and 3 stay open: the connection is lost
-    old.is_closed = True
+    old.close()
     with pytest.raises(RuntimeError):
         await acks.ack(stale[2])
     await asyncio.gather(*(acks.ack(m) for m in deliveries(new, 3)))
@@ -109,6 +132,33 @@ async def test_every_message_an_ack_stood_for_hears_that_it_failed() -> None:
         *(acks.ack(m) for m in deliveries(channel, 3)), return_exceptions=True
     )
     assert [type(o) for o in outcomes] == [ConnectionError] * 3
+
+
+async def test_an_ack_a_stalled_connection_never_takes_is_given_up_when_its_channel_closes() -> (
+    None
+):
+    acks, stalled, reopened = Acks(), Channel(), Channel()
+    stalled.stalled = True
+    waiting = asyncio.ensure_future(acks.ack(deliveries(stalled, 1)[0]))
+    for _ in range(5):
+        await asyncio.sleep(0)
+    assert not waiting.done()
+    stalled.close()
+    with pytest.raises(ChannelInvalidStateError):
+        await waiting  # the broker redelivers it
+    await acks.ack(deliveries(reopened, 1)[0])  # the acks after it are not held up
+    assert reopened.frames == [("ack", 1, False)]
+
+
+async def test_a_write_the_closing_channel_cancels_fails_its_acks_and_not_the_consumer() -> None:
+    acks, closing, reopened = Acks(), Channel(), Channel()
+    closing.fail = asyncio.CancelledError()  # how the client library ends a closed channel's writes
+    outcomes = await asyncio.gather(
+        *(acks.ack(m) for m in deliveries(closing, 2)), return_exceptions=True
+    )
+    assert [type(o) for o in outcomes] == [ChannelInvalidStateError] * 2
+    await acks.ack(deliveries(reopened, 1)[0])
+    assert reopened.frames == [("ack", 1, False)]
 
 
 async def test_acks_cut_off_at_shutdown_are_cancelled_not_left_waiting() -> None:
