@@ -86,7 +86,8 @@ class Acks:
             await message.nack(requeue=True)
         else:
             await message.reject(requeue=False)
-        self._deliveries(channel).settle(message.delivery_tag or 0)
+        if message.delivery_tag is not None:
+            self._deliveries(channel).settle(message.delivery_tag)
 
     def _deliveries(self, channel: aiormq.abc.AbstractChannel) -> _Deliveries:
         return self._channels.setdefault(channel, _Deliveries())
