@@ -10,7 +10,7 @@ rate (`python -m bench.throughput`; py-spy on the services).
 Acks settled in one turn of the event loop go out together on its next turn. An ack behind a
 delivery still being handled goes out alone at once, as before, so a slow message holds back
 neither the others' acks nor the prefetch window. A nack or reject is sent at once, and counts
-as settled only once its frame is queued, so no `multiple` ack written after it can cover it.
+as settled only once its frame is written, so no `multiple` ack written after it can cover it.
 """
 
 from __future__ import annotations
