@@ -28,6 +28,7 @@ from pymongo import UpdateOne
 
 from services.common.contracts import ANONYMISED_EXPLANATION, CLOSED_STATUSES
 from services.common.mongo import Document, MongoDatabase
+from services.common.outbox import OUTBOX, OUTBOX_SINCE
 from services.intake.evidence_store import BUCKET as EVIDENCE_BUCKET
 from services.routing.legalhold import LEGAL_HOLD, in_force, not_held
 
@@ -177,6 +178,21 @@ def anonymised_case(document: Document, now: datetime) -> Document:
     return {**changes, ANONYMISED_AT: now}
 
 
+def anonymising(doc: Document, plan: Plan, now: datetime) -> Document:
+    """The update anonymising `doc`. Its published events go too: kept for the change-stream
+    relay, the outbox holds the last write's, texts included. Events still pending for the
+    clearing relay stay (it removes them once published); the filter makes sure the document
+    gained none since it was read."""
+    if doc.get(OUTBOX_SINCE) is not None or OUTBOX not in doc:
+        return {"$set": plan(doc, now)}
+    return {"$set": plan(doc, now), "$unset": {OUTBOX: ""}}
+
+
+def _outbox_as_read(doc: Document) -> Document:
+    """A filter matching the document only while its events are pending as read (or not)."""
+    return {OUTBOX_SINCE: doc.get(OUTBOX_SINCE)}
+
+
 # ---- the steps ----
 
 
@@ -260,7 +276,10 @@ async def _in_batches(
         if before is not None:
             await before(docs)
         writes = [
-            UpdateOne({**query, "_id": doc["_id"], **unchanged(doc)}, {"$set": plan(doc, now)})
+            UpdateOne(
+                {**query, "_id": doc["_id"], **unchanged(doc), **_outbox_as_read(doc)},
+                anonymising(doc, plan, now),
+            )
             for doc in docs
         ]
         result = await collection.bulk_write(writes, ordered=False)

@@ -1,5 +1,6 @@
 """`incidents-admin outboxes`: per service and collection, the outbox backlog (documents with
-events still to publish and the age of the oldest), who holds the relay's lease, and what was
+events still to publish, and events a change-stream relay read while the broker was away and
+keeps in `outbox_spill`; the age of the oldest), who holds the relay's lease, and what was
 quarantined: outbox entries that cannot be published (`outbox_quarantine`) and documents a loop
 could not process (`poisoned`)."""
 
@@ -23,6 +24,7 @@ from services.admin.databases import (
 )
 from services.common.mongo import MongoDatabase
 from services.common.outbox import OUTBOX_SINCE, PENDING, QUARANTINE, RELAYS
+from services.common.outbox_stream import SPILL
 
 POISONED = "poisoned"
 HEADER = ("service", "collection", "pending", "oldest", "relay lease", "quarantined", "poisoned")
@@ -104,10 +106,17 @@ async def service_state(
 
 async def _outbox(db: MongoDatabase, state: CollectionState, now: datetime) -> None:
     collection = db[state.collection]
+    spilled = {"collection": state.collection}
     state.pending = await collection.count_documents(PENDING)
+    state.pending += await db[SPILL].count_documents(spilled)
     oldest = await collection.find_one(PENDING, {OUTBOX_SINCE: 1}, sort=[(OUTBOX_SINCE, 1)])
-    if oldest is not None:
-        state.oldest_pending_seconds = (now - oldest[OUTBOX_SINCE]).total_seconds()
+    oldest_spilled = await db[SPILL].find_one(spilled, {"at": 1}, sort=[("at", 1)])
+    times = [
+        *([oldest[OUTBOX_SINCE]] if oldest else []),
+        *([oldest_spilled["at"]] if oldest_spilled else []),
+    ]
+    if times:
+        state.oldest_pending_seconds = (now - min(times)).total_seconds()
     lease = await db[RELAYS].find_one({"_id": state.collection})
     if lease is not None:
         state.lease = Lease(str(lease.get("holder")), lease["until"], lease["until"] > now)

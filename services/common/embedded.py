@@ -2,7 +2,10 @@
 
 One server is one Python process, so it uses at most one core however many the machine has;
 `per_service` gives each service a server of its own (each still in its own database), which
-lets the database work of the three services use more than one core.
+lets the database work of the three services use more than one core. Both keep an oplog, so
+the services' relays read their events from change streams rather than clearing what they
+published (`services.common.outbox_stream`); a bare `EmbeddedMongo` is a plain standalone
+server unless asked otherwise (the tests' shared server, whose relays clear).
 """
 
 from __future__ import annotations
@@ -106,8 +109,8 @@ class EmbeddedMongo:
                     "WARNING",
                     # fdatasync on every commit: an acknowledged write survives a SIGKILL.
                     *(["--sync-on-commit"] if self.durable else []),
-                    # A plain standalone server keeps no oplog: nothing here reads change
-                    # streams, and the oplog costs every write an entry and a diff of the document.
+                    # A plain standalone server keeps no oplog: no change streams, and no oplog
+                    # entry (with a diff of the document) for every write.
                     *(["--standalone"] if self.standalone else []),
                 ],
                 stdout=out,
@@ -143,7 +146,7 @@ def per_service(
         while port in {server.port for server in servers.values()}:  # free, but not yet taken
             port = free_port()
         log_path = log_dir / f"mongo-{name}.log" if log_dir is not None else None
-        servers[name] = EmbeddedMongo(root / name, port=port, log_path=log_path)
+        servers[name] = EmbeddedMongo(root / name, port=port, log_path=log_path, standalone=False)
     try:
         for server in servers.values():
             server.launch()
@@ -160,7 +163,8 @@ def one_for_all(
     root: Path, *, log_path: Path | None = None, services: Iterable[str] = SERVICES
 ) -> dict[str, EmbeddedMongo]:
     """One server, its files in `root`, holding every service's database (by service)."""
-    return dict.fromkeys(services, EmbeddedMongo(root, log_path=log_path).start())
+    server = EmbeddedMongo(root, log_path=log_path, standalone=False)
+    return dict.fromkeys(services, server.start())
 
 
 def distinct(servers: dict[str, EmbeddedMongo]) -> list[EmbeddedMongo]:

@@ -33,6 +33,11 @@ PUBLISH_FAILURES = Counter(
 LOOP_RESTARTS = Counter(
     "background_loop_restarts_total", "Background loops restarted after an error", ["loop"]
 )
+OUTBOX_HISTORY_LOST = Counter(
+    "outbox_history_lost_total",
+    "Times a change-stream relay's position had left the oplog (events may be unpublished)",
+    ["collection"],
+)
 QUARANTINED = Counter(
     "quarantined_documents_total",
     "Documents (or outbox entries) a loop could not process, moved aside",

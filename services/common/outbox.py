@@ -79,22 +79,103 @@ def outbox_entry(event: AnyEvent) -> dict[str, Any]:
     }
 
 
+# How this process's writes keep their events, chosen once at start (`use_change_streams`):
+# - for the clearing relay (`OutboxRelay`), appended to the document's outbox and marked pending
+#   (`outbox_since`) until the relay has published and cleared them;
+# - for the change-stream relay (`services.common.outbox_stream`), the events of the write
+#   alone: the relay reads each write's events from the stream, so a document keeps only those
+#   of its last write, and nothing is written to it again once they are published.
+_change_streams = False
+
+
+def use_change_streams(on: bool) -> None:
+    """Keep events for the change-stream relay (`on`) or for the clearing one."""
+    global _change_streams
+    _change_streams = on
+
+
+def change_streams_used() -> bool:
+    """Whether this process keeps its events for the change-stream relay."""
+    return _change_streams
+
+
 def outbox_fields(events: list[AnyEvent], now: datetime) -> dict[str, Any]:
     """Fields to put on a new document so its events get published."""
-    return {OUTBOX: [outbox_entry(e) for e in events], OUTBOX_SINCE: now}
+    entries = [outbox_entry(e) for e in events]
+    if _change_streams:
+        return {OUTBOX: entries}
+    return {OUTBOX: entries, OUTBOX_SINCE: now}
 
 
 def outbox_update(events: list[AnyEvent], now: datetime) -> dict[str, Any]:
-    """Update operators appending events to an existing document's outbox."""
-    return {
-        "$push": {OUTBOX: {"$each": [outbox_entry(e) for e in events]}},
-        "$min": {OUTBOX_SINCE: now},
-    }
+    """Update operators storing events on an existing document: appended to its outbox, or,
+    for the change-stream relay, in place of the last write's."""
+    entries = [outbox_entry(e) for e in events]
+    if _change_streams:
+        # `$slice` keeps the array to this write's events; the change holds the whole array.
+        return {"$push": {OUTBOX: {"$each": entries, "$slice": -len(entries)}}}
+    return {"$push": {OUTBOX: {"$each": entries}}, "$min": {OUTBOX_SINCE: now}}
+
+
+def with_outbox(update: dict[str, Any], outbox: dict[str, Any]) -> dict[str, Any]:
+    """`update` with the operators of `outbox_update` merged into its own."""
+    merged = dict(update)
+    for operator, fields in outbox.items():
+        merged[operator] = {**merged.get(operator, {}), **fields}
+    return merged
 
 
 async def ensure_outbox_index(collection: AsyncCollection[dict[str, Any]]) -> None:
     """The sparse index the relay finds pending documents through."""
     await collection.create_index(OUTBOX_SINCE, sparse=True, name="outbox_pending")
+
+
+class RelayLease:
+    """One relay at a time per collection: a short, renewed lease in `outbox_relays`.
+
+    The document (`_id`: the collection's name) holds the holder's random token and until
+    when it holds the collection; a change-stream relay keeps its position there too.
+    """
+
+    def __init__(self, collection: AsyncCollection[dict[str, Any]], clock: Clock) -> None:
+        self.label = collection.name
+        self.clock = clock
+        self.relays = collection.database[RELAYS]
+        self.token = uuid.uuid4().hex
+        # The lease as this relay last wrote it: (taken at, until), by its clock.
+        self._held: tuple[datetime, datetime] | None = None
+
+    async def lead(self) -> bool:
+        """Take or renew the lease; False while another relay holds it.
+
+        A lease this relay wrote and that has more than `RENEW_BELOW` left is still its own
+        (no other relay takes one before it runs out), so it is not written again; a clock
+        that went back since it was written gets it written, and so checked, at once."""
+        now = self.clock()
+        if self._held is not None:
+            taken, until = self._held
+            if taken <= now and until - now > RENEW_BELOW:
+                return True
+        until = now + timedelta(seconds=LEASE_SECONDS)
+        self._held = None
+        try:
+            await self.relays.update_one(
+                {"_id": self.label, "$or": [{"until": {"$lt": now}}, {"holder": self.token}]},
+                {"$set": {"holder": self.token, "until": until}},
+                upsert=True,
+            )
+        except DuplicateKeyError:  # the lease document exists and another relay holds it
+            return False
+        self._held = (now, until)
+        return True
+
+    async def release(self) -> None:
+        """Give up the lease (the database may be down too: then it runs out)."""
+        self._held = None
+        release = self.relays.update_one(
+            {"_id": self.label, "holder": self.token}, {"$set": {"until": EPOCH}}
+        )
+        await bounded(release, seconds=2.0, what="release the outbox lease")
 
 
 class OutboxRelay:
@@ -113,6 +194,7 @@ class OutboxRelay:
         linger_seconds: float = 0.0,
         clock: Clock = utcnow,
         slow_round_seconds: float = SLOW_ROUND_SECONDS,
+        lease: RelayLease | None = None,
     ) -> None:
         self.collection = collection
         self.publisher = publisher
@@ -124,10 +206,7 @@ class OutboxRelay:
         self.clock = clock
         self._wake = asyncio.Event()
         self._label = collection.name
-        self._relays = collection.database[RELAYS]
-        self._token = uuid.uuid4().hex
-        # This relay's lease as it last wrote it: (taken at, until), by its clock.
-        self._held: tuple[datetime, datetime] | None = None
+        self._lease = lease or RelayLease(collection, clock)
         self._window = ReadWindow()  # how far the next round reads the backlog
 
     def wake(self) -> None:
@@ -173,7 +252,7 @@ class OutboxRelay:
         if self.publisher is None:
             raise RuntimeError("the outbox relay has no publisher yet")
         self._wake.clear()
-        if not await self._lead():
+        if not await self._lease.lead():
             self._window.reset()  # another relay works through the backlog meanwhile
             return 0
         started = asyncio.get_running_loop().time()
@@ -190,7 +269,7 @@ class OutboxRelay:
         except BaseException:
             # Whatever failed, give the collection up at once so the retry (this relay's or
             # another replica's) need not wait for the lease to run out.
-            await self._release()
+            await self._lease.release()
             raise
         self._observe(batch.occurred)
         took = asyncio.get_running_loop().time() - started
@@ -217,42 +296,10 @@ class OutboxRelay:
             )
             self.batch_size = size
 
-    async def _lead(self) -> bool:
-        """Take or renew this relay's lease on the collection; False while another holds it.
-
-        A lease this relay wrote and that has more than `RENEW_BELOW` left is still its own
-        (no other relay takes one before it runs out), so it is not written again; a clock
-        that went back since it was written gets it written, and so checked, at once."""
-        now = self.clock()
-        if self._held is not None:
-            taken, until = self._held
-            if taken <= now and until - now > RENEW_BELOW:
-                return True
-        until = now + timedelta(seconds=LEASE_SECONDS)
-        self._held = None
-        try:
-            await self._relays.update_one(
-                {"_id": self._label, "$or": [{"until": {"$lt": now}}, {"holder": self._token}]},
-                {"$set": {"holder": self._token, "until": until}},
-                upsert=True,
-            )
-        except DuplicateKeyError:  # the lease document exists and another relay holds it
-            return False
-        self._held = (now, until)
-        return True
-
     async def track_backlog(self, every_seconds: float = 5.0) -> None:
         """Keep the outbox backlog gauge current: every few seconds, less often while counting
         a long backlog takes long (it keeps its value while the database is away)."""
         await keep_counting(self.backlog, every=every_seconds, what=f"{self._label} outbox backlog")
-
-    async def _release(self) -> None:
-        """Give up the lease (the database may be down too: then it runs out)."""
-        self._held = None
-        release = self._relays.update_one(
-            {"_id": self._label, "holder": self._token}, {"$set": {"until": EPOCH}}
-        )
-        await bounded(release, seconds=2.0, what="release the outbox lease")
 
     async def _mark_sent(self, docs: list[dict[str, Any]], batch: Batch) -> None:
         """Clear the outboxes of the documents read that hold only published events, in one

@@ -49,7 +49,8 @@ from services.common.http import (
 )
 from services.common.metrics import http_metrics
 from services.common.mongo import MongoDatabase, close_client, make_client, ping
-from services.common.outbox import OutboxRelay
+from services.common.outbox import OutboxRelay, change_streams_used, use_change_streams
+from services.common.outbox_stream import ChangeStreamRelay, ensure_spill_index, keeps_oplog
 from services.common.retention import RetentionLoop, Sweep
 from services.common.runtime import Supervisor, bounded
 from services.common.settings import CommonSettings
@@ -74,6 +75,9 @@ EXIT_DEADLINE_SECONDS = 4.5
 GC_THRESHOLDS = (10_000, 20, 20)
 
 
+Relay = OutboxRelay | ChangeStreamRelay
+
+
 @dataclass
 class _Loop:
     name: str
@@ -91,7 +95,7 @@ class Runtime:
     db: MongoDatabase
     clock: Clock
     supervisor: Supervisor = field(default_factory=Supervisor)
-    relays: list[OutboxRelay] = field(default_factory=list)
+    relays: list[Relay] = field(default_factory=list)
     queues: list[QueueSpec] = field(default_factory=list)
     handlers: list[tuple[QueueSpec, Mapping[str, Handler | Batched]]] = field(default_factory=list)
     loops: list[_Loop] = field(default_factory=list)
@@ -111,9 +115,12 @@ class Runtime:
         """Exchange and queue names of this deployment."""
         return Topology(self.settings.topology_prefix)
 
-    def outbox(self, collection: AsyncCollection[dict[str, Any]]) -> OutboxRelay:
-        """A relay for `collection`'s outbox, run once the broker is connected."""
-        relay = OutboxRelay(
+    def outbox(self, collection: AsyncCollection[dict[str, Any]]) -> Relay:
+        """A relay for `collection`'s events: read from its change stream where the database
+        keeps an oplog (from the start, spilling while the broker is away), else found as
+        pending outboxes and cleared once published (run once the broker is connected)."""
+        streamed = change_streams_used()
+        relay = (ChangeStreamRelay if streamed else OutboxRelay)(
             collection,
             batch=self.settings.outbox_batch,
             poll_seconds=self.settings.outbox_poll_seconds,
@@ -122,7 +129,7 @@ class Runtime:
         )
         self.relays.append(relay)
         name = "outbox-relay" if len(self.relays) == 1 else f"outbox-relay-{collection.name}"
-        self.loop(name, relay.run, needs_broker=True)
+        self.loop(name, relay.run, needs_broker=not streamed)
         self.loop(f"{name}-backlog", relay.track_backlog)
         return relay
 
@@ -301,7 +308,12 @@ def _lifespan(service: Service) -> Callable[[web.Application], AsyncIterator[Non
         settings = service.settings
         client = make_client(settings.mongo_url, timeout_ms=settings.mongo_timeout_ms)
         try:
-            runtime = Runtime(app, settings, client[settings.mongo_db], service.clock)
+            db = client[settings.mongo_db]
+            streamed = await keeps_oplog(db)
+            use_change_streams(streamed)
+            if streamed:
+                await ensure_spill_index(db)
+            runtime = Runtime(app, settings, db, service.clock)
             await service.wire(runtime)
             app[RUNTIME] = runtime
             runtime.start()

@@ -17,7 +17,7 @@ from services.common.clock import Clock
 from services.common.contracts import ReportAppealed, event_occurred, shown_explanation
 from services.common.i18n import localised
 from services.common.mongo import Document
-from services.common.outbox import outbox_update
+from services.common.outbox import outbox_update, with_outbox
 from services.intake.labels import Language, decision_outcome_label, review_label
 from services.intake.models import AppealView, DecisionView
 from services.intake.repository import ReportRepository
@@ -98,14 +98,13 @@ def plan_appeal(document: Document, reason: str, now: datetime) -> AppealPlan:
         reason=reason,
         decided_at=decision["decided_at"],
     )
-    outbox = outbox_update([event], now)
     appeal = {"reason": reason, "at": now, "decided_at": decision["decided_at"]}
-    update: dict[str, Any] = {
+    own: dict[str, Any] = {
         "$set": {"appeal": {**appeal, "case_id": event.case_id}, "status": APPEALED},
-        "$push": {"history": {"status": APPEALED, "at": now}, **outbox["$push"]},
-        "$min": outbox["$min"],
+        "$push": {"history": {"status": APPEALED, "at": now}},
     }
-    update["$set"]["updated_at"] = now
+    own["$set"]["updated_at"] = now
+    update = with_outbox(own, outbox_update([event], now))
     # Only while the report is as read: not appealed, and the same decision on it.
     condition = {
         "_id": document["_id"],

@@ -17,7 +17,7 @@ from services.common.clock import Clock
 from services.common.contracts import ErasureReason, ReportContactErased, event_occurred
 from services.common.i18n import localised
 from services.common.mongo import Document
-from services.common.outbox import QUARANTINE, outbox_update
+from services.common.outbox import QUARANTINE, outbox_update, with_outbox
 from services.intake.labels import Language
 from services.intake.repository import (
     HOLDING,
@@ -73,15 +73,15 @@ def plan_erasure(document: Document, reason: ErasureReason, now: datetime) -> Er
         erased_at=now,
         reason=reason,
     )
-    outbox = outbox_update([event], now)
     # The request's hash is of a body that held the contact; a quarantined `report.submitted`
-    # (an outbox entry that could not be published) holds it sealed: all go with it.
-    update = {
+    # (an outbox entry that could not be published) holds it sealed: all go with it. Kept for
+    # the change-stream relay, the outbox holds only the erasure's event from now on.
+    own = {
         "$unset": {SEALED_CONTACT: "", LEGACY_CONTACT: "", REQUEST_HASH: ""},
         "$set": {ERASED_AT: now, ERASURE_REASON: reason.value},
         "$pull": {QUARANTINE: HOLDS_CONTACT},
-        **outbox,
     }
+    update = with_outbox(own, outbox_update([event], now))
     condition = {"_id": document["_id"], ERASED_AT: None, **HOLDING}
     return ErasurePlan(condition, update, event)
 

@@ -25,7 +25,7 @@ from services.common import metrics, tracing
 from services.common.clock import EPOCH, Clock
 from services.common.contracts import CLOSED_STATUSES
 from services.common.mongo import MongoDatabase
-from services.common.outbox import ensure_outbox_index, outbox_update
+from services.common.outbox import ensure_outbox_index, outbox_update, with_outbox
 from services.common.workcalendar import CalendarBook
 from services.notify.escalation import EscalationPolicy
 from services.notify.planning import (
@@ -258,7 +258,7 @@ class DeadlineStore:
         update = _set_fields(fields)
         if claim.events:
             with tracing.resumed(tracing.stored_trace(doc.get(tracing.TRACE)), "deadline due"):
-                update.update(outbox_update(claim.events, now))
+                update = with_outbox(update, outbox_update(claim.events, now))
         operation = UpdateOne({"_id": deadline.case_id, "rev": deadline.rev}, update)
         return operation, claim.next_due_at
 

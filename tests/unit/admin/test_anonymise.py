@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -11,6 +12,7 @@ from services.admin.anonymise import (
     anonymised_case,
     anonymised_report,
     anonymised_state,
+    anonymising,
     cases_to_anonymise,
     renamed,
     reports_to_anonymise,
@@ -126,3 +128,17 @@ def test_the_anonymisation_default_comes_from_the_environment(
         build_parser().parse_args(["retention"])
     assert exit_.value.code == 2
     assert "--anonymise-older-than: must be a whole number of days" in capsys.readouterr().err
+
+
+def test_anonymising_drops_published_events_and_keeps_pending_ones() -> None:
+    def plan(doc: dict[str, Any], now: datetime) -> dict[str, Any]:
+        return {"report.description": ""}
+
+    published = {"_id": "r1", "outbox": [{"body": "the reporter's words"}]}
+    assert anonymising(published, plan, NOW) == {
+        "$set": {"report.description": ""},
+        "$unset": {"outbox": ""},
+    }
+    pending = {**published, "outbox_since": NOW}
+    assert anonymising(pending, plan, NOW) == {"$set": {"report.description": ""}}
+    assert anonymising({"_id": "r2"}, plan, NOW) == {"$set": {"report.description": ""}}
