@@ -201,7 +201,7 @@ async def stages(mongo_url: str) -> None:
 async def main(args: argparse.Namespace) -> None:
     """Start the database, run the burst, clean up."""
     with tempfile.TemporaryDirectory() as tmp:
-        mongo = EmbeddedMongo(Path(tmp) / "db").start()
+        mongo = EmbeddedMongo(Path(tmp) / "db", standalone=False).start()  # as ./scripts/run
         try:
             assert mongo.process is not None
             await burst(args, mongo.url, mongo.process.pid, Path(tmp))

@@ -185,7 +185,7 @@ def _not_due(n: int) -> dict[str, Any]:
 async def main(args: argparse.Namespace) -> None:
     """Start the database, run both parts, clean up."""
     with tempfile.TemporaryDirectory() as tmp:
-        mongo = EmbeddedMongo(Path(tmp) / "db").start()
+        mongo = EmbeddedMongo(Path(tmp) / "db", standalone=False).start()  # as ./scripts/run
         try:
             if args.deadlines:
                 await lateness(args, mongo.url, Path(tmp))

@@ -33,7 +33,7 @@ async def main(args: argparse.Namespace) -> None:
     """Run the benchmark and print its figures."""
     topology = Topology(f"bench-{uuid.uuid4().hex[:6]}.")
     with tempfile.TemporaryDirectory() as tmp:
-        mongo = EmbeddedMongo(Path(tmp) / "db").start()
+        mongo = EmbeddedMongo(Path(tmp) / "db", standalone=False).start()  # as ./scripts/run
         env = {
             "MONGO_URL": mongo.url,
             "AMQP_URL": AMQP_URL,

@@ -42,7 +42,7 @@ async def main(args: argparse.Namespace) -> None:
     """Start the servers, run, print, clean up."""
     topology = Topology(f"bench-{uuid.uuid4().hex[:6]}.")
     with tempfile.TemporaryDirectory() as tmp:
-        mongo = EmbeddedMongo(Path(tmp) / "db").start()
+        mongo = EmbeddedMongo(Path(tmp) / "db", standalone=False).start()  # as ./scripts/run
         env = {
             "MONGO_URL": mongo.url,
             "AMQP_URL": AMQP_URL,
