@@ -361,18 +361,22 @@ class OutboxRelay:
         )
 
     def _observe(self, occurred: list[datetime]) -> None:
-        now = self.clock()
-        metrics.OUTBOX_PUBLISHED.labels(collection=self._label).inc(len(occurred))
-        for at in occurred:
-            metrics.PUBLISH_LATENCY.labels(collection=self._label).observe(
-                max((now - at).total_seconds(), 0.0)
-            )
+        observe_published(self._label, occurred, self.clock())
 
     async def backlog(self) -> int:
         """How many documents still have events to publish (also exported as a gauge)."""
         count = await self.collection.count_documents(PENDING)
         metrics.OUTBOX_BACKLOG.labels(collection=self._label).set(count)
         return count
+
+
+def observe_published(collection: str, occurred: list[datetime], now: datetime) -> None:
+    """Count published events and how long after their writes they went out."""
+    metrics.OUTBOX_PUBLISHED.labels(collection=collection).inc(len(occurred))
+    for at in occurred:
+        metrics.PUBLISH_LATENCY.labels(collection=collection).observe(
+            max((now - at).total_seconds(), 0.0)
+        )
 
 
 def clearing_writes(docs: list[dict[str, Any]]) -> list[UpdateMany]:

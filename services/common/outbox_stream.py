@@ -51,6 +51,7 @@ from services.common.outbox import (
     Batch,
     OutboxRelay,
     RelayLease,
+    observe_published,
     sort_entries,
 )
 from services.common.runtime import raise_if_cancelling, woken
@@ -270,7 +271,11 @@ class ChangeStreamRelay:
             for event_id, bad in batch.poisoned.items():
                 log.error(
                     "spilled outbox entry cannot be published; dropped",
-                    extra={"collection": self._label, "event_id": str(event_id), "error": bad},
+                    extra={
+                        "collection": self._label,
+                        "event_id": str(event_id),
+                        "error": "; ".join(item.error for item in bad),
+                    },
                 )
             if len(docs) < self.batch:
                 self._spilled = False
@@ -323,12 +328,7 @@ class ChangeStreamRelay:
         await self._lease.relays.update_one({"_id": self._label}, {"$unset": {POSITION: ""}})
 
     def _observe(self, occurred: list[datetime]) -> None:
-        now = self.clock()
-        metrics.OUTBOX_PUBLISHED.labels(collection=self._label).inc(len(occurred))
-        for at in occurred:
-            metrics.PUBLISH_LATENCY.labels(collection=self._label).observe(
-                max((now - at).total_seconds(), 0.0)
-            )
+        observe_published(self._label, occurred, self.clock())
 
     async def track_backlog(self, every_seconds: float = 5.0) -> None:
         """Keep the outbox backlog gauge current: the events waiting in the spill."""
