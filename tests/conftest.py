@@ -76,6 +76,17 @@ async def _delete_topology(url: str, topology: Topology) -> None:
         await delete_topology(await connection.channel(), topology, QUEUES)
 
 
+@pytest.fixture(scope="session")
+def oplog_mongo_url() -> Iterator[str]:
+    """A server keeping an oplog, as `./scripts/run` starts the embedded one: the services'
+    relays read change streams there (the shared `mongo_url` server is standalone)."""
+    server = EmbeddedMongo(":memory:", standalone=False).start()
+    try:
+        yield server.url
+    finally:
+        server.stop()
+
+
 @pytest.fixture
 def own_database(tmp_path: Path) -> Iterator[EmbeddedMongo]:
     """A database server of the test's own (on disk, durable), so the test can stop or kill it."""

@@ -8,11 +8,8 @@ killed services, duplicates, poison: nothing lost, nothing doubled), are run aga
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
-from services.common.embedded import EmbeddedMongo
 from tests.e2e.test_faults import (
     system_extra_env,
     test_nothing_lost_nothing_doubled_through_broker_restart_crash_duplicates_and_poison,
@@ -31,10 +28,6 @@ __all__ = [
 
 
 @pytest.fixture(scope="module")
-def mongo_url() -> Iterator[str]:
-    """A server keeping an oplog, for this module's systems (in place of the shared one)."""
-    server = EmbeddedMongo(":memory:", standalone=False).start()
-    try:
-        yield server.url
-    finally:
-        server.stop()
+def mongo_url(oplog_mongo_url: str) -> str:
+    """This module's systems run on a server keeping an oplog, in place of the shared one."""
+    return oplog_mongo_url

@@ -5,7 +5,7 @@ a restart going on from the saved position, the broker's absence bridged by the 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -14,7 +14,6 @@ from aio_pika.abc import AbstractRobustConnection
 
 from services.common.amqp import Publisher, Topology
 from services.common.contracts import ReportSubmitted
-from services.common.embedded import EmbeddedMongo
 from services.common.mongo import MongoDatabase, mongo_database
 from services.common.outbox import (
     OUTBOX,
@@ -37,22 +36,12 @@ from tests.helpers import QueueProbe, report_event, wait_until
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture(scope="module")
-def oplog_url() -> Iterator[str]:
-    """A server of this module's own that keeps an oplog."""
-    server = EmbeddedMongo(":memory:", standalone=False).start()
-    try:
-        yield server.url
-    finally:
-        server.stop()
-
-
 @pytest.fixture
-async def db(oplog_url: str, db_name: str) -> AsyncIterator[MongoDatabase]:
+async def db(oplog_mongo_url: str, db_name: str) -> AsyncIterator[MongoDatabase]:
     """The test's database, its writes keeping events for the change-stream relay."""
     use_change_streams(True)
     try:
-        async with mongo_database(oplog_url, db_name, timeout_ms=5000) as database:
+        async with mongo_database(oplog_mongo_url, db_name, timeout_ms=5000) as database:
             assert await keeps_oplog(database)
             await ensure_spill_index(database)
             yield database
