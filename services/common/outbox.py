@@ -339,14 +339,7 @@ class OutboxRelay:
 
     def _quarantine(self, doc_id: Any, bad: list[Poisoned]) -> UpdateOne:
         """Move entries that cannot be published to `outbox_quarantine`, with their error."""
-        now = self.clock()
-        for item in bad:
-            log.error(
-                "outbox entry cannot be published; quarantined",
-                extra={"collection": self._label, "document_id": str(doc_id), "error": item.error},
-            )
-        metrics.QUARANTINED.labels(collection=f"{self._label}.outbox").inc(len(bad))
-        kept = [{"entry": item.entry, "error": item.error, "at": now} for item in bad]
+        kept = quarantined(self._label, doc_id, bad, self.clock())
         if any(item.whole_outbox for item in bad):
             return UpdateOne(
                 {"_id": doc_id},
@@ -368,6 +361,18 @@ class OutboxRelay:
         count = await self.collection.count_documents(PENDING)
         metrics.OUTBOX_BACKLOG.labels(collection=self._label).set(count)
         return count
+
+
+def quarantined(collection: str, doc_id: Any, bad: list[Poisoned], now: datetime) -> list[Any]:
+    """The `outbox_quarantine` records of a document's entries that cannot be published, each
+    with its error; logged and counted here, once."""
+    for item in bad:
+        log.error(
+            "outbox entry cannot be published; quarantined",
+            extra={"collection": collection, "document_id": str(doc_id), "error": item.error},
+        )
+    metrics.QUARANTINED.labels(collection=f"{collection}.outbox").inc(len(bad))
+    return [{"entry": item.entry, "error": item.error, "at": now} for item in bad]
 
 
 def observe_published(collection: str, occurred: list[datetime], now: datetime) -> None:

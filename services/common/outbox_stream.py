@@ -52,6 +52,7 @@ from services.common.outbox import (
     OutboxRelay,
     RelayLease,
     observe_published,
+    quarantined,
     sort_entries,
 )
 from services.common.runtime import raise_if_cancelling, woken
@@ -293,20 +294,13 @@ class ChangeStreamRelay:
     async def _quarantine(self, batch: Batch) -> None:
         """Keep each entry that cannot be published on its document, with its error."""
         now = self.clock()
-        writes = []
-        for doc_id, bad in batch.poisoned.items():
-            for item in bad:
-                log.error(
-                    "outbox entry cannot be published; quarantined",
-                    extra={
-                        "collection": self._label,
-                        "document_id": str(doc_id),
-                        "error": item.error,
-                    },
-                )
-            kept = [{"entry": item.entry, "error": item.error, "at": now} for item in bad]
-            writes.append(UpdateOne({"_id": doc_id}, {"$push": {QUARANTINE: {"$each": kept}}}))
-            metrics.QUARANTINED.labels(collection=f"{self._label}.outbox").inc(len(bad))
+        writes = [
+            UpdateOne(
+                {"_id": doc_id},
+                {"$push": {QUARANTINE: {"$each": quarantined(self._label, doc_id, bad, now)}}},
+            )
+            for doc_id, bad in batch.poisoned.items()
+        ]
         await self.collection.bulk_write(writes, ordered=False)
 
     async def _save(self, position: Mapping[str, Any] | None) -> bool:
