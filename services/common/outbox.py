@@ -220,6 +220,7 @@ class OutboxRelay:
         """
         failures = 0
         while True:
+            raise_if_cancelling()  # one PyMongo dropped stops the relay here
             try:
                 size = self.batch_size
                 published = await self.publish_pending()

@@ -165,6 +165,7 @@ class ChangeStreamRelay:
         async with await self._open() as stream:
             self._read_to_end = False  # a stream just opened is read at once
             while True:
+                raise_if_cancelling()  # one PyMongo dropped stops the relay here
                 await self._publish_spilled()
                 await self._publish_earlier()
                 changes = await self._take(stream)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,11 +16,20 @@ log = logging.getLogger(__name__)
 LoopFactory = Callable[[], Awaitable[None]]
 
 
-def raise_if_cancelling() -> None:
-    """Re-raise a cancellation that a library turned into an ordinary error.
+# While a cancelled task still runs, its cancellation is delivered again this often.
+RECANCEL_SECONDS = 0.2
 
-    PyMongo can convert a `CancelledError` delivered during server selection into one of its
-    own errors; a retry loop catching `Exception` would then swallow the shutdown and spin.
+
+def raise_if_cancelling() -> None:
+    """Re-raise a cancellation that a library turned into an ordinary error or dropped.
+
+    asyncio delivers a cancellation once. PyMongo can convert a `CancelledError` delivered
+    during server selection into one of its own errors, which a retry loop catching `Exception`
+    would take for an outage; and on Python 3.11 it can drop one: its socket writes go through
+    `asyncio.wait_for`, which returns the result of a write that finished as the cancellation
+    arrived and forgets the cancellation (CPython gh-86296, fixed in 3.12), so the operation
+    returns normally. Either way the task still counts the request (`Task.cancelling`), and a
+    loop that checks here before it waits again stops instead of running on.
     """
     task = asyncio.current_task()
     if task is not None and task.cancelling():
@@ -28,8 +37,10 @@ def raise_if_cancelling() -> None:
 
 
 async def woken(wake: asyncio.Event, *, seconds: float) -> bool:
-    """Wait for `wake` at most `seconds`; True if it was set. Stays cancellable (3.11's
-    `wait_for` can swallow a cancellation)."""
+    """Wait for `wake` at most `seconds`; True if it was set. A cancellation the work before
+    dropped is raised first (`raise_if_cancelling`); the wait itself stays cancellable (it
+    avoids 3.11's `wait_for`, which can swallow one)."""
+    raise_if_cancelling()
     try:
         async with asyncio.timeout(seconds):
             await wake.wait()
@@ -54,6 +65,28 @@ async def bounded(step: Awaitable[Any], *, seconds: float, what: str) -> bool:
         log.warning("step failed", extra={"step": what, "error": describe(exc)})
         return False
     return True
+
+
+async def cancel_and_wait(
+    tasks: Collection[asyncio.Task[Any]], *, seconds: float
+) -> set[asyncio.Task[Any]]:
+    """Cancel `tasks` and wait at most `seconds` for them to end; return those still running.
+
+    A task still running is cancelled again every `RECANCEL_SECONDS` (as trio and anyio cancel:
+    until the task ends, not once), so a cancellation a library dropped does not leave it
+    running for good (`raise_if_cancelling`).
+    """
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + seconds
+    pending = {task for task in tasks if not task.done()}
+    while pending:
+        for task in pending:
+            task.cancel()
+        left = deadline - loop.time()
+        if left <= 0:
+            break
+        _, pending = await asyncio.wait(pending, timeout=min(left, RECANCEL_SECONDS))
+    return pending
 
 
 @dataclass(frozen=True)
@@ -93,13 +126,8 @@ class Supervisor:
 
     async def stop(self, *, seconds: float) -> None:
         """Cancel every loop and wait for them together, at most `seconds`."""
-        tasks = list(self._tasks.values())
-        for task in tasks:
-            task.cancel()
-        if tasks:
-            _, pending = await asyncio.wait(tasks, timeout=seconds)
-            for task in pending:
-                log.warning("loop did not stop in time", extra={"loop": task.get_name()})
+        for task in await cancel_and_wait(self._tasks.values(), seconds=seconds):
+            log.warning("loop did not stop in time", extra={"loop": task.get_name()})
         self._tasks.clear()
 
     async def _guard(self, name: str, factory: LoopFactory, once: bool) -> None:

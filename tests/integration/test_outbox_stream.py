@@ -31,6 +31,7 @@ from services.common.outbox_stream import (
     ensure_spill_index,
     keeps_oplog,
 )
+from services.common.runtime import cancel_and_wait
 from tests.helpers import QueueProbe, report_event, wait_until
 
 pytestmark = pytest.mark.integration
@@ -85,8 +86,7 @@ class Running:
         self.task = asyncio.create_task(relay.run())
 
     async def stop(self) -> None:
-        self.task.cancel()
-        await asyncio.gather(self.task, return_exceptions=True)
+        assert not await cancel_and_wait([self.task], seconds=5), "the relay did not stop"
 
 
 def relay_of(db: MongoDatabase, publisher: Publisher | None, **options: Any) -> ChangeStreamRelay:

@@ -1,4 +1,5 @@
-"""The loop supervisor: a loop that raises is restarted, reported down meanwhile; waits are bounded."""
+"""The loop supervisor: a loop that raises is restarted, reported down meanwhile; waits are
+bounded; a cancellation a library dropped does not leave a loop running."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import asyncio
 
 import pytest
 
-from services.common.runtime import Backoff, Supervisor, bounded
+from services.common.runtime import Backoff, Supervisor, bounded, woken
 from tests.helpers import wait_until
 
 pytestmark = pytest.mark.unit
@@ -65,6 +66,57 @@ async def test_stop_cancels_a_loop_that_ignores_nothing_within_the_bound() -> No
     started = loop.time()
     await supervisor.stop(seconds=1)
     assert loop.time() - started < 0.5
+
+
+class Library:
+    """Drops the first cancellation it is given as PyMongo's socket write on Python 3.11 can
+    (CPython gh-86296): the operation returns normally, the cancellation forgotten."""
+
+    def __init__(self) -> None:
+        self.dropped = False
+
+    async def operation(self) -> None:
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            if self.dropped:
+                raise
+            self.dropped = True
+
+
+async def test_stop_cancels_again_a_loop_whose_cancellation_was_dropped(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    supervisor = Supervisor()
+    library = Library()
+
+    async def loop_over_the_library() -> None:
+        while True:
+            await library.operation()
+
+    supervisor.spawn("relay", loop_over_the_library)
+    await asyncio.sleep(0)
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    await supervisor.stop(seconds=1)
+    assert library.dropped
+    assert loop.time() - started < 0.9
+    assert "loop did not stop in time" not in caplog.text
+
+
+async def test_a_wait_for_work_raises_the_cancellation_the_work_before_it_dropped() -> None:
+    library = Library()
+
+    async def work_then_wait() -> None:
+        await library.operation()
+        await woken(asyncio.Event(), seconds=5)
+
+    task = asyncio.create_task(work_then_wait())
+    await asyncio.sleep(0)
+    task.cancel()
+    done, _ = await asyncio.wait({task}, timeout=1)
+    assert library.dropped
+    assert done and task.cancelled()
 
 
 async def test_bounded_gives_up_on_a_step_that_never_ends() -> None:
