@@ -123,6 +123,7 @@ class ChangeStreamRelay:
         self._saved_at = 0.0  # when the position was last saved, by the event loop's clock
         self._wake = asyncio.Event()
         self._read_to_end = False  # the last read found all the stream held
+        self._read_size = 0  # changes taken so far from the server's last reply
         # Outboxes left pending by writes made for the clearing relay (before the database
         # kept an oplog): published and cleared as that relay does, once connected.
         self._earlier = OutboxRelay(collection, clock=clock, batch=batch, lease=self._lease)
@@ -164,6 +165,7 @@ class ChangeStreamRelay:
         loop = asyncio.get_running_loop()
         async with await self._open() as stream:
             self._read_to_end = False  # a stream just opened is read at once
+            self._read_size = 0
             while True:
                 raise_if_cancelling()  # one PyMongo dropped stops the relay here
                 await self._publish_spilled()
@@ -182,14 +184,12 @@ class ChangeStreamRelay:
         """The stream from the saved position, or from the oldest write the oplog holds."""
         lease = await self._lease.relays.find_one({"_id": self._label}, {POSITION: 1})
         position = lease.get(POSITION) if lease else None
+        # A reply holds at most `batch` changes, so a shorter one held all there was.
+        options: dict[str, Any] = {"max_await_time_ms": NO_WAIT_MS, "batch_size": self.batch}
         if position is not None:
-            return await self.collection.watch(
-                WRITES_WITH_EVENTS, resume_after=position, max_await_time_ms=NO_WAIT_MS
-            )
+            return await self.collection.watch(WRITES_WITH_EVENTS, resume_after=position, **options)
         return await self.collection.watch(
-            WRITES_WITH_EVENTS,
-            start_at_operation_time=await self._oldest_write(),
-            max_await_time_ms=NO_WAIT_MS,
+            WRITES_WITH_EVENTS, start_at_operation_time=await self._oldest_write(), **options
         )
 
     async def _oldest_write(self) -> Timestamp:
@@ -201,17 +201,27 @@ class ChangeStreamRelay:
     async def _take(self, stream: AsyncChangeStream[dict[str, Any]]) -> list[dict[str, Any]]:
         """The next batch, up to `batch` changes. Once the stream was read to its end, it is
         read again when a write of this process wakes the relay (after `linger_seconds`, so
-        the writes right behind it join) or after `poll_seconds` (other replicas' writes)."""
+        the writes right behind it join) or after `poll_seconds` (other replicas' writes).
+
+        A server reply shorter than `batch` held every change there was, so the stream is read
+        to its end once that reply is taken, without a read that would find nothing."""
         if self._read_to_end and await woken(self._wake, seconds=self.poll_seconds):
             await asyncio.sleep(self.linger_seconds)
+        self._read_to_end = False
         changes: list[dict[str, Any]] = []
         while len(changes) < self.batch:
             self._wake.clear()  # a write after this wakes the next wait; one before, this read
             change = await stream.try_next()
             if change is None:
+                self._read_to_end = True
                 break
             changes.append(change)
-        self._read_to_end = len(changes) < self.batch
+            self._read_size += 1
+            if _reply_taken(stream):
+                short, self._read_size = self._read_size < self.batch, 0
+                if short:
+                    self._read_to_end = True
+                    break
         return changes
 
     async def _deliver(self, changes: list[dict[str, Any]]) -> None:
@@ -339,6 +349,15 @@ class ChangeStreamRelay:
 async def ensure_spill_index(db: MongoDatabase) -> None:
     """The index the relay reads a collection's spilled events through, oldest first."""
     await db[SPILL].create_index([("collection", 1), ("at", 1)], name="spilled")
+
+
+def _reply_taken(stream: AsyncChangeStream[dict[str, Any]]) -> bool:
+    """Whether every change of the server's last reply has been taken from `stream`. PyMongo
+    keeps the reply in the stream's cursor and has no public way to ask (its own `try_next`
+    asks `_has_next`); where that is missing, False: the stream is read until a read finds
+    nothing, as it would be without this."""
+    has_next = getattr(getattr(stream, "_cursor", None), "_has_next", None)
+    return callable(has_next) and not has_next()
 
 
 def _written(change: Mapping[str, Any]) -> dict[str, Any]:

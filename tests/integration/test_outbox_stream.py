@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from aio_pika.abc import AbstractRobustConnection
+from pymongo import AsyncMongoClient, monitoring
 
 from services.common.amqp import Publisher, Topology
 from services.common.contracts import ReportSubmitted
@@ -151,6 +152,57 @@ async def test_writes_made_before_the_relay_first_ran_are_published(
     events = await probe.flush()
     await running.stop()
     assert ids(events) == ids(written)
+
+
+class Reads(monitoring.CommandListener):
+    """Counts the reads of a collection's change stream after its first reply (`getMore`)."""
+
+    def __init__(self, collection: str) -> None:
+        self.collection = collection
+        self.count = 0
+
+    def started(self, event: monitoring.CommandStartedEvent) -> None:
+        if event.command_name == "getMore" and event.command.get("collection") == self.collection:
+            self.count += 1
+
+    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
+        pass
+
+    def failed(self, event: monitoring.CommandFailedEvent) -> None:
+        pass
+
+
+async def test_a_write_s_events_cost_the_relay_one_read_of_the_stream(
+    db: MongoDatabase, oplog_mongo_url: str, probe: QueueProbe, publisher: Publisher
+) -> None:
+    reads = Reads("reports")
+    listened: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
+        oplog_mongo_url, timeoutMS=5000, tz_aware=True, event_listeners=[reads]
+    )
+    relay = ChangeStreamRelay(listened[db.name].reports, publisher, poll_seconds=60)
+    running = Running(relay)
+
+    async def position() -> Any:
+        lease = await db[RELAYS].find_one({"_id": "reports"})
+        return lease.get(POSITION) if lease else None
+
+    async def idle() -> bool:  # read to the end once, its position saved: waiting for a wake
+        return await position() is not None
+
+    await wait_until(idle, what="the relay idle")
+    idle_at, reads.count = await position(), 0
+    written = await insert_reports(db, 5)
+    relay.wake()
+    await probe.wait_for(5)
+
+    async def saved() -> bool:
+        return await position() != idle_at
+
+    await wait_until(saved, what="the position after the batch saved")
+    await running.stop()
+    await listened.close()
+    assert ids(await probe.flush()) == ids(written)
+    assert reads.count == 1  # the reply held fewer changes than a batch: nothing more to read
 
 
 async def test_events_read_while_the_broker_is_away_wait_in_the_spill(
