@@ -12,8 +12,11 @@ entry of it included (README, "Performance").
   the resume token of the last published batch). With no position yet, the relay starts from
   the oldest write the oplog holds, so the writes made before it first ran are published too.
 - **A batch** is the changes that arrive within `linger_seconds` of the first (up to `batch`);
-  it is published with confirms, then its position is saved. A crash in between publishes the
-  batch again (consumers are idempotent; the message id is the event id).
+  it is published with confirms. The stream's position is saved within `SAVE_SECONDS` of the
+  previous save (sooner when a read finds nothing), not after each batch: at a few reports a
+  second each batch holds one event, and a write per batch would double the relay's commands.
+  A relay stopped before a save publishes again what it published since (consumers are
+  idempotent; the message id is the event id).
 - **While the broker is away** the relay goes on reading and keeps the events in
   `outbox_spill`, so the oplog's bounded history (SecantusDB keeps 100,000 entries or an hour)
   never has to outlast an outage; once the broker is back, the spilled events go out first and
@@ -66,6 +69,10 @@ POSITION = "position"
 NO_WAIT_MS = 1
 # After a failed publish of spilled events, the next try waits this long.
 SPILL_RETRY_SECONDS = 1.0
+# While batches flow, the position is saved at most this often (not after every batch: a
+# batch of one event would cost a write of its own); a relay stopped in between publishes
+# what it published since the last save again, and consumers are idempotent.
+SAVE_SECONDS = 0.25
 # An idle relay saves its position this often: the stream's position moves on with the other
 # collections' writes, and one saved long ago could fall out of the oplog's history.
 IDLE_SAVE_SECONDS = 5.0
@@ -121,6 +128,7 @@ class ChangeStreamRelay:
         self._spilled = True  # whether events may wait in the spill (checked once at first)
         self._spill_retry_at = 0.0  # by the event loop's clock: not before, after a failure
         self._saved_at = 0.0  # when the position was last saved, by the event loop's clock
+        self._unsaved = False  # batches were published since the position was last saved
         self._wake = asyncio.Event()
         self._read_to_end = False  # the last read found all the stream held
         self._read_size = 0  # changes taken so far from the server's last reply
@@ -175,7 +183,10 @@ class ChangeStreamRelay:
                     return  # another relay took over: it goes on from the saved position
                 if changes:
                     await self._deliver(changes)
-                elif loop.time() - self._saved_at < IDLE_SAVE_SECONDS:
+                    self._unsaved = True
+                every = SAVE_SECONDS if self._unsaved else IDLE_SAVE_SECONDS
+                idle_unsaved = self._unsaved and not changes  # a pause after batches
+                if loop.time() - self._saved_at < every and not idle_unsaved:
                     continue
                 if not await self._save(stream.resume_token):
                     return
@@ -205,8 +216,15 @@ class ChangeStreamRelay:
 
         A server reply shorter than `batch` held every change there was, so the stream is read
         to its end once that reply is taken, without a read that would find nothing."""
-        if self._read_to_end and await woken(self._wake, seconds=self.poll_seconds):
-            await asyncio.sleep(self.linger_seconds)
+        if self._read_to_end:
+            wait = self.poll_seconds
+            if self._unsaved:  # wake in time to save the position of what was published
+                left = self._saved_at + SAVE_SECONDS - asyncio.get_running_loop().time()
+                wait = min(wait, max(left, 0.0))
+            if await woken(self._wake, seconds=wait):
+                await asyncio.sleep(self.linger_seconds)
+            elif self._unsaved:
+                return []  # the position is saved first; the stream is read after
         self._read_to_end = False
         changes: list[dict[str, Any]] = []
         while len(changes) < self.batch:
@@ -320,6 +338,7 @@ class ChangeStreamRelay:
             {"_id": self._label, "holder": self._lease.token}, {"$set": {POSITION: position}}
         )
         self._saved_at = asyncio.get_running_loop().time()
+        self._unsaved = False
         return saved.matched_count == 1
 
     async def _history_lost(self, exc: OperationFailure) -> None:
