@@ -131,7 +131,6 @@ class ChangeStreamRelay:
         self._unsaved = False  # batches were published since the position was last saved
         self._wake = asyncio.Event()
         self._read_to_end = False  # the last read found all the stream held
-        self._read_size = 0  # changes taken so far from the server's last reply
         # Outboxes left pending by writes made for the clearing relay (before the database
         # kept an oplog): published and cleared as that relay does, once connected.
         self._earlier = OutboxRelay(collection, clock=clock, batch=batch, lease=self._lease)
@@ -146,6 +145,7 @@ class ChangeStreamRelay:
         escapes to the supervisor."""
         failures = 0
         while True:
+            raise_if_cancelling()  # one PyMongo dropped (a standby's lease check) stops it here
             try:
                 await self._follow()
                 failures = 0
@@ -173,7 +173,6 @@ class ChangeStreamRelay:
         loop = asyncio.get_running_loop()
         async with await self._open() as stream:
             self._read_to_end = False  # a stream just opened is read at once
-            self._read_size = 0
             while True:
                 raise_if_cancelling()  # one PyMongo dropped stops the relay here
                 await self._publish_spilled()
@@ -195,12 +194,14 @@ class ChangeStreamRelay:
         """The stream from the saved position, or from the oldest write the oplog holds."""
         lease = await self._lease.relays.find_one({"_id": self._label}, {POSITION: 1})
         position = lease.get(POSITION) if lease else None
-        # A reply holds at most `batch` changes, so a shorter one held all there was.
-        options: dict[str, Any] = {"max_await_time_ms": NO_WAIT_MS, "batch_size": self.batch}
         if position is not None:
-            return await self.collection.watch(WRITES_WITH_EVENTS, resume_after=position, **options)
+            return await self.collection.watch(
+                WRITES_WITH_EVENTS, resume_after=position, max_await_time_ms=NO_WAIT_MS
+            )
         return await self.collection.watch(
-            WRITES_WITH_EVENTS, start_at_operation_time=await self._oldest_write(), **options
+            WRITES_WITH_EVENTS,
+            start_at_operation_time=await self._oldest_write(),
+            max_await_time_ms=NO_WAIT_MS,
         )
 
     async def _oldest_write(self) -> Timestamp:
@@ -214,8 +215,9 @@ class ChangeStreamRelay:
         read again when a write of this process wakes the relay (after `linger_seconds`, so
         the writes right behind it join) or after `poll_seconds` (other replicas' writes).
 
-        A server reply shorter than `batch` held every change there was, so the stream is read
-        to its end once that reply is taken, without a read that would find nothing."""
+        Only a read that returns nothing is the stream's end: a shorter reply than asked for
+        is not (SecantusDB reads 200 oplog entries of the collection per reply and filters
+        them after, so a reply can hold a few changes with many more behind it)."""
         if self._read_to_end:
             wait = self.poll_seconds
             if self._unsaved:  # wake in time to save the position of what was published
@@ -234,12 +236,6 @@ class ChangeStreamRelay:
                 self._read_to_end = True
                 break
             changes.append(change)
-            self._read_size += 1
-            if _reply_taken(stream):
-                short, self._read_size = self._read_size < self.batch, 0
-                if short:
-                    self._read_to_end = True
-                    break
         return changes
 
     async def _deliver(self, changes: list[dict[str, Any]]) -> None:
@@ -368,15 +364,6 @@ class ChangeStreamRelay:
 async def ensure_spill_index(db: MongoDatabase) -> None:
     """The index the relay reads a collection's spilled events through, oldest first."""
     await db[SPILL].create_index([("collection", 1), ("at", 1)], name="spilled")
-
-
-def _reply_taken(stream: AsyncChangeStream[dict[str, Any]]) -> bool:
-    """Whether every change of the server's last reply has been taken from `stream`. PyMongo
-    keeps the reply in the stream's cursor and has no public way to ask (its own `try_next`
-    asks `_has_next`); where that is missing, False: the stream is read until a read finds
-    nothing, as it would be without this."""
-    has_next = getattr(getattr(stream, "_cursor", None), "_has_next", None)
-    return callable(has_next) and not has_next()
 
 
 def _written(change: Mapping[str, Any]) -> dict[str, Any]:

@@ -16,7 +16,8 @@ log = logging.getLogger(__name__)
 LoopFactory = Callable[[], Awaitable[None]]
 
 
-# While a cancelled task still runs, its cancellation is delivered again this often.
+# While a cancelled task still runs past half its bound, its cancellation is delivered again
+# this often.
 RECANCEL_SECONDS = 0.2
 
 
@@ -72,13 +73,18 @@ async def cancel_and_wait(
 ) -> set[asyncio.Task[Any]]:
     """Cancel `tasks` and wait at most `seconds` for them to end; return those still running.
 
-    A task still running is cancelled again every `RECANCEL_SECONDS` (as trio and anyio cancel:
-    until the task ends, not once), so a cancellation a library dropped does not leave it
-    running for good (`raise_if_cancelling`).
+    A task still running after half of `seconds` (time enough for the clean-up a cancellation
+    starts, such as giving up a lease) is cancelled again every `RECANCEL_SECONDS` (as trio and
+    anyio cancel: until the task ends, not once), so a cancellation a library dropped does not
+    leave it running for good (`raise_if_cancelling`).
     """
     loop = asyncio.get_running_loop()
     deadline = loop.time() + seconds
     pending = {task for task in tasks if not task.done()}
+    for task in pending:
+        task.cancel()
+    if pending:
+        _, pending = await asyncio.wait(pending, timeout=seconds / 2)
     while pending:
         for task in pending:
             task.cancel()

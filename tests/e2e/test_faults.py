@@ -35,9 +35,11 @@ CATEGORIES = ["scam_fraud", "false_information", "member_misconduct"]
 AGENCIES = ["police", "culture_office", "party_committee"]
 SUPERVISOR_QUEUE = QueueSpec("supervisor.alerts", ("case.escalated.#",))
 # Delivery is at least once: an outbox relay publishes a batch, awaits its confirms, then clears
-# it (or saves its position in the change stream), so a batch in flight when the broker goes away or the relay's process is killed is
-# published again. Each relay here lives through two such faults (the broker restart and its
-# own kill), so each queue may see up to two batches twice, and no more.
+# it, so a batch in flight when the broker goes away or the relay's process is killed is
+# published again; a change-stream relay saves its position within 0.25 s, so it publishes
+# again what it published since (at this rate, a few events besides the batch in flight).
+# Each relay here lives through two such faults (the broker restart and its own kill), so
+# each queue may see up to two batches twice, and no more.
 RELAY_BATCH = 50
 # What intake's relay logs while the broker is away: the clearing relay, the change-stream one.
 HELD_WHILE_THE_BROKER_WAS_AWAY = (
