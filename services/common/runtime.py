@@ -81,17 +81,15 @@ async def cancel_and_wait(
     loop = asyncio.get_running_loop()
     deadline = loop.time() + seconds
     pending = {task for task in tasks if not task.done()}
-    for task in pending:
-        task.cancel()
-    if pending:
-        _, pending = await asyncio.wait(pending, timeout=seconds / 2)
+    wait = seconds / 2
     while pending:
         for task in pending:
             task.cancel()
         left = deadline - loop.time()
         if left <= 0:
             break
-        _, pending = await asyncio.wait(pending, timeout=min(left, RECANCEL_SECONDS))
+        _, pending = await asyncio.wait(pending, timeout=min(left, wait))
+        wait = RECANCEL_SECONDS
     return pending
 
 
