@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -169,13 +170,18 @@ class RelayLease:
         self._held = (now, until)
         return True
 
-    async def release(self) -> None:
-        """Give up the lease (the database may be down too: then it runs out)."""
+    async def release(
+        self, *, saving: Mapping[str, Any] | None = None, seconds: float = 2.0
+    ) -> bool:
+        """Give up the lease within `seconds` (the database may be down too: then it runs out),
+        writing `saving` on the lease document in the same write (a change-stream relay's
+        position); whether it was written."""
         self._held = None
         release = self.relays.update_one(
-            {"_id": self.label, "holder": self.token}, {"$set": {"until": EPOCH}}
+            {"_id": self.label, "holder": self.token},
+            {"$set": {**(saving or {}), "until": EPOCH}},
         )
-        await bounded(release, seconds=2.0, what="release the outbox lease")
+        return await bounded(release, seconds=seconds, what="release the outbox lease")
 
 
 class OutboxRelay:

@@ -15,8 +15,9 @@ entry of it included (README, "Performance").
   it is published with confirms. The stream's position is saved within `SAVE_SECONDS` of the
   previous save (sooner when a read finds nothing), not after each batch: at a few reports a
   second each batch holds one event, and a write per batch would double the relay's commands.
-  A relay stopped before a save publishes again what it published since (consumers are
-  idempotent; the message id is the event id).
+  A relay that is stopped saves its position and gives up its lease in one bounded write on its
+  way out; one that cannot (killed, or the database away) publishes again what it published
+  since the last save (consumers are idempotent; the message id is the event id).
 - **While the broker is away** the relay goes on reading and keeps the events in
   `outbox_spill`, so the oplog's bounded history (SecantusDB keeps 100,000 entries or an hour)
   never has to outlast an outage; once the broker is back, the spilled events go out first and
@@ -70,9 +71,13 @@ NO_WAIT_MS = 1
 # After a failed publish of spilled events, the next try waits this long.
 SPILL_RETRY_SECONDS = 1.0
 # While batches flow, the position is saved at most this often (not after every batch: a
-# batch of one event would cost a write of its own); a relay stopped in between publishes
+# batch of one event would cost a write of its own); a relay killed in between publishes
 # what it published since the last save again, and consumers are idempotent.
 SAVE_SECONDS = 0.25
+# A relay that is stopped saves its position and gives up its lease in one write, waiting at
+# most this long: under half the runtime's bound for stopping loops (`STOP_LOOPS`, 1 s), after
+# which it is cancelled again.
+HAND_OVER_SECONDS = 0.4
 # An idle relay saves its position this often: the stream's position moves on with the other
 # collections' writes, and one saved long ago could fall out of the oplog's history.
 IDLE_SAVE_SECONDS = 5.0
@@ -129,6 +134,8 @@ class ChangeStreamRelay:
         self._spill_retry_at = 0.0  # by the event loop's clock: not before, after a failure
         self._saved_at = 0.0  # when the position was last saved, by the event loop's clock
         self._unsaved = False  # batches were published since the position was last saved
+        # The stream's position after the last batch published (or spilled), once read.
+        self._published: Mapping[str, Any] | None = None
         self._wake = asyncio.Event()
         self._read_to_end = False  # the last read found all the stream held
         # Outboxes left pending by writes made for the clearing relay (before the database
@@ -170,25 +177,43 @@ class ChangeStreamRelay:
         if not await self._lease.lead():
             await asyncio.sleep(self.poll_seconds)
             return
-        loop = asyncio.get_running_loop()
         async with await self._open() as stream:
             self._read_to_end = False  # a stream just opened is read at once
-            while True:
-                raise_if_cancelling()  # one PyMongo dropped stops the relay here
-                await self._publish_spilled()
-                await self._publish_earlier()
-                changes = await self._take(stream)
-                if not await self._lease.lead():
-                    return  # another relay took over: it goes on from the saved position
-                if changes:
-                    await self._deliver(changes)
-                    self._unsaved = True
-                every = SAVE_SECONDS if self._unsaved else IDLE_SAVE_SECONDS
-                idle_unsaved = self._unsaved and not changes  # a pause after batches
-                if loop.time() - self._saved_at < every and not idle_unsaved:
-                    continue
-                if not await self._save(stream.resume_token):
-                    return
+            self._published = None
+            try:
+                await self._relay(stream)
+            except asyncio.CancelledError:
+                await self._hand_over()
+                raise
+
+    async def _relay(self, stream: AsyncChangeStream[dict[str, Any]]) -> None:
+        """Read and publish batches until the lease is lost (or the relay is cancelled)."""
+        loop = asyncio.get_running_loop()
+        while True:
+            raise_if_cancelling()  # one PyMongo dropped stops the relay here
+            await self._publish_spilled()
+            await self._publish_earlier()
+            changes = await self._take(stream)
+            if not await self._lease.lead():
+                return  # another relay took over: it goes on from the saved position
+            if changes:
+                await self._deliver(changes)
+                self._unsaved = True
+            self._published = stream.resume_token  # all read so far is published (or spilled)
+            every = SAVE_SECONDS if self._unsaved else IDLE_SAVE_SECONDS
+            idle_unsaved = self._unsaved and not changes  # a pause after batches
+            if loop.time() - self._saved_at < every and not idle_unsaved:
+                continue
+            if not await self._save(self._published):
+                return
+
+    async def _hand_over(self) -> None:
+        """On stop: save the position of what was published, so a restart does not publish it
+        again, and give up the lease, so another replica's relay goes on at once; one write,
+        bounded by `HAND_OVER_SECONDS` (without it, the lease runs out)."""
+        saving = {POSITION: self._published} if self._unsaved and self._published else None
+        if await self._lease.release(saving=saving, seconds=HAND_OVER_SECONDS) and saving:
+            self._unsaved = False
 
     async def _open(self) -> AsyncChangeStream[dict[str, Any]]:
         """The stream from the saved position, or from the oldest write the oplog holds."""

@@ -36,8 +36,9 @@ AGENCIES = ["police", "culture_office", "party_committee"]
 SUPERVISOR_QUEUE = QueueSpec("supervisor.alerts", ("case.escalated.#",))
 # Delivery is at least once: an outbox relay publishes a batch, awaits its confirms, then clears
 # it, so a batch in flight when the broker goes away or the relay's process is killed is
-# published again; a change-stream relay saves its position within 0.25 s, so it publishes
-# again what it published since (at this rate, a few events besides the batch in flight).
+# published again; a change-stream relay saves its position within 0.25 s (and on its way out
+# when stopped, not killed), so one killed publishes again what it published since (at this
+# rate, a few events besides the batch in flight).
 # Each relay here lives through two such faults (the broker restart and its own kill), so
 # each queue may see up to two batches twice, and no more.
 RELAY_BATCH = 50

@@ -13,10 +13,13 @@ import pytest
 from aio_pika.abc import AbstractRobustConnection
 from pymongo import InsertOne, UpdateOne
 
+from services.common import outbox_stream
 from services.common.amqp import Publisher, Topology
+from services.common.clock import EPOCH
 from services.common.contracts import ReportSubmitted
 from services.common.mongo import MongoDatabase, mongo_database
 from services.common.outbox import (
+    LEASE_SECONDS,
     OUTBOX,
     OUTBOX_SINCE,
     QUARANTINE,
@@ -98,6 +101,17 @@ def ids(events: list[Any]) -> list[str]:
     return sorted(e.event_id for e in events)
 
 
+async def saved_at_the_end(db: MongoDatabase) -> bool:
+    """Whether the saved position is the stream's end: no write with events after it."""
+    lease = await db[RELAYS].find_one({"_id": "reports"})
+    if lease is None or lease.get(POSITION) is None:
+        return False
+    async with await db.reports.watch(
+        WRITES_WITH_EVENTS, resume_after=lease[POSITION], max_await_time_ms=1
+    ) as stream:
+        return await stream.try_next() is None
+
+
 async def test_each_write_s_events_are_published_once_and_never_cleared(
     db: MongoDatabase, probe: QueueProbe, publisher: Publisher
 ) -> None:
@@ -123,16 +137,7 @@ async def test_a_restarted_relay_goes_on_from_its_saved_position(
     before = await insert_reports(db, 10)
     await probe.wait_for(10)
 
-    async def saved_at_the_end() -> bool:  # nothing in the stream after the saved position
-        lease = await db[RELAYS].find_one({"_id": "reports"})
-        if lease is None or lease.get(POSITION) is None:
-            return False
-        async with await db.reports.watch(
-            WRITES_WITH_EVENTS, resume_after=lease[POSITION], max_await_time_ms=1
-        ) as stream:
-            return await stream.try_next() is None
-
-    await wait_until(saved_at_the_end, what="the position of the last batch saved")
+    await wait_until(lambda: saved_at_the_end(db), what="the position of the last batch saved")
     await running.stop()
     await db[RELAYS].update_one({"_id": "reports"}, {"$set": {"until": datetime.now(UTC)}})
     meanwhile = await insert_reports(db, 10)  # written while no relay runs
@@ -141,6 +146,33 @@ async def test_a_restarted_relay_goes_on_from_its_saved_position(
     events = await probe.flush()
     await restarted.stop()
     assert ids(events) == ids(before + meanwhile)
+
+
+async def test_a_stopped_relay_saves_what_it_published_and_hands_the_collection_over(
+    db: MongoDatabase, probe: QueueProbe, publisher: Publisher, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Stopped between two saves of its position, a relay saves it and gives up its lease in
+    one write on its way out: the relay after it starts at once and publishes nothing again."""
+    monkeypatch.setattr(outbox_stream, "SAVE_SECONDS", 60.0)  # no save between batches
+    first = await insert_reports(db, 10)  # the first batch, read as the relay starts
+    relay = relay_of(db, publisher, poll_seconds=60)  # then reads only when woken
+    running = Running(relay)
+    await probe.wait_for(10)
+    second = await insert_reports(db, 10)
+    relay.wake()
+    await probe.wait_for(20)
+    assert not await saved_at_the_end(db)  # published since the last save
+    await running.stop()
+    lease = await db[RELAYS].find_one({"_id": "reports"})
+    assert lease is not None and lease["until"] == EPOCH
+    assert await saved_at_the_end(db)
+    after = Running(relay_of(db, publisher))
+    third = await insert_reports(db, 5)
+    await probe.wait_for(25, timeout=LEASE_SECONDS / 2)  # it need not wait for the lease
+    await asyncio.sleep(0.5)  # time to publish the others again, if it would
+    events = await probe.flush()
+    await after.stop()
+    assert ids(events) == ids(first + second + third)
 
 
 async def test_writes_made_before_the_relay_first_ran_are_published(
