@@ -168,8 +168,12 @@ async def test_a_stopped_relay_saves_what_it_published_and_hands_the_collection_
     assert await saved_at_the_end(db)
     after = Running(relay_of(db, publisher))
     third = await insert_reports(db, 5)
-    await probe.wait_for(25, timeout=LEASE_SECONDS / 2)  # it need not wait for the lease
-    await asyncio.sleep(0.5)  # time to publish the others again, if it would
+
+    async def third_published() -> bool:  # anything published again would go out before
+        return set(ids(third)) <= {event.event_id for event in probe.events}
+
+    # It need not wait for the lease to run out.
+    await wait_until(third_published, timeout=LEASE_SECONDS / 2, what="the third batch")
     events = await probe.flush()
     await after.stop()
     assert ids(events) == ids(first + second + third)
