@@ -172,16 +172,16 @@ class RelayLease:
 
     async def release(
         self, *, saving: Mapping[str, Any] | None = None, seconds: float = 2.0
-    ) -> bool:
+    ) -> None:
         """Give up the lease within `seconds` (the database may be down too: then it runs out),
         writing `saving` on the lease document in the same write (a change-stream relay's
-        position); whether it was written."""
+        position)."""
         self._held = None
         release = self.relays.update_one(
             {"_id": self.label, "holder": self.token},
             {"$set": {**(saving or {}), "until": EPOCH}},
         )
-        return await bounded(release, seconds=seconds, what="release the outbox lease")
+        await bounded(release, seconds=seconds, what="release the outbox lease")
 
 
 class OutboxRelay:

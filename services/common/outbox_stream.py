@@ -212,8 +212,7 @@ class ChangeStreamRelay:
         again, and give up the lease, so another replica's relay goes on at once; one write,
         bounded by `HAND_OVER_SECONDS` (without it, the lease runs out)."""
         saving = {POSITION: self._published} if self._unsaved and self._published else None
-        if await self._lease.release(saving=saving, seconds=HAND_OVER_SECONDS) and saving:
-            self._unsaved = False
+        await self._lease.release(saving=saving, seconds=HAND_OVER_SECONDS)
 
     async def _open(self) -> AsyncChangeStream[dict[str, Any]]:
         """The stream from the saved position, or from the oldest write the oplog holds."""
