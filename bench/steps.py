@@ -44,6 +44,29 @@ async def commands_served(system: RunningSystem) -> int:
     return sum(sum(ops.values()) for ops in counted)
 
 
+async def commands_by_server(system: RunningSystem) -> dict[str, dict[str, int]]:
+    """Each database server's operation counters by kind (insert, query, update, delete,
+    getmore, command), labelled by the services it serves (`intake`, or `shared`)."""
+    names = {
+        url: "+".join(sorted(s for s, u in system.mongo_urls.items() if u == url))
+        for url in system.servers
+    }
+    counted = await asyncio.gather(*(opcounters(url) for url in system.servers))
+    return {names[url]: ops for url, ops in zip(system.servers, counted, strict=True)}
+
+
+def commands_line(
+    before: dict[str, dict[str, int]], after: dict[str, dict[str, int]], reports: int
+) -> str:
+    """Commands per report of each server, with the kinds that made them up."""
+    parts = []
+    for server, ops in after.items():
+        kinds = {k: (v - before[server].get(k, 0)) / max(reports, 1) for k, v in ops.items()}
+        detail = ", ".join(f"{k} {v:.2f}" for k, v in kinds.items() if v >= 0.005)
+        parts.append(f"{server} {sum(kinds.values()):.2f} ({detail})")
+    return "db commands/report by server: " + "; ".join(parts)
+
+
 async def idle_line(system: RunningSystem, seconds: float = 5.0) -> str:
     """What the system costs the database with nothing to do (its loops looking for work): a
     step's per-report figures include this for every second the step waits."""
@@ -72,6 +95,7 @@ class Step:
     stages: dict[str, list[float]]  # Observer.stages
     lateness: list[float]
     commands: float
+    commands_detail: str  # commands_line
     cpu_ms: dict[str, float]
     lost: int
     doubled: int
@@ -86,6 +110,7 @@ class Step:
             f"  escalation p99 {percentile(self.lateness, 99) * MS:7.1f} ms"
             f"  lost {self.lost} doubled {self.doubled}"
             f"  db commands/report {self.commands:4.1f}  CPU ms/report: {cpu_line(self.cpu_ms)}"
+            f"\n    {self.commands_detail}"
         )
 
 
@@ -102,7 +127,7 @@ async def step(
     """Drive one load pattern (at most `seconds`, if given) and wait (bounded) for its cases."""
     observer = system.observer
     before, lateness_from = set(observer.accepted), len(observer.lateness)
-    ops_before = await commands_served(system)
+    ops_before = await commands_by_server(system)
     cpu_before = cpu_now(system.pids)
     until = None if seconds is None else time.monotonic() + seconds
     started = time.time()
@@ -117,7 +142,7 @@ async def step(
     codes = [c for c in observer.accepted if c not in before]
     await settle(lambda: len(observer.routed(codes)) >= len(codes), timeout=wait)
     await settle(lambda: len(observer.lateness) - lateness_from >= len(codes), timeout=wait)
-    ops_after = await commands_served(system)
+    ops_after = await commands_by_server(system)
     if errors:
         print(f"  ({title}: {errors} submissions refused)")
     routed_at = [observer.assigned[c] for c in codes if c in observer.assigned]
@@ -130,7 +155,9 @@ async def step(
         observer.routed(codes),
         observer.stages(codes),
         observer.lateness[lateness_from:],
-        (ops_after - ops_before) / max(len(latencies), 1),
+        sum(sum(o.values()) - sum(ops_before[s].values()) for s, o in ops_after.items())
+        / max(len(latencies), 1),
+        commands_line(ops_before, ops_after, len(latencies)),
         cpu_ms_per(cpu_before, cpu_now(system.pids), len(latencies)),
         observer.lost(codes),
         observer.doubled(codes),

@@ -1,6 +1,7 @@
 """SecantusDB's cost of updating a document, by how many indexes its collection has.
 
-    python -m bench.update_cost [--docs 2000] [--indexes 0 5 10] [--conditions | --statements]
+    python -m bench.update_cost [--docs 2000] [--indexes 0 5 10]
+                                [--conditions | --statements | --absent-index]
 
 Starts a fresh on-disk SecantusDB (journaled writes, as the services run it) and, per count of
 secondary indexes, inserts `--docs` documents (ten indexable string fields and 1.5 KB of
@@ -24,6 +25,12 @@ size, never linked), it links every report to a case of its own in groups of 1 t
 `bulk_write`, as intake linked them before, and the statements of `plan_first_links` (one
 pipeline update for up to `LINK_PART` reports), as it links them now. Prints the server's CPU
 per report of each and their ratio.
+
+With `--absent-index`, per count of indexes, it updates each document once by `_id` and a
+revision (20 to a `bulk_write`) and inserts as many (20 to an `insert_many`), on a collection
+with and without one more index: sparse, on a field no document has, as the clearing relay's
+`outbox_pending` index is on collections whose writes are kept for the change-stream relay.
+Alternately, `--rounds` times; prints the medians and their ratio.
 """
 
 from __future__ import annotations
@@ -44,6 +51,7 @@ from services.intake.repository import ReportRepository
 from services.intake.status import plan_first_links, plan_link
 
 FIELDS = 10
+ABSENT = "outbox_since"  # the clearing relay's field, which no write for the stream sets
 CHUNK = 200
 STATEMENTS = 20  # conditional writes to a bulk_write
 
@@ -68,12 +76,20 @@ def document(key: Any) -> dict[str, Any]:
 
 
 async def indexed(
-    client: AsyncMongoClient[dict[str, Any]], name: str, docs: int, indexes: int
+    client: AsyncMongoClient[dict[str, Any]],
+    name: str,
+    docs: int,
+    indexes: int,
+    *,
+    absent: bool = False,
 ) -> AsyncCollection[dict[str, Any]]:
-    """A new collection with `indexes` secondary indexes holding `docs` documents."""
+    """A new collection with `indexes` secondary indexes (and with `absent`, one more: sparse,
+    on a field no document has) holding `docs` documents."""
     collection = client.bench[name]
     for k in range(indexes):
         await collection.create_index([(f"f{k}", 1), ("_id", 1)])
+    if absent:
+        await collection.create_index(ABSENT, sparse=True)
     await collection.insert_many([document(n) for n in range(docs)])
     return collection
 
@@ -108,6 +124,52 @@ async def condition_costs(
             assert result.modified_count == len(writes), f"{name}: a document did not match"
         spent[name] = (cpu_seconds(pid) - before) * 1000 / docs
     return spent
+
+
+async def absent_index_cost(
+    client: AsyncMongoClient[dict[str, Any]], pid: int, docs: int, indexes: int, absent: bool
+) -> tuple[float, float]:
+    """CPU ms per document of a conditional update (`_id` and a revision, 20 to a
+    `bulk_write`, as the services' claims and links go) and of an insert, with `indexes`
+    secondary indexes and (`absent`) an empty sparse one."""
+    name = f"absent_{indexes}_{absent}_{uuid.uuid4().hex[:6]}"
+    collection = await indexed(client, name, docs, indexes, absent=absent)
+    before = cpu_seconds(pid)
+    for first in range(0, docs, STATEMENTS):
+        keys = range(first, min(first + STATEMENTS, docs))
+        writes = [UpdateOne({"_id": key, "v": 0}, {"$inc": {"v": 1}}) for key in keys]
+        await collection.bulk_write(writes, ordered=False)
+    update = (cpu_seconds(pid) - before) * 1000 / docs
+    before = cpu_seconds(pid)
+    for first in range(0, docs, STATEMENTS):
+        more = [document(f"more-{n}") for n in range(first, min(first + STATEMENTS, docs))]
+        await collection.insert_many(more)
+    insert = (cpu_seconds(pid) - before) * 1000 / docs
+    await collection.drop()
+    return update, insert
+
+
+async def absent_index(
+    client: AsyncMongoClient[dict[str, Any]], pid: int, args: argparse.Namespace
+) -> None:
+    """Per count of indexes, the writes with and without an empty sparse index, alternately."""
+    for indexes in args.indexes:
+        runs: dict[bool, list[tuple[float, float]]] = {False: [], True: []}
+        for _ in range(args.rounds):
+            for absent in (False, True):
+                runs[absent].append(
+                    await absent_index_cost(client, pid, args.docs, indexes, absent)
+                )
+        (update, insert), (update_with, insert_with) = (
+            (statistics.median(u for u, _ in runs[a]), statistics.median(i for _, i in runs[a]))
+            for a in (False, True)
+        )
+        print(
+            f"{indexes + 1:2} indexes (with _id): conditional update {update:.3f} ms/doc, with an"
+            f" empty sparse index {update_with:.3f} ({update_with / update:.2f}x); insert"
+            f" {insert:.3f}, with it {insert_with:.3f} ({insert_with / insert:.2f}x)"
+            f" (database CPU, median of {args.rounds})"
+        )
 
 
 GROUPS = (1, 2, 3, 5, 10, 25, 100)
@@ -167,6 +229,9 @@ async def link_cost(
 async def main(args: argparse.Namespace) -> None:
     """One line per count of indexes (with `--conditions`, one per filter as well)."""
     async with embedded_database() as (client, pid):
+        if args.absent_index:
+            await absent_index(client, pid, args)
+            return
         if args.statements:
             for group in GROUPS:
                 each, together = [], []
@@ -206,7 +271,14 @@ if __name__ == "__main__":
         action="store_true",
         help="the cost of a write of its own per document, by the form of its filter",
     )
-    parser.add_argument("--rounds", type=int, default=3, help="with --statements: runs of each")
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="with --statements, --absent-index: runs of each"
+    )
+    parser.add_argument(
+        "--absent-index",
+        action="store_true",
+        help="conditional updates and inserts with and without an empty sparse index",
+    )
     parser.add_argument(
         "--statements",
         action="store_true",

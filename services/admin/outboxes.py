@@ -23,7 +23,7 @@ from services.admin.databases import (
     service_databases,
 )
 from services.common.mongo import MongoDatabase
-from services.common.outbox import OUTBOX_SINCE, PENDING, QUARANTINE, RELAYS
+from services.common.outbox import OUTBOX_SINCE, PENDING, QUARANTINE, RELAYS, may_hold_pending
 from services.common.outbox_stream import SPILL
 
 POISONED = "poisoned"
@@ -107,9 +107,12 @@ async def service_state(
 async def _outbox(db: MongoDatabase, state: CollectionState, now: datetime) -> None:
     collection = db[state.collection]
     spilled = {"collection": state.collection}
-    state.pending = await collection.count_documents(PENDING)
-    state.pending += await db[SPILL].count_documents(spilled)
-    oldest = await collection.find_one(PENDING, {OUTBOX_SINCE: 1}, sort=[(OUTBOX_SINCE, 1)])
+    # Only writes made for the clearing relay, while its index exists, mark documents pending.
+    pending, oldest = 0, None
+    if await may_hold_pending(collection):
+        pending = await collection.count_documents(PENDING)
+        oldest = await collection.find_one(PENDING, {OUTBOX_SINCE: 1}, sort=[(OUTBOX_SINCE, 1)])
+    state.pending = pending + await db[SPILL].count_documents(spilled)
     oldest_spilled = await db[SPILL].find_one(spilled, {"at": 1}, sort=[("at", 1)])
     times = [
         *([oldest[OUTBOX_SINCE]] if oldest else []),

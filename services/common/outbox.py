@@ -44,6 +44,7 @@ TRANSIENT_ERRORS = (*TRANSIENT_BROKER_ERRORS, *TRANSIENT_MONGO_ERRORS)
 
 OUTBOX = "outbox"
 OUTBOX_SINCE = "outbox_since"
+PENDING_INDEX = "outbox_pending"  # on OUTBOX_SINCE, sparse: `ensure_outbox_index`
 RELAYS = "outbox_relays"
 LEASE_SECONDS = 12.5
 # The holder renews its lease only once less than this is left of it: one small write every
@@ -127,8 +128,24 @@ def with_outbox(update: dict[str, Any], outbox: dict[str, Any]) -> dict[str, Any
 
 
 async def ensure_outbox_index(collection: AsyncCollection[dict[str, Any]]) -> None:
-    """The sparse index the relay finds pending documents through."""
-    await collection.create_index(OUTBOX_SINCE, sparse=True, name="outbox_pending")
+    """The sparse index the clearing relay finds pending documents through.
+
+    Writes kept for the change-stream relay mark nothing pending, so there the index would hold
+    no entry and still cost each update of the collection's documents (SecantusDB reads every
+    index's definition and rewrites every entry of an updated document: `python -m
+    bench.update_cost --absent-index`). It is made only for the clearing relay; its presence
+    says that writes made for that relay may wait, and the change-stream relay drops it once it
+    has published them (`services.common.outbox_stream`).
+    """
+    if _change_streams:
+        return
+    await collection.create_index(OUTBOX_SINCE, sparse=True, name=PENDING_INDEX)
+
+
+async def may_hold_pending(collection: AsyncCollection[dict[str, Any]]) -> bool:
+    """Whether documents of `collection` may wait for the clearing relay: only writes made
+    while its index existed (`ensure_outbox_index`) mark any pending."""
+    return PENDING_INDEX in await collection.index_information()
 
 
 class RelayLease:

@@ -22,6 +22,9 @@ entry of it included (README, "Performance").
   `outbox_spill`, so the oplog's bounded history (SecantusDB keeps 100,000 entries or an hour)
   never has to outlast an outage; once the broker is back, the spilled events go out first and
   are deleted.
+- **Outboxes left pending by the clearing relay's writes** (made while the database kept no
+  oplog) are published and cleared first, found through that relay's index
+  (`ensure_outbox_index`), which is then dropped: a collection without it holds none.
 - **An entry that cannot be published** is kept on its document under `outbox_quarantine`,
   with its error, as the clearing relay does; the rest of the batch goes on.
 - **History lost** (the position fell out of the oplog: the relay was stopped longer than the
@@ -48,13 +51,15 @@ from services.common.amqp import TRANSIENT_BROKER_ERRORS, Publisher
 from services.common.clock import Clock, utcnow
 from services.common.errortext import describe
 from services.common.gauges import keep_counting
-from services.common.mongo import TRANSIENT_MONGO_ERRORS, MongoDatabase
+from services.common.mongo import TRANSIENT_MONGO_ERRORS, MongoDatabase, drop_index_if_present
 from services.common.outbox import (
     OUTBOX,
+    PENDING_INDEX,
     QUARANTINE,
     Batch,
     OutboxRelay,
     RelayLease,
+    may_hold_pending,
     observe_published,
     quarantined,
     sort_entries,
@@ -332,12 +337,16 @@ class ChangeStreamRelay:
                 return
 
     async def _publish_earlier(self) -> None:
-        """Publish and clear outboxes pending from before the change stream was used."""
+        """Publish and clear outboxes pending from before the change stream was used, then drop
+        the index they were found through: no write made for this relay needs it, and each
+        update would pay for it."""
         if self._earlier_done or self.publisher is None:
             return
-        self._earlier.publisher = self.publisher
-        while await self._earlier.publish_pending() > 0:
-            pass
+        if await may_hold_pending(self.collection):
+            self._earlier.publisher = self.publisher
+            while await self._earlier.publish_pending() > 0:
+                pass
+            await drop_index_if_present(self.collection, PENDING_INDEX)
         self._earlier_done = True
 
     async def _quarantine(self, batch: Batch) -> None:

@@ -24,6 +24,8 @@ from services.common.outbox import (
     OUTBOX_SINCE,
     QUARANTINE,
     RELAYS,
+    ensure_outbox_index,
+    may_hold_pending,
     outbox_fields,
     outbox_update,
     use_change_streams,
@@ -258,6 +260,7 @@ async def test_outboxes_left_pending_for_the_clearing_relay_are_published_and_cl
     db: MongoDatabase, probe: QueueProbe, publisher: Publisher
 ) -> None:
     use_change_streams(False)  # written before the database kept an oplog
+    await ensure_outbox_index(db.reports)  # as the services did at start then
     earlier = await insert_reports(db, 8)
     use_change_streams(True)
     running = Running(relay_of(db, publisher))
@@ -266,13 +269,28 @@ async def test_outboxes_left_pending_for_the_clearing_relay_are_published_and_cl
     async def cleared() -> bool:
         return await db.reports.count_documents({OUTBOX_SINCE: {"$exists": True}}) == 0
 
+    async def index_dropped() -> bool:
+        return not await may_hold_pending(db.reports)
+
     await wait_until(cleared, what="the pending outboxes cleared")
+    await wait_until(index_dropped, what="the clearing relay's index dropped")
     events = await probe.flush()
     await running.stop()
     # This server kept an oplog when they were written, so the stream holds them too and they
     # may go out twice (consumers are idempotent); after a switch from a standalone server
     # there is no oplog of them.
     assert set(ids(events)) == set(ids(earlier))
+
+
+async def test_writes_kept_for_the_stream_get_no_pending_index(db: MongoDatabase) -> None:
+    await ensure_outbox_index(db.reports)
+    await insert_reports(db, 2)
+    await db.reports.update_one({}, outbox_update([report_event(9)], datetime.now(UTC)))
+    assert not await may_hold_pending(db.reports)
+    assert await db.reports.count_documents({OUTBOX_SINCE: {"$exists": True}}) == 0
+    use_change_streams(False)
+    await ensure_outbox_index(db.reports)
+    assert await may_hold_pending(db.reports)
 
 
 async def test_one_relay_at_a_time_publishes_a_collection(

@@ -104,14 +104,14 @@ async def test_a_service_with_a_server_of_its_own_is_read_there(
     now = datetime.now(UTC)
     own = make_client(own_database.url, timeout_ms=5000)
     try:
-        await own[f"{db_name}_intake"].reports.insert_one(
-            {"_id": "r", **outbox_fields([report_event(1)], now)}
-        )
+        reports = own[f"{db_name}_intake"].reports
+        await ensure_outbox_index(reports)  # as the services make it at start
+        await reports.insert_one({"_id": "r", **outbox_fields([report_event(1)], now)})
     finally:
         await own.close()
-    await client[f"{db_name}_routing"].cases.insert_one(
-        {"_id": "c", **outbox_fields([report_event(2)], now)}
-    )
+    cases = client[f"{db_name}_routing"].cases
+    await ensure_outbox_index(cases)
+    await cases.insert_one({"_id": "c", **outbox_fields([report_event(2)], now)})
     options = [*databases(mongo_url, db_name), "--intake-mongo-url", own_database.url]
     run = await admin("outboxes", "--json", *options)
     assert run.code == 0, run.err
