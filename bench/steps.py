@@ -38,15 +38,15 @@ def stages_line(stages: dict[str, list[float]]) -> str:
     )
 
 
-async def commands_served(system: RunningSystem) -> int:
-    """Database commands served so far, summed over the servers."""
-    counted = await asyncio.gather(*(opcounters(url) for url in system.servers))
-    return sum(sum(ops.values()) for ops in counted)
+def served(counted: dict[str, dict[str, int]]) -> int:
+    """The commands in `commands_by_server`'s counters, summed over servers and kinds."""
+    return sum(sum(ops.values()) for ops in counted.values())
 
 
 async def commands_by_server(system: RunningSystem) -> dict[str, dict[str, int]]:
     """Each database server's operation counters by kind (insert, query, update, delete,
-    getmore, command), labelled by the services it serves (`intake`, or `shared`)."""
+    getmore, command), labelled by the services it serves (`intake`, or
+    `intake+notify+routing` for one shared server)."""
     names = {
         url: "+".join(sorted(s for s, u in system.mongo_urls.items() if u == url))
         for url in system.servers
@@ -70,10 +70,10 @@ def commands_line(
 async def idle_line(system: RunningSystem, seconds: float = 5.0) -> str:
     """What the system costs the database with nothing to do (its loops looking for work): a
     step's per-report figures include this for every second the step waits."""
-    ops_before, cpu_before = await commands_served(system), cpu_now(system.database_pids)
+    ops_before, cpu_before = await commands_by_server(system), cpu_now(system.database_pids)
     await asyncio.sleep(seconds)
-    ops_after, cpu_after = await commands_served(system), cpu_now(system.database_pids)
-    per_second = (ops_after - ops_before) / seconds
+    ops_after, cpu_after = await commands_by_server(system), cpu_now(system.database_pids)
+    per_second = (served(ops_after) - served(ops_before)) / seconds
     database = (sum(cpu_after.values()) - sum(cpu_before.values())) * MS / seconds
     return f"idle: {per_second:.1f} database commands/s, database CPU {database:.0f} ms/s"
 
@@ -155,8 +155,7 @@ async def step(
         observer.routed(codes),
         observer.stages(codes),
         observer.lateness[lateness_from:],
-        sum(sum(o.values()) - sum(ops_before[s].values()) for s, o in ops_after.items())
-        / max(len(latencies), 1),
+        (served(ops_after) - served(ops_before)) / max(len(latencies), 1),
         commands_line(ops_before, ops_after, len(latencies)),
         cpu_ms_per(cpu_before, cpu_now(system.pids), len(latencies)),
         observer.lost(codes),
